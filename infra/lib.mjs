@@ -1,0 +1,195 @@
+// Shared helpers for infra/up.mjs, infra/down.mjs and infra/kafka.mjs.
+// Plain ESM, Node >= 20, no dependencies.
+
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const INFRA_DIR = path.dirname(fileURLToPath(import.meta.url));
+export const REPO_ROOT = path.dirname(INFRA_DIR);
+/** Git-ignored cache root: <repo>/.cache (override with HERALD_CACHE_DIR). */
+export const CACHE_DIR = process.env.HERALD_CACHE_DIR
+  ? path.resolve(process.env.HERALD_CACHE_DIR)
+  : path.join(REPO_ROOT, '.cache');
+export const STATE_FILE = path.join(CACHE_DIR, 'infra', 'started.json');
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Resolves true if a TCP connection to host:port succeeds within timeoutMs. */
+export function portOpen(port, host = '127.0.0.1', timeoutMs = 1000) {
+  return new Promise((resolve) => {
+    const sock = net.connect({ port, host });
+    const done = (ok) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(timeoutMs, () => done(false));
+    sock.once('connect', () => done(true));
+    sock.once('error', () => done(false));
+  });
+}
+
+/** Polls until the port answers (true) or timeoutMs elapses (false). */
+export async function waitForPort(port, timeoutMs, host = '127.0.0.1') {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await portOpen(port, host)) return true;
+    await sleep(300);
+  }
+  return portOpen(port, host);
+}
+
+/** Runs a command synchronously; returns { ok, code, out } (stdout+stderr). */
+export function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', ...opts });
+  const out = `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}`.trim();
+  return { ok: r.status === 0 && !r.error, code: r.status, out };
+}
+
+// ---------- process helpers ----------
+
+/** True if pid exists and is not a zombie. */
+export function pidAlive(pid) {
+  if (!pid || !Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    return e.code === 'EPERM';
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    if (state === 'Z' || state === 'X') return false;
+  } catch {
+    // no /proc (or raced with exit): trust kill(0)
+  }
+  return true;
+}
+
+export function pidCmdline(pid) {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+/** Waits until pid has exited; returns true if it did within timeoutMs. */
+export async function waitForExit(pid, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!pidAlive(pid)) return true;
+    await sleep(200);
+  }
+  return !pidAlive(pid);
+}
+
+// ---------- state file: which services did herald infra start? ----------
+
+export function readState() {
+  try {
+    const s = JSON.parse(fs.readFileSync(STATE_FILE, 'utf8'));
+    return s && typeof s === 'object' && s.services ? s : { services: {} };
+  } catch {
+    return { services: {} };
+  }
+}
+
+export function writeState(state) {
+  fs.mkdirSync(path.dirname(STATE_FILE), { recursive: true });
+  const tmp = `${STATE_FILE}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
+  fs.renameSync(tmp, STATE_FILE);
+}
+
+export function recordStarted(name, info) {
+  const s = readState();
+  s.services[name] = { ...info, startedAt: new Date().toISOString() };
+  writeState(s);
+}
+
+export function forgetStarted(name) {
+  const s = readState();
+  if (name in s.services) {
+    delete s.services[name];
+    writeState(s);
+  }
+}
+
+// ---------- a cross-process lock (tests may run in parallel processes) ----------
+
+/**
+ * Runs fn while holding an exclusive lock file. Stale locks (holder dead, or
+ * older than staleMs) are broken. Waits up to waitMs for the lock.
+ */
+export async function withLock(lockFile, fn, { waitMs = 15 * 60_000, staleMs = 15 * 60_000 } = {}) {
+  fs.mkdirSync(path.dirname(lockFile), { recursive: true });
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      const fd = fs.openSync(lockFile, 'wx');
+      fs.writeSync(fd, String(process.pid));
+      fs.closeSync(fd);
+      break;
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+      let holder = 0;
+      let age = 0;
+      try {
+        holder = Number.parseInt(fs.readFileSync(lockFile, 'utf8'), 10);
+        age = Date.now() - fs.statSync(lockFile).mtimeMs;
+      } catch {
+        continue; // vanished between open and read: retry
+      }
+      if (holder === process.pid) {
+        throw new Error(`lock ${lockFile} is already held by this process (re-entrant call?)`);
+      }
+      if ((holder && !pidAlive(holder)) || age > staleMs) {
+        try {
+          fs.unlinkSync(lockFile);
+        } catch {
+          /* someone else broke it */
+        }
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`timed out waiting for lock ${lockFile} (held by pid ${holder})`);
+      }
+      await sleep(250);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    try {
+      if (Number.parseInt(fs.readFileSync(lockFile, 'utf8'), 10) === process.pid) fs.unlinkSync(lockFile);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+/** Last n lines of a file (reads at most the last 64 KiB). */
+export function tailFile(file, n = 40) {
+  try {
+    const fd = fs.openSync(file, 'r');
+    try {
+      const size = fs.fstatSync(fd).size;
+      const len = Math.min(size, 64 * 1024);
+      const buf = Buffer.alloc(len);
+      fs.readSync(fd, buf, 0, len, size - len);
+      return buf
+        .toString('utf8')
+        .split('\n')
+        .slice(-n - 1)
+        .join('\n')
+        .trimEnd();
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return `(no ${file})`;
+  }
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+// `npm test`: services up, then Node's own test runner over test/**/*.test.ts on real
+// PostgreSQL and Kafka. Extra arguments go to `node --test` (e.g. a single file).
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const [major] = process.versions.node.split('.').map(Number);
+if ((major ?? 0) < 22) {
+  console.error(
+    `npm test needs Node >= 22 (this is ${process.version}); run it through npm so that node_modules/.bin/node (Node 24) comes first.`,
+  );
+  process.exit(1);
+}
+const files = process.argv.slice(2);
+const args = [
+  'scripts/with-infra.mjs',
+  'node',
+  '--test',
+  '--test-concurrency=2',
+  '--test-timeout=240000',
+  ...(files.length > 0 ? files : ['test/**/*.test.ts']),
+];
+const result = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
+process.exit(result.status ?? 1);

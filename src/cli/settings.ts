@@ -1,0 +1,144 @@
+import { HeraldError } from '../errors.ts';
+import { quoteIdent } from '../store/identifiers.ts';
+import { parseBrokers } from '../transports/kafka/index.ts';
+
+/**
+ * Every setting of the CLI, with its flag and environment variable. The CLI reference in
+ * docs/cli.md is generated from this table (`npm run docs`), so it cannot drift.
+ */
+export interface Setting<T> {
+  flag: string;
+  env: string;
+  description: string;
+  required?: boolean;
+  default?: T;
+  parse(raw: string, name: string): T;
+}
+
+function invalid(name: string, raw: string, rule: string): HeraldError {
+  return new HeraldError('HERALD_INVALID_CONFIG', `${name}: ${JSON.stringify(raw)} ${rule}`, {
+    details: { setting: name },
+  });
+}
+
+const text = (raw: string) => raw;
+const integer = (min: number, max: number) => (raw: string, name: string) => {
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || n < min || n > max)
+    throw invalid(name, raw, `must be an integer from ${min} to ${max}`);
+  return n;
+};
+const postgresUrl = (raw: string, name: string) => {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw invalid(name, '(hidden)', 'is not a URL like postgres://user@host:5432/db');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw invalid(name, `${url.protocol}//…`, 'must start with postgres:// or postgresql://');
+  }
+  return raw;
+};
+
+export const settings = {
+  databaseUrl: {
+    flag: 'database-url',
+    env: 'DATABASE_URL',
+    required: true,
+    description: 'PostgreSQL connection string',
+    parse: postgresUrl,
+  },
+  schema: {
+    flag: 'schema',
+    env: 'HERALD_SCHEMA',
+    default: 'herald',
+    description: "Schema that holds Herald's tables",
+    parse: (raw: string, name: string) => {
+      try {
+        quoteIdent(raw);
+      } catch {
+        throw invalid(name, raw, 'must be a lower-case SQL identifier');
+      }
+      return raw;
+    },
+  },
+  brokers: {
+    flag: 'brokers',
+    env: 'KAFKA_BROKERS',
+    required: true,
+    description: 'Kafka bootstrap brokers, host:port[,host:port]',
+    parse: (raw: string, name: string) => parseBrokers(raw, name),
+  },
+  topicPrefix: {
+    flag: 'topic-prefix',
+    env: 'HERALD_TOPIC_PREFIX',
+    description: 'Topic for events without a destination: <prefix>.<type> (the type alone if unset)',
+    parse: text,
+  },
+  batchSize: {
+    flag: 'batch-size',
+    env: 'HERALD_BATCH_SIZE',
+    default: 1000,
+    description: 'Events read and published per round trip',
+    parse: integer(1, 100_000),
+  },
+  pollIntervalMs: {
+    flag: 'poll-interval-ms',
+    env: 'HERALD_POLL_INTERVAL_MS',
+    default: 1000,
+    description: 'Backstop poll interval when no NOTIFY arrives',
+    parse: integer(10, 3_600_000),
+  },
+  clientId: {
+    flag: 'client-id',
+    env: 'HERALD_CLIENT_ID',
+    default: 'herald-relay',
+    description: 'Kafka client id',
+    parse: text,
+  },
+  logLevel: {
+    flag: 'log-level',
+    env: 'HERALD_LOG_LEVEL',
+    default: 'info' as const,
+    description: 'debug, info, warn, error or silent',
+    parse: (raw: string, name: string) => {
+      if (!['debug', 'info', 'warn', 'error', 'silent'].includes(raw))
+        throw invalid(name, raw, 'must be debug, info, warn, error or silent');
+      return raw as 'debug' | 'info' | 'warn' | 'error' | 'silent';
+    },
+  },
+} satisfies Record<string, Setting<unknown>>;
+
+type Settings = typeof settings;
+export type Resolved<K extends keyof Settings> = {
+  [P in K]:
+    | ReturnType<Settings[P]['parse']>
+    | (Settings[P] extends { required: true } ? never : Settings[P] extends { default: infer D } ? D : undefined);
+};
+
+/** Flags win over environment variables; the error names the flag and the variable. */
+export function resolveSettings<K extends keyof Settings>(
+  keys: readonly K[],
+  flags: Record<string, string | boolean | undefined>,
+  env: NodeJS.ProcessEnv,
+): Resolved<K> {
+  const out: Record<string, unknown> = {};
+  for (const key of keys) {
+    const s = settings[key] as Setting<unknown>;
+    const fromFlag = flags[s.flag];
+    const raw = typeof fromFlag === 'string' ? fromFlag : env[s.env];
+    const name = `--${s.flag} / ${s.env}`;
+    if (raw === undefined || raw === '') {
+      if (s.required) {
+        throw new HeraldError('HERALD_INVALID_CONFIG', `${name} is required: ${s.description}`, {
+          details: { setting: s.env },
+        });
+      }
+      out[key] = s.default;
+      continue;
+    }
+    out[key] = s.parse(raw, name);
+  }
+  return out as Resolved<K>;
+}

@@ -1,0 +1,49 @@
+/**
+ * Every error Herald raises is a HeraldError with a stable `code`. Codes are part of the public
+ * API: `docs/errors.md` lists them, and a test checks that list against this table.
+ */
+export const errorCodes = {
+  HERALD_INVALID_PAYLOAD: 'A payload failed its event schema; nothing was written.',
+  HERALD_INVALID_EVENT: 'Something that is not an event made by a defineEvent() definition was given.',
+  HERALD_INVALID_DEFINITION: 'defineEvent() was given an invalid type, version, schema or key.',
+  HERALD_INVALID_DESTINATION: 'A destination (topic) name is not valid for the transport.',
+  HERALD_INVALID_HEADER: 'A user header, correlation id, causation id or traceparent is malformed.',
+  HERALD_INVALID_CONFIG: 'A setting (option, flag or environment variable) is missing or invalid.',
+  HERALD_INVALID_IDENTIFIER: 'A schema or table name is not a safe SQL identifier.',
+  HERALD_NOT_MIGRATED: 'The herald schema is missing or older than this version; run `herald migrate`.',
+  HERALD_MIGRATION_FAILED: 'A migration failed; its transaction was rolled back.',
+  HERALD_DATABASE_UNAVAILABLE: 'PostgreSQL could not be reached or dropped the connection.',
+  HERALD_BROKER_UNAVAILABLE: 'The broker could not be reached; publishing is retried with backoff.',
+  HERALD_PUBLISH_FAILED: 'The broker refused a batch; it is retried and the cursor does not move.',
+  HERALD_MESSAGE_TOO_LARGE: 'A message is larger than the broker accepts.',
+  HERALD_MISSING_DEPENDENCY: 'An optional peer dependency (a broker client) is not installed.',
+  HERALD_STOPPED: 'The relay or transport was stopped while the operation was in flight.',
+} as const;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export interface HeraldErrorOptions {
+  cause?: unknown;
+  /** Machine-readable details: the failing path, the bad setting, the issues of a schema. */
+  details?: Record<string, unknown>;
+  /** Whether retrying the same operation may succeed. */
+  retriable?: boolean;
+}
+
+export class HeraldError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown>;
+  readonly retriable: boolean;
+
+  constructor(code: ErrorCode, message: string, options: HeraldErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'HeraldError';
+    this.code = code;
+    this.details = options.details ?? {};
+    this.retriable = options.retriable ?? false;
+  }
+}
+
+export function isHeraldError(error: unknown, code?: ErrorCode): error is HeraldError {
+  return error instanceof HeraldError && (code === undefined || error.code === code);
+}

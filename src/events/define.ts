@@ -1,0 +1,126 @@
+import { HeraldError } from '../errors.ts';
+import {
+  formatIssuePath,
+  type InferInput,
+  type InferOutput,
+  isStandardSchema,
+  type StandardSchemaV1,
+} from './standard-schema.ts';
+import { uuidv7 } from './uuidv7.ts';
+import { checkDestination, checkEventOptions } from './validate.ts';
+
+/** Options given when an event is made: identity, tracing and routing, never the payload. */
+export interface EventOptions {
+  /** Defaults to a new UUIDv7. */
+  id?: string;
+  /** Overrides the definition's `key(payload)`: events with one key are published in order. */
+  key?: string;
+  /** CloudEvents `subject`; defaults to `<aggregate type>/<aggregate id>` when an aggregate is known. */
+  subject?: string;
+  aggregate?: { type: string; id: string };
+  /** Defaults to the event's own id: the first event of a chain starts the correlation. */
+  correlationId?: string;
+  /** The id of the event or command that caused this one. */
+  causationId?: string;
+  /** W3C trace context of the span that wrote the event. */
+  traceparent?: string;
+  tracestate?: string;
+  /** Extra headers, published as they are beside the CloudEvents attributes. */
+  headers?: Record<string, string>;
+  /** Overrides the definition's destination for this one event. */
+  destination?: string;
+  time?: Date;
+}
+
+export interface EventDefinitionConfig<S extends StandardSchemaV1> {
+  /** Reverse-DNS style name, e.g. `inventory.stock.reserved`. */
+  type: string;
+  /** Schema version of the payload, a positive integer. */
+  version: number;
+  schema: S;
+  /** The partition key of an event: same key, same order. */
+  key: (payload: InferOutput<S>) => string;
+  /** Topic (or exchange, subject, queue) for this event; the relay's topic strategy otherwise. */
+  destination?: string;
+  aggregate?: (payload: InferOutput<S>) => { type: string; id: string };
+}
+
+export const eventBrand: unique symbol = Symbol.for('herald.event');
+
+/** What `outbox.add` needs of an event's definition, whatever its payload type. */
+export interface EventRuntime {
+  parse(payload: unknown): Promise<unknown>;
+  readonly key: (payload: never) => string;
+  readonly aggregate: ((payload: never) => { type: string; id: string }) | undefined;
+  readonly destination: string | undefined;
+}
+
+/** An event as the application made it, before validation. `outbox.add` validates it. */
+export interface OutboxEvent<S extends StandardSchemaV1 = StandardSchemaV1> {
+  readonly [eventBrand]: EventRuntime;
+  readonly id: string;
+  readonly type: string;
+  readonly version: number;
+  readonly payload: InferInput<S>;
+  readonly options: Readonly<EventOptions>;
+}
+
+export interface EventDefinition<S extends StandardSchemaV1 = StandardSchemaV1> {
+  (payload: InferInput<S>, options?: EventOptions): OutboxEvent<S>;
+  readonly type: string;
+  readonly version: number;
+  readonly schema: S;
+  readonly destination: string | undefined;
+  readonly key: (payload: InferOutput<S>) => string;
+  readonly aggregate: ((payload: InferOutput<S>) => { type: string; id: string }) | undefined;
+  /** Validates a payload against the schema; throws HERALD_INVALID_PAYLOAD with every issue. */
+  parse(payload: unknown): Promise<InferOutput<S>>;
+}
+
+const typePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+
+export function defineEvent<S extends StandardSchemaV1>(config: EventDefinitionConfig<S>): EventDefinition<S> {
+  const { type, version, schema, key, destination, aggregate } = config;
+  const invalid = (message: string) =>
+    new HeraldError('HERALD_INVALID_DEFINITION', `defineEvent(${JSON.stringify(type)}): ${message}`);
+  if (typeof type !== 'string' || !typePattern.test(type)) {
+    throw invalid('type must be 1-200 characters of letters, digits, ".", "_" or "-"');
+  }
+  if (!Number.isInteger(version) || version < 1) throw invalid('version must be a positive integer');
+  if (!isStandardSchema(schema)) {
+    throw invalid('schema must implement Standard Schema v1 (zod, valibot, arktype, ...)');
+  }
+  if (typeof key !== 'function') throw invalid('key must be a function of the payload');
+  if (destination !== undefined) checkDestination(destination, `defineEvent(${type}).destination`);
+
+  const parse = async (payload: unknown): Promise<InferOutput<S>> => {
+    const result = await schema['~standard'].validate(payload);
+    if (result.issues) {
+      const issues = result.issues.map((i) => ({ path: formatIssuePath(i), message: i.message }));
+      const summary = issues.map((i) => `${i.path}: ${i.message}`).join('; ');
+      throw new HeraldError('HERALD_INVALID_PAYLOAD', `${type} v${version}: ${summary}`, {
+        details: { type, version, issues },
+      });
+    }
+    return result.value as InferOutput<S>;
+  };
+
+  const make = (payload: InferInput<S>, options: EventOptions = {}): OutboxEvent<S> => {
+    checkEventOptions(type, options);
+    return Object.freeze({
+      [eventBrand]: definition,
+      id: options.id ?? uuidv7(),
+      type,
+      version,
+      payload,
+      options: Object.freeze({ ...options }),
+    });
+  };
+  const definition = Object.assign(make, { type, version, schema, destination, key, aggregate, parse });
+  Object.defineProperty(definition, 'name', { value: type });
+  return Object.freeze(definition) as EventDefinition<S>;
+}
+
+export function isOutboxEvent(value: unknown): value is OutboxEvent {
+  return typeof value === 'object' && value !== null && eventBrand in value;
+}

@@ -1,0 +1,18 @@
+export { type ErrorCode, errorCodes, HeraldError, type HeraldErrorOptions, isHeraldError } from './errors.ts';
+export {
+  defineEvent,
+  type EventDefinition,
+  type EventDefinitionConfig,
+  type EventOptions,
+  isOutboxEvent,
+  type OutboxEvent,
+} from './events/define.ts';
+export type { StandardSchemaV1 } from './events/standard-schema.ts';
+export { uuidv7 } from './events/uuidv7.ts';
+export { createLogger, type Logger, type LogLevel, silentLogger } from './observe/logger.ts';
+export { type AddedEvent, createOutbox, type Outbox, type OutboxOptions } from './outbox/outbox.ts';
+export { prefixTopics, type TopicStrategy } from './relay/messages.ts';
+export { createRelay, type Relay, type RelayOptions, type RelayState, type RelayStats } from './relay/relay.ts';
+export type { Listener, Queryable, QueryResultLike } from './store/db.ts';
+export { type MigrateOptions, type MigrateResult, type Migration, migrate } from './store/migrate.ts';
+export type { OutgoingMessage, Transport } from './transports/transport.ts';

@@ -1,0 +1,117 @@
+import { HeraldError } from '../errors.ts';
+import { eventBrand, isOutboxEvent, type OutboxEvent } from '../events/define.ts';
+import type { Queryable } from '../store/db.ts';
+import { quoteIdent } from '../store/identifiers.ts';
+import { insertEvents, type LogRecord } from '../store/sql/insert-events.ts';
+
+export interface OutboxOptions {
+  /** The herald schema; default `herald`. */
+  schema?: string;
+  /** CloudEvents `source` of every event this outbox writes; default `$HERALD_SOURCE` or `/herald`. */
+  source?: string;
+  /** Largest payload accepted, in bytes of JSON; default 1 MiB (Kafka's default message size). */
+  maxPayloadBytes?: number;
+}
+
+export interface Outbox {
+  /**
+   * Appends events to the log inside the caller's transaction: they are published if, and only
+   * if, it commits. Every payload is validated first; if one fails, nothing is written.
+   */
+  add(tx: Queryable, events: OutboxEvent | readonly OutboxEvent[]): Promise<AddedEvent[]>;
+}
+
+export interface AddedEvent {
+  id: string;
+  type: string;
+  partitionKey: string;
+}
+
+async function resolve(event: unknown, source: string, maxBytes: number): Promise<LogRecord> {
+  if (!isOutboxEvent(event)) {
+    throw new HeraldError(
+      'HERALD_INVALID_EVENT',
+      'outbox.add takes events made by a defineEvent() definition, e.g. outbox.add(tx, OrderCreated({...}))',
+    );
+  }
+  const definition = event[eventBrand];
+  const payload = await definition.parse(event.payload);
+  const json = JSON.stringify(payload);
+  const bytes = Buffer.byteLength(json);
+  if (bytes > maxBytes) {
+    throw new HeraldError(
+      'HERALD_MESSAGE_TOO_LARGE',
+      `${event.type}: payload is ${bytes} bytes, over the limit of ${maxBytes}`,
+      { details: { type: event.type, bytes, maxBytes } },
+    );
+  }
+  const o = event.options;
+  const partitionKey = o.key ?? (definition.key as (p: unknown) => string)(payload);
+  if (typeof partitionKey !== 'string' || partitionKey.length === 0) {
+    throw new HeraldError('HERALD_INVALID_HEADER', `${event.type}: key() must return a non-empty string`, {
+      details: { type: event.type, field: 'key' },
+    });
+  }
+  const aggregate =
+    o.aggregate ?? (definition.aggregate as ((p: unknown) => { type: string; id: string }) | undefined)?.(payload);
+  return {
+    id: event.id,
+    type: event.type,
+    version: event.version,
+    source,
+    subject: o.subject ?? (aggregate ? `${aggregate.type}/${aggregate.id}` : null),
+    aggregateType: aggregate?.type ?? null,
+    aggregateId: aggregate?.id ?? null,
+    partitionKey,
+    destination: o.destination ?? definition.destination ?? null,
+    payload: json,
+    headers: o.headers ?? {},
+    correlationId: o.correlationId ?? event.id,
+    causationId: o.causationId ?? null,
+    traceparent: o.traceparent ?? null,
+    tracestate: o.tracestate ?? null,
+    time: o.time ?? new Date(),
+  };
+}
+
+function wrapWriteError(error: unknown, schema: string): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === '42P01' || code === '3F000') {
+    return new HeraldError(
+      'HERALD_NOT_MIGRATED',
+      `the herald log is missing in schema "${schema}"; run \`herald migrate --schema ${schema}\``,
+      { cause: error },
+    );
+  }
+  return error;
+}
+
+export function createOutbox(options: OutboxOptions = {}): Outbox {
+  const schema = options.schema ?? process.env.HERALD_SCHEMA ?? 'herald';
+  quoteIdent(schema);
+  const source = options.source ?? process.env.HERALD_SOURCE ?? '/herald';
+  if (typeof source !== 'string' || source.length === 0 || /\s/.test(source)) {
+    throw new HeraldError(
+      'HERALD_INVALID_CONFIG',
+      `source ${JSON.stringify(source)} must be a non-empty URI reference`,
+      {
+        details: { setting: 'source' },
+      },
+    );
+  }
+  const maxBytes = options.maxPayloadBytes ?? 1024 * 1024;
+  return {
+    async add(tx, events) {
+      const list = Array.isArray(events) ? events : [events as OutboxEvent];
+      if (list.length === 0) return [];
+      // Validate everything before the first write: a bad event leaves the transaction untouched.
+      const records = await Promise.all(list.map((e) => resolve(e, source, maxBytes)));
+      try {
+        await insertEvents(tx, schema, records);
+      } catch (error) {
+        throw wrapWriteError(error, schema);
+      }
+      return records.map((r) => ({ id: r.id, type: r.type, partitionKey: r.partitionKey }));
+    },
+  };
+}

@@ -1,0 +1,85 @@
+import pg from 'pg';
+import { HeraldError } from '../errors.ts';
+import type { Queryable } from './db.ts';
+
+/** A pool of node-postgres connections, or anything that hands out clients the same way. */
+export interface PoolLike extends Queryable {
+  connect(): Promise<PoolClientLike>;
+  end?(): Promise<void>;
+}
+export interface PoolClientLike extends Queryable {
+  release(error?: Error | boolean): void;
+}
+
+export type DatabaseOption = string | PoolLike;
+
+/** Node error codes and SQLSTATE classes that mean "the server is not there right now". */
+const unavailableCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH']);
+
+export function isConnectionError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (unavailableCodes.has(code)) return true;
+    // 08: connection exception; 57P01-03: admin shutdown, crash shutdown, cannot connect now.
+    if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03') return true;
+  }
+  return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(error.message);
+}
+
+/** Strips the password from a connection string so it can be logged. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparseable connection string)';
+  }
+}
+
+export function describeTarget(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.hostname || 'localhost'}:${parsed.port || '5432'}${parsed.pathname}`;
+  } catch {
+    return '(unparseable connection string)';
+  }
+}
+
+export function toDatabaseError(error: unknown, target: string): unknown {
+  if (isConnectionError(error)) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return new HeraldError('HERALD_DATABASE_UNAVAILABLE', `cannot reach PostgreSQL at ${target}: ${reason}`, {
+      cause: error,
+      retriable: true,
+    });
+  }
+  return error;
+}
+
+/** Opens a pool for a connection string, or uses the caller's pool (and leaves it open). */
+export function openPool(db: DatabaseOption, max = 4): { pool: PoolLike; owned: boolean; target: string } {
+  if (typeof db === 'string') {
+    const pool = new pg.Pool({ connectionString: db, max, connectionTimeoutMillis: 5_000 });
+    // An idle client losing its connection (the server restarted) must not crash the process.
+    pool.on('error', () => {});
+    return { pool, owned: true, target: describeTarget(db) };
+  }
+  return { pool: db, owned: false, target: 'the given pool' };
+}
+
+export async function withTransaction<T>(pool: PoolLike, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    client.release();
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    client.release(error instanceof Error ? error : true);
+    throw error;
+  }
+}

@@ -1,0 +1,47 @@
+import { HeraldError } from '../../errors.ts';
+
+interface KafkaErrorLike {
+  code?: unknown;
+  apiId?: unknown;
+  message?: unknown;
+  errors?: unknown;
+  cause?: unknown;
+}
+
+/** Every error in a tree of AggregateErrors and causes, depth-first. */
+function* walk(error: unknown, depth = 0): Generator<KafkaErrorLike> {
+  if (depth > 8 || typeof error !== 'object' || error === null) return;
+  const e = error as KafkaErrorLike;
+  yield e;
+  if (Array.isArray(e.errors)) for (const inner of e.errors) yield* walk(inner, depth + 1);
+  if (e.cause) yield* walk(e.cause, depth + 1);
+}
+
+const tooLarge = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
+const networkCodes = new Set(['PLT_KFK_NETWORK', 'PLT_KFK_TIMEOUT', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT']);
+
+/** Maps a @platformatic/kafka error to a HeraldError that says whether retrying can help. */
+export function toHeraldError(error: unknown, brokers: string): HeraldError {
+  if (error instanceof HeraldError) return error;
+  const all = [...walk(error)];
+  const apiIds = all.map((e) => e.apiId).filter((id): id is string => typeof id === 'string');
+  const detail = all.map((e) => e.message).find((m) => typeof m === 'string' && m.length > 0) ?? String(error);
+  const reason = apiIds.length > 0 ? `${apiIds.join(', ')}: ${detail}` : String(detail);
+  if (apiIds.some((id) => tooLarge.has(id))) {
+    return new HeraldError('HERALD_MESSAGE_TOO_LARGE', `Kafka refused a message as too large: ${reason}`, {
+      cause: error,
+      details: { apiIds },
+    });
+  }
+  if (apiIds.length === 0 && all.some((e) => typeof e.code === 'string' && networkCodes.has(e.code))) {
+    return new HeraldError('HERALD_BROKER_UNAVAILABLE', `cannot reach Kafka at ${brokers}: ${reason}`, {
+      cause: error,
+      retriable: true,
+    });
+  }
+  return new HeraldError('HERALD_PUBLISH_FAILED', `Kafka did not acknowledge the batch: ${reason}`, {
+    cause: error,
+    retriable: true,
+    details: { apiIds },
+  });
+}

@@ -1,0 +1,113 @@
+import { HeraldError } from '../../errors.ts';
+import { checkDestination } from '../../events/validate.ts';
+import type { OutgoingMessage, Transport } from '../transport.ts';
+import { toHeraldError } from './errors.ts';
+
+export interface KafkaOptions {
+  /** `host:port` strings, or one comma-separated string. */
+  brokers: string[] | string;
+  clientId?: string;
+  /** Per-request timeout in ms; default 10 000. */
+  timeoutMs?: number;
+  /** Let the broker create missing topics on first publish (if it allows); default true. */
+  autocreateTopics?: boolean;
+  compression?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+}
+
+type KafkaModule = typeof import('@platformatic/kafka');
+
+async function loadKafka(): Promise<KafkaModule> {
+  try {
+    return await import('@platformatic/kafka');
+  } catch (error) {
+    throw new HeraldError(
+      'HERALD_MISSING_DEPENDENCY',
+      'the Kafka transport needs @platformatic/kafka: npm install @platformatic/kafka',
+      { cause: error },
+    );
+  }
+}
+
+const brokerPattern = /^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/;
+
+export function parseBrokers(brokers: string[] | string, setting = 'brokers'): string[] {
+  const list = (Array.isArray(brokers) ? brokers : brokers.split(',')).map((b) => b.trim()).filter((b) => b.length > 0);
+  const bad = list.find((b) => !brokerPattern.test(b));
+  if (list.length === 0 || bad !== undefined) {
+    throw new HeraldError(
+      'HERALD_INVALID_CONFIG',
+      `${setting}: ${JSON.stringify(bad ?? brokers)} is not a list of host:port`,
+      { details: { setting } },
+    );
+  }
+  return list;
+}
+
+/**
+ * Kafka through @platformatic/kafka: idempotent producer (acks=all, one request in flight per
+ * broker, so per-partition order holds across retries) and Java's partitioner
+ * (murmur2 & 0x7fffffff), so a key lands where a Java or librdkafka producer would put it.
+ */
+export function kafka(options: KafkaOptions): Transport {
+  const brokers = parseBrokers(options.brokers);
+  const clientId = options.clientId ?? 'herald-relay';
+  let producer: InstanceType<KafkaModule['Producer']> | null = null;
+  let compression: string | undefined;
+
+  const open = async () => {
+    if (producer) return producer;
+    const lib = await loadKafka();
+    compression = options.compression;
+    producer = new lib.Producer({
+      clientId,
+      bootstrapBrokers: brokers,
+      idempotent: true,
+      acks: lib.ProduceAcks.ALL,
+      partitioner: lib.compatibilityPartitioner,
+      autocreateTopics: options.autocreateTopics ?? true,
+      timeout: options.timeoutMs ?? 10_000,
+      // Herald retries whole batches with its own backoff; the client fails fast.
+      retries: 1,
+      retryDelay: 250,
+      ...(compression && compression !== 'none' ? { compression: compression as 'gzip' } : {}),
+    });
+    return producer;
+  };
+
+  return {
+    name: 'kafka',
+    describe: () => brokers.join(','),
+    async connect() {
+      const p = await open();
+      try {
+        await p.metadata({ topics: [] });
+      } catch (error) {
+        throw toHeraldError(error, brokers.join(','));
+      }
+    },
+    async publish(messages: readonly OutgoingMessage[]) {
+      for (const m of messages) checkDestination(m.topic, `topic of event ${m.id}`);
+      const p = await open();
+      try {
+        await p.send({
+          messages: messages.map((m) => ({
+            topic: m.topic,
+            key: Buffer.from(m.key),
+            value: m.value,
+            // A Map of Buffers: with the client's no-op serialisers, header names must be Buffers too.
+            headers: new Map(Object.entries(m.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])),
+          })),
+        });
+      } catch (error) {
+        throw toHeraldError(error, brokers.join(','));
+      }
+    },
+    async close() {
+      const p = producer;
+      producer = null;
+      // After a failure the producer is replaced, so the next attempt starts with a fresh
+      // producer id and sequence numbers instead of inheriting a broken idempotence state.
+      await p?.close(true).catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { z } from 'zod';
+import { createOutbox, createRelay, defineEvent, type Relay, silentLogger } from '../src/index.ts';
+import { kafka } from '../src/transports/kafka/index.ts';
+import { brokers, freshSchema, inTransaction } from './support/env.ts';
+import { createTopic, readTopic } from './support/kafka.ts';
+
+describe('events committed in PostgreSQL reach Kafka', () => {
+  let db: Awaited<ReturnType<typeof freshSchema>>;
+  let topic: string;
+  let relay: Relay;
+  const StockReserved = () =>
+    defineEvent({
+      type: 'inventory.stock.reserved',
+      version: 1,
+      destination: topic,
+      schema: z.object({ reservationId: z.string(), productId: z.string(), quantity: z.number().int().positive() }),
+      key: (p) => p.productId,
+      aggregate: (p) => ({ type: 'reservation', id: p.reservationId }),
+    });
+
+  before(async () => {
+    db = await freshSchema();
+    topic = await createTopic(3);
+    relay = createRelay({ db: db.pool, schema: db.schema, transport: kafka({ brokers }), logger: silentLogger });
+    await relay.start();
+  });
+  after(async () => {
+    await relay.stop();
+    await db.drop();
+  });
+
+  it('publishes committed events with key, CloudEvents headers and body; not rolled-back ones', async () => {
+    const Reserved = StockReserved();
+    const outbox = createOutbox({ schema: db.schema, source: '/inventory' });
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const committed = Reserved(
+      { reservationId: 'r-1', productId: 'p-42', quantity: 3 },
+      { correlationId: 'order-7', causationId: 'cmd-1', traceparent, headers: { tenant: 'acme' } },
+    );
+    await inTransaction(db.pool, (tx) => outbox.add(tx, committed));
+    await assert.rejects(
+      inTransaction(db.pool, async (tx) => {
+        await outbox.add(tx, Reserved({ reservationId: 'r-2', productId: 'p-42', quantity: 1 }));
+        throw new Error('business rule failed');
+      }),
+      /business rule failed/,
+    );
+    const marker = Reserved({ reservationId: 'r-3', productId: 'p-42', quantity: 9 });
+    await inTransaction(db.pool, (tx) => outbox.add(tx, marker));
+
+    const messages = await readTopic(topic, 2);
+    assert.equal(messages.length, 2);
+    const [first, second] = messages;
+    assert.ok(first && second);
+    assert.deepEqual(JSON.parse(first.value), { reservationId: 'r-1', productId: 'p-42', quantity: 3 });
+    assert.equal(first.key, 'p-42');
+    assert.equal(first.headers.ce_specversion, '1.0');
+    assert.equal(first.headers.ce_id, committed.id);
+    assert.equal(first.headers.ce_type, 'inventory.stock.reserved');
+    assert.equal(first.headers.ce_source, '/inventory');
+    assert.equal(first.headers.ce_subject, 'reservation/r-1');
+    assert.equal(first.headers.ce_dataversion, '1');
+    assert.equal(first.headers.ce_partitionkey, 'p-42');
+    assert.equal(first.headers.ce_correlationid, 'order-7');
+    assert.equal(first.headers.ce_causationid, 'cmd-1');
+    assert.equal(first.headers.ce_traceparent, traceparent);
+    assert.equal(first.headers['content-type'], 'application/json');
+    assert.equal(first.headers.tenant, 'acme');
+    assert.ok(!Number.isNaN(Date.parse(first.headers.ce_time ?? '')));
+    // The rolled-back event never appears: the next message is the one committed after it.
+    assert.equal(second.headers.ce_id, marker.id);
+    assert.equal(first.partition, second.partition, 'one key, one partition');
+    assert.ok(second.offset > first.offset);
+  });
+});

@@ -1,0 +1,63 @@
+import { Admin, Consumer } from '@platformatic/kafka';
+import { brokers, uniqueName } from './env.ts';
+
+export interface ReadMessage {
+  topic: string;
+  partition: number;
+  offset: bigint;
+  key: string;
+  value: string;
+  headers: Record<string, string>;
+}
+
+/** Creates a topic with a random name; a plain admin client, not Herald's. */
+export async function createTopic(partitions = 3, prefix = 'herald-test'): Promise<string> {
+  const topic = uniqueName(prefix);
+  const admin = new Admin({ clientId: 'herald-test-admin', bootstrapBrokers: brokers });
+  try {
+    await admin.createTopics({ topics: [topic], partitions, replicas: 1 });
+  } finally {
+    await admin.close();
+  }
+  return topic;
+}
+
+/**
+ * Reads a topic from the beginning with a plain Kafka consumer (a fresh group each time) until
+ * `count` messages arrived, or `idleMs` passed with nothing new after the deadline.
+ */
+export async function readTopic(
+  topic: string,
+  count: number,
+  { timeoutMs = 30_000 }: { timeoutMs?: number } = {},
+): Promise<ReadMessage[]> {
+  const consumer = new Consumer({
+    groupId: uniqueName('herald-test-reader'),
+    clientId: 'herald-test-reader',
+    bootstrapBrokers: brokers,
+    maxWaitTime: 200,
+  });
+  const out: ReadMessage[] = [];
+  const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false });
+  const deadline = setTimeout(() => void stream.close(), timeoutMs);
+  try {
+    for await (const m of stream) {
+      const headers: Record<string, string> = {};
+      for (const [k, v] of m.headers) headers[k.toString()] = v.toString();
+      out.push({
+        topic: m.topic,
+        partition: m.partition,
+        offset: m.offset,
+        key: m.key?.toString() ?? '',
+        value: m.value?.toString() ?? '',
+        headers,
+      });
+      if (out.length >= count) break;
+    }
+  } finally {
+    clearTimeout(deadline);
+    await stream.close().catch(() => {});
+    await consumer.close(true).catch(() => {});
+  }
+  return out;
+}
