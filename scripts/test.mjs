@@ -17,7 +17,7 @@ const args = [
   'scripts/with-infra.mjs',
   'node',
   '--test',
-  '--test-concurrency=2',
+  '--test-concurrency=1',
   '--test-timeout=240000',
   ...(files.length > 0 ? files : ['test/**/*.test.ts']),
 ];

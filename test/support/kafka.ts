@@ -24,12 +24,13 @@ export async function createTopic(partitions = 3, prefix = 'herald-test'): Promi
 
 /**
  * Reads a topic from the beginning with a plain Kafka consumer (a fresh group each time) until
- * `count` messages arrived, or `idleMs` passed with nothing new after the deadline.
+ * `count` records arrived (and then `settleMs` more) or `timeoutMs` passed. Records come back in
+ * offset order per partition.
  */
 export async function readTopic(
   topic: string,
   count: number,
-  { timeoutMs = 30_000 }: { timeoutMs?: number } = {},
+  { timeoutMs = 30_000, settleMs = 0 }: { timeoutMs?: number; settleMs?: number } = {},
 ): Promise<ReadMessage[]> {
   const consumer = new Consumer({
     groupId: uniqueName('herald-test-reader'),
@@ -38,10 +39,16 @@ export async function readTopic(
     maxWaitTime: 200,
   });
   const out: ReadMessage[] = [];
+  const positions = new Set<string>();
   const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false });
   const deadline = setTimeout(() => void stream.close(), timeoutMs);
   try {
     for await (const m of stream) {
+      // A record is its (partition, offset): a rebalance of the reader's own group can hand it
+      // the same record twice, which is not a duplicate in the topic.
+      const position = `${m.partition}:${m.offset}`;
+      if (positions.has(position)) continue;
+      positions.add(position);
       const headers: Record<string, string> = {};
       for (const [k, v] of m.headers) headers[k.toString()] = v.toString();
       out.push({
@@ -52,7 +59,11 @@ export async function readTopic(
         value: m.value?.toString() ?? '',
         headers,
       });
-      if (out.length >= count) break;
+      if (out.length === count) {
+        if (settleMs === 0) break;
+        // Keep reading a little: duplicates beyond `count` are what some tests count.
+        setTimeout(() => void stream.close(), settleMs).unref();
+      }
     }
   } finally {
     clearTimeout(deadline);

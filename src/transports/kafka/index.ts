@@ -48,9 +48,33 @@ export function parseBrokers(brokers: string[] | string, setting = 'brokers'): s
  * broker, so per-partition order holds across retries) and Java's partitioner
  * (murmur2 & 0x7fffffff), so a key lands where a Java or librdkafka producer would put it.
  */
+/**
+ * Rejects if `promise` has not settled in `ms`. @platformatic/kafka 2.12's idempotent producer
+ * never settles metadata() or send() when no broker is reachable (seen here: the callback is
+ * lost and the process idles), so every call to it goes through this deadline.
+ */
+function withDeadline<T>(promise: Promise<T>, ms: number, brokers: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new HeraldError('HERALD_BROKER_UNAVAILABLE', `cannot reach Kafka at ${brokers}: no answer in ${ms} ms`, {
+            retriable: true,
+          }),
+        ),
+      ms,
+    );
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
 export function kafka(options: KafkaOptions): Transport {
   const brokers = parseBrokers(options.brokers);
   const clientId = options.clientId ?? 'herald-relay';
+  const target = brokers.join(',');
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const deadlineMs = timeoutMs * 2 + 1000;
   let producer: InstanceType<KafkaModule['Producer']> | null = null;
   let compression: string | undefined;
 
@@ -65,7 +89,7 @@ export function kafka(options: KafkaOptions): Transport {
       acks: lib.ProduceAcks.ALL,
       partitioner: lib.compatibilityPartitioner,
       autocreateTopics: options.autocreateTopics ?? true,
-      timeout: options.timeoutMs ?? 10_000,
+      timeout: timeoutMs,
       // Herald retries whole batches with its own backoff; the client fails fast.
       retries: 1,
       retryDelay: 250,
@@ -76,20 +100,20 @@ export function kafka(options: KafkaOptions): Transport {
 
   return {
     name: 'kafka',
-    describe: () => brokers.join(','),
+    describe: () => target,
     async connect() {
       const p = await open();
       try {
-        await p.metadata({ topics: [] });
+        await withDeadline(p.metadata({ topics: [] }), deadlineMs, target);
       } catch (error) {
-        throw toHeraldError(error, brokers.join(','));
+        throw toHeraldError(error, target);
       }
     },
     async publish(messages: readonly OutgoingMessage[]) {
       for (const m of messages) checkDestination(m.topic, `topic of event ${m.id}`);
       const p = await open();
       try {
-        await p.send({
+        const sent = p.send({
           messages: messages.map((m) => ({
             topic: m.topic,
             key: Buffer.from(m.key),
@@ -98,8 +122,9 @@ export function kafka(options: KafkaOptions): Transport {
             headers: new Map(Object.entries(m.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])),
           })),
         });
+        await withDeadline(sent, deadlineMs, target);
       } catch (error) {
-        throw toHeraldError(error, brokers.join(','));
+        throw toHeraldError(error, target);
       }
     },
     async close() {
@@ -107,7 +132,7 @@ export function kafka(options: KafkaOptions): Transport {
       producer = null;
       // After a failure the producer is replaced, so the next attempt starts with a fresh
       // producer id and sequence numbers instead of inheriting a broken idempotence state.
-      await p?.close(true).catch(() => {});
+      if (p) await withDeadline(p.close(true), deadlineMs, target).catch(() => {});
     },
   };
 }
