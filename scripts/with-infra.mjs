@@ -11,6 +11,12 @@ if (!command) {
   console.error('usage: node scripts/with-infra.mjs <command> [args...]');
   process.exit(2);
 }
+// Examples import the package by its name ('herald'), which resolves to dist/: build it first.
+const build = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
+  cwd: root,
+  stdio: 'inherit',
+});
+if (build.status !== 0) process.exit(build.status ?? 1);
 const up = spawnSync(process.execPath, ['infra/up.mjs'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
 if (up.status !== 0) process.exit(up.status ?? 1);
 

@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+// The examples import the package by name ('herald' -> dist/), as users do; `npm test` builds
+// dist first. They are the examples the docs show (test/docs.test.ts checks the text).
+describe('examples', () => {
+  it('quickstart: every committed event arrives, no rolled-back one', async () => {
+    const { stdout } = await run(process.execPath, ['examples/quickstart/main.ts'], {
+      env: { ...process.env, QUICKSTART_ORDERS: '200', HERALD_LOG_LEVEL: 'warn' },
+    });
+    assert.match(stdout, /events committed: +180/);
+    assert.match(stdout, /events in Kafka: +180/);
+    assert.match(stdout, /lost: 0, published after rollback: 0/);
+  });
+
+  it('events: writes one event and rejects an invalid payload with its issues', async () => {
+    const { stdout } = await run(process.execPath, ['examples/events.ts']);
+    assert.match(stdout, /wrote inventory\.stock\.reserved [0-9a-f-]{36}/);
+    assert.match(stdout, /rejected: inventory\.stock\.reserved v1: reservationId: .*items: .*expiresAt: /);
+  });
+
+  it('testing: the in-memory transport example passes', async () => {
+    // Without the runner's own marker, the nested `node --test` reports as a top-level run.
+    const { NODE_TEST_CONTEXT: _, ...env } = process.env;
+    const { stdout } = await run(process.execPath, ['--test', 'examples/testing.ts'], { env });
+    assert.match(stdout, /pass 1/);
+    assert.match(stdout, /fail 0/);
+  });
+});
