@@ -1,7 +1,7 @@
 // Generates the reference pages that must not drift from the code: docs/cli.md from the CLI's
 // commands and settings, docs/errors.md from the error-code table. `npm run docs` writes them;
 // test/docs.test.ts fails when they are stale.
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { commands } from '../src/cli/commands.ts';
 import { settings } from '../src/cli/settings.ts';
 import { errorCodes } from '../src/errors.ts';
@@ -55,8 +55,37 @@ export function errorReference(): string {
   return `${lines.join('\n')}\n`;
 }
 
+const root = new URL('../', import.meta.url);
+const docsDir = new URL('docs/', root);
+
+/** `<!-- example: path[#region] -->` followed by a ```ts block: the block shows that file or region. */
+export const examplePattern = /<!-- example: ([^\s#]+)(?:#([\w-]+))? -->\n```ts\n([\s\S]*?)\n```/g;
+
+export function exampleText(path: string, region?: string): string {
+  const source = readFileSync(new URL(path, root), 'utf8');
+  if (!region) return source.replace(/\n$/, '');
+  const match = new RegExp(`// #region ${region}\\n([\\s\\S]*?)// #endregion ${region}`).exec(source);
+  if (!match) throw new Error(`${path}: no region ${region}`);
+  return (match[1] as string).replace(/\n$/, '');
+}
+
+/** The page with every example block replaced by the current text of its file. */
+export function syncExamples(page: string): string {
+  return page.replace(
+    examplePattern,
+    (_, path: string, region: string | undefined) =>
+      `<!-- example: ${path}${region ? `#${region}` : ''} -->\n\`\`\`ts\n${exampleText(path, region)}\n\`\`\``,
+  );
+}
+
 if (import.meta.main) {
-  writeFileSync(new URL('../docs/cli.md', import.meta.url), cliReference());
-  writeFileSync(new URL('../docs/errors.md', import.meta.url), errorReference());
-  console.log('wrote docs/cli.md and docs/errors.md');
+  writeFileSync(new URL('cli.md', docsDir), cliReference());
+  writeFileSync(new URL('errors.md', docsDir), errorReference());
+  for (const file of readdirSync(docsDir).filter((f) => f.endsWith('.md'))) {
+    const url = new URL(file, docsDir);
+    const text = readFileSync(url, 'utf8');
+    const synced = syncExamples(text);
+    if (synced !== text) writeFileSync(url, synced);
+  }
+  console.log('wrote docs/cli.md, docs/errors.md and the examples in docs/*.md');
 }

@@ -1,21 +1,11 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { cliReference, errorReference } from '../scripts/gen-docs.ts';
+import { cliReference, errorReference, examplePattern, exampleText } from '../scripts/gen-docs.ts';
 
 const docs = new URL('../docs/', import.meta.url);
-const root = new URL('../', import.meta.url);
 const pages = readdirSync(docs).filter((f) => f.endsWith('.md'));
 const read = (file: string) => readFileSync(new URL(file, docs), 'utf8');
-
-/** `<!-- example: path[#region] -->` followed by a ```ts block. */
-const examplePattern = /<!-- example: ([^\s#]+)(?:#([\w-]+))? -->\n```ts\n([\s\S]*?)\n```/g;
-
-function regionOf(source: string, name: string): string {
-  const match = new RegExp(`// #region ${name}\\n([\\s\\S]*?)// #endregion ${name}`).exec(source);
-  assert.ok(match, `region ${name} not found`);
-  return (match[1] as string).replace(/\n$/, '');
-}
 
 describe('docs', () => {
   it('the CLI and error references are generated from the code (run `npm run docs`)', () => {
@@ -27,9 +17,8 @@ describe('docs', () => {
     let examples = 0;
     for (const page of pages) {
       for (const [, path, region, block] of read(page).matchAll(examplePattern)) {
-        const source = readFileSync(new URL(path as string, root), 'utf8');
-        const expected = region ? regionOf(source, region) : source.replace(/\n$/, '');
-        assert.equal(block, expected, `${page}: example ${path}${region ? `#${region}` : ''} differs from the file`);
+        const expected = exampleText(path as string, region);
+        assert.equal(block, expected, `${page}: example ${path}${region ? `#${region}` : ''} differs (npm run docs)`);
         examples++;
       }
     }
