@@ -18,7 +18,7 @@ export function cliReference(): string {
     '',
   ];
   for (const [name, command] of Object.entries(commands)) {
-    lines.push(`## herald ${name}`, '', command.summary + '.', '', '```text', command.help(), '```', '');
+    lines.push(`## herald ${name}`, '', `${command.summary}.`, '', '```text', command.help(), '```', '');
   }
   lines.push('## Settings', '', '| flag | environment | default | meaning |', '|---|---|---|---|');
   for (const s of Object.values(settings) as {
