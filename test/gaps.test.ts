@@ -1,28 +1,21 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
-import { createOutbox, createRelay, defineEvent, type Relay, silentLogger } from '../src/index.ts';
-import { kafka } from '../src/transports/kafka/index.ts';
-import { brokers, freshSchema, inTransaction } from './support/env.ts';
-import { createTopic, readTopic } from './support/kafka.ts';
+import { createOutbox, defineEvent } from '../src/index.ts';
+import { inTransaction } from './support/env.ts';
+import { readTopic } from './support/kafka.ts';
+import { type RelayFixture, startRelayFixture } from './support/relay-fixture.ts';
 import { waitFor } from './support/relay-process.ts';
 
 describe('gapless reads', () => {
-  let db: Awaited<ReturnType<typeof freshSchema>>;
-  let topic: string;
-  let relay: Relay;
+  let fixture: RelayFixture;
   before(async () => {
-    db = await freshSchema();
-    topic = await createTopic(3);
-    relay = createRelay({ db: db.pool, schema: db.schema, transport: kafka({ brokers }), logger: silentLogger });
-    await relay.start();
+    fixture = await startRelayFixture();
   });
-  after(async () => {
-    await relay.stop();
-    await db.drop();
-  });
+  after(() => fixture.close());
 
   it('skips nothing when a transaction stays open while later ones commit', async () => {
+    const { db, topic, relay } = fixture;
     const Written = defineEvent({
       type: 'gap.written',
       version: 1,

@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
-import { createOutbox, createRelay, defineEvent, type Relay, silentLogger } from '../src/index.ts';
-import { kafka } from '../src/transports/kafka/index.ts';
-import { brokers, freshSchema, inTransaction } from './support/env.ts';
-import { createTopic, readTopic } from './support/kafka.ts';
+import { createOutbox, defineEvent } from '../src/index.ts';
+import { inTransaction } from './support/env.ts';
+import { readTopic } from './support/kafka.ts';
+import { type RelayFixture, startRelayFixture } from './support/relay-fixture.ts';
 
 describe('events committed in PostgreSQL reach Kafka', () => {
-  let db: Awaited<ReturnType<typeof freshSchema>>;
-  let topic: string;
-  let relay: Relay;
-  const StockReserved = () =>
+  let fixture: RelayFixture;
+  const StockReserved = (topic: string) =>
     defineEvent({
       type: 'inventory.stock.reserved',
       version: 1,
@@ -21,18 +19,13 @@ describe('events committed in PostgreSQL reach Kafka', () => {
     });
 
   before(async () => {
-    db = await freshSchema();
-    topic = await createTopic(3);
-    relay = createRelay({ db: db.pool, schema: db.schema, transport: kafka({ brokers }), logger: silentLogger });
-    await relay.start();
+    fixture = await startRelayFixture();
   });
-  after(async () => {
-    await relay.stop();
-    await db.drop();
-  });
+  after(() => fixture.close());
 
   it('publishes committed events with key, CloudEvents headers and body; not rolled-back ones', async () => {
-    const Reserved = StockReserved();
+    const { db, topic } = fixture;
+    const Reserved = StockReserved(topic);
     const outbox = createOutbox({ schema: db.schema, source: '/inventory' });
     const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
     const committed = Reserved(

@@ -40,3 +40,5 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) =>
     client.release();
   }
 }
+
+export type TestSchema = Awaited<ReturnType<typeof freshSchema>>;
