@@ -17,7 +17,8 @@ const build = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-
   stdio: 'inherit',
 });
 if (build.status !== 0) process.exit(build.status ?? 1);
-const up = spawnSync(process.execPath, ['infra/up.mjs'], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+// Status lines go to stderr, so that a command's stdout (e.g. `bench --json`) stays its own.
+const up = spawnSync(process.execPath, ['infra/up.mjs'], { cwd: root, stdio: ['ignore', 2, 2] });
 if (up.status !== 0) process.exit(up.status ?? 1);
 
 const env = {

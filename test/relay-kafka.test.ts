@@ -3,8 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import { createOutbox, defineEvent } from '../src/index.ts';
 import { inTransaction } from './support/env.ts';
-import { readTopic } from './support/kafka.ts';
+import { createTopic, readTopic } from './support/kafka.ts';
 import { type RelayFixture, startRelayFixture } from './support/relay-fixture.ts';
+import { waitFor } from './support/relay-process.ts';
 
 describe('events committed in PostgreSQL reach Kafka', () => {
   let fixture: RelayFixture;
@@ -66,5 +67,62 @@ describe('events committed in PostgreSQL reach Kafka', () => {
     assert.equal(second.headers.ce_id, marker.id);
     assert.equal(first.partition, second.partition, 'one key, one partition');
     assert.ok(second.offset > first.offset);
+  });
+
+  it('a transaction larger than a batch arrives whole, in order, once (positions compare as numbers)', async () => {
+    const { db, topic, relay } = fixture;
+    const Step = defineEvent({
+      type: 'bulk.step',
+      version: 1,
+      destination: topic,
+      schema: z.object({ n: z.number().int() }),
+      key: () => 'one-key',
+    });
+    const outbox = createOutbox({ schema: db.schema });
+    const before = relay.stats().published;
+    // 2,500 rows in one transaction: seq crosses 999 -> 1000 and the relay's batch of 1,000.
+    await inTransaction(db.pool, (tx) =>
+      outbox.add(
+        tx,
+        Array.from({ length: 2500 }, (_, n) => Step({ n })),
+      ),
+    );
+    await waitFor('the whole transaction', () => relay.stats().published - before >= 2500);
+    assert.equal(relay.stats().published - before, 2500, 'no row read twice');
+    const messages = (await readTopic(topic, 2503, { timeoutMs: 30_000, settleMs: 500 })).filter(
+      (m) => m.headers.ce_type === 'bulk.step',
+    );
+    assert.deepEqual(
+      messages.map((m) => JSON.parse(m.value).n),
+      Array.from({ length: 2500 }, (_, n) => n),
+    );
+  });
+
+  it('a batch over the broker size limit for one partition is split, not stuck', async () => {
+    const { db, relay } = fixture;
+    const topic = await createTopic(1);
+    const Big = defineEvent({
+      type: 'bulk.big',
+      version: 1,
+      destination: topic,
+      schema: z.object({ n: z.number().int(), pad: z.string() }),
+      key: (p) => `k${p.n % 7}`,
+    });
+    const outbox = createOutbox({ schema: db.schema });
+    const before = relay.stats().published;
+    // 1,000 x 2 KB to one partition: 2 MB, twice Kafka's default message.max.bytes.
+    await inTransaction(db.pool, (tx) =>
+      outbox.add(
+        tx,
+        Array.from({ length: 1000 }, (_, n) => Big({ n, pad: 'x'.repeat(2048) })),
+      ),
+    );
+    await waitFor('all of it', () => relay.stats().published - before >= 1000);
+    assert.equal(relay.stats().lastError, null);
+    const messages = await readTopic(topic, 1000);
+    assert.deepEqual(
+      messages.map((m) => JSON.parse(m.value).n),
+      Array.from({ length: 1000 }, (_, n) => n),
+    );
   });
 });

@@ -17,8 +17,8 @@ SELECT shard_count FROM st`,
 /** The lowest cursor of the given shards: reading resumes there. */
 export async function lowestCursor(db: Queryable, schema: string, shards: number[]): Promise<Position> {
   const result = await db.query<Position>(
-    `SELECT xid::text AS xid, seq::text AS seq FROM ${quoteIdent(schema)}.cursors
-WHERE shard = ANY($1::int[]) ORDER BY xid, seq LIMIT 1`,
+    `SELECT c.xid::text AS xid, c.seq::text AS seq FROM ${quoteIdent(schema)}.cursors c
+WHERE c.shard = ANY($1::int[]) ORDER BY c.xid, c.seq LIMIT 1`,
     [shards],
   );
   return result.rows[0] ?? { xid: '0', seq: '0' };

@@ -38,13 +38,15 @@ const statements = new Map<string, string>();
 function readSql(schema: string): string {
   let sql = statements.get(schema);
   if (sql === undefined) {
-    sql = `SELECT xid::text AS xid, seq::text AS seq, id, type, version, source, subject, partition_key,
-  shard, destination, payload::text AS payload, headers, correlation_id, causation_id,
-  traceparent, tracestate, created_at
-FROM ${quoteIdent(schema)}.log
-WHERE (xid, seq) > ($1::xid8, $2::bigint)
-  AND xid < pg_snapshot_xmin(pg_current_snapshot())
-ORDER BY xid, seq
+    // Qualified names throughout: in ORDER BY a bare `xid` would mean the text output column
+    // (so '1000' < '999'), which reorders rows, moves the cursor wrong and defeats the index.
+    sql = `SELECT l.xid::text AS xid, l.seq::text AS seq, l.id, l.type, l.version, l.source, l.subject,
+  l.partition_key, l.shard, l.destination, l.payload::text AS payload, l.headers, l.correlation_id,
+  l.causation_id, l.traceparent, l.tracestate, l.created_at
+FROM ${quoteIdent(schema)}.log l
+WHERE (l.xid, l.seq) > ($1::xid8, $2::bigint)
+  AND l.xid < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY l.xid, l.seq
 LIMIT $3`;
     statements.set(schema, sql);
   }

@@ -12,9 +12,42 @@ export interface KafkaOptions {
   /** Let the broker create missing topics on first publish (if it allows); default true. */
   autocreateTopics?: boolean;
   compression?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+  /**
+   * Most bytes sent in one produce request; a larger batch goes out as several requests, one
+   * after the other (order kept). Default 900 000, under Kafka's default 1 MB
+   * `message.max.bytes`, which applies to the records of one partition in one request.
+   */
+  maxRequestBytes?: number;
+}
+
+/** Approximate bytes of a record on the wire: enough to stay under the broker's limit. */
+function recordBytes(m: OutgoingMessage): number {
+  let bytes = 64 + Buffer.byteLength(m.key) + m.value.length;
+  for (const [k, v] of Object.entries(m.headers)) bytes += 8 + k.length + Buffer.byteLength(v);
+  return bytes;
+}
+
+/** Splits messages, in order, into runs of at most `maxBytes` (a single larger message alone). */
+export function chunkBySize(messages: readonly OutgoingMessage[], maxBytes: number): OutgoingMessage[][] {
+  const chunks: OutgoingMessage[][] = [];
+  let current: OutgoingMessage[] = [];
+  let size = 0;
+  for (const m of messages) {
+    const bytes = recordBytes(m);
+    if (current.length > 0 && size + bytes > maxBytes) {
+      chunks.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(m);
+    size += bytes;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
 }
 
 type KafkaModule = typeof import('@platformatic/kafka');
+type Producer = InstanceType<KafkaModule['Producer']>;
 
 async function loadKafka(): Promise<KafkaModule> {
   try {
@@ -75,7 +108,23 @@ export function kafka(options: KafkaOptions): Transport {
   const target = brokers.join(',');
   const timeoutMs = options.timeoutMs ?? 10_000;
   const deadlineMs = timeoutMs * 2 + 1000;
-  let producer: InstanceType<KafkaModule['Producer']> | null = null;
+  const maxRequestBytes = options.maxRequestBytes ?? 900_000;
+
+  const sendChunk = (p: Producer, chunk: OutgoingMessage[]) =>
+    withDeadline(
+      p.send({
+        messages: chunk.map((m) => ({
+          topic: m.topic,
+          key: Buffer.from(m.key),
+          value: m.value,
+          // A Map of Buffers: with the client's no-op serialisers, header names must be Buffers too.
+          headers: new Map(Object.entries(m.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])),
+        })),
+      }),
+      deadlineMs,
+      target,
+    );
+  let producer: Producer | null = null;
   let compression: string | undefined;
 
   const open = async () => {
@@ -113,16 +162,7 @@ export function kafka(options: KafkaOptions): Transport {
       for (const m of messages) checkDestination(m.topic, `topic of event ${m.id}`);
       const p = await open();
       try {
-        const sent = p.send({
-          messages: messages.map((m) => ({
-            topic: m.topic,
-            key: Buffer.from(m.key),
-            value: m.value,
-            // A Map of Buffers: with the client's no-op serialisers, header names must be Buffers too.
-            headers: new Map(Object.entries(m.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])),
-          })),
-        });
-        await withDeadline(sent, deadlineMs, target);
+        for (const chunk of chunkBySize(messages, maxRequestBytes)) await sendChunk(p, chunk);
       } catch (error) {
         throw toHeraldError(error, target);
       }
