@@ -11,6 +11,11 @@ export interface OutboxOptions {
   source?: string;
   /** Largest payload accepted, in bytes of JSON; default 1 MiB (Kafka's default message size). */
   maxPayloadBytes?: number;
+  /**
+   * Name the INSERT so PostgreSQL plans it once per connection (default true). Turn off behind a
+   * pooler that cannot keep prepared statements (PgBouncer before 1.21 in transaction mode).
+   */
+  preparedStatements?: boolean;
 }
 
 export interface Outbox {
@@ -100,6 +105,7 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
     );
   }
   const maxBytes = options.maxPayloadBytes ?? 1024 * 1024;
+  const prepared = options.preparedStatements ?? true;
   return {
     async add(tx, events) {
       const list = Array.isArray(events) ? events : [events as OutboxEvent];
@@ -107,7 +113,7 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
       // Validate everything before the first write: a bad event leaves the transaction untouched.
       const records = await Promise.all(list.map((e) => resolve(e, source, maxBytes)));
       try {
-        await insertEvents(tx, schema, records);
+        await insertEvents(tx, schema, records, prepared);
       } catch (error) {
         throw wrapWriteError(error, schema);
       }

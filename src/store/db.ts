@@ -12,6 +12,25 @@ export interface Queryable {
   query<R = Record<string, unknown>>(text: string, values?: unknown[]): Promise<QueryResultLike<R>>;
 }
 
+/**
+ * Runs a statement, named (prepared once per connection) when `name` is given. Named statements
+ * use node-postgres' `query({ name, text, values })` form, which pg's Pool, PoolClient and
+ * Client accept; adapters for other clients take the object form too, or are used with
+ * prepared statements off.
+ */
+export function runQuery<R = Record<string, unknown>>(
+  db: Queryable,
+  name: string | undefined,
+  text: string,
+  values: unknown[],
+): Promise<QueryResultLike<R>> {
+  if (name === undefined) return db.query<R>(text, values);
+  const named = db as unknown as {
+    query(config: { name: string; text: string; values: unknown[] }): Promise<QueryResultLike<R>>;
+  };
+  return named.query({ name, text, values });
+}
+
 /** A connection that can be told of NOTIFYs: the relay's wake-up path. Optional capability. */
 export interface Listener {
   listen(channel: string, onNotify: () => void): Promise<void>;
