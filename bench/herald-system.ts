@@ -1,0 +1,88 @@
+import pg from 'pg';
+import { z } from 'zod';
+import { createOutbox, createRelay, defineEvent, migrate, type Relay, silentLogger } from '../src/index.ts';
+import { kafka } from '../src/transports/kafka/index.ts';
+import type { BenchPayload } from './payload.ts';
+import {
+  type BenchSystem,
+  backlogChunk,
+  commitTimed,
+  inTransaction,
+  type SystemConfig,
+  type Writer,
+} from './system.ts';
+import { createTopic, deleteTopics, uniqueName } from './topic.ts';
+
+/** Herald's batch size in the benchmark (also its default). */
+export const heraldBatchSize = 1000;
+
+/** The application side of Herald: outbox.add in the writer's own transaction. */
+export function heraldWriter(pool: pg.Pool, schema: string, topic: string): Writer {
+  const Event = defineEvent({
+    type: 'bench.event',
+    version: 1,
+    destination: topic,
+    schema: z.object({ key: z.string(), n: z.number().int(), data: z.string() }),
+    key: (p) => p.key,
+  });
+  const outbox = createOutbox({ schema, source: '/herald-bench' });
+  return {
+    async writeBacklog(payloads: readonly BenchPayload[]) {
+      const ids: string[] = [];
+      for (let i = 0; i < payloads.length; i += backlogChunk) {
+        const events = payloads.slice(i, i + backlogChunk).map((p) => Event(p));
+        await inTransaction(pool, (tx) => outbox.add(tx, events));
+        for (const e of events) ids.push(e.id);
+      }
+      return ids;
+    },
+    commitOne(payload: BenchPayload) {
+      return commitTimed(pool, async (tx) => {
+        const [added] = await outbox.add(tx, Event(payload));
+        return (added as { id: string }).id;
+      });
+    },
+  };
+}
+
+/** Herald as an application deploys it: createRelay from the log to Kafka, with a pool of its own. */
+export async function heraldSystem(config: SystemConfig): Promise<BenchSystem> {
+  const schema = uniqueName('herald_bench');
+  const topic = await createTopic(config.brokers, 'herald-bench-herald', config.partitions);
+  const admin = new pg.Pool({ connectionString: config.databaseUrl, max: 2 });
+  const relayPool = new pg.Pool({ connectionString: config.databaseUrl, max: 4 });
+  admin.on('error', () => {});
+  relayPool.on('error', () => {});
+  await migrate(admin, { schema });
+  const writer = heraldWriter(admin, schema, topic);
+  let relay: Relay | undefined;
+
+  return {
+    name: 'herald',
+    topic,
+    writer: { system: 'herald', schema, topic },
+    writeBacklog: (payloads) => writer.writeBacklog(payloads),
+    async startRelay() {
+      relay = createRelay({
+        db: relayPool,
+        schema,
+        transport: kafka({ brokers: config.brokers, clientId: 'herald-bench-relay' }),
+        logger: silentLogger,
+        batchSize: heraldBatchSize,
+      });
+      await relay.start();
+    },
+    published: () => relay?.stats().published ?? 0,
+    async stopRelay() {
+      const stats = relay?.stats();
+      if (stats?.lastError) process.stderr.write(`herald relay: last error ${JSON.stringify(stats.lastError)}\n`);
+      await relay?.stop();
+    },
+    async close() {
+      await relay?.stop().catch(() => {});
+      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
+      await deleteTopics(config.brokers, [topic]).catch(() => {});
+      await Promise.all([admin.end(), relayPool.end()]);
+    },
+  };
+}

@@ -1,0 +1,25 @@
+import { randomBytes } from 'node:crypto';
+
+/** The payload both systems publish: about 1 KB of JSON, keyed by one of `keys` distinct keys. */
+export interface BenchPayload {
+  key: string;
+  n: number;
+  data: string;
+}
+
+export const payloadBytes = 1024;
+export const distinctKeys = 1000;
+
+/**
+ * Payload number `n`: key `k-<n mod keys>`, and random base64 filler so the JSON text is
+ * `payloadBytes` long (the filler does not compress to nothing, as a repeated character would).
+ */
+export function makePayload(n: number, keys = distinctKeys): BenchPayload {
+  const key = `k-${n % keys}`;
+  const skeleton = JSON.stringify({ key, n, data: '' }).length;
+  const fill = Math.max(0, payloadBytes - skeleton);
+  const data = randomBytes(Math.ceil((fill * 3) / 4) + 3)
+    .toString('base64')
+    .slice(0, fill);
+  return { key, n, data };
+}
