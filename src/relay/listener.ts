@@ -62,6 +62,8 @@ export function startListener(options: {
         if (attempt === 0) logger.warn({ channel, error }, 'listener lost its connection; polling until it is back');
       } finally {
         held?.client.removeAllListeners();
+        // A connection that dies while closing still emits 'error': never an uncaught exception.
+        held?.client.on('error', () => {});
         await held?.close().catch(() => {});
       }
       if (!signal.aborted) await sleep(backoffDelay(attempt++), signal);

@@ -71,6 +71,10 @@ export function openPool(db: DatabaseOption, max = 4): { pool: PoolLike; owned: 
 
 export async function withTransaction<T>(pool: PoolLike, fn: (tx: Queryable) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  const held = client as unknown as { on?(e: 'error', f: () => void): void; off?(e: 'error', f: () => void): void };
+  // A connection the server drops between two queries emits 'error' on the checked-out client.
+  const onError = () => {};
+  held.on?.('error', onError);
   try {
     await client.query('BEGIN');
     const result = await fn(client);
@@ -81,5 +85,7 @@ export async function withTransaction<T>(pool: PoolLike, fn: (tx: Queryable) => 
     await client.query('ROLLBACK').catch(() => {});
     client.release(error instanceof Error ? error : true);
     throw error;
+  } finally {
+    held.off?.('error', onError);
   }
 }

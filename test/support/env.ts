@@ -28,16 +28,22 @@ export async function freshSchema(): Promise<{ schema: string; pool: pg.Pool; dr
 /** Runs `fn` in a transaction on one client of the pool. */
 export async function inTransaction<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
+  // A connection the server drops between two queries emits 'error' on the checked-out client.
+  const onError = () => {};
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await fn(client);
     await client.query('COMMIT');
+    client.release();
     return result;
   } catch (error) {
-    await client.query('ROLLBACK');
+    await client.query('ROLLBACK').catch(() => {});
+    // Destroy rather than return a connection that may be broken.
+    client.release(error instanceof Error ? error : true);
     throw error;
   } finally {
-    client.release();
+    client.off('error', onError);
   }
 }
 
