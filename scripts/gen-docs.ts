@@ -2,7 +2,7 @@
 // commands and settings, docs/errors.md from the error-code table. `npm run docs` writes them;
 // test/docs.test.ts fails when they are stale.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { commands } from '../src/cli/commands.ts';
+import { commands } from '../src/cli/commands/index.ts';
 import { settings } from '../src/cli/settings.ts';
 import { errorCodes } from '../src/errors.ts';
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { isHeraldError } from '../errors.ts';
-import { commands } from './commands.ts';
+import { commands } from './commands/index.ts';
 
 const usage = `herald <command> [options]
 
@@ -29,7 +29,7 @@ export async function main(argv: string[]): Promise<number> {
     parsed = parseArgs({
       args: rest,
       options: { ...command.options, help: { type: 'boolean', short: 'h' } },
-      allowPositionals: false,
+      allowPositionals: command.positionals ?? false,
       strict: true,
     });
   } catch (error) {
@@ -41,7 +41,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    return await command.run(parsed.values as Record<string, string | boolean | undefined>);
+    return await command.run(parsed.values as Record<string, string | boolean | undefined>, parsed.positionals);
   } catch (error) {
     if (isHeraldError(error)) {
       process.stderr.write(`herald ${name}: ${error.code}: ${error.message}\n`);

@@ -1,0 +1,45 @@
+import { createLogger } from '../../observe/logger.ts';
+import { createRelay } from '../../relay/relay.ts';
+import { kafka } from '../../transports/kafka/index.ts';
+import { type Command, settingOptions, settingsHelp } from '../command.ts';
+import { resolveSettings } from '../settings.ts';
+
+const relayKeys = [
+  'databaseUrl',
+  'schema',
+  'brokers',
+  'topicPrefix',
+  'batchSize',
+  'pollIntervalMs',
+  'clientId',
+  'logLevel',
+] as const;
+
+export const relayCommand: Command = {
+  summary: 'Publish committed events from the log to Kafka until stopped (SIGTERM/SIGINT)',
+  options: settingOptions(relayKeys),
+  help: () =>
+    `herald relay [options]\n\nRuns until SIGTERM or SIGINT, then finishes the batch in flight and exits.\n\n${settingsHelp(relayKeys)}`,
+  async run(flags) {
+    const config = resolveSettings(relayKeys, flags, process.env);
+    const logger = createLogger({ level: config.logLevel });
+    const relay = createRelay({
+      db: config.databaseUrl,
+      schema: config.schema,
+      transport: kafka({ brokers: config.brokers, clientId: config.clientId }),
+      batchSize: config.batchSize,
+      pollIntervalMs: config.pollIntervalMs,
+      logger,
+      ...(config.topicPrefix ? { topicPrefix: config.topicPrefix } : {}),
+    });
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'stopping');
+      void relay.stop();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+    await relay.start();
+    await relay.done;
+    return 0;
+  },
+};
