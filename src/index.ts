@@ -1,3 +1,11 @@
+export {
+  createDeadLetters,
+  type DeadLetterFilter,
+  type DeadLetterStatus,
+  type DeadLetters,
+  type FailedEvent,
+  type RetryResult,
+} from './deadletters/dead-letters.ts';
 export { type ErrorCode, errorCodes, HeraldError, type HeraldErrorOptions, isHeraldError } from './errors.ts';
 export {
   defineEvent,
@@ -13,6 +21,8 @@ export { createLogger, type Logger, type LogLevel, silentLogger } from './observ
 export { type AddedEvent, createOutbox, type Outbox, type OutboxOptions } from './outbox/outbox.ts';
 export { prefixTopics, type TopicStrategy } from './relay/messages.ts';
 export { createRelay, type Relay, type RelayOptions, type RelayState, type RelayStats } from './relay/relay.ts';
+export { type ReplayOptions, type ReplayResult, replayEvents } from './replay/replay.ts';
+export { getStatus, type HeraldStatus, type StatusOptions } from './status/status.ts';
 export type { Listener, Queryable, QueryResultLike } from './store/db.ts';
 export { type MigrateOptions, type MigrateResult, type Migration, migrate } from './store/migrate.ts';
 export type { OutgoingMessage, Transport } from './transports/transport.ts';

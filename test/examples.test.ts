@@ -30,4 +30,9 @@ describe('examples', () => {
     assert.match(stdout, /pass 1/);
     assert.match(stdout, /fail 0/);
   });
+
+  it('dead letters: lists and retries through the API', async () => {
+    const { stdout } = await run(process.execPath, ['examples/dead-letters.ts']);
+    assert.match(stdout, /\d+ of \d+ published again/);
+  });
 });

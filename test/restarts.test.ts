@@ -70,14 +70,21 @@ describe('services restarting under a running relay', () => {
   it('Kafka stopped and started mid-stream: nothing lost, one log line per state change', async () => {
     const topic = await createTopic(3);
     const writer = startWriter(db, topic);
-    await waitFor('some events published', () => relay.stats().published > 50);
-    await stopKafka();
-    await waitFor('the relay to notice', () => relay.stats().failures > 0, 60_000);
-    await new Promise((r) => setTimeout(r, 3000));
-    const failuresWhileDown = relay.stats().failures;
-    await startKafka();
-    await waitFor('the relay to recover', () => relay.stats().failures === 0, 60_000);
-    await writer.stop();
+    let failuresWhileDown = 0;
+    try {
+      await waitFor('some events published', () => relay.stats().published > 50);
+      await stopKafka();
+      try {
+        await waitFor('the relay to notice', () => relay.stats().failures > 0, 60_000);
+        await new Promise((r) => setTimeout(r, 3000));
+        failuresWhileDown = relay.stats().failures;
+      } finally {
+        await startKafka();
+      }
+      await waitFor('the relay to recover', () => relay.stats().failures === 0, 60_000);
+    } finally {
+      await writer.stop();
+    }
     const total = writer.committed.length;
     await waitFor('all published', async () => {
       const r = await db.pool.query(`SELECT count(*)::int AS n FROM "${db.schema}".log`);
@@ -97,11 +104,14 @@ describe('services restarting under a running relay', () => {
   it('PostgreSQL restarted mid-stream: every committed event still arrives', async () => {
     const topic = await createTopic(3);
     const writer = startWriter(db, topic);
-    await waitFor('some events published', () => relay.stats().published > 50);
-    const version = readdirSync('/etc/postgresql')[0] as string;
-    execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'restart', '--mode', 'fast']);
-    await new Promise((r) => setTimeout(r, 1500));
-    await writer.stop();
+    try {
+      await waitFor('some events published', () => relay.stats().published > 50);
+      const version = readdirSync('/etc/postgresql')[0] as string;
+      execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'restart', '--mode', 'fast']);
+      await new Promise((r) => setTimeout(r, 1500));
+    } finally {
+      await writer.stop();
+    }
     const total = writer.committed.length;
     await waitFor(
       'all published',

@@ -7,7 +7,10 @@ export interface Command {
   help(): string;
   /** Whether the command takes positional arguments (e.g. `herald dlq show <id>`). */
   positionals?: boolean;
-  run(flags: Record<string, string | boolean | undefined>, positionals: string[]): Promise<number>;
+  run(
+    flags: Record<string, string | boolean | (string | boolean)[] | undefined>,
+    positionals: string[],
+  ): Promise<number>;
 }
 
 export type SettingKey = keyof typeof settings;

@@ -90,6 +90,23 @@ export const settings = {
     description: 'Backstop poll interval when no NOTIFY arrives',
     parse: integer(10, 3_600_000),
   },
+  maxAttempts: {
+    flag: 'max-attempts',
+    env: 'HERALD_MAX_ATTEMPTS',
+    default: 10,
+    description: 'Attempts for an event the broker refuses before it is dead-lettered',
+    parse: integer(1, 1_000),
+  },
+  onFailure: {
+    flag: 'on-failure',
+    env: 'HERALD_ON_FAILURE',
+    default: 'dead-letter' as const,
+    description: 'dead-letter (record it and move on) or block (retry until an operator acts)',
+    parse: (raw: string, name: string) => {
+      if (raw !== 'dead-letter' && raw !== 'block') throw invalid(name, raw, 'must be dead-letter or block');
+      return raw as 'dead-letter' | 'block';
+    },
+  },
   clientId: {
     flag: 'client-id',
     env: 'HERALD_CLIENT_ID',
@@ -120,7 +137,7 @@ export type Resolved<K extends keyof Settings> = {
 /** Flags win over environment variables; the error names the flag and the variable. */
 export function resolveSettings<K extends keyof Settings>(
   keys: readonly K[],
-  flags: Record<string, string | boolean | undefined>,
+  flags: Record<string, unknown>,
   env: NodeJS.ProcessEnv,
 ): Resolved<K> {
   const out: Record<string, unknown> = {};

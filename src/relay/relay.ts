@@ -1,11 +1,19 @@
+import {
+  createDeadLetters,
+  type DeadLetterFilter,
+  type FailedEvent,
+  type RetryResult,
+} from '../deadletters/dead-letters.ts';
 import { HeraldError, isHeraldError } from '../errors.ts';
 import { createLogger, type Logger } from '../observe/logger.ts';
+import { getStatus, type HeraldStatus, type StatusThresholds } from '../status/status.ts';
 import { type DatabaseOption, openPool, toDatabaseError } from '../store/connect.ts';
 import { channelName, quoteIdent } from '../store/identifiers.ts';
 import { assertMigrated } from '../store/migrate.ts';
 import { advanceCursors, ensureCursors, lowestCursor } from '../store/sql/cursors.ts';
+import { insertDeadLetter } from '../store/sql/dead-letters.ts';
 import { type LogRow, type Position, readBatch } from '../store/sql/read-batch.ts';
-import type { Transport } from '../transports/transport.ts';
+import type { OutgoingMessage, Transport } from '../transports/transport.ts';
 import { type BackoffOptions, backoffDelay, defaultBackoff, sleep } from './backoff.ts';
 import { startListener } from './listener.ts';
 import { prefixTopics, type TopicStrategy, toMessage } from './messages.ts';
@@ -26,6 +34,14 @@ export interface RelayOptions {
   /** Wake on NOTIFY (default true); polling alone otherwise. */
   listen?: boolean;
   backoff?: BackoffOptions;
+  /** Attempts for a message the broker refuses (not "unreachable") before it is dead-lettered; default 10. */
+  maxAttempts?: number;
+  /**
+   * What a message that cannot be published does to the ones after it: `dead-letter` (default)
+   * records it in the dead-letter table and moves on; `block` retries it until an operator acts,
+   * holding back the events behind it.
+   */
+  onFailure?: 'dead-letter' | 'block';
   logger?: Logger;
 }
 
@@ -39,6 +55,8 @@ export interface RelayStats {
   position: Position;
   /** Consecutive failed attempts of the current operation (0 when healthy). */
   failures: number;
+  /** Events recorded as dead letters by this relay since it started. */
+  deadLettered: number;
   lastError: { code: string; message: string; at: Date } | null;
 }
 
@@ -49,12 +67,31 @@ export interface Relay {
   stats(): RelayStats;
   /** Resolves when the relay has stopped. */
   readonly done: Promise<void>;
+  /** Dead letters, pending by default (seed 002's getFailedEvents). */
+  getFailedEvents(filter?: DeadLetterFilter): Promise<FailedEvent[]>;
+  /** Publishes a dead letter again and records the outcome (seed 002's retryFailedEvent). */
+  retryFailedEvent(id: string): Promise<RetryResult>;
+  /** `herald status` for this relay's schema, with the relay's own state: for health probes. */
+  health(thresholds?: Partial<StatusThresholds>): Promise<RelayHealth>;
+}
+
+export interface RelayHealth {
+  healthy: boolean;
+  problems: string[];
+  relay: RelayStats;
+  status: HeraldStatus;
 }
 
 function checkOptions(options: RelayOptions): void {
   const bad = (setting: string, rule: string, value: unknown) =>
     new HeraldError('HERALD_INVALID_CONFIG', `${setting}: ${JSON.stringify(value)} ${rule}`, { details: { setting } });
-  const { batchSize, pollIntervalMs } = options;
+  const { batchSize, pollIntervalMs, maxAttempts, onFailure } = options;
+  if (maxAttempts !== undefined && !(Number.isInteger(maxAttempts) && maxAttempts >= 1)) {
+    throw bad('maxAttempts', 'must be a positive integer', maxAttempts);
+  }
+  if (onFailure !== undefined && onFailure !== 'dead-letter' && onFailure !== 'block') {
+    throw bad('onFailure', "must be 'dead-letter' or 'block'", onFailure);
+  }
   if (batchSize !== undefined && !(Number.isInteger(batchSize) && batchSize >= 1 && batchSize <= 100_000)) {
     throw bad('batchSize', 'must be an integer from 1 to 100000', batchSize);
   }
@@ -77,6 +114,8 @@ export function createRelay(options: RelayOptions): Relay {
   const pollMs = options.pollIntervalMs ?? 1000;
   const backoff = options.backoff ?? defaultBackoff;
   const topicFor = options.topic ?? prefixTopics(options.topicPrefix);
+  const maxAttempts = options.maxAttempts ?? 10;
+  const onFailure = options.onFailure ?? 'dead-letter';
   const { pool, owned, target } = openPool(options.db);
   const stopper = new AbortController();
 
@@ -86,6 +125,7 @@ export function createRelay(options: RelayOptions): Relay {
     batches: 0,
     position: { xid: '0', seq: '0' },
     failures: 0,
+    deadLettered: 0,
     lastError: null,
   };
   let shards: number[] = [];
@@ -116,16 +156,22 @@ export function createRelay(options: RelayOptions): Relay {
       stopper.signal.addEventListener('abort', finish, { once: true });
     });
 
-  const failed = (what: string, error: unknown) => {
-    const herald = isHeraldError(error) ? error : (toDatabaseError(error, target) as Error);
-    const code = isHeraldError(herald) ? herald.code : 'UNKNOWN';
+  const asHeraldError = (error: unknown): HeraldError => {
+    if (isHeraldError(error)) return error;
+    const mapped = toDatabaseError(error, target);
+    if (isHeraldError(mapped)) return mapped;
+    const message = error instanceof Error ? error.message : String(error);
+    return new HeraldError('HERALD_PUBLISH_FAILED', message, { cause: error, retriable: true });
+  };
+  const failed = (what: string, herald: HeraldError) => {
+    const code = herald.code;
     // One line when failing starts and one when it ends: a broker down for an hour is two lines.
     if (stats.failures === 0 || stats.lastError?.code !== code) {
       logger.error({ code, error: herald, transport: transport.describe() }, `${what} failed; retrying with backoff`);
     }
     stats.failures++;
     stats.state = 'retrying';
-    stats.lastError = { code, message: herald instanceof Error ? herald.message : String(herald), at: new Date() };
+    stats.lastError = { code, message: herald.message, at: new Date() };
   };
   const recovered = (what: string) => {
     if (stats.failures > 0) logger.info({ attempts: stats.failures }, `${what} recovered`);
@@ -133,43 +179,94 @@ export function createRelay(options: RelayOptions): Relay {
     stats.state = 'running';
   };
 
-  /** Runs `fn` until it succeeds or the relay stops; returns false if it stopped first. */
-  const retrying = async (what: string, fn: () => Promise<void>, onFailure?: () => Promise<void>) => {
+  type Outcome =
+    | { ok: true }
+    | { ok: false; stopped: true }
+    | { ok: false; stopped: false; error: HeraldError; attempts: number };
+
+  /**
+   * Runs `fn` until it succeeds, the relay stops, or `giveUp` says so. "Broker unreachable" never
+   * counts as an attempt: that is the circuit breaker's case (retry with backoff, no dead letters).
+   */
+  const retrying = async (
+    what: string,
+    fn: () => Promise<void>,
+    options: { onFailure?: () => Promise<void>; giveUp?: (error: HeraldError, attempts: number) => boolean } = {},
+  ): Promise<Outcome> => {
+    let attempts = 0;
     // The first attempt runs even when stopping, so that a batch in flight finishes cleanly.
     for (;;) {
       try {
         await fn();
         recovered(what);
-        return true;
-      } catch (error) {
+        return { ok: true };
+      } catch (caught) {
+        const error = asHeraldError(caught);
+        if (error.code !== 'HERALD_BROKER_UNAVAILABLE') attempts++;
         failed(what, error);
-        await onFailure?.().catch(() => {});
-        if (stopper.signal.aborted) return false;
+        await options.onFailure?.().catch(() => {});
+        if (options.giveUp?.(error, attempts)) return { ok: false, stopped: false, error, attempts };
+        if (stopper.signal.aborted) return { ok: false, stopped: true };
         await sleep(backoffDelay(stats.failures - 1, backoff), stopper.signal);
-        if (stopper.signal.aborted) return false;
+        if (stopper.signal.aborted) return { ok: false, stopped: true };
       }
     }
+  };
+  const closeTransport = () => transport.close();
+
+  /**
+   * A message the broker will not take: publish the batch one message at a time, in order; a
+   * message that fails for good goes to dead letters and its shard moves on.
+   */
+  const publishOneByOne = async (rows: LogRow[], messages: OutgoingMessage[], priorAttempts: number) => {
+    for (const [i, message] of messages.entries()) {
+      const row = rows[i] as LogRow;
+      const firstFailedAt = new Date();
+      const one = await retrying('publish', () => transport.publish([message]), {
+        onFailure: closeTransport,
+        giveUp: (e, n) => !e.retriable || n + priorAttempts >= maxAttempts,
+      });
+      if (one.ok) continue;
+      if (one.stopped) return false;
+      const { error } = one;
+      const attempts = one.attempts + priorAttempts;
+      const saved = await retrying('dead letter', () =>
+        insertDeadLetter(pool, schema, row, message.topic, error, attempts, firstFailedAt),
+      );
+      if (!saved.ok) return false;
+      stats.deadLettered++;
+      stats.failures = 0;
+      stats.state = 'running';
+      logger.warn(
+        { id: row.id, type: row.type, key: row.partition_key, topic: message.topic, code: error.code, attempts },
+        'event dead-lettered; its shard moves on (herald dlq list)',
+      );
+    }
+    return true;
   };
 
   const publish = async (rows: LogRow[]) => {
     const messages = rows.map((row) => toMessage(row, topicFor));
-    // A batch either publishes whole or is retried whole: duplicates are possible, loss is not.
-    const ok = await retrying(
-      'publish',
-      () => transport.publish(messages),
-      () => transport.close(),
-    );
-    if (!ok) return false;
+    // A batch publishes whole or is retried whole: duplicates are possible, loss is not. With the
+    // dead-letter policy, an error that is not "broker unreachable" is retried a few times, then
+    // the batch is taken apart to find the message at fault.
+    const whole = await retrying('publish', () => transport.publish(messages), {
+      onFailure: closeTransport,
+      ...(onFailure === 'dead-letter'
+        ? { giveUp: (e: HeraldError, n: number) => !e.retriable || n >= Math.min(3, maxAttempts) }
+        : {}),
+    });
+    if (!whole.ok && (whole.stopped || !(await publishOneByOne(rows, messages, whole.attempts)))) return false;
     const last = rows[rows.length - 1] as LogRow;
     const to = { xid: last.xid, seq: last.seq };
-    // The cursor moves only after every message of the batch was acknowledged.
+    // The cursor moves only after every message of the batch was acknowledged (or dead-lettered).
     const saved = await retrying('cursor update', () => advanceCursors(pool, schema, shards, to));
-    if (saved) {
+    if (saved.ok) {
       stats.position = to;
       stats.published += rows.length;
       stats.batches++;
     }
-    return saved;
+    return saved.ok;
   };
 
   const run = async () => {
@@ -180,7 +277,7 @@ export function createRelay(options: RelayOptions): Relay {
       const read = await retrying('read', async () => {
         rows = await readBatch(pool, schema, stats.position, batchSize);
       });
-      if (!read) break;
+      if (!read.ok) break;
       if (rows.length === 0) {
         // After a NOTIFY, rows can be held back briefly by an older transaction still open;
         // look again soon, backing off to the poll interval.
@@ -193,9 +290,25 @@ export function createRelay(options: RelayOptions): Relay {
     }
   };
 
+  const deadLetters = createDeadLetters({ db: pool, schema, transport });
   return {
     done,
     stats: () => ({ ...stats, position: { ...stats.position } }),
+    getFailedEvents: (filter) => deadLetters.list(filter),
+    async health(thresholds = {}) {
+      const status = await getStatus({ db: pool, schema, ...thresholds });
+      const relay = { ...stats, position: { ...stats.position } };
+      const problems = [...status.problems];
+      if (relay.state !== 'running') problems.unshift(`relay is ${relay.state}`);
+      if (relay.failures > 0 && relay.lastError) {
+        problems.unshift(`${relay.failures} failed attempts: ${relay.lastError.code}: ${relay.lastError.message}`);
+      }
+      return { healthy: problems.length === 0, problems, relay, status };
+    },
+    async retryFailedEvent(id) {
+      const [result] = await deadLetters.retry({ ids: [id], status: 'all' });
+      return result ?? { id, ok: false, error: { code: 'HERALD_INVALID_CONFIG', message: `no dead letter ${id}` } };
+    },
     async start() {
       if (stats.state !== 'idle') throw new HeraldError('HERALD_INVALID_CONFIG', 'a relay can be started once');
       stats.state = 'starting';

@@ -11,15 +11,36 @@ export interface ReadMessage {
 }
 
 /** Creates a topic with a random name; a plain admin client, not Herald's. */
-export async function createTopic(partitions = 3, prefix = 'herald-test'): Promise<string> {
+export async function createTopic(
+  partitions = 3,
+  prefix = 'herald-test',
+  configs: Record<string, string> = {},
+): Promise<string> {
   const topic = uniqueName(prefix);
   const admin = new Admin({ clientId: 'herald-test-admin', bootstrapBrokers: brokers });
   try {
-    await admin.createTopics({ topics: [topic], partitions, replicas: 1 });
+    await admin.createTopics({
+      topics: [topic],
+      partitions,
+      replicas: 1,
+      configs: Object.entries(configs).map(([name, value]) => ({ name, value })),
+    });
   } finally {
     await admin.close();
   }
   return topic;
+}
+
+/** Changes one setting of a topic, as an operator fixing a cause would. */
+export async function setTopicConfig(topic: string, name: string, value: string): Promise<void> {
+  const admin = new Admin({ clientId: 'herald-test-admin', bootstrapBrokers: brokers });
+  try {
+    await admin.incrementalAlterConfigs({
+      resources: [{ resourceType: 2, resourceName: topic, configs: [{ name, value, configOperation: 0 }] }],
+    });
+  } finally {
+    await admin.close();
+  }
 }
 
 /**

@@ -1,9 +1,15 @@
 import type { Command } from '../command.ts';
+import { dlqCommand } from './dlq.ts';
 import { migrateCommand } from './migrate.ts';
 import { relayCommand } from './relay.ts';
+import { replayCommand } from './replay.ts';
+import { statusCommand } from './status.ts';
 
 /** Every `herald` command, in the order `herald --help` lists them. One file per command. */
 export const commands: Record<string, Command> = {
   migrate: migrateCommand,
   relay: relayCommand,
+  status: statusCommand,
+  replay: replayCommand,
+  dlq: dlqCommand,
 };

@@ -11,6 +11,8 @@ const relayKeys = [
   'topicPrefix',
   'batchSize',
   'pollIntervalMs',
+  'maxAttempts',
+  'onFailure',
   'clientId',
   'logLevel',
 ] as const;
@@ -29,6 +31,8 @@ export const relayCommand: Command = {
       transport: kafka({ brokers: config.brokers, clientId: config.clientId }),
       batchSize: config.batchSize,
       pollIntervalMs: config.pollIntervalMs,
+      maxAttempts: config.maxAttempts,
+      onFailure: config.onFailure,
       logger,
       ...(config.topicPrefix ? { topicPrefix: config.topicPrefix } : {}),
     });

@@ -1,0 +1,248 @@
+import { HeraldError, isHeraldError } from '../errors.ts';
+import { uuidv7 } from '../events/uuidv7.ts';
+import { checkDestination } from '../events/validate.ts';
+import { backoffDelay, defaultBackoff, sleep } from '../relay/backoff.ts';
+import { prefixTopics, type TopicStrategy, toMessage } from '../relay/messages.ts';
+import { type DatabaseOption, openPool, toDatabaseError } from '../store/connect.ts';
+import { quoteIdent } from '../store/identifiers.ts';
+import { assertMigrated } from '../store/migrate.ts';
+import type { Position } from '../store/sql/read-batch.ts';
+import { type RangeFilter, readRange, snapshotHorizon, summarizeRange } from '../store/sql/read-range.ts';
+import type { OutgoingMessage, Transport } from '../transports/transport.ts';
+
+/** The header every replayed message carries: the replay run's id. */
+export const replayHeader = 'herald-replay';
+
+export interface ReplayOptions {
+  /** A connection string or a node-postgres Pool (left open). */
+  db: DatabaseOption;
+  /** Where to publish, e.g. `kafka({ brokers })`; left open. Not needed for a dry run. */
+  transport?: Transport;
+  schema?: string;
+  /** Events written at or after this time (`created_at`)... */
+  from: Date;
+  /** ...and before this time; default now. */
+  to?: Date;
+  /** Only events of these types (all types when absent or empty). */
+  types?: readonly string[];
+  /** Only events with these partition keys (all keys when absent or empty). */
+  keys?: readonly string[];
+  /** Publish every event to this topic instead of its own. */
+  destination?: string;
+  /** For events stored without a destination: `<prefix>.<type>`, or the type (as the relay). */
+  topicPrefix?: string;
+  /** Or any mapping from event type to topic, as the relay's `topic` option. */
+  topic?: TopicStrategy;
+  /** Count what would be published, by type and destination; publish nothing. */
+  dryRun?: boolean;
+  /** Events read and published per round trip; default 1000. */
+  pageSize?: number;
+  /** Called after each page (and once at the start with 0). */
+  onProgress?: (done: number, total: number) => void;
+  /** Stops after the page in flight; the result then has `complete: false`. */
+  signal?: AbortSignal;
+}
+
+export interface ReplayResult {
+  /** A UUIDv7, the value of the `herald-replay` header of every message of this run. */
+  replayId: string;
+  /** Events in the slice. */
+  matched: number;
+  /** Events published (0 in a dry run). */
+  published: number;
+  /** Events published per type; in a dry run, what would be. */
+  byType: Record<string, number>;
+  /** Events published per topic; in a dry run, what would be. */
+  byDestination: Record<string, number>;
+  from: Date;
+  to: Date;
+  /** Earliest and latest `created_at` in the slice; null when it is empty. */
+  first: Date | null;
+  last: Date | null;
+  seconds: number;
+  eventsPerSecond: number;
+  dryRun: boolean;
+  /** False when `signal` stopped the replay before the end of the slice. */
+  complete: boolean;
+}
+
+/** Publish attempts per page for errors that retrying can cure (a broker restarting). */
+const publishAttempts = 8;
+
+function invalid(setting: string, message: string): HeraldError {
+  return new HeraldError('HERALD_INVALID_CONFIG', `${setting}: ${message}`, { details: { setting } });
+}
+
+function checkOptions(options: ReplayOptions, to: Date): void {
+  const isTime = (d: unknown): d is Date => d instanceof Date && !Number.isNaN(d.getTime());
+  if (!options?.db) throw invalid('db', 'must be a connection string or a pg Pool');
+  if (!isTime(options.from)) throw invalid('from', 'must be a valid Date');
+  if (!isTime(to)) throw invalid('to', 'must be a valid Date');
+  if (options.from.getTime() >= to.getTime()) {
+    throw invalid('from', `${options.from.toISOString()} must be before to (${to.toISOString()})`);
+  }
+  const { pageSize } = options;
+  if (pageSize !== undefined && !(Number.isInteger(pageSize) && pageSize >= 1 && pageSize <= 100_000)) {
+    throw invalid('pageSize', `${JSON.stringify(pageSize)} must be an integer from 1 to 100000`);
+  }
+  for (const [setting, list] of [
+    ['types', options.types],
+    ['keys', options.keys],
+  ] as const) {
+    if (list === undefined) continue;
+    if (!Array.isArray(list) || list.some((v) => typeof v !== 'string' || v.length === 0)) {
+      throw invalid(setting, 'must be a list of non-empty strings');
+    }
+  }
+  if (options.destination !== undefined) {
+    try {
+      checkDestination(options.destination, 'destination');
+    } catch (error) {
+      throw invalid('destination', (error as Error).message.replace(/^destination: /, ''));
+    }
+  }
+  if (!options.dryRun && (!options.transport || typeof options.transport.publish !== 'function')) {
+    throw invalid('transport', 'must be a Herald transport, e.g. kafka({ brokers }), unless dryRun');
+  }
+}
+
+const bump = (counts: Record<string, number>, key: string, by = 1) => {
+  counts[key] = (counts[key] ?? 0) + by;
+};
+
+/**
+ * Publishes a slice of the log again: the events written in `[from, to)`, optionally only some
+ * types and keys, in the log's `(xid, seq)` order, page by page, each page acknowledged before
+ * the next is read, so events with one key arrive in their original order. Messages are those the
+ * relay sends (same CloudEvents headers, same `ce_id`) plus the `herald-replay` header.
+ *
+ * The slice is fixed when the replay starts: only transactions that had ended by then are read.
+ */
+export async function replayEvents(options: ReplayOptions): Promise<ReplayResult> {
+  const to = options.to ?? new Date();
+  checkOptions(options, to);
+  const schema = options.schema ?? 'herald';
+  quoteIdent(schema);
+  const { from, transport, signal } = options;
+  const dryRun = options.dryRun === true;
+  const pageSize = options.pageSize ?? 1000;
+  const topicFor: TopicStrategy = options.topic ?? prefixTopics(options.topicPrefix);
+  const replayId = uuidv7();
+  const started = performance.now();
+  const { pool, owned, target } = openPool(options.db, 1);
+
+  const byType: Record<string, number> = {};
+  const byDestination: Record<string, number> = {};
+  let published = 0;
+  let matched = 0;
+  let first: Date | null = null;
+  let last: Date | null = null;
+  let complete = true;
+
+  const result = (): ReplayResult => {
+    const seconds = (performance.now() - started) / 1000;
+    return {
+      replayId,
+      matched,
+      published,
+      byType,
+      byDestination,
+      from,
+      to,
+      first,
+      last,
+      seconds: Math.round(seconds * 1000) / 1000,
+      eventsPerSecond: seconds > 0 ? Math.round(published / seconds) : 0,
+      dryRun,
+      complete,
+    };
+  };
+
+  const publishPage = async (messages: OutgoingMessage[], position: Position) => {
+    const sender = transport as Transport;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await sender.publish(messages);
+        return true;
+      } catch (error) {
+        const retriable = !isHeraldError(error) || error.retriable;
+        if (!retriable || attempt + 1 >= publishAttempts || signal?.aborted) {
+          const code = isHeraldError(error) ? error.code : 'HERALD_PUBLISH_FAILED';
+          const reason = error instanceof Error ? error.message : String(error);
+          throw new HeraldError(
+            code,
+            `replay ${replayId} stopped after publishing ${published} of ${matched} events: ${reason}`,
+            { cause: error, details: { replayId, published, matched, position } },
+          );
+        }
+        // A fresh producer for the next attempt, as the relay does.
+        await sender.close().catch(() => {});
+        await sleep(backoffDelay(attempt, defaultBackoff), signal);
+        if (signal?.aborted) return false;
+      }
+    }
+  };
+
+  try {
+    let filter: RangeFilter;
+    try {
+      await assertMigrated(pool, schema);
+      filter = {
+        horizon: await snapshotHorizon(pool),
+        from,
+        to,
+        ...(options.types ? { types: options.types } : {}),
+        ...(options.keys ? { keys: options.keys } : {}),
+      };
+      // One query for the total (the progress bar), the dry run's counts and first/last.
+      for (const group of await summarizeRange(pool, schema, filter)) {
+        matched += group.count;
+        if (first === null || group.first < first) first = group.first;
+        if (last === null || group.last > last) last = group.last;
+        if (dryRun) {
+          bump(byType, group.type, group.count);
+          bump(byDestination, options.destination ?? group.destination ?? topicFor(group.type), group.count);
+        }
+      }
+    } catch (error) {
+      throw toDatabaseError(error, target);
+    }
+    options.onProgress?.(0, matched);
+    if (dryRun || matched === 0) return result();
+
+    let position: Position = { xid: '0', seq: '0' };
+    for (;;) {
+      if (signal?.aborted) {
+        complete = false;
+        break;
+      }
+      const rows = await readRange(pool, schema, filter, position, pageSize).catch((error) => {
+        throw toDatabaseError(error, target);
+      });
+      if (rows.length === 0) break;
+      const messages = rows.map((row) => {
+        const message = toMessage(row, topicFor);
+        // A stored destination wins in toMessage; --destination wins over everything.
+        if (options.destination) message.topic = options.destination;
+        message.headers[replayHeader] = replayId;
+        return message;
+      });
+      if (!(await publishPage(messages, position))) {
+        complete = false;
+        break;
+      }
+      for (const [i, row] of rows.entries()) {
+        bump(byType, row.type);
+        bump(byDestination, (messages[i] as OutgoingMessage).topic);
+      }
+      published += rows.length;
+      const lastRow = rows[rows.length - 1] as (typeof rows)[number];
+      position = { xid: lastRow.xid, seq: lastRow.seq };
+      options.onProgress?.(published, Math.max(matched, published));
+      if (rows.length < pageSize) break;
+    }
+    return result();
+  } finally {
+    if (owned) await pool.end?.().catch(() => {});
+  }
+}

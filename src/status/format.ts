@@ -1,0 +1,112 @@
+import type { HeraldStatus } from './status.ts';
+
+/** `3.2 s`, `45 s`, `12 min`, `5 h`, `3 d`: precise where it matters, short where it does not. */
+export function formatSeconds(seconds: number): string {
+  const s = Math.max(0, seconds);
+  if (s < 10) return `${s.toFixed(1)} s`;
+  if (s < 120) return `${Math.round(s)} s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  if (s < 172_800) return `${Math.round(s / 3600)} h`;
+  return `${Math.round(s / 86_400)} d`;
+}
+
+/** `1 event`, `5,000 events`. */
+export function formatCount(n: number, noun: string): string {
+  return `${n.toLocaleString('en-US')} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+const num = (n: number) => n.toLocaleString('en-US');
+const age = (s: number | null) => (s === null ? '-' : formatSeconds(s));
+const time = (d: Date | null) => (d === null ? '-' : d.toISOString());
+
+/** Right-aligns numeric columns, left-aligns the others; two spaces between columns. */
+function table(header: string[], rows: string[][], right: boolean[]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (right[i] ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)].map((l) => `  ${l}`);
+}
+
+const wholeAge = (s: { oldestAgeSeconds: number | null }) => Math.floor(s.oldestAgeSeconds ?? 0);
+
+/** Shards listed by the human report; `--json` lists every shard. */
+const shownShards = 16;
+
+/** The compact report `herald status` prints. */
+export function formatStatus(status: HeraldStatus): string {
+  const { backlog, rates, deadLetters, openTransaction: tx } = status;
+  const out: string[] = [];
+  out.push(`schema "${status.schema}" at ${status.at.toISOString()}: ${status.healthy ? 'healthy' : 'UNHEALTHY'}`);
+  for (const p of status.problems) out.push(`  ! ${p}`);
+  out.push('');
+
+  if (backlog.events === 0) {
+    out.push('backlog           none: every committed event is published');
+  } else {
+    const held = backlog.heldBack > 0 ? `, ${num(backlog.heldBack)} held back` : '';
+    out.push(
+      `backlog           ${formatCount(backlog.events, 'event')} in ${backlog.shardsWithBacklog} of ${backlog.shards.length} shards${held}, oldest ${age(backlog.oldestAgeSeconds)}`,
+    );
+    // Worst first, so that the cut below keeps the shards that matter.
+    const waiting = backlog.shards
+      .filter((s) => s.events > 0)
+      .sort((a, b) => wholeAge(b) - wholeAge(a) || b.events - a.events || a.shard - b.shard);
+    out.push(
+      ...table(
+        ['shard', 'events', 'held back', 'oldest', 'cursor (xid/seq)', 'cursor moved'],
+        waiting
+          .slice(0, shownShards)
+          .map((s) => [
+            String(s.shard),
+            num(s.events),
+            num(s.heldBack),
+            age(s.oldestAgeSeconds),
+            `${s.cursor.xid}/${s.cursor.seq}`,
+            time(s.cursor.updatedAt),
+          ]),
+        [true, true, true, true, false, false],
+      ),
+    );
+    if (waiting.length > shownShards)
+      out.push(`  … and ${waiting.length - shownShards} more shards (--json lists all)`);
+  }
+
+  out.push(
+    `rates             ${num(rates.writtenPerSecond)}/s written, ${num(rates.publishedPerSecond)}/s published (events created in the last ${rates.windowSeconds} s)`,
+  );
+
+  if (deadLetters.pending === 0) {
+    out.push('dead letters      none pending');
+  } else {
+    out.push(
+      `dead letters      ${num(deadLetters.pending)} pending, oldest first failed ${age(deadLetters.oldestAgeSeconds)} ago`,
+    );
+    out.push(
+      ...table(
+        ['count', 'type', 'error'],
+        deadLetters.top.map((g) => [num(g.count), g.type, g.errorCode]),
+        [true, false, false],
+      ),
+    );
+  }
+
+  if (tx === null) {
+    out.push(
+      backlog.heldBack > 0
+        ? `open transaction  xid ${backlog.snapshotXmin} holds back ${formatCount(backlog.heldBack, 'event')} but no session shows it (ended, prepared, or no pg_read_all_stats)`
+        : 'open transaction  none holding back publishing',
+    );
+  } else {
+    const holds = tx.heldBack > 0 ? `holds back ${formatCount(tx.heldBack, 'event')}` : 'holds back nothing yet';
+    out.push(`open transaction  pid ${tx.pid}, open ${age(tx.ageSeconds)}, ${holds}`);
+    out.push(
+      `  xid ${tx.xid}, database ${tx.database ?? '-'}, user ${tx.user ?? '-'}, application ${tx.applicationName ?? '-'}, ${tx.state ?? 'state unknown'}`,
+    );
+    out.push(`  transaction started ${time(tx.transactionStart)}, last query started ${time(tx.queryStart)}`);
+    if (tx.query !== null) out.push(`  query: ${tx.query.replace(/\s+/g, ' ').trim()}`);
+  }
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,287 @@
+import { HeraldError } from '../errors.ts';
+import { type DatabaseOption, openPool, toDatabaseError, withTransaction } from '../store/connect.ts';
+import { quoteIdent } from '../store/identifiers.ts';
+import { assertMigrated } from '../store/migrate.ts';
+import type { Position } from '../store/sql/read-batch.ts';
+import { formatCount, formatSeconds } from './format.ts';
+import { readBlocker, readDeadLetters, readRates, readShards } from './queries.ts';
+
+/** When `healthy` turns false: a value above its threshold (at the limit is still healthy). */
+export interface StatusThresholds {
+  /** The oldest unpublished event may be this old; default 60 s. */
+  maxLagSeconds: number;
+  /** Pending dead letters allowed; default 0. */
+  maxDeadLetters: number;
+  /**
+   * An open transaction holding back events may be this old; default 5 s. Also the age beyond
+   * which the oldest open transaction is reported when it holds nothing back (yet).
+   */
+  maxTransactionSeconds: number;
+}
+
+export const defaultThresholds: StatusThresholds = { maxLagSeconds: 60, maxDeadLetters: 0, maxTransactionSeconds: 5 };
+
+export interface StatusOptions {
+  /** A connection string (a pool is opened and closed) or a node-postgres Pool (left open). */
+  db: DatabaseOption;
+  /** The herald schema; default `herald`. */
+  schema?: string;
+  maxLagSeconds?: number;
+  maxDeadLetters?: number;
+  maxTransactionSeconds?: number;
+}
+
+export interface ShardStatus {
+  shard: number;
+  /** Committed events after this shard's cursor. */
+  events: number;
+  /** Of those, the ones waiting for an older transaction still open (not yet readable). */
+  heldBack: number;
+  /** Age of the oldest of `events`, by its `created_at`; null when there are none. */
+  oldestAgeSeconds: number | null;
+  /** How far this shard has been published; 0/0 and `updatedAt: null` before a relay ever ran. */
+  cursor: Position & { updatedAt: Date | null };
+  // Shard leases (which relay holds this shard) come with a later release; they belong here.
+}
+
+export interface BacklogStatus {
+  /** Committed events not yet published, over every shard. */
+  events: number;
+  /** Of those, the events at or above the snapshot's xmin: they wait for `openTransaction`. */
+  heldBack: number;
+  shardsWithBacklog: number;
+  /** Age of the oldest unpublished event; null when nothing is unpublished. */
+  oldestAgeSeconds: number | null;
+  /** Age of the oldest held-back event; null when none is held back. */
+  heldBackOldestAgeSeconds: number | null;
+  /** `pg_snapshot_xmin(pg_current_snapshot())`: the relay reads only transaction ids below it. */
+  snapshotXmin: string;
+  /** Every shard, in order, including those with nothing waiting. */
+  shards: ShardStatus[];
+}
+
+export interface RateStatus {
+  windowSeconds: number;
+  /** Events with `created_at` in the window, per second. */
+  writtenPerSecond: number;
+  /** Events with `created_at` in the window that are at or before their shard's cursor, per second. */
+  publishedPerSecond: number;
+}
+
+export interface DeadLetterGroup {
+  type: string;
+  errorCode: string;
+  count: number;
+}
+
+export interface DeadLetterSummary {
+  /** Dead letters with status `pending`, waiting for an operator. */
+  pending: number;
+  /** Since the oldest pending dead letter first failed; null when none is pending. */
+  oldestAgeSeconds: number | null;
+  /** The largest (type, error code) groups of pending dead letters, largest first (at most 5). */
+  top: DeadLetterGroup[];
+}
+
+/** A session with an open transaction that is (or will be) holding back publishing. */
+export interface OpenTransaction {
+  pid: number;
+  /** Its transaction id: the snapshot's xmin. */
+  xid: string;
+  database: string | null;
+  user: string | null;
+  applicationName: string | null;
+  /** e.g. `idle in transaction`, `active`. */
+  state: string | null;
+  /** How long the transaction has been open. */
+  ageSeconds: number | null;
+  transactionStart: Date | null;
+  queryStart: Date | null;
+  /** The first 120 characters of its current or last statement, as PostgreSQL shows it. */
+  query: string | null;
+  /** Committed events waiting for it to end (the same as `backlog.heldBack`). */
+  heldBack: number;
+}
+
+export interface HeraldStatus {
+  schema: string;
+  /** The database server's clock when the status was read. */
+  at: Date;
+  /** False when any threshold is exceeded; `problems` says which. */
+  healthy: boolean;
+  /** One sentence per exceeded threshold, worst first; empty when healthy. */
+  problems: string[];
+  thresholds: StatusThresholds;
+  backlog: BacklogStatus;
+  rates: RateStatus;
+  deadLetters: DeadLetterSummary;
+  /**
+   * The oldest open transaction in the cluster, when it holds back committed events or has been
+   * open longer than `maxTransactionSeconds`; null otherwise.
+   */
+  openTransaction: OpenTransaction | null;
+  // Shard leases (holders, expiry) are not part of this release: one relay reads every shard.
+  // When they come, they belong beside `backlog` and on each ShardStatus.
+}
+
+const rateWindowSeconds = 60;
+const topDeadLetterGroups = 5;
+const queryChars = 120;
+
+const round = (n: number, digits: number) => {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+};
+const roundAge = (n: number | null) => (n === null ? null : round(Math.max(0, n), 3));
+
+function thresholdsOf(options: StatusOptions): StatusThresholds {
+  const out = { ...defaultThresholds };
+  for (const key of Object.keys(defaultThresholds) as (keyof StatusThresholds)[]) {
+    const value = options[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+      throw new HeraldError('HERALD_INVALID_CONFIG', `${key}: ${JSON.stringify(value)} must be a number >= 0`, {
+        details: { setting: key },
+      });
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+/**
+ * Why the status is not healthy, worst first. Pure: the relay (or anything holding a status)
+ * can re-assess it against other thresholds.
+ */
+export function assessStatus(
+  status: Pick<HeraldStatus, 'backlog' | 'deadLetters' | 'openTransaction'>,
+  thresholds: StatusThresholds = defaultThresholds,
+): string[] {
+  const problems: string[] = [];
+  const { backlog, deadLetters, openTransaction: tx } = status;
+  if (tx !== null && tx.heldBack > 0 && (tx.ageSeconds ?? 0) > thresholds.maxTransactionSeconds) {
+    problems.push(
+      `transaction pid ${tx.pid} open for ${formatSeconds(tx.ageSeconds ?? 0)} holds back ${formatCount(tx.heldBack, 'event')}`,
+    );
+  } else if (tx === null && backlog.heldBack > 0) {
+    // The holder is not visible: ended meanwhile, a prepared transaction, or no pg_read_all_stats.
+    if ((backlog.heldBackOldestAgeSeconds ?? 0) > thresholds.maxTransactionSeconds) {
+      problems.push(
+        `${formatCount(backlog.heldBack, 'event')} held back by transaction xid ${backlog.snapshotXmin}, which pg_stat_activity does not show (a prepared transaction, or this role lacks pg_read_all_stats)`,
+      );
+    }
+  }
+  if (backlog.oldestAgeSeconds !== null && backlog.oldestAgeSeconds > thresholds.maxLagSeconds) {
+    problems.push(
+      `oldest unpublished event is ${formatSeconds(backlog.oldestAgeSeconds)} old (${formatCount(backlog.events, 'event')} unpublished)`,
+    );
+  }
+  if (deadLetters.pending > thresholds.maxDeadLetters) {
+    problems.push(`${formatCount(deadLetters.pending, 'dead letter')} pending`);
+  }
+  return problems;
+}
+
+/**
+ * What an operator needs to know about publishing, read from the database alone (no relay
+ * needed): the backlog per shard, the age of the oldest unpublished event, events per second,
+ * pending dead letters, and the open transaction holding publishing back, if any.
+ *
+ * Throws HERALD_NOT_MIGRATED for a schema that lacks migrations and HERALD_DATABASE_UNAVAILABLE
+ * when PostgreSQL cannot be reached.
+ */
+export async function getStatus(options: StatusOptions): Promise<HeraldStatus> {
+  const schema = options.schema ?? 'herald';
+  quoteIdent(schema);
+  const thresholds = thresholdsOf(options);
+  if (!options.db) {
+    throw new HeraldError('HERALD_INVALID_CONFIG', 'db: must be a connection string or a pg Pool', {
+      details: { setting: 'db' },
+    });
+  }
+  const { pool, owned, target } = openPool(options.db, 1);
+  try {
+    await assertMigrated(pool, schema);
+    const read = await withTransaction(pool, async (tx) => {
+      // One snapshot for every statement; read-only, so no transaction id of its own.
+      await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+      // The planner cannot estimate generate_series over settings.shard_count, overestimates by
+      // orders of magnitude and compiles the query (about 300 ms) for a few milliseconds of work.
+      await tx.query('SET LOCAL jit = off');
+      const shards = await readShards(tx, schema);
+      const blocker = await readBlocker(tx, queryChars);
+      const rates = await readRates(tx, schema, rateWindowSeconds);
+      const deadLetters = await readDeadLetters(tx, schema, topDeadLetterGroups);
+      return { shards, blocker, rates, deadLetters };
+    });
+
+    const shards: ShardStatus[] = read.shards.map((r) => ({
+      shard: r.shard,
+      events: r.events,
+      heldBack: r.held_back,
+      oldestAgeSeconds: roundAge(r.oldest_age_seconds),
+      cursor: { xid: r.cursor_xid, seq: r.cursor_seq, updatedAt: r.cursor_updated_at },
+    }));
+    const maxAge = (values: (number | null)[]) => {
+      const known = values.filter((v): v is number => v !== null);
+      return known.length === 0 ? null : roundAge(Math.max(...known));
+    };
+    const backlog: BacklogStatus = {
+      events: shards.reduce((n, s) => n + s.events, 0),
+      heldBack: shards.reduce((n, s) => n + s.heldBack, 0),
+      shardsWithBacklog: shards.filter((s) => s.events > 0).length,
+      oldestAgeSeconds: maxAge(shards.map((s) => s.oldestAgeSeconds)),
+      heldBackOldestAgeSeconds: maxAge(read.shards.map((r) => r.held_back_oldest_age_seconds)),
+      snapshotXmin: read.shards[0]?.snapshot_xmin ?? '0',
+      shards,
+    };
+
+    const b = read.blocker;
+    const openTransaction: OpenTransaction | null =
+      b !== null && (backlog.heldBack > 0 || (b.age_seconds ?? 0) > thresholds.maxTransactionSeconds)
+        ? {
+            pid: b.pid,
+            xid: b.xid,
+            database: b.database,
+            user: b.user_name,
+            applicationName: b.application_name || null,
+            state: b.state,
+            ageSeconds: roundAge(b.age_seconds),
+            transactionStart: b.xact_start,
+            queryStart: b.query_start,
+            query: b.query,
+            heldBack: backlog.heldBack,
+          }
+        : null;
+
+    const first = read.deadLetters[0];
+    const deadLetters: DeadLetterSummary = {
+      pending: first?.pending ?? 0,
+      oldestAgeSeconds: roundAge(first?.oldest_age_seconds ?? null),
+      top: read.deadLetters.map((r) => ({ type: r.type, errorCode: r.error_code, count: r.count })),
+    };
+
+    const rates: RateStatus = {
+      windowSeconds: rateWindowSeconds,
+      writtenPerSecond: round(read.rates.written / rateWindowSeconds, 2),
+      publishedPerSecond: round(read.rates.published / rateWindowSeconds, 2),
+    };
+
+    const problems = assessStatus({ backlog, deadLetters, openTransaction }, thresholds);
+    return {
+      schema,
+      at: read.shards[0]?.at ?? new Date(),
+      healthy: problems.length === 0,
+      problems,
+      thresholds,
+      backlog,
+      rates,
+      deadLetters,
+      openTransaction,
+    };
+  } catch (error) {
+    throw toDatabaseError(error, target);
+  } finally {
+    if (owned) await pool.end?.().catch(() => {});
+  }
+}

@@ -1,0 +1,103 @@
+import type { Queryable } from '../db.ts';
+import { quoteIdent } from '../identifiers.ts';
+import type { LogRow, Position } from './read-batch.ts';
+
+/**
+ * A slice of the log: rows written in `[from, to)` (by `created_at`), optionally of some types
+ * and partition keys, and only rows of transactions below `horizon`. The horizon is
+ * `pg_snapshot_xmin(pg_current_snapshot())` taken once when the slice is opened: every
+ * transaction below it had ended, so the slice is fixed: no row can join it later, and counting
+ * it and then reading it page by page see the same rows.
+ */
+export interface RangeFilter {
+  /** An xid8 as text, from `snapshotHorizon()`. */
+  horizon: string;
+  from: Date;
+  to: Date;
+  /** Only these types; every type when absent or empty. */
+  types?: readonly string[];
+  /** Only these partition keys; every key when absent or empty. */
+  keys?: readonly string[];
+}
+
+/** One group of the slice: the events of one type to one stored destination. */
+export interface RangeGroup {
+  type: string;
+  /** The destination stored with the events; null when the topic strategy decides. */
+  destination: string | null;
+  count: number;
+  first: Date;
+  last: Date;
+}
+
+/** The oldest transaction still running: everything below it has committed or rolled back. */
+export async function snapshotHorizon(db: Queryable): Promise<string> {
+  const result = await db.query<{ horizon: string }>('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon');
+  return (result.rows[0] as { horizon: string }).horizon;
+}
+
+/** The WHERE clause of a slice and its parameters, numbered from `$<first>`. */
+function where(filter: RangeFilter, first: number): { sql: string; values: unknown[] } {
+  const values: unknown[] = [filter.horizon, filter.from, filter.to];
+  const clauses = [
+    `l.xid < $${first}::xid8`,
+    `l.created_at >= $${first + 1}::timestamptz`,
+    `l.created_at < $${first + 2}::timestamptz`,
+  ];
+  if (filter.types !== undefined && filter.types.length > 0) {
+    values.push([...filter.types]);
+    clauses.push(`l.type = ANY($${first + values.length - 1}::text[])`);
+  }
+  if (filter.keys !== undefined && filter.keys.length > 0) {
+    values.push([...filter.keys]);
+    clauses.push(`l.partition_key = ANY($${first + values.length - 1}::text[])`);
+  }
+  return { sql: clauses.join('\n  AND '), values };
+}
+
+/** Counts per type and stored destination, with the earliest and latest `created_at`: one query. */
+export async function summarizeRange(db: Queryable, schema: string, filter: RangeFilter): Promise<RangeGroup[]> {
+  const w = where(filter, 1);
+  const result = await db.query<{ type: string; destination: string | null; count: string; first: Date; last: Date }>(
+    `SELECT l.type, l.destination, count(*)::text AS count, min(l.created_at) AS first, max(l.created_at) AS last
+FROM ${quoteIdent(schema)}.log l
+WHERE ${w.sql}
+GROUP BY l.type, l.destination
+ORDER BY l.type, l.destination`,
+    w.values,
+  );
+  return result.rows.map((r) => ({
+    type: r.type,
+    destination: r.destination,
+    count: Number(r.count),
+    first: r.first,
+    last: r.last,
+  }));
+}
+
+/**
+ * The next page of the slice after `after`, in `(xid, seq)` order: per key, the order writers
+ * committed in (see read-batch.ts). Keyset pagination on the primary key.
+ */
+export async function readRange(
+  db: Queryable,
+  schema: string,
+  filter: RangeFilter,
+  after: Position,
+  limit: number,
+): Promise<LogRow[]> {
+  const w = where(filter, 4);
+  // Qualified names in ORDER BY: a bare `xid` would be the text output column ('1000' < '999').
+  const result = await db.query<LogRow>(
+    `SELECT l.xid::text AS xid, l.seq::text AS seq, l.id, l.type, l.version, l.source, l.subject,
+  l.partition_key, l.shard, l.destination, l.payload::text AS payload, l.headers, l.correlation_id,
+  l.causation_id, l.traceparent, l.tracestate, l.created_at
+FROM ${quoteIdent(schema)}.log l
+WHERE (l.xid, l.seq) > ($1::xid8, $2::bigint)
+  AND ${w.sql}
+ORDER BY l.xid, l.seq
+LIMIT $3`,
+    [after.xid, after.seq, limit, ...w.values],
+  );
+  return result.rows;
+}
