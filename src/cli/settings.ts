@@ -107,6 +107,13 @@ export const settings = {
       return raw as 'dead-letter' | 'block';
     },
   },
+  leaseMs: {
+    flag: 'lease-ms',
+    env: 'HERALD_LEASE_MS',
+    default: 5000,
+    description: 'Shard lease length: a relay that dies is replaced after about this long',
+    parse: integer(250, 600_000),
+  },
   clientId: {
     flag: 'client-id',
     env: 'HERALD_CLIENT_ID',

@@ -5,16 +5,18 @@ import {
   type RetryResult,
 } from '../deadletters/dead-letters.ts';
 import { HeraldError, isHeraldError } from '../errors.ts';
+import { uuidv7 } from '../events/uuidv7.ts';
 import { createLogger, type Logger } from '../observe/logger.ts';
 import { getStatus, type HeraldStatus, type StatusThresholds } from '../status/status.ts';
 import { type DatabaseOption, openPool, toDatabaseError } from '../store/connect.ts';
 import { channelName, quoteIdent } from '../store/identifiers.ts';
 import { assertMigrated } from '../store/migrate.ts';
-import { advanceCursors, ensureCursors, lowestCursor } from '../store/sql/cursors.ts';
+import { advanceCursors, ensureCursors } from '../store/sql/cursors.ts';
 import { insertDeadLetter } from '../store/sql/dead-letters.ts';
 import { type LogRow, type Position, readBatch } from '../store/sql/read-batch.ts';
 import type { OutgoingMessage, Transport } from '../transports/transport.ts';
 import { type BackoffOptions, backoffDelay, defaultBackoff, sleep } from './backoff.ts';
+import { createLeasing, type Leasing } from './leasing.ts';
 import { startListener } from './listener.ts';
 import { prefixTopics, type TopicStrategy, toMessage } from './messages.ts';
 
@@ -42,6 +44,13 @@ export interface RelayOptions {
    * holding back the events behind it.
    */
   onFailure?: 'dead-letter' | 'block';
+  /**
+   * How long a shard lease lasts without a heartbeat (default 5000 ms): a relay that dies is
+   * replaced after about this long. Heartbeats run every fifth of it.
+   */
+  leaseMs?: number;
+  /** This instance's id in the leases table; default a new UUIDv7. */
+  instanceId?: string;
   logger?: Logger;
 }
 
@@ -57,6 +66,9 @@ export interface RelayStats {
   failures: number;
   /** Events recorded as dead letters by this relay since it started. */
   deadLettered: number;
+  instanceId: string;
+  /** The shards this instance holds leases on. */
+  shards: number[];
   lastError: { code: string; message: string; at: Date } | null;
 }
 
@@ -88,6 +100,9 @@ function checkOptions(options: RelayOptions): void {
   const { batchSize, pollIntervalMs, maxAttempts, onFailure } = options;
   if (maxAttempts !== undefined && !(Number.isInteger(maxAttempts) && maxAttempts >= 1)) {
     throw bad('maxAttempts', 'must be a positive integer', maxAttempts);
+  }
+  if (options.leaseMs !== undefined && !(Number.isInteger(options.leaseMs) && options.leaseMs >= 250)) {
+    throw bad('leaseMs', 'must be an integer of at least 250', options.leaseMs);
   }
   if (onFailure !== undefined && onFailure !== 'dead-letter' && onFailure !== 'block') {
     throw bad('onFailure', "must be 'dead-letter' or 'block'", onFailure);
@@ -126,9 +141,15 @@ export function createRelay(options: RelayOptions): Relay {
     position: { xid: '0', seq: '0' },
     failures: 0,
     deadLettered: 0,
+    instanceId: options.instanceId ?? uuidv7(),
+    shards: [],
     lastError: null,
   };
-  let shards: number[] = [];
+  const leaseMs = options.leaseMs ?? 5000;
+  const heartbeatMs = Math.max(50, Math.floor(leaseMs / 5));
+  let leasing!: Leasing;
+  let nextRebalance = 0;
+  let renewTimer: NodeJS.Timeout | undefined;
   let wake: (() => void) | null = null;
   let woken = false;
   let listener: Promise<void> = Promise.resolve();
@@ -246,24 +267,34 @@ export function createRelay(options: RelayOptions): Relay {
   };
 
   const publish = async (rows: LogRow[]) => {
-    const messages = rows.map((row) => toMessage(row, topicFor));
+    // After a takeover, reading starts at the lowest cursor held: rows of other shards up to
+    // their own cursors were published already and are skipped.
+    const fresh = rows.filter((row) => leasing.isNew(row.shard, row));
+    const messages = fresh.map((row) => toMessage(row, topicFor));
     // A batch publishes whole or is retried whole: duplicates are possible, loss is not. With the
     // dead-letter policy, an error that is not "broker unreachable" is retried a few times, then
     // the batch is taken apart to find the message at fault.
-    const whole = await retrying('publish', () => transport.publish(messages), {
-      onFailure: closeTransport,
-      ...(onFailure === 'dead-letter'
-        ? { giveUp: (e: HeraldError, n: number) => !e.retriable || n >= Math.min(3, maxAttempts) }
-        : {}),
-    });
-    if (!whole.ok && (whole.stopped || !(await publishOneByOne(rows, messages, whole.attempts)))) return false;
+    if (messages.length > 0) {
+      const whole = await retrying('publish', () => transport.publish(messages), {
+        onFailure: closeTransport,
+        ...(onFailure === 'dead-letter'
+          ? { giveUp: (e: HeraldError, n: number) => !e.retriable || n >= Math.min(3, maxAttempts) }
+          : {}),
+      });
+      if (!whole.ok && (whole.stopped || !(await publishOneByOne(fresh, messages, whole.attempts)))) return false;
+    }
     const last = rows[rows.length - 1] as LogRow;
     const to = { xid: last.xid, seq: last.seq };
-    // The cursor moves only after every message of the batch was acknowledged (or dead-lettered).
-    const saved = await retrying('cursor update', () => advanceCursors(pool, schema, shards, to));
+    // The cursors move only after every message of the batch was acknowledged (or dead-lettered),
+    // and only for shards whose lease is still ours.
+    let lost: number[] = [];
+    const saved = await retrying('cursor update', async () => {
+      lost = await advanceCursors(pool, schema, stats.instanceId, leasing.leases(), to);
+    });
     if (saved.ok) {
-      stats.position = to;
-      stats.published += rows.length;
+      leasing.advanced(to, lost);
+      stats.position = leasing.position() ?? to;
+      stats.published += fresh.length;
       stats.batches++;
     }
     return saved.ok;
@@ -273,15 +304,28 @@ export function createRelay(options: RelayOptions): Relay {
     let quietMs = 5;
     while (!stopper.signal.aborted) {
       woken = false;
+      if (Date.now() >= nextRebalance) {
+        const beat = await retrying('lease heartbeat', () => leasing.rebalance());
+        if (!beat.ok) break;
+        nextRebalance = Date.now() + heartbeatMs;
+        stats.shards = leasing.shards();
+      }
+      const from = leasing.position();
+      const untilBeat = Math.max(5, nextRebalance - Date.now());
+      if (!from) {
+        await idle(untilBeat); // no shard held yet: another relay holds them, or is handing over
+        continue;
+      }
+      stats.position = from;
       let rows: LogRow[] = [];
       const read = await retrying('read', async () => {
-        rows = await readBatch(pool, schema, stats.position, batchSize);
+        rows = await readBatch(pool, schema, from, batchSize, stats.shards);
       });
       if (!read.ok) break;
       if (rows.length === 0) {
         // After a NOTIFY, rows can be held back briefly by an older transaction still open;
         // look again soon, backing off to the poll interval.
-        await idle(Math.min(quietMs, pollMs));
+        await idle(Math.min(quietMs, pollMs, untilBeat));
         quietMs = woken ? 5 : Math.min(quietMs * 2, pollMs);
         continue;
       }
@@ -293,7 +337,7 @@ export function createRelay(options: RelayOptions): Relay {
   const deadLetters = createDeadLetters({ db: pool, schema, transport });
   return {
     done,
-    stats: () => ({ ...stats, position: { ...stats.position } }),
+    stats: () => ({ ...stats, position: { ...stats.position }, shards: [...stats.shards] }),
     getFailedEvents: (filter) => deadLetters.list(filter),
     async health(thresholds = {}) {
       const status = await getStatus({ db: pool, schema, ...thresholds });
@@ -314,9 +358,8 @@ export function createRelay(options: RelayOptions): Relay {
       stats.state = 'starting';
       try {
         await assertMigrated(pool, schema);
-        const count = await ensureCursors(pool, schema);
-        shards = Array.from({ length: count }, (_, i) => i);
-        stats.position = await lowestCursor(pool, schema, shards);
+        const shardCount = await ensureCursors(pool, schema);
+        leasing = createLeasing({ db: pool, schema, id: stats.instanceId, shardCount, leaseMs, logger });
       } catch (error) {
         stats.state = 'stopped';
         if (owned) await pool.end?.().catch(() => {});
@@ -324,21 +367,21 @@ export function createRelay(options: RelayOptions): Relay {
         throw toDatabaseError(error, target);
       }
       // A broker that is down at start is not fatal: publishing retries until it is back.
-      await transport.connect().catch((error) => failed('broker connection', error));
+      await transport.connect().catch((error) => failed('broker connection', asHeraldError(error)));
       if (options.listen !== false) {
         const db = typeof options.db === 'string' ? options.db : pool;
         listener = startListener({ db, channel: channelName(schema), onWake, logger, signal: stopper.signal });
       }
+      renewTimer = setInterval(() => void leasing.renew().catch(() => {}), heartbeatMs);
       if (stats.state === 'starting') stats.state = 'running';
-      logger.info(
-        { schema, shards: shards.length, transport: transport.describe(), position: stats.position },
-        'relay started',
-      );
+      logger.info({ schema, instance: stats.instanceId, transport: transport.describe(), leaseMs }, 'relay started');
       run()
         .catch((error) => logger.error({ error }, 'relay loop crashed'))
         .finally(async () => {
           stats.state = 'stopping';
           stopper.abort();
+          clearInterval(renewTimer);
+          await leasing.releaseAll().catch(() => {});
           await listener.catch(() => {});
           await transport.close().catch(() => {});
           if (owned) await pool.end?.().catch(() => {});

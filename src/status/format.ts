@@ -74,6 +74,16 @@ export function formatStatus(status: HeraldStatus): string {
       out.push(`  … and ${waiting.length - shownShards} more shards (--json lists all)`);
   }
 
+  if (status.relays.length === 0) out.push('relays            none has run on this schema');
+  for (const r of status.relays) {
+    const state = r.alive
+      ? `heartbeat ${age(r.heartbeatAgeSeconds)} ago`
+      : `gone (last heartbeat ${age(r.heartbeatAgeSeconds)} ago)`;
+    out.push(`relay ${r.id}  ${r.shards.length} shards, ${state}`);
+  }
+  if (status.unheldShards.length > 0 && status.relays.some((r) => r.alive)) {
+    out.push(`unheld shards     ${status.unheldShards.length} (being handed over, or no relay took them yet)`);
+  }
   out.push(
     `rates             ${num(rates.writtenPerSecond)}/s written, ${num(rates.publishedPerSecond)}/s published (events created in the last ${rates.windowSeconds} s)`,
   );

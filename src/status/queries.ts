@@ -147,3 +147,31 @@ LIMIT 1`,
   );
   return result.rows[0] ?? null;
 }
+
+export interface RelayLeaseRow {
+  id: string;
+  started_at: Date;
+  heartbeat_age_seconds: number;
+  alive: boolean;
+  shards: number[];
+}
+
+/** Every relay instance known to the leases table, with the shards it holds a valid lease on. */
+export async function readRelays(
+  db: Queryable,
+  schema: string,
+): Promise<{ relays: RelayLeaseRow[]; unheld: number[] }> {
+  const s = quoteIdent(schema);
+  const relays = await db.query<RelayLeaseRow>(
+    `SELECT r.id, r.started_at, extract(epoch FROM now() - r.heartbeat_at)::float8 AS heartbeat_age_seconds,
+  r.expires_at > now() AS alive,
+  coalesce(array_agg(l.shard ORDER BY l.shard) FILTER (WHERE l.shard IS NOT NULL), '{}') AS shards
+FROM ${s}.relays r LEFT JOIN ${s}.leases l ON l.owner = r.id AND l.expires_at > now()
+GROUP BY r.id ORDER BY r.id`,
+  );
+  const unheld = await db.query<{ shard: number }>(
+    `SELECT c.shard FROM ${s}.cursors c LEFT JOIN ${s}.leases l ON l.shard = c.shard AND l.expires_at > now()
+WHERE l.shard IS NULL ORDER BY c.shard`,
+  );
+  return { relays: relays.rows, unheld: unheld.rows.map((r) => r.shard) };
+}

@@ -4,7 +4,7 @@ import { quoteIdent } from '../store/identifiers.ts';
 import { assertMigrated } from '../store/migrate.ts';
 import type { Position } from '../store/sql/read-batch.ts';
 import { formatCount, formatSeconds } from './format.ts';
-import { readBlocker, readDeadLetters, readRates, readShards } from './queries.ts';
+import { readBlocker, readDeadLetters, readRates, readRelays, readShards } from './queries.ts';
 
 /** When `healthy` turns false: a value above its threshold (at the limit is still healthy). */
 export interface StatusThresholds {
@@ -41,7 +41,18 @@ export interface ShardStatus {
   oldestAgeSeconds: number | null;
   /** How far this shard has been published; 0/0 and `updatedAt: null` before a relay ever ran. */
   cursor: Position & { updatedAt: Date | null };
-  // Shard leases (which relay holds this shard) come with a later release; they belong here.
+  /** The relay instance holding this shard's lease, if any. */
+  heldBy: string | null;
+}
+
+export interface RelayInstanceStatus {
+  id: string;
+  startedAt: Date;
+  /** Seconds since its last heartbeat. */
+  heartbeatAgeSeconds: number;
+  /** Whether its heartbeat is recent enough for it to count in the shard split. */
+  alive: boolean;
+  shards: number[];
 }
 
 export interface BacklogStatus {
@@ -120,8 +131,10 @@ export interface HeraldStatus {
    * open longer than `maxTransactionSeconds`; null otherwise.
    */
   openTransaction: OpenTransaction | null;
-  // Shard leases (holders, expiry) are not part of this release: one relay reads every shard.
-  // When they come, they belong beside `backlog` and on each ShardStatus.
+  /** Relay instances and the shards each holds a lease on. */
+  relays: RelayInstanceStatus[];
+  /** Shards no relay holds a valid lease on: nobody publishes them. */
+  unheldShards: number[];
 }
 
 const rateWindowSeconds = 60;
@@ -212,7 +225,8 @@ export async function getStatus(options: StatusOptions): Promise<HeraldStatus> {
       const blocker = await readBlocker(tx, queryChars);
       const rates = await readRates(tx, schema, rateWindowSeconds);
       const deadLetters = await readDeadLetters(tx, schema, topDeadLetterGroups);
-      return { shards, blocker, rates, deadLetters };
+      const leases = await readRelays(tx, schema);
+      return { shards, blocker, rates, deadLetters, leases };
     });
 
     const shards: ShardStatus[] = read.shards.map((r) => ({
@@ -221,6 +235,14 @@ export async function getStatus(options: StatusOptions): Promise<HeraldStatus> {
       heldBack: r.held_back,
       oldestAgeSeconds: roundAge(r.oldest_age_seconds),
       cursor: { xid: r.cursor_xid, seq: r.cursor_seq, updatedAt: r.cursor_updated_at },
+      heldBy: read.leases.relays.find((relay) => relay.shards.includes(r.shard))?.id ?? null,
+    }));
+    const relays: RelayInstanceStatus[] = read.leases.relays.map((r) => ({
+      id: r.id,
+      startedAt: r.started_at,
+      heartbeatAgeSeconds: round(Math.max(0, r.heartbeat_age_seconds), 3),
+      alive: r.alive,
+      shards: r.shards,
     }));
     const maxAge = (values: (number | null)[]) => {
       const known = values.filter((v): v is number => v !== null);
@@ -267,8 +289,12 @@ export async function getStatus(options: StatusOptions): Promise<HeraldStatus> {
       publishedPerSecond: round(read.rates.published / rateWindowSeconds, 2),
     };
 
+    const unheldShards = read.leases.unheld;
     const problems = assessStatus({ backlog, deadLetters, openTransaction }, thresholds);
+    // Shards no relay holds are shown, not judged: a backlog they leave behind shows up as lag.
     return {
+      relays,
+      unheldShards,
       schema,
       at: read.shards[0]?.at ?? new Date(),
       healthy: problems.length === 0,

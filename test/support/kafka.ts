@@ -45,13 +45,14 @@ export async function setTopicConfig(topic: string, name: string, value: string)
 
 /**
  * Reads a topic from the beginning with a plain Kafka consumer (a fresh group each time) until
- * `count` records arrived (and then `settleMs` more) or `timeoutMs` passed. Records come back in
- * offset order per partition.
+ * `count` records arrived (and then `settleMs` more), or with `untilIds` until every one of those
+ * event ids was seen (duplicates included in the result), or `timeoutMs` passed. Records come
+ * back in offset order per partition.
  */
 export async function readTopic(
   topic: string,
   count: number,
-  { timeoutMs = 30_000, settleMs = 0 }: { timeoutMs?: number; settleMs?: number } = {},
+  { timeoutMs = 30_000, settleMs = 0, untilIds }: { timeoutMs?: number; settleMs?: number; untilIds?: string[] } = {},
 ): Promise<ReadMessage[]> {
   const consumer = new Consumer({
     groupId: uniqueName('herald-test-reader'),
@@ -61,6 +62,7 @@ export async function readTopic(
   });
   const out: ReadMessage[] = [];
   const positions = new Set<string>();
+  let waiting: Set<string> | undefined;
   const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false });
   const deadline = setTimeout(() => void stream.close(), timeoutMs);
   try {
@@ -80,6 +82,12 @@ export async function readTopic(
         value: m.value?.toString() ?? '',
         headers,
       });
+      if (untilIds) {
+        waiting ??= new Set(untilIds);
+        waiting.delete(headers.ce_id ?? '');
+        if (waiting.size === 0) break;
+        continue;
+      }
       if (out.length === count) {
         if (settleMs === 0) break;
         // Keep reading a little: duplicates beyond `count` are what some tests count.

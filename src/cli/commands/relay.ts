@@ -13,6 +13,7 @@ const relayKeys = [
   'pollIntervalMs',
   'maxAttempts',
   'onFailure',
+  'leaseMs',
   'clientId',
   'logLevel',
 ] as const;
@@ -33,6 +34,7 @@ export const relayCommand: Command = {
       pollIntervalMs: config.pollIntervalMs,
       maxAttempts: config.maxAttempts,
       onFailure: config.onFailure,
+      leaseMs: config.leaseMs,
       logger,
       ...(config.topicPrefix ? { topicPrefix: config.topicPrefix } : {}),
     });

@@ -14,24 +14,44 @@ SELECT shard_count FROM st`,
   return result.rows[0]?.shard_count ?? 0;
 }
 
-/** The lowest cursor of the given shards: reading resumes there. */
-export async function lowestCursor(db: Queryable, schema: string, shards: number[]): Promise<Position> {
-  const result = await db.query<Position>(
-    `SELECT c.xid::text AS xid, c.seq::text AS seq FROM ${quoteIdent(schema)}.cursors c
-WHERE c.shard = ANY($1::int[]) ORDER BY c.xid, c.seq LIMIT 1`,
+/** The cursors of the given shards. */
+export async function loadCursors(db: Queryable, schema: string, shards: number[]): Promise<Map<number, Position>> {
+  const result = await db.query<Position & { shard: number }>(
+    `SELECT c.shard, c.xid::text AS xid, c.seq::text AS seq FROM ${quoteIdent(schema)}.cursors c
+WHERE c.shard = ANY($1::int[])`,
     [shards],
   );
-  return result.rows[0] ?? { xid: '0', seq: '0' };
+  return new Map(result.rows.map((r) => [r.shard, { xid: r.xid, seq: r.seq }]));
 }
 
 /**
- * Moves the cursors of the given shards forward to `to`, never back. A relay that reads the
- * whole log in order has published every row of its shards up to `to`.
+ * Moves the cursors of the shards this relay holds forward to `to`, never back, but only where
+ * its lease is still valid at the same epoch (the lease rows are locked so a takeover waits or
+ * wins cleanly). Returns the shards whose lease was lost: a relay that was paused past its lease
+ * cannot move their cursors, and must stop publishing them.
  */
-export async function advanceCursors(db: Queryable, schema: string, shards: number[], to: Position): Promise<void> {
-  await db.query(
-    `UPDATE ${quoteIdent(schema)}.cursors SET xid = $1::xid8, seq = $2::bigint, updated_at = now()
-WHERE shard = ANY($3::int[]) AND (xid, seq) < ($1::xid8, $2::bigint)`,
-    [to.xid, to.seq, shards],
+export async function advanceCursors(
+  db: Queryable,
+  schema: string,
+  owner: string,
+  leases: { shard: number; epoch: string }[],
+  to: Position,
+): Promise<number[]> {
+  const s = quoteIdent(schema);
+  const result = await db.query<{ shard: number }>(
+    `WITH mine AS (
+  SELECT * FROM unnest($3::int[], $4::bigint[]) AS m(shard, epoch)
+), valid AS (
+  SELECT l.shard FROM ${s}.leases l JOIN mine m ON m.shard = l.shard AND m.epoch = l.epoch
+  WHERE l.owner = $5 AND l.expires_at > now()
+  FOR SHARE OF l
+), moved AS (
+  UPDATE ${s}.cursors c SET xid = $1::xid8, seq = $2::bigint, updated_at = now()
+  FROM valid v WHERE c.shard = v.shard AND (c.xid, c.seq) < ($1::xid8, $2::bigint)
+  RETURNING c.shard
+)
+SELECT m.shard FROM mine m WHERE m.shard NOT IN (SELECT shard FROM valid)`,
+    [to.xid, to.seq, leases.map((l) => l.shard), leases.map((l) => l.epoch), owner],
   );
+  return result.rows.map((r) => r.shard);
 }

@@ -7,6 +7,14 @@ export interface Position {
   seq: string;
 }
 
+/** Orders positions as PostgreSQL does: xid, then seq, as numbers (xid8 exceeds 2^53). */
+export function comparePositions(a: Position, b: Position): number {
+  const x = BigInt(a.xid) - BigInt(b.xid);
+  if (x !== 0n) return x < 0n ? -1 : 1;
+  const s = BigInt(a.seq) - BigInt(b.seq);
+  return s === 0n ? 0 : s < 0n ? -1 : 1;
+}
+
 export interface LogRow {
   xid: string;
   seq: string;
@@ -46,6 +54,7 @@ function readSql(schema: string): string {
 FROM ${quoteIdent(schema)}.log l
 WHERE (l.xid, l.seq) > ($1::xid8, $2::bigint)
   AND l.xid < pg_snapshot_xmin(pg_current_snapshot())
+  AND l.shard = ANY($4::int[])
 ORDER BY l.xid, l.seq
 LIMIT $3`;
     statements.set(schema, sql);
@@ -53,7 +62,14 @@ LIMIT $3`;
   return sql;
 }
 
-export async function readBatch(db: Queryable, schema: string, after: Position, limit: number): Promise<LogRow[]> {
-  const result = await db.query<LogRow>(readSql(schema), [after.xid, after.seq, limit]);
+/** Rows of the given shards after `after`, in log order. */
+export async function readBatch(
+  db: Queryable,
+  schema: string,
+  after: Position,
+  limit: number,
+  shards: number[],
+): Promise<LogRow[]> {
+  const result = await db.query<LogRow>(readSql(schema), [after.xid, after.seq, limit, shards]);
   return result.rows;
 }

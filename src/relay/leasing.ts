@@ -1,0 +1,118 @@
+import type { Logger } from '../observe/logger.ts';
+import type { Queryable } from '../store/db.ts';
+import { loadCursors } from '../store/sql/cursors.ts';
+import { acquireLeases, forgetRelay, heartbeat, type Lease, releaseLeases, renewLeases } from '../store/sql/leases.ts';
+import { comparePositions, type Position } from '../store/sql/read-batch.ts';
+
+export interface LeasingOptions {
+  db: Queryable;
+  schema: string;
+  /** This relay instance. */
+  id: string;
+  shardCount: number;
+  leaseMs: number;
+  logger: Logger;
+}
+
+/**
+ * The shards one relay holds. Every live relay (a row in `relays`, kept by heartbeats) takes a
+ * contiguous, equal range of shards by its rank among the live ids, so instances that join or
+ * leave rebalance within a heartbeat or two; a shard whose holder died is taken once its lease
+ * lapses. Holding a shard means: its lease at a known epoch and its cursor.
+ */
+export function createLeasing(options: LeasingOptions) {
+  const { db, schema, id, shardCount, leaseMs, logger } = options;
+  const held = new Map<number, string>(); // shard -> epoch
+  const cursors = new Map<number, Position>();
+
+  const drop = (shards: number[]) => {
+    for (const shard of shards) {
+      held.delete(shard);
+      cursors.delete(shard);
+    }
+  };
+
+  return {
+    held,
+    leases: (): Lease[] => [...held].map(([shard, epoch]) => ({ shard, epoch })),
+    shards: () => [...held.keys()].sort((a, b) => a - b),
+
+    /** Where reading resumes: the lowest cursor of the shards held. */
+    position(): Position | undefined {
+      let lowest: Position | undefined;
+      for (const c of cursors.values()) if (!lowest || comparePositions(c, lowest) < 0) lowest = c;
+      return lowest;
+    },
+
+    /** Whether a row of `shard` at `at` is past that shard's cursor (not yet published). */
+    isNew(shard: number, at: Position): boolean {
+      const c = cursors.get(shard);
+      return c !== undefined && comparePositions(at, c) > 0;
+    },
+
+    /** Heartbeat, give back what is no longer ours to hold, take what is, load new cursors. */
+    async rebalance(): Promise<void> {
+      const live = await heartbeat(db, schema, id, leaseMs);
+      const rank = Math.max(0, live.indexOf(id));
+      const n = Math.max(1, live.length);
+      const desired = Array.from({ length: shardCount }, (_, s) => s).filter(
+        (s) => Math.floor((s * n) / shardCount) === rank,
+      );
+      const wanted = new Set(desired);
+      const giveBack = [...held.keys()].filter((s) => !wanted.has(s));
+      if (giveBack.length > 0) {
+        await releaseLeases(db, schema, id, giveBack);
+        drop(giveBack);
+      }
+      const got = await acquireLeases(db, schema, id, desired, leaseMs);
+      const gotShards = new Set(got.map((l) => l.shard));
+      const lost = [...held.keys()].filter((s) => !gotShards.has(s));
+      drop(lost);
+      const fresh = got.filter((l) => held.get(l.shard) !== l.epoch);
+      for (const l of got) held.set(l.shard, l.epoch);
+      if (fresh.length > 0) {
+        for (const [shard, c] of await loadCursors(
+          db,
+          schema,
+          fresh.map((l) => l.shard),
+        ))
+          cursors.set(shard, c);
+      }
+      if (fresh.length > 0 || giveBack.length > 0 || lost.length > 0) {
+        logger.info(
+          { relays: n, held: held.size, taken: fresh.length, released: giveBack.length, lost: lost.length },
+          'shard leases changed',
+        );
+      }
+    },
+
+    /** Extends the leases held; run on its own timer so a long publish does not let them lapse. */
+    async renew(): Promise<void> {
+      await renewLeases(
+        db,
+        schema,
+        id,
+        [...held].map(([shard, epoch]) => ({ shard, epoch })),
+        leaseMs,
+      );
+    },
+
+    /** After the cursors moved to `to`: record it, and drop the shards whose lease was lost. */
+    advanced(to: Position, lost: number[]): void {
+      if (lost.length > 0) {
+        logger.warn({ shards: lost }, 'lost shard leases to another relay; no longer publishing them');
+        drop(lost);
+      }
+      for (const [shard, c] of cursors) if (comparePositions(c, to) < 0) cursors.set(shard, to);
+    },
+
+    /** On stop: give every shard back at once, so others need not wait for the leases to lapse. */
+    async releaseAll(): Promise<void> {
+      await releaseLeases(db, schema, id, [...held.keys()]);
+      await forgetRelay(db, schema, id);
+      drop([...held.keys()]);
+    },
+  };
+}
+
+export type Leasing = ReturnType<typeof createLeasing>;
