@@ -114,6 +114,14 @@ export const settings = {
     description: 'Shard lease length: a relay that dies is replaced after about this long',
     parse: integer(250, 600_000),
   },
+  retentionDays: {
+    flag: 'retention-days',
+    env: 'HERALD_RETENTION_DAYS',
+    default: 7,
+    description:
+      'Days the log is kept for replay; daily partitions older than that are dropped once published (0: never)',
+    parse: integer(0, 3650),
+  },
   clientId: {
     flag: 'client-id',
     env: 'HERALD_CLIENT_ID',

@@ -11,6 +11,7 @@ import { getStatus, type HeraldStatus, type StatusThresholds } from '../status/s
 import { type DatabaseOption, openPool, toDatabaseError } from '../store/connect.ts';
 import { channelName, quoteIdent } from '../store/identifiers.ts';
 import { assertMigrated } from '../store/migrate.ts';
+import { scheduleRetention } from '../store/retention.ts';
 import { advanceCursors, ensureCursors } from '../store/sql/cursors.ts';
 import { insertDeadLetter } from '../store/sql/dead-letters.ts';
 import { type LogRow, type Position, readBatch } from '../store/sql/read-batch.ts';
@@ -51,6 +52,11 @@ export interface RelayOptions {
   leaseMs?: number;
   /** This instance's id in the leases table; default a new UUIDv7. */
   instanceId?: string;
+  /**
+   * Days the log is kept after publishing (default 7); the relay creates daily partitions ahead
+   * and drops expired, fully published ones at start and every hour. 0 turns maintenance off.
+   */
+  retentionDays?: number;
   logger?: Logger;
 }
 
@@ -101,6 +107,10 @@ function checkOptions(options: RelayOptions): void {
   if (maxAttempts !== undefined && !(Number.isInteger(maxAttempts) && maxAttempts >= 1)) {
     throw bad('maxAttempts', 'must be a positive integer', maxAttempts);
   }
+  const { retentionDays } = options;
+  if (retentionDays !== undefined && !(Number.isInteger(retentionDays) && retentionDays >= 0)) {
+    throw bad('retentionDays', 'must be a whole number of days (0 turns maintenance off)', retentionDays);
+  }
   if (options.leaseMs !== undefined && !(Number.isInteger(options.leaseMs) && options.leaseMs >= 250)) {
     throw bad('leaseMs', 'must be an integer of at least 250', options.leaseMs);
   }
@@ -150,6 +160,7 @@ export function createRelay(options: RelayOptions): Relay {
   let leasing!: Leasing;
   let nextRebalance = 0;
   let renewTimer: NodeJS.Timeout | undefined;
+  let stopRetention = () => {};
   let wake: (() => void) | null = null;
   let woken = false;
   let listener: Promise<void> = Promise.resolve();
@@ -373,6 +384,7 @@ export function createRelay(options: RelayOptions): Relay {
         listener = startListener({ db, channel: channelName(schema), onWake, logger, signal: stopper.signal });
       }
       renewTimer = setInterval(() => void leasing.renew().catch(() => {}), heartbeatMs);
+      stopRetention = scheduleRetention({ db: pool, schema, retentionDays: options.retentionDays ?? 7, logger });
       if (stats.state === 'starting') stats.state = 'running';
       logger.info({ schema, instance: stats.instanceId, transport: transport.describe(), leaseMs }, 'relay started');
       run()
@@ -381,6 +393,7 @@ export function createRelay(options: RelayOptions): Relay {
           stats.state = 'stopping';
           stopper.abort();
           clearInterval(renewTimer);
+          stopRetention();
           await leasing.releaseAll().catch(() => {});
           await listener.catch(() => {});
           await transport.close().catch(() => {});

@@ -24,8 +24,12 @@ export async function loadMigrations(): Promise<Migration[]> {
   );
 }
 
+/**
+ * `{{schema}}` becomes the quoted identifier; `{{schema_name}}` the bare name, for format('%I')
+ * inside PL/pgSQL. Both come from a name `quoteIdent` has validated.
+ */
 export function renderMigration(migration: Migration, schema: string): string {
-  return migration.sql.replaceAll('{{schema}}', quoteIdent(schema));
+  return migration.sql.replaceAll('{{schema}}', quoteIdent(schema)).replaceAll('{{schema_name}}', schema);
 }
 
 function ledgerSql(s: string): string {
@@ -50,6 +54,8 @@ export interface MigrateOptions {
   schema?: string;
   /** Report what would run, with its SQL, and change nothing. */
   dryRun?: boolean;
+  /** Stop after this migration id (to test upgrades of older installs). */
+  to?: number;
   onApply?: (migration: Migration) => void;
 }
 
@@ -70,7 +76,7 @@ export async function migrate(pool: PoolLike, options: MigrateOptions = {}): Pro
   const s = quoteIdent(schema);
   const all = await loadMigrations();
   const done = await appliedIds(pool, schema);
-  const pending = all.filter((m) => !done.has(m.id));
+  const pending = all.filter((m) => !done.has(m.id) && (options.to === undefined || m.id <= options.to));
   const sql = pending.map((m) => renderMigration(m, schema));
   if (options.dryRun) return { applied: [], pending, sql };
 

@@ -14,6 +14,7 @@ const relayKeys = [
   'maxAttempts',
   'onFailure',
   'leaseMs',
+  'retentionDays',
   'clientId',
   'logLevel',
 ] as const;
@@ -35,6 +36,7 @@ export const relayCommand: Command = {
       maxAttempts: config.maxAttempts,
       onFailure: config.onFailure,
       leaseMs: config.leaseMs,
+      retentionDays: config.retentionDays,
       logger,
       ...(config.topicPrefix ? { topicPrefix: config.topicPrefix } : {}),
     });

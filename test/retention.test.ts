@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { z } from 'zod';
+import { createOutbox, createRelay, defineEvent, migrate, silentLogger } from '../src/index.ts';
+import { maintainLog } from '../src/store/retention.ts';
+import { ensureCursors } from '../src/store/sql/cursors.ts';
+import { kafka } from '../src/transports/kafka/index.ts';
+import { brokers, databaseUrl, freshSchema, inTransaction, type TestSchema, uniqueName } from './support/env.ts';
+import { createTopic, readTopic } from './support/kafka.ts';
+import { waitFor } from './support/relay-process.ts';
+
+const Kept = defineEvent({
+  type: 'retention.kept',
+  version: 1,
+  schema: z.object({ n: z.number() }),
+  key: (p) => `k${p.n % 5}`,
+});
+const day = 86_400_000;
+
+const partitionsOf = async (db: pg.Pool, schema: string) =>
+  (
+    await db.query<{ name: string }>(
+      `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+       WHERE i.inhparent = to_regclass($1) ORDER BY 1`,
+      [`"${schema}".log`],
+    )
+  ).rows.map((r) => r.name);
+
+describe('retention by time partitions', () => {
+  let db: TestSchema;
+  before(async () => {
+    db = await freshSchema();
+    await ensureCursors(db.pool, db.schema);
+  });
+  after(() => db.drop());
+  const count = async () =>
+    (await db.pool.query(`SELECT count(*)::int AS n FROM "${db.schema}".log`)).rows[0].n as number;
+
+  it('keeps unpublished partitions, drops published ones whole once they age out, creates days ahead', async () => {
+    const outbox = createOutbox({ schema: db.schema });
+    await inTransaction(db.pool, (tx) =>
+      outbox.add(
+        tx,
+        Array.from({ length: 20 }, (_, n) => Kept({ n })),
+      ),
+    );
+    const before = await partitionsOf(db.pool, db.schema);
+    assert.ok(before.includes('log_initial') && before.includes('log_default'));
+    assert.equal(before.filter((p) => p.startsWith('log_p')).length, 7, 'a week of days made by the migration');
+
+    // Nine days later, nothing published yet: the partition holding the events must stay.
+    const later = new Date(Date.now() + 9 * day);
+    const first = await maintainLog(db.pool, db.schema, { now: later, retentionDays: 7 });
+    assert.deepEqual(
+      first.kept.map((k) => [k.partition, k.reason]),
+      [['log_initial', 'holds events not yet published']],
+    );
+    assert.equal(await count(), 20);
+    assert.ok(first.created.length >= 7, 'days ahead of the moved clock are created');
+    assert.ok(first.dropped.length >= 1, 'an empty partition past retention is dropped');
+
+    // Publish (move every cursor past the rows), then the same clock drops it whole.
+    await db.pool.query(
+      `UPDATE "${db.schema}".cursors SET (xid, seq) = (SELECT xid, seq FROM "${db.schema}".log ORDER BY xid DESC, seq DESC LIMIT 1)`,
+    );
+    const second = await maintainLog(db.pool, db.schema, { now: later, retentionDays: 7 });
+    assert.ok(second.dropped.includes('log_initial'));
+    assert.equal(await count(), 0, 'gone by DROP TABLE, not DELETE');
+    const after = await partitionsOf(db.pool, db.schema);
+    assert.ok(!after.includes('log_initial'));
+    assert.ok(after.includes(`log_p${later.toISOString().slice(0, 10).replaceAll('-', '')}`));
+
+    // Writing still works: today's rows land in the default partition when no day partition exists.
+    await inTransaction(db.pool, (tx) => outbox.add(tx, Kept({ n: 99 })));
+    assert.equal(await count(), 1);
+  });
+
+  it('an install from before partitions is upgraded with its events, which are then published', async () => {
+    const schema = uniqueName('herald_upgrade');
+    const pool = new pg.Pool({ connectionString: databaseUrl });
+    try {
+      await migrate(pool, { schema, to: 3 });
+      const topic = await createTopic(1);
+      const outbox = createOutbox({ schema, preparedStatements: false });
+      const old = await inTransaction(pool, (tx) =>
+        outbox.add(
+          tx,
+          Array.from({ length: 5 }, (_, n) => Kept({ n }, { destination: topic })),
+        ),
+      );
+      await migrate(pool, { schema });
+      const fresh = await inTransaction(pool, (tx) =>
+        outbox.add(
+          tx,
+          Array.from({ length: 5 }, (_, n) => Kept({ n: n + 5 }, { destination: topic })),
+        ),
+      );
+      const relay = createRelay({ db: pool, schema, transport: kafka({ brokers }), logger: silentLogger });
+      await relay.start();
+      await waitFor('all ten', () => relay.stats().published === 10);
+      await relay.stop();
+      const messages = await readTopic(topic, 10);
+      assert.deepEqual(
+        messages.map((m) => m.headers.ce_id),
+        [...old, ...fresh].map((a) => a.id),
+      );
+    } finally {
+      await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await pool.end();
+    }
+  });
+});
