@@ -176,6 +176,7 @@ export async function baselineSystem(config: SystemConfig): Promise<BenchSystem>
 
   return {
     name: 'baseline',
+    relays: 1,
     topic,
     writer: { system: 'baseline', schema, topic },
     writeBacklog: (payloads) => writer.writeBacklog(payloads),

@@ -45,44 +45,52 @@ export function heraldWriter(pool: pg.Pool, schema: string, topic: string): Writ
   };
 }
 
-/** Herald as an application deploys it: createRelay from the log to Kafka, with a pool of its own. */
-export async function heraldSystem(config: SystemConfig): Promise<BenchSystem> {
+/** Herald as an application deploys it: `instances` relays from the log to Kafka, each with a pool of its own. */
+export async function heraldSystem(config: SystemConfig, instances = 1): Promise<BenchSystem> {
   const schema = uniqueName('herald_bench');
   const topic = await createTopic(config.brokers, 'herald-bench-herald', config.partitions);
   const admin = new pg.Pool({ connectionString: config.databaseUrl, max: 2 });
-  const relayPool = new pg.Pool({ connectionString: config.databaseUrl, max: 4 });
+  const relayPools = Array.from(
+    { length: instances },
+    () => new pg.Pool({ connectionString: config.databaseUrl, max: 4 }),
+  );
   admin.on('error', () => {});
-  relayPool.on('error', () => {});
+  for (const p of relayPools) p.on('error', () => {});
   await migrate(admin, { schema });
   const writer = heraldWriter(admin, schema, topic);
-  let relay: Relay | undefined;
+  let relays: Relay[] = [];
 
   return {
     name: 'herald',
+    relays: instances,
     topic,
     writer: { system: 'herald', schema, topic },
     writeBacklog: (payloads) => writer.writeBacklog(payloads),
     async startRelay() {
-      relay = createRelay({
-        db: relayPool,
-        schema,
-        transport: kafka({ brokers: config.brokers, clientId: 'herald-bench-relay' }),
-        logger: silentLogger,
-        batchSize: heraldBatchSize,
-      });
-      await relay.start();
+      relays = relayPools.map((db) =>
+        createRelay({
+          db,
+          schema,
+          transport: kafka({ brokers: config.brokers, clientId: 'herald-bench-relay' }),
+          logger: silentLogger,
+          batchSize: heraldBatchSize,
+        }),
+      );
+      await Promise.all(relays.map((r) => r.start()));
     },
-    published: () => relay?.stats().published ?? 0,
+    published: () => relays.reduce((n, r) => n + r.stats().published, 0),
     async stopRelay() {
-      const stats = relay?.stats();
-      if (stats?.lastError) process.stderr.write(`herald relay: last error ${JSON.stringify(stats.lastError)}\n`);
-      await relay?.stop();
+      for (const r of relays) {
+        const { lastError } = r.stats();
+        if (lastError) process.stderr.write(`herald relay: last error ${JSON.stringify(lastError)}\n`);
+      }
+      await Promise.all(relays.map((r) => r.stop()));
     },
     async close() {
-      await relay?.stop().catch(() => {});
+      await Promise.all(relays.map((r) => r.stop().catch(() => {})));
       await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
       await deleteTopics(config.brokers, [topic]).catch(() => {});
-      await Promise.all([admin.end(), relayPool.end()]);
+      await Promise.all([admin.end(), ...relayPools.map((p) => p.end())]);
     },
   };
 }

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { type RelayBenchOptions, relayBench } from './relay.ts';
 
-const usage = `usage: npm run bench -- relay [--events N] [--baseline-events N] [--rate R] [--seconds S] [--only herald|baseline] [--json]
+const usage = `usage: npm run bench -- relay [--events N] [--baseline-events N] [--rate R] [--seconds S] [--only herald|baseline] [--relays N] [--json]
 
   relay   Herald's relay against a seed-style polling relay, on the same PostgreSQL and Kafka:
           drain throughput of a backlog, commit→broker-ack latency at a steady rate, lost and
@@ -12,6 +12,9 @@ const usage = `usage: npm run bench -- relay [--events N] [--baseline-events N] 
   --rate R              events per second offered in the latency phase (default 1000)
   --seconds S           length of the latency phase (default 10)
   --only SYSTEM         run one system only
+  --relays N            also run Herald with N relays in the same run (shards split by leases),
+                        and time a failover: SIGKILL one of two relay processes until the events
+                        written after it are published
   --json                machine-readable output`;
 
 function fail(message: string): never {
@@ -38,6 +41,7 @@ function parse() {
       rate: { type: 'string' },
       seconds: { type: 'string' },
       only: { type: 'string' },
+      relays: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -67,6 +71,7 @@ const options: RelayBenchOptions = {
   rate: positive('rate', values.rate, 1000, false),
   seconds: positive('seconds', values.seconds, 10, false),
   json: values.json,
+  relays: positive('relays', values.relays, 1),
   systems: only === 'herald' || only === 'baseline' ? [only] : ['herald', 'baseline'],
 };
 const env = {

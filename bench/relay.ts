@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { baselineBatch, baselinePollMs, baselineSystem } from './baseline-relay.ts';
+import { measureFailover } from './failover.ts';
 import { heraldBatchSize, heraldSystem } from './herald-system.ts';
 import { makePayload } from './payload.ts';
 import { progress, round, summarize, table } from './stats.ts';
@@ -16,10 +17,16 @@ export interface RelayBenchOptions {
   seconds: number;
   json: boolean;
   systems: readonly ('herald' | 'baseline')[];
+  /** With N > 1, Herald runs twice in the run: with 1 relay and with N, plus a failover phase. */
+  relays: number;
 }
 
 export interface SystemResult {
   system: 'herald' | 'baseline';
+  /** Relay instances (Herald; the baseline has one). */
+  relays: number;
+  /** With --relays N: seconds from SIGKILL of one of two relays until events written after it are published. */
+  failoverSeconds?: number;
   /** Events committed in both phases. */
   events: number;
   lost: number;
@@ -168,6 +175,7 @@ async function runSystem(
   const l = summarize(t.latencies);
   return {
     system: name,
+    relays: sys.relays,
     events: t.committed,
     lost: t.lost,
     duplicates: t.duplicates,
@@ -193,10 +201,22 @@ async function runSystem(
 export async function relayBench(options: RelayBenchOptions, env: { databaseUrl: string; brokers: string[] }) {
   const config: SystemConfig = { databaseUrl: env.databaseUrl, brokers: env.brokers, partitions, writers };
   const results: SystemResult[] = [];
-  for (const name of options.systems) {
-    const sys = name === 'herald' ? await heraldSystem(config) : await baselineSystem(config);
+  const runs = options.systems.flatMap((name) =>
+    name === 'herald' && options.relays > 1
+      ? [
+          { name, relays: 1 },
+          { name, relays: options.relays },
+        ]
+      : [{ name, relays: 1 }],
+  );
+  for (const { name, relays } of runs) {
+    const sys = name === 'herald' ? await heraldSystem(config, relays) : await baselineSystem(config);
     try {
       const result = await runSystem(sys, name === 'herald' ? options.events : options.baselineEvents, options, env);
+      if (relays > 1) {
+        progress(`herald: failover phase (2 relay processes, one SIGKILLed)`);
+        result.failoverSeconds = (await measureFailover(env)).failoverSeconds;
+      }
       results.push(result);
       if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     } finally {
@@ -208,7 +228,8 @@ export async function relayBench(options: RelayBenchOptions, env: { databaseUrl:
 }
 
 function report(results: SystemResult[]): string {
-  const h = results.find((r) => r.system === 'herald');
+  const h = results.find((r) => r.system === 'herald' && r.relays === 1);
+  const many = results.find((r) => r.system === 'herald' && r.relays > 1);
   const b = results.find((r) => r.system === 'baseline');
   const cell = (r: SystemResult | undefined, f: (r: SystemResult) => number) => (r ? String(f(r)) : '-');
   const ratio = (f: (r: SystemResult) => number, note: (x: number) => string) => {
@@ -253,5 +274,10 @@ function report(results: SystemResult[]): string {
     `Kafka topic per system, ${partitions} partitions, LogAppendTime; ${writers} writer connections.`,
     `herald: batchSize ${heraldBatchSize}; baseline: ${baselineBatch} rows per ${baselinePollMs} ms tick, one send at a time.`,
   ];
+  if (many) {
+    notes.push(
+      `herald with ${many.relays} relays: drain ${many.eventsPerSec} events/s, p99 ${many.p99Ms} ms, lost ${many.lost}, duplicates ${many.duplicates}; failover after SIGKILL ${many.failoverSeconds ?? '-'} s.`,
+    );
+  }
   return `${table(rows)}\n\n${notes.join('\n')}`;
 }

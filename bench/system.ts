@@ -21,6 +21,8 @@ export interface WriterSpec {
 /** What the scenario needs of a system under test: its writer, its relay, its own topic. */
 export interface BenchSystem {
   readonly name: SystemName;
+  /** Relay instances this system runs. */
+  readonly relays: number;
   readonly topic: string;
   readonly writer: WriterSpec;
   writeBacklog(payloads: readonly BenchPayload[]): Promise<string[]>;

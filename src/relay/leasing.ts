@@ -36,6 +36,7 @@ export function createLeasing(options: LeasingOptions) {
     held,
     leases: (): Lease[] => [...held].map(([shard, epoch]) => ({ shard, epoch })),
     shards: () => [...held.keys()].sort((a, b) => a - b),
+    holdsAll: () => held.size === shardCount,
 
     /** Where reading resumes: the lowest cursor of the shards held. */
     position(): Position | undefined {

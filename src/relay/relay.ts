@@ -330,7 +330,7 @@ export function createRelay(options: RelayOptions): Relay {
       stats.position = from;
       let rows: LogRow[] = [];
       const read = await retrying('read', async () => {
-        rows = await readBatch(pool, schema, from, batchSize, stats.shards);
+        rows = await readBatch(pool, schema, from, batchSize, leasing.holdsAll() ? null : stats.shards);
       });
       if (!read.ok) break;
       if (rows.length === 0) {

@@ -1,4 +1,4 @@
-import type { Queryable } from '../db.ts';
+import { type Queryable, runQuery } from '../db.ts';
 import { quoteIdent } from '../identifiers.ts';
 import type { Position } from './read-batch.ts';
 
@@ -38,7 +38,9 @@ export async function advanceCursors(
   to: Position,
 ): Promise<number[]> {
   const s = quoteIdent(schema);
-  const result = await db.query<{ shard: number }>(
+  const result = await runQuery<{ shard: number }>(
+    db,
+    `herald_advance_${schema}`,
     `WITH mine AS (
   SELECT * FROM unnest($3::int[], $4::bigint[]) AS m(shard, epoch)
 ), valid AS (
