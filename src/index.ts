@@ -19,6 +19,7 @@ export type { StandardSchemaV1 } from './events/standard-schema.ts';
 export { uuidv7 } from './events/uuidv7.ts';
 export { createLogger, type Logger, type LogLevel, silentLogger } from './observe/logger.ts';
 export { type AddedEvent, createOutbox, type Outbox, type OutboxOptions } from './outbox/outbox.ts';
+export type { RelayHealth } from './relay/health.ts';
 export { prefixTopics, type TopicStrategy } from './relay/messages.ts';
 export { createRelay, type Relay, type RelayOptions, type RelayState, type RelayStats } from './relay/relay.ts';
 export { type ReplayOptions, type ReplayResult, replayEvents } from './replay/replay.ts';

@@ -104,6 +104,10 @@ describe('shard leases', () => {
       ],
     );
     assert.deepEqual(status.unheldShards, []);
+    const health = await a.health();
+    assert.equal(health.relay.shards.length, 32);
+    assert.equal(health.status.relays.length, 2);
+    assert.ok(!health.problems.some((p) => p.startsWith('relay is')), 'a running relay');
     assert.equal(status.backlog.shards[0]?.heldBy, status.relays.find((r) => r.shards.includes(0))?.id);
 
     const ids = await writeKeyed(db, topic, 40, 25);

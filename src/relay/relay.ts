@@ -7,7 +7,7 @@ import {
 import { HeraldError, isHeraldError } from '../errors.ts';
 import { uuidv7 } from '../events/uuidv7.ts';
 import { createLogger, type Logger } from '../observe/logger.ts';
-import { getStatus, type HeraldStatus, type StatusThresholds } from '../status/status.ts';
+import type { StatusThresholds } from '../status/status.ts';
 import { type DatabaseOption, openPool, toDatabaseError } from '../store/connect.ts';
 import { channelName, quoteIdent } from '../store/identifiers.ts';
 import { assertMigrated } from '../store/migrate.ts';
@@ -17,6 +17,7 @@ import { insertDeadLetter } from '../store/sql/dead-letters.ts';
 import { type LogRow, type Position, readBatch } from '../store/sql/read-batch.ts';
 import type { OutgoingMessage, Transport } from '../transports/transport.ts';
 import { type BackoffOptions, backoffDelay, defaultBackoff, sleep } from './backoff.ts';
+import { type RelayHealth, relayHealth } from './health.ts';
 import { createLeasing, type Leasing } from './leasing.ts';
 import { startListener } from './listener.ts';
 import { prefixTopics, type TopicStrategy, toMessage } from './messages.ts';
@@ -91,13 +92,6 @@ export interface Relay {
   retryFailedEvent(id: string): Promise<RetryResult>;
   /** `herald status` for this relay's schema, with the relay's own state: for health probes. */
   health(thresholds?: Partial<StatusThresholds>): Promise<RelayHealth>;
-}
-
-export interface RelayHealth {
-  healthy: boolean;
-  problems: string[];
-  relay: RelayStats;
-  status: HeraldStatus;
 }
 
 function checkOptions(options: RelayOptions): void {
@@ -350,16 +344,8 @@ export function createRelay(options: RelayOptions): Relay {
     done,
     stats: () => ({ ...stats, position: { ...stats.position }, shards: [...stats.shards] }),
     getFailedEvents: (filter) => deadLetters.list(filter),
-    async health(thresholds = {}) {
-      const status = await getStatus({ db: pool, schema, ...thresholds });
-      const relay = { ...stats, position: { ...stats.position } };
-      const problems = [...status.problems];
-      if (relay.state !== 'running') problems.unshift(`relay is ${relay.state}`);
-      if (relay.failures > 0 && relay.lastError) {
-        problems.unshift(`${relay.failures} failed attempts: ${relay.lastError.code}: ${relay.lastError.message}`);
-      }
-      return { healthy: problems.length === 0, problems, relay, status };
-    },
+    health: (thresholds = {}) =>
+      relayHealth(pool, schema, { ...stats, position: { ...stats.position }, shards: [...stats.shards] }, thresholds),
     async retryFailedEvent(id) {
       const [result] = await deadLetters.retry({ ids: [id], status: 'all' });
       return result ?? { id, ok: false, error: { code: 'HERALD_INVALID_CONFIG', message: `no dead letter ${id}` } };
