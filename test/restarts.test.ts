@@ -78,6 +78,7 @@ describe('services restarting under a running relay', () => {
         await waitFor('the relay to notice', () => relay.stats().failures > 0, 60_000);
         await new Promise((r) => setTimeout(r, 3000));
         failuresWhileDown = relay.stats().failures;
+        assert.equal(relay.stats().circuit, 'open', 'the circuit is open while the broker is down');
       } finally {
         await startKafka();
       }
@@ -99,6 +100,7 @@ describe('services restarting under a running relay', () => {
     const failureLines = lines.filter((l) => l.includes('failed; retrying with backoff'));
     assert.ok(failureLines.length <= 3, `${failureLines.length} failure lines for one outage`);
     assert.ok(lines.some((l) => l.includes('recovered')));
+    assert.equal(relay.stats().circuit, 'closed');
   });
 
   it('PostgreSQL restarted mid-stream: every committed event still arrives', async () => {

@@ -71,6 +71,8 @@ export interface RelayStats {
   position: Position;
   /** Consecutive failed attempts of the current operation (0 when healthy). */
   failures: number;
+  /** `open` while the broker is unreachable (publishing paused, retried with backoff). */
+  circuit: 'closed' | 'open';
   /** Events recorded as dead letters by this relay since it started. */
   deadLettered: number;
   instanceId: string;
@@ -144,6 +146,7 @@ export function createRelay(options: RelayOptions): Relay {
     batches: 0,
     position: { xid: '0', seq: '0' },
     failures: 0,
+    circuit: 'closed',
     deadLettered: 0,
     instanceId: options.instanceId ?? uuidv7(),
     shards: [],
@@ -191,16 +194,23 @@ export function createRelay(options: RelayOptions): Relay {
   };
   const failed = (what: string, herald: HeraldError) => {
     const code = herald.code;
-    // One line when failing starts and one when it ends: a broker down for an hour is two lines.
+    // The circuit opens while the broker is unreachable: attempts continue only at the backoff's
+    // pace, and nothing is dead-lettered. One line when failing starts (or changes cause) and
+    // one when it ends: a broker down for an hour is two lines.
+    if (code === 'HERALD_BROKER_UNAVAILABLE') stats.circuit = 'open';
     if (stats.failures === 0 || stats.lastError?.code !== code) {
-      logger.error({ code, error: herald, transport: transport.describe() }, `${what} failed; retrying with backoff`);
+      logger.error(
+        { code, circuit: stats.circuit, error: herald, transport: transport.describe() },
+        `${what} failed; retrying with backoff`,
+      );
     }
     stats.failures++;
     stats.state = 'retrying';
     stats.lastError = { code, message: herald.message, at: new Date() };
   };
   const recovered = (what: string) => {
-    if (stats.failures > 0) logger.info({ attempts: stats.failures }, `${what} recovered`);
+    if (stats.failures > 0) logger.info({ attempts: stats.failures, circuit: 'closed' }, `${what} recovered`);
+    stats.circuit = 'closed';
     stats.failures = 0;
     stats.state = 'running';
   };

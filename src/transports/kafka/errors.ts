@@ -20,8 +20,12 @@ function* walk(error: unknown, depth = 0): Generator<KafkaErrorLike> {
 const tooLarge = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
 const networkCodes = new Set(['PLT_KFK_NETWORK', 'PLT_KFK_TIMEOUT', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT']);
 
-/** Maps a @platformatic/kafka error to a HeraldError that says whether retrying can help. */
-export function toHeraldError(error: unknown, brokers: string): HeraldError {
+/**
+ * Maps a @platformatic/kafka error to a HeraldError that says whether retrying can help. A topic
+ * that does not exist when the producer may not create it is not retriable: it is a destination
+ * the broker will not take.
+ */
+export function toHeraldError(error: unknown, brokers: string, autocreate = true): HeraldError {
   if (error instanceof HeraldError) return error;
   const all = [...walk(error)];
   const apiIds = all.map((e) => e.apiId).filter((id): id is string => typeof id === 'string');
@@ -29,6 +33,15 @@ export function toHeraldError(error: unknown, brokers: string): HeraldError {
   const reason = apiIds.length > 0 ? `${apiIds.join(', ')}: ${detail}` : String(detail);
   if (apiIds.some((id) => tooLarge.has(id))) {
     return new HeraldError('HERALD_MESSAGE_TOO_LARGE', `Kafka refused a message as too large: ${reason}`, {
+      cause: error,
+      details: { apiIds },
+    });
+  }
+  const unknownTopic =
+    apiIds.includes('UNKNOWN_TOPIC_OR_PARTITION') ||
+    all.some((e) => typeof e.message === 'string' && /unknown topic/i.test(e.message));
+  if (unknownTopic && !autocreate) {
+    return new HeraldError('HERALD_INVALID_DESTINATION', `Kafka has no such topic and auto-create is off: ${reason}`, {
       cause: error,
       details: { apiIds },
     });

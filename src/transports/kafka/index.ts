@@ -109,6 +109,7 @@ export function kafka(options: KafkaOptions): Transport {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const deadlineMs = timeoutMs * 2 + 1000;
   const maxRequestBytes = options.maxRequestBytes ?? 900_000;
+  const autocreate = options.autocreateTopics ?? true;
 
   const sendChunk = (p: Producer, chunk: OutgoingMessage[]) =>
     withDeadline(
@@ -137,7 +138,7 @@ export function kafka(options: KafkaOptions): Transport {
       idempotent: true,
       acks: lib.ProduceAcks.ALL,
       partitioner: lib.compatibilityPartitioner,
-      autocreateTopics: options.autocreateTopics ?? true,
+      autocreateTopics: autocreate,
       timeout: timeoutMs,
       // Herald retries whole batches with its own backoff; the client fails fast.
       retries: 1,
@@ -155,7 +156,7 @@ export function kafka(options: KafkaOptions): Transport {
       try {
         await withDeadline(p.metadata({ topics: [] }), deadlineMs, target);
       } catch (error) {
-        throw toHeraldError(error, target);
+        throw toHeraldError(error, target, autocreate);
       }
     },
     async publish(messages: readonly OutgoingMessage[]) {
@@ -164,7 +165,7 @@ export function kafka(options: KafkaOptions): Transport {
       try {
         for (const chunk of chunkBySize(messages, maxRequestBytes)) await sendChunk(p, chunk);
       } catch (error) {
-        throw toHeraldError(error, target);
+        throw toHeraldError(error, target, autocreate);
       }
     },
     async close() {
