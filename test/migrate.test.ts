@@ -66,4 +66,21 @@ describe('herald migrate', () => {
     assert.match(stderr, /HERALD_DATABASE_UNAVAILABLE: cannot reach PostgreSQL at 127\.0\.0\.1:1/);
     assert.doesNotMatch(stderr, /s3cret/);
   });
+
+  it('--shards sets the shard count before the first event, and refuses after', async () => {
+    const schema = schemaName();
+    const env = { ...process.env, DATABASE_URL: databaseUrl, HERALD_SCHEMA: schema };
+    const set = await run(process.execPath, ['src/cli/main.ts', 'migrate', '--shards', '16'], { env });
+    assert.match(set.stdout, /has 16 shards/);
+    const count = await pool.query(`SELECT shard_count FROM "${schema}".settings`);
+    assert.equal(count.rows[0].shard_count, 16);
+    await pool.query(
+      `INSERT INTO "${schema}".log (id, type, version, source, partition_key, shard, payload) VALUES (gen_random_uuid(), 't', 1, '/s', 'k', 0, '{}')`,
+    );
+    const refused = await run(process.execPath, ['src/cli/main.ts', 'migrate', '--shards', '32'], { env }).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    assert.equal((refused as { code: number }).code, 2);
+    assert.match((refused as { stderr: string }).stderr, /already has 16 shards/);
+  });
 });

@@ -1,14 +1,15 @@
 import { openPool, toDatabaseError } from '../../store/connect.ts';
 import { migrate } from '../../store/migrate.ts';
+import { setShardCount } from '../../store/sql/shards.ts';
 import { type Command, settingOptions, settingsHelp } from '../command.ts';
 import { resolveSettings } from '../settings.ts';
 
 const migrateKeys = ['databaseUrl', 'schema'] as const;
 export const migrateCommand: Command = {
   summary: "Create or upgrade Herald's tables (numbered SQL migrations, safe to run concurrently)",
-  options: { ...settingOptions(migrateKeys), 'dry-run': { type: 'boolean' } },
+  options: { ...settingOptions(migrateKeys), 'dry-run': { type: 'boolean' }, shards: { type: 'string' } },
   help: () =>
-    `herald migrate [--dry-run] [options]\n\nApplies pending migrations; --dry-run prints their SQL and changes nothing.\n\n${settingsHelp(migrateKeys)}`,
+    `herald migrate [--dry-run] [--shards N] [options]\n\nApplies pending migrations; --dry-run prints their SQL and changes nothing.\n--shards N sets the number of shards (default 64) before the first event is written.\n\n${settingsHelp(migrateKeys)}`,
   async run(flags) {
     const config = resolveSettings(migrateKeys, flags, process.env);
     const { pool, target } = openPool(config.databaseUrl, 1);
@@ -25,6 +26,10 @@ export const migrateCommand: Command = {
         });
       } else if (result.applied.length === 0) {
         process.stdout.write(`schema "${config.schema}" is up to date\n`);
+      }
+      if (typeof flags.shards === 'string' && flags['dry-run'] !== true) {
+        const count = await setShardCount(pool, config.schema, Number(flags.shards));
+        process.stdout.write(`schema "${config.schema}" has ${count} shards\n`);
       }
       return 0;
     } catch (error) {
