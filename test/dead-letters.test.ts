@@ -140,31 +140,4 @@ describe('dead letters', () => {
       await schema.drop();
     }
   });
-
-  it('an unknown topic with auto-create off is not retriable: dead-lettered with its reason', async () => {
-    const schema = await freshSchema();
-    try {
-      const outbox = createOutbox({ schema: schema.schema });
-      const missing = `herald-missing-${Date.now()}`;
-      const [added] = await inTransaction(schema.pool, (tx) =>
-        outbox.add(tx, Note({ n: 1 }, { destination: missing })),
-      );
-      const relay = createRelay({
-        db: schema.pool,
-        schema: schema.schema,
-        transport: kafka({ brokers, autocreateTopics: false, timeoutMs: 2000 }),
-        logger: silentLogger,
-      });
-      await relay.start();
-      await waitFor('the event settled', () => relay.stats().published === 1, 60_000);
-      const [failed] = await relay.getFailedEvents();
-      await relay.stop();
-      assert.equal(failed?.id, added?.id);
-      assert.equal(failed?.error.code, 'HERALD_INVALID_DESTINATION');
-      assert.match(failed?.error.message ?? '', /auto-create is off/);
-      assert.equal(failed?.attempts, 2, 'refused in its batch, then alone: no retries');
-    } finally {
-      await schema.drop();
-    }
-  });
 });
