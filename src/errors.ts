@@ -17,6 +17,12 @@ export const errorCodes = {
   HERALD_PUBLISH_FAILED: 'The broker refused a batch; it is retried and the cursor does not move.',
   HERALD_MESSAGE_TOO_LARGE: 'A message is larger than the broker accepts.',
   HERALD_MISSING_DEPENDENCY: 'An optional peer dependency (a broker client) is not installed.',
+  HERALD_MALFORMED_MESSAGE: 'A consumed message is not a CloudEvent Herald can read (headers missing, body not JSON).',
+  HERALD_UNKNOWN_EVENT_TYPE:
+    'A consumer received an event type it has no handler for (with onUnknownType: dead-letter).',
+  HERALD_NO_UPCAST_PATH: 'A consumed event has a version no upcaster converts to the version the handler asks for.',
+  HERALD_HANDLER_FAILED:
+    'A handler kept failing after its retries, or threw NonRetriableError; the message was dead-lettered.',
   HERALD_STOPPED: 'The relay or transport was stopped while the operation was in flight.',
 } as const;
 

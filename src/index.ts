@@ -1,3 +1,20 @@
+export { type Consumer, type ConsumerOptions, createConsumer } from './consume/consumer.ts';
+export type { ConsumedEvent } from './consume/decode.ts';
+export {
+  type BatchContext,
+  type BatchHandler,
+  type ConsumerStats,
+  type Handler,
+  type HandlerContext,
+  NonRetriableError,
+} from './consume/types.ts';
+export {
+  type ConsumerDeadLetter,
+  type ConsumerDeadLetterFilter,
+  type ConsumerDeadLetterStatus,
+  type ConsumerDeadLetters,
+  createConsumerDeadLetters,
+} from './deadletters/consumer-dead-letters.ts';
 export {
   createDeadLetters,
   type DeadLetterFilter,
@@ -26,4 +43,12 @@ export { type ReplayOptions, type ReplayResult, replayEvents } from './replay/re
 export { getStatus, type HeraldStatus, type StatusOptions } from './status/status.ts';
 export type { Listener, Queryable, QueryResultLike } from './store/db.ts';
 export { type MigrateOptions, type MigrateResult, type Migration, migrate } from './store/migrate.ts';
-export type { OutgoingMessage, Transport } from './transports/transport.ts';
+export type {
+  Delivery,
+  IncomingMessage,
+  OutgoingMessage,
+  PartitionLag,
+  SubscribeOptions,
+  Subscription,
+  Transport,
+} from './transports/transport.ts';

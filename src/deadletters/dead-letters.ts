@@ -1,8 +1,7 @@
 import { HeraldError, isHeraldError } from '../errors.ts';
 import { toMessage } from '../relay/messages.ts';
-import { type DatabaseOption, openPool, toDatabaseError } from '../store/connect.ts';
+import type { DatabaseOption } from '../store/connect.ts';
 import type { Queryable } from '../store/db.ts';
-import { quoteIdent } from '../store/identifiers.ts';
 import {
   type DeadLetterFilter,
   type DeadLetterRow,
@@ -10,6 +9,7 @@ import {
   resolveDeadLetter,
 } from '../store/sql/dead-letters.ts';
 import type { Transport } from '../transports/transport.ts';
+import { openDeadLetterStore } from './access.ts';
 
 export type { DeadLetterFilter, DeadLetterStatus } from '../store/sql/dead-letters.ts';
 
@@ -79,37 +79,14 @@ function toFailedEvent(row: DeadLetterRow): FailedEvent {
   };
 }
 
-function hasTarget(filter: DeadLetterFilter): boolean {
-  return Boolean(
-    filter.ids?.length || filter.types?.length || filter.keys?.length || filter.error || filter.since || filter.until,
-  );
-}
-
 /**
  * Dead letters, for operators and code: list, inspect, retry (publish again) and discard.
  * Retrying or discarding needs ids or a filter: never everything by accident.
  */
 export function createDeadLetters(options: DeadLettersOptions): DeadLetters {
-  const schema = options.schema ?? 'herald';
-  quoteIdent(schema);
-  const isPool = typeof options.db === 'string' || 'connect' in options.db;
-  const { pool, owned, target } = isPool
-    ? openPool(options.db as DatabaseOption, 2)
-    : { pool: options.db as Queryable, owned: false, target: 'the given client' };
-  const guard = async <T>(fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (error) {
-      throw toDatabaseError(error, target);
-    }
-  };
-  const requireTarget = (what: string, filter: DeadLetterFilter) => {
-    if (!hasTarget(filter)) {
-      throw new HeraldError('HERALD_INVALID_CONFIG', `${what} needs ids or a filter (type, key, error, since, until)`, {
-        details: { setting: 'filter' },
-      });
-    }
-  };
+  const store = openDeadLetterStore(options.db, options.schema);
+  const { schema, pool, guard } = store;
+  const requireTarget = store.requireSelection;
 
   return {
     list: (filter = {}) => guard(async () => (await listDeadLetters(pool, schema, filter)).map(toFailedEvent)),
@@ -143,9 +120,7 @@ export function createDeadLetters(options: DeadLettersOptions): DeadLetters {
       for (const row of rows) await guard(() => resolveDeadLetter(pool, schema, row.id, { status: 'discarded' }));
       return rows.length;
     },
-    async close() {
-      // The transport is the caller's: it is not closed here.
-      if (owned) await (pool as { end?(): Promise<void> }).end?.();
-    },
+    // The transport is the caller's: it is not closed here.
+    close: store.close,
   };
 }

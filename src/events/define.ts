@@ -43,6 +43,13 @@ export interface EventDefinitionConfig<S extends StandardSchemaV1> {
   /** Topic (or exchange, subject, queue) for this event; the relay's topic strategy otherwise. */
   destination?: string;
   aggregate?: (payload: InferOutput<S>) => { type: string; id: string };
+  /**
+   * Converters from older versions, for consumers: `upcasters[n]` turns a version-n payload into
+   * a version-(n+1) one. A consumer that handles version 3 receives a version-1 event after
+   * `upcasters[1]` then `upcasters[2]`, validated against this schema.
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: an old version's payload has no type here.
+  upcasters?: Readonly<Record<number, (payload: any) => unknown>>;
 }
 
 export const eventBrand: unique symbol = Symbol.for('herald.event');
@@ -73,6 +80,7 @@ export interface EventDefinition<S extends StandardSchemaV1 = StandardSchemaV1> 
   readonly destination: string | undefined;
   readonly key: (payload: InferOutput<S>) => string;
   readonly aggregate: ((payload: InferOutput<S>) => { type: string; id: string }) | undefined;
+  readonly upcasters: Readonly<Record<number, (payload: unknown) => unknown>>;
   /** Validates a payload against the schema; throws HERALD_INVALID_PAYLOAD with every issue. */
   parse(payload: unknown): Promise<InferOutput<S>>;
 }
@@ -81,6 +89,7 @@ const typePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 
 export function defineEvent<S extends StandardSchemaV1>(config: EventDefinitionConfig<S>): EventDefinition<S> {
   const { type, version, schema, key, destination, aggregate } = config;
+  const upcasters = Object.freeze({ ...(config.upcasters ?? {}) });
   const invalid = (message: string) =>
     new HeraldError('HERALD_INVALID_DEFINITION', `defineEvent(${JSON.stringify(type)}): ${message}`);
   if (typeof type !== 'string' || !typePattern.test(type)) {
@@ -92,6 +101,12 @@ export function defineEvent<S extends StandardSchemaV1>(config: EventDefinitionC
   }
   if (typeof key !== 'function') throw invalid('key must be a function of the payload');
   if (destination !== undefined) checkDestination(destination, `defineEvent(${type}).destination`);
+  for (const [from, fn] of Object.entries(upcasters)) {
+    const n = Number(from);
+    if (!Number.isInteger(n) || n < 1 || n >= version || typeof fn !== 'function') {
+      throw invalid(`upcasters[${from}] must be a function and ${from} a version from 1 to ${version - 1}`);
+    }
+  }
 
   const parse = async (payload: unknown): Promise<InferOutput<S>> => {
     const result = await schema['~standard'].validate(payload);
@@ -116,7 +131,7 @@ export function defineEvent<S extends StandardSchemaV1>(config: EventDefinitionC
       options: Object.freeze({ ...options }),
     });
   };
-  const definition = Object.assign(make, { type, version, schema, destination, key, aggregate, parse });
+  const definition = Object.assign(make, { type, version, schema, destination, key, aggregate, upcasters, parse });
   Object.defineProperty(definition, 'name', { value: type });
   return Object.freeze(definition) as EventDefinition<S>;
 }

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db.ts';
 import { quoteIdent } from '../identifiers.ts';
+import { type DeadLetterSelection, selectionWhere } from './filter.ts';
 import type { LogRow } from './read-batch.ts';
 
 export type DeadLetterStatus = 'pending' | 'retried' | 'discarded';
@@ -17,17 +18,8 @@ export interface DeadLetterRow extends Omit<LogRow, 'destination'> {
   retry_error: string | null;
 }
 
-export interface DeadLetterFilter {
-  ids?: string[];
-  types?: string[];
-  keys?: string[];
-  /** Substring of the error code or message, case-insensitive. */
-  error?: string;
-  since?: Date;
-  until?: Date;
-  /** Default: pending only. */
+export interface DeadLetterFilter extends DeadLetterSelection {
   status?: DeadLetterStatus | 'all';
-  limit?: number;
 }
 
 const columns = `id, type, version, source, subject, partition_key, shard, destination, payload::text AS payload,
@@ -77,24 +69,8 @@ ON CONFLICT (id) DO UPDATE SET error_code = EXCLUDED.error_code, error_message =
   );
 }
 
-/** The WHERE clause of a filter, with its parameters. Values are always bound, never pasted. */
-function where(filter: DeadLetterFilter): { sql: string; values: unknown[] } {
-  const clauses: string[] = [];
-  const values: unknown[] = [];
-  const add = (clause: (p: string) => string, value: unknown) => {
-    values.push(value);
-    clauses.push(clause(`$${values.length}`));
-  };
-  const status = filter.status ?? 'pending';
-  if (status !== 'all') add((p) => `status = ${p}`, status);
-  if (filter.ids?.length) add((p) => `id = ANY(${p}::uuid[])`, filter.ids);
-  if (filter.types?.length) add((p) => `type = ANY(${p}::text[])`, filter.types);
-  if (filter.keys?.length) add((p) => `partition_key = ANY(${p}::text[])`, filter.keys);
-  if (filter.error) add((p) => `(error_code ILIKE ${p} OR error_message ILIKE ${p})`, `%${filter.error}%`);
-  if (filter.since) add((p) => `failed_at >= ${p}`, filter.since);
-  if (filter.until) add((p) => `failed_at < ${p}`, filter.until);
-  return { sql: clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '', values };
-}
+const where = (filter: DeadLetterFilter) =>
+  selectionWhere(filter, { id: 'id', idType: 'uuid', type: 'type', key: 'partition_key' });
 
 export async function listDeadLetters(
   db: Queryable,

@@ -1,7 +1,9 @@
 import { HeraldError } from '../../errors.ts';
 import { checkDestination } from '../../events/validate.ts';
 import type { OutgoingMessage, Transport } from '../transport.ts';
+import { loadKafka, type Producer, withDeadline } from './client.ts';
 import { toHeraldError } from './errors.ts';
+import { subscribeKafka } from './subscribe.ts';
 
 export interface KafkaOptions {
   /** `host:port` strings, or one comma-separated string. */
@@ -18,6 +20,8 @@ export interface KafkaOptions {
    * `message.max.bytes`, which applies to the records of one partition in one request.
    */
   maxRequestBytes?: number;
+  /** Consumers: a member that stops heartbeating leaves its group after this; default 10 000 ms. */
+  sessionTimeoutMs?: number;
 }
 
 /** Approximate bytes of a record on the wire: enough to stay under the broker's limit. */
@@ -46,21 +50,6 @@ export function chunkBySize(messages: readonly OutgoingMessage[], maxBytes: numb
   return chunks;
 }
 
-type KafkaModule = typeof import('@platformatic/kafka');
-type Producer = InstanceType<KafkaModule['Producer']>;
-
-async function loadKafka(): Promise<KafkaModule> {
-  try {
-    return await import('@platformatic/kafka');
-  } catch (error) {
-    throw new HeraldError(
-      'HERALD_MISSING_DEPENDENCY',
-      'the Kafka transport needs @platformatic/kafka: npm install @platformatic/kafka',
-      { cause: error },
-    );
-  }
-}
-
 const brokerPattern = /^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/;
 
 export function parseBrokers(brokers: string[] | string, setting = 'brokers'): string[] {
@@ -81,27 +70,6 @@ export function parseBrokers(brokers: string[] | string, setting = 'brokers'): s
  * broker, so per-partition order holds across retries) and Java's partitioner
  * (murmur2 & 0x7fffffff), so a key lands where a Java or librdkafka producer would put it.
  */
-/**
- * Rejects if `promise` has not settled in `ms`. @platformatic/kafka 2.12's idempotent producer
- * never settles metadata() or send() when no broker is reachable (seen here: the callback is
- * lost and the process idles), so every call to it goes through this deadline.
- */
-function withDeadline<T>(promise: Promise<T>, ms: number, brokers: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new HeraldError('HERALD_BROKER_UNAVAILABLE', `cannot reach Kafka at ${brokers}: no answer in ${ms} ms`, {
-            retriable: true,
-          }),
-        ),
-      ms,
-    );
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
-
 export function kafka(options: KafkaOptions): Transport {
   const brokers = parseBrokers(options.brokers);
   const clientId = options.clientId ?? 'herald-relay';
@@ -167,6 +135,19 @@ export function kafka(options: KafkaOptions): Transport {
       } catch (error) {
         throw toHeraldError(error, target, autocreate);
       }
+    },
+    subscribe(subscription) {
+      const sessionTimeoutMs = options.sessionTimeoutMs ?? 10_000;
+      return subscribeKafka(
+        {
+          brokers,
+          clientId: options.clientId ?? `herald-${subscription.group}`,
+          timeoutMs,
+          sessionTimeoutMs,
+          heartbeatIntervalMs: Math.max(500, Math.floor(sessionTimeoutMs / 3)),
+        },
+        subscription,
+      );
     },
     async close() {
       const p = producer;

@@ -1,0 +1,163 @@
+import { HeraldError } from '../errors.ts';
+import type { EventDefinition } from '../events/define.ts';
+import { isUuid } from '../events/uuidv7.ts';
+import type { IncomingMessage } from '../transports/transport.ts';
+import { jsonContentType, specVersion } from '../wire/cloudevents.ts';
+
+/** An event as a handler receives it: the CloudEvents attributes, and the payload validated. */
+export interface ConsumedEvent<P = unknown> {
+  id: string;
+  type: string;
+  /** The version of `payload`: the handler's, after any upcasting. */
+  version: number;
+  /** The version the event was written with. */
+  writtenVersion: number;
+  source: string;
+  subject: string | null;
+  /** The partition key: events with one key are handled in order. */
+  key: string;
+  time: Date | null;
+  correlationId: string | null;
+  causationId: string | null;
+  traceparent: string | null;
+  tracestate: string | null;
+  /** Headers that are not CloudEvents attributes: the writer's own. */
+  headers: Record<string, string>;
+  payload: P;
+}
+
+const malformed = (m: IncomingMessage, reason: string) =>
+  new HeraldError('HERALD_MALFORMED_MESSAGE', `${m.topic}[${m.partition}]@${m.offset}: ${reason}`, {
+    details: { topic: m.topic, partition: m.partition, offset: m.offset },
+  });
+
+function parseJson(m: IncomingMessage, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw malformed(m, `the body is not JSON (${(error as Error).message})`);
+  }
+}
+
+const attributeNames = new Set([
+  'specversion',
+  'id',
+  'source',
+  'type',
+  'time',
+  'subject',
+  'dataversion',
+  'partitionkey',
+  'correlationid',
+  'causationid',
+  'traceparent',
+  'tracestate',
+  'datacontenttype',
+]);
+
+/**
+ * Reads a CloudEvents 1.0 message in binary mode (attributes in `ce_` headers, the payload as the
+ * body), as Herald's relay writes it, or in structured mode (`application/cloudevents+json`).
+ * Anything else is HERALD_MALFORMED_MESSAGE, which the consumer dead-letters with the reason.
+ */
+export function decodeMessage(m: IncomingMessage, prefix = 'ce_'): ConsumedEvent {
+  const contentType = (m.headers['content-type'] ?? '').toLowerCase();
+  let attrs: Record<string, unknown>;
+  let payload: unknown;
+  const headers: Record<string, string> = {};
+  if (contentType.startsWith('application/cloudevents+json')) {
+    const envelope = parseJson(m, m.value.toString('utf8'));
+    if (typeof envelope !== 'object' || envelope === null) throw malformed(m, 'the CloudEvent is not a JSON object');
+    attrs = envelope as Record<string, unknown>;
+    payload = attrs.data;
+    for (const [k, v] of Object.entries(m.headers)) if (k !== 'content-type') headers[k] = v;
+  } else {
+    attrs = {};
+    for (const [k, v] of Object.entries(m.headers)) {
+      if (k.startsWith(prefix) && attributeNames.has(k.slice(prefix.length))) attrs[k.slice(prefix.length)] = v;
+      else if (k !== 'content-type') headers[k] = v;
+    }
+    if (attrs.specversion === undefined) throw malformed(m, `no ${prefix}specversion header: not a CloudEvent`);
+    if (contentType !== '' && !contentType.startsWith(jsonContentType) && !contentType.includes('+json')) {
+      throw malformed(m, `content-type ${JSON.stringify(contentType)} is not JSON`);
+    }
+    payload = parseJson(m, m.value.toString('utf8'));
+  }
+  const text = (name: string, required: boolean): string | null => {
+    const v = attrs[name];
+    if (v === undefined || v === null) {
+      if (required) throw malformed(m, `the CloudEvents attribute "${name}" is missing`);
+      return null;
+    }
+    if (typeof v !== 'string' || v.length === 0) throw malformed(m, `the CloudEvents attribute "${name}" is empty`);
+    return v;
+  };
+  if (text('specversion', true) !== specVersion)
+    throw malformed(m, `specversion ${String(attrs.specversion)} is not 1.0`);
+  const id = text('id', true) as string;
+  const type = text('type', true) as string;
+  const source = text('source', true) as string;
+  const timeText = text('time', false);
+  const time = timeText === null ? null : new Date(timeText);
+  if (time !== null && Number.isNaN(time.getTime()))
+    throw malformed(m, `time ${JSON.stringify(timeText)} is not a time`);
+  const versionText = text('dataversion', false) ?? '1';
+  const version = Number(versionText);
+  if (!Number.isInteger(version) || version < 1)
+    throw malformed(m, `dataversion ${versionText} is not a positive integer`);
+  return {
+    id,
+    type,
+    version,
+    writtenVersion: version,
+    source,
+    subject: text('subject', false),
+    key: text('partitionkey', false) ?? m.key ?? id,
+    time,
+    correlationId: text('correlationid', false),
+    causationId: text('causationid', false),
+    traceparent: text('traceparent', false),
+    tracestate: text('tracestate', false),
+    headers,
+    payload,
+  };
+}
+
+/**
+ * The time the inbox partitions an event by: its CloudEvents `time`, else the time in a UUIDv7
+ * id, else the epoch (such events are kept in the inbox's default partition).
+ */
+export function eventTime(event: ConsumedEvent): Date {
+  if (event.time) return event.time;
+  if (isUuid(event.id) && event.id[14] === '7')
+    return new Date(Number.parseInt(event.id.replaceAll('-', '').slice(0, 12), 16));
+  return new Date(0);
+}
+
+/**
+ * Brings a payload from the version it was written with to the handler's version through the
+ * definition's upcasters, then validates it against the handler's schema.
+ */
+export async function upcastAndParse<P>(event: ConsumedEvent, definition: EventDefinition): Promise<ConsumedEvent<P>> {
+  let payload = event.payload;
+  if (event.version > definition.version) {
+    throw new HeraldError(
+      'HERALD_NO_UPCAST_PATH',
+      `${event.type} v${event.version} is newer than the handler's v${definition.version}; events are never downcast`,
+      { details: { type: event.type, from: event.version, to: definition.version } },
+    );
+  }
+  for (let v = event.version; v < definition.version; v++) {
+    const up = definition.upcasters[v];
+    if (!up) {
+      throw new HeraldError(
+        'HERALD_NO_UPCAST_PATH',
+        `${event.type} v${event.version} cannot reach the handler's v${definition.version}: no upcaster from v${v}`,
+        { details: { type: event.type, from: event.version, to: definition.version, missing: v } },
+      );
+    }
+    payload = await up(payload);
+  }
+  const parsed = (await definition.parse(payload)) as P;
+  return { ...event, version: definition.version, payload: parsed };
+}

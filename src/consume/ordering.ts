@@ -1,0 +1,116 @@
+import type { Delivery } from '../transports/transport.ts';
+
+/**
+ * Runs tasks one after another per key, and keys side by side: the order of one key's events is
+ * kept while a slow or failing key holds up only itself. Tasks must not reject.
+ */
+export function createKeyedRunner() {
+  const tails = new Map<string, Promise<void>>();
+  return {
+    run(key: string, task: () => Promise<void>): Promise<void> {
+      const next = (tails.get(key) ?? Promise.resolve()).then(task);
+      tails.set(key, next);
+      void next.finally(() => {
+        if (tails.get(key) === next) tails.delete(key);
+      });
+      return next;
+    },
+    /** Resolves when every task queued so far has finished. */
+    async idle(): Promise<void> {
+      while (tails.size > 0) await Promise.all(tails.values());
+    },
+  };
+}
+
+/** At most `limit` holders at once; `acquire` resolves with the function that releases. */
+export function createSemaphore(limit: number) {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  const release = () => {
+    active--;
+    const next = waiting.shift();
+    if (next) {
+      active++;
+      next();
+    }
+  };
+  return {
+    acquire(): Promise<() => void> {
+      if (active < limit) {
+        active++;
+        return Promise.resolve(release);
+      }
+      return new Promise((resolve) => waiting.push(() => resolve(release)));
+    },
+  };
+}
+
+interface Pending {
+  delivery: Delivery;
+  done: boolean;
+}
+
+/**
+ * Tracks the messages in flight per partition and acknowledges only a finished prefix: a message
+ * is acknowledged once it and every message before it in its partition are handled, so a crash
+ * never skips one that was still running. `waitForRoom` is the backpressure on fetching.
+ */
+export function createAckTracker(options: { maxInFlight: number; onAckError: (error: unknown) => void }) {
+  const partitions = new Map<string, Pending[]>();
+  const acks = new Set<Promise<void>>();
+  let inFlight = 0;
+  let room: (() => void) | null = null;
+
+  return {
+    get inFlight() {
+      return inFlight;
+    },
+    track(delivery: Delivery): () => void {
+      const id = `${delivery.topic}\u0000${delivery.partition}`;
+      let queue = partitions.get(id);
+      if (!queue) {
+        queue = [];
+        partitions.set(id, queue);
+      }
+      const entry: Pending = { delivery, done: false };
+      queue.push(entry);
+      inFlight++;
+      return () => {
+        entry.done = true;
+        const q = partitions.get(id) as Pending[];
+        let last: Pending | undefined;
+        while (q.length > 0 && (q[0] as Pending).done) {
+          last = q.shift();
+          inFlight--;
+        }
+        if (q.length === 0) partitions.delete(id);
+        if (last) {
+          const ack = last.delivery.ack().catch(options.onAckError);
+          acks.add(ack);
+          void ack.finally(() => acks.delete(ack));
+          if (room && inFlight < options.maxInFlight) {
+            const wake = room;
+            room = null;
+            wake();
+          }
+        }
+      };
+    },
+    /** Resolves when fewer than `maxInFlight` messages are in flight. */
+    waitForRoom(): Promise<void> {
+      if (inFlight < options.maxInFlight) return Promise.resolve();
+      return new Promise((resolve) => {
+        room = resolve;
+      });
+    },
+    /** Lets a waiting `waitForRoom` go (at stop). */
+    release(): void {
+      room?.();
+      room = null;
+    },
+    /** Waits for acknowledgements already started. */
+    async flush(): Promise<void> {
+      await Promise.all([...acks]);
+    },
+  };
+}

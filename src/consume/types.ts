@@ -1,0 +1,60 @@
+import type { OutboxEvent } from '../events/define.ts';
+import type { AddedEvent } from '../outbox/outbox.ts';
+import type { Queryable } from '../store/db.ts';
+import type { ConsumedEvent } from './decode.ts';
+
+export interface MessageInfo {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+export interface HandlerContext {
+  /** The transaction the inbox row is written in: write the handler's effects with it. */
+  tx: Queryable;
+  /**
+   * Writes events to the outbox in `tx`. They carry the consumed event's correlation id (or its id
+   * when it had none) and trace context, and its id as their causation id, unless set.
+   */
+  emit(events: OutboxEvent | readonly OutboxEvent[]): Promise<AddedEvent[]>;
+  /** 1 on the first try; more when the handler is being retried. */
+  attempt: number;
+  group: string;
+  message: MessageInfo;
+}
+
+export interface BatchContext extends Omit<HandlerContext, 'emit' | 'message'> {
+  /** As HandlerContext.emit, with the consumed event that caused these ones. */
+  emit(causedBy: ConsumedEvent, events: OutboxEvent | readonly OutboxEvent[]): Promise<AddedEvent[]>;
+}
+
+export type Handler<P> = (event: ConsumedEvent<P>, context: HandlerContext) => Promise<void> | void;
+export type BatchHandler<P> = (events: ConsumedEvent<P>[], context: BatchContext) => Promise<void> | void;
+
+/**
+ * Thrown by a handler for a message that will never succeed (a business rule says no, a
+ * reference is missing for good): the message goes to dead letters at once, with no retries.
+ */
+export class NonRetriableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'NonRetriableError';
+  }
+}
+
+export interface ConsumerStats {
+  state: 'idle' | 'running' | 'retrying' | 'stopping' | 'stopped';
+  /** Events whose handler committed. */
+  handled: number;
+  /** Deliveries skipped because the inbox already held the event. */
+  duplicates: number;
+  /** Events of types with no handler, skipped (onUnknownType: 'skip'). */
+  skipped: number;
+  deadLettered: number;
+  /** Handler attempts that failed and were tried again. */
+  retries: number;
+  inFlight: number;
+  /** `open` while the broker or database is unreachable. */
+  circuit: 'closed' | 'open';
+  lastError: { code: string; message: string; at: Date } | null;
+}

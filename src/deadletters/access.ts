@@ -1,0 +1,41 @@
+import { HeraldError } from '../errors.ts';
+import { type DatabaseOption, openPool, toDatabaseError } from '../store/connect.ts';
+import type { Queryable } from '../store/db.ts';
+import { quoteIdent } from '../store/identifiers.ts';
+import { type DeadLetterSelection, hasSelection } from '../store/sql/filter.ts';
+
+/** The database side of a dead-letter API: a pool (or the caller's client) and error mapping. */
+export function openDeadLetterStore(db: DatabaseOption | Queryable, schemaOption: string | undefined) {
+  const schema = schemaOption ?? 'herald';
+  quoteIdent(schema);
+  const isPool = typeof db === 'string' || 'connect' in db;
+  const { pool, owned, target } = isPool
+    ? openPool(db as DatabaseOption, 2)
+    : { pool: db as Queryable, owned: false, target: 'the given client' };
+  return {
+    schema,
+    pool,
+    async guard<T>(fn: () => Promise<T>): Promise<T> {
+      try {
+        return await fn();
+      } catch (error) {
+        throw toDatabaseError(error, target);
+      }
+    },
+    /** Retry and discard need ids or a filter: never everything by accident. */
+    requireSelection(what: string, filter: DeadLetterSelection) {
+      if (!hasSelection(filter)) {
+        throw new HeraldError(
+          'HERALD_INVALID_CONFIG',
+          `${what} needs ids or a filter (type, key, error, since, until)`,
+          {
+            details: { setting: 'filter' },
+          },
+        );
+      }
+    },
+    async close() {
+      if (owned) await (pool as { end?(): Promise<void> }).end?.();
+    },
+  };
+}

@@ -1,0 +1,99 @@
+import type { DatabaseOption } from '../store/connect.ts';
+import type { Queryable } from '../store/db.ts';
+import {
+  type ConsumerDeadLetterFilter,
+  type ConsumerDeadLetterRow,
+  type ConsumerDeadLetterStatus,
+  listConsumerDeadLetters,
+  setConsumerDeadLetterStatus,
+} from '../store/sql/consumer-dead-letters.ts';
+import { openDeadLetterStore } from './access.ts';
+
+export type { ConsumerDeadLetterFilter, ConsumerDeadLetterStatus } from '../store/sql/consumer-dead-letters.ts';
+
+/** A message a consumer group gave up on, as it arrived, with why. */
+export interface ConsumerDeadLetter {
+  group: string;
+  /** The event id, or `topic/partition/offset` for a message that had none. */
+  id: string;
+  type: string | null;
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  headers: Record<string, string>;
+  /** The body as UTF-8 text (what arrived, even when it was not JSON). */
+  body: string;
+  error: { code: string; message: string };
+  attempts: number;
+  firstFailedAt: Date;
+  failedAt: Date;
+  /** `retrying`: waiting for a running consumer of the group to handle it again. */
+  status: ConsumerDeadLetterStatus;
+  resolvedAt: Date | null;
+  retryError: string | null;
+}
+
+export interface ConsumerDeadLetters {
+  list(filter?: ConsumerDeadLetterFilter): Promise<ConsumerDeadLetter[]>;
+  get(group: string, id: string): Promise<ConsumerDeadLetter | undefined>;
+  /**
+   * Marks dead letters for re-delivery to their group: its running consumers pick them up (within
+   * `redeliveryPollMs`) and handle them once more, with the inbox. Returns how many were marked.
+   */
+  retry(filter: ConsumerDeadLetterFilter): Promise<number>;
+  discard(filter: ConsumerDeadLetterFilter): Promise<number>;
+  close(): Promise<void>;
+}
+
+function toDeadLetter(row: ConsumerDeadLetterRow): ConsumerDeadLetter {
+  return {
+    group: row.consumer_group,
+    id: row.message_id,
+    type: row.event_type,
+    topic: row.topic,
+    partition: Number(row.partition),
+    offset: row.position,
+    key: row.partition_key,
+    headers: row.headers,
+    body: row.body.toString('utf8'),
+    error: { code: row.error_code, message: row.error_message },
+    attempts: row.attempts,
+    firstFailedAt: row.first_failed_at,
+    failedAt: row.failed_at,
+    status: row.status,
+    resolvedAt: row.resolved_at,
+    retryError: row.retry_error,
+  };
+}
+
+/** Consumers' dead letters, for operators and code: list, inspect, re-deliver and discard. */
+export function createConsumerDeadLetters(options: {
+  db: DatabaseOption | Queryable;
+  schema?: string;
+}): ConsumerDeadLetters {
+  const store = openDeadLetterStore(options.db, options.schema);
+  const { schema, pool, guard } = store;
+  return {
+    list: (filter = {}) => guard(async () => (await listConsumerDeadLetters(pool, schema, filter)).map(toDeadLetter)),
+    get: (group, id) =>
+      guard(async () => {
+        const [row] = await listConsumerDeadLetters(pool, schema, {
+          groups: [group],
+          ids: [id],
+          status: 'all',
+          limit: 1,
+        });
+        return row ? toDeadLetter(row) : undefined;
+      }),
+    async retry(filter) {
+      store.requireSelection('retry', filter);
+      return guard(() => setConsumerDeadLetterStatus(pool, schema, filter, 'retrying'));
+    },
+    async discard(filter) {
+      store.requireSelection('discard', filter);
+      return guard(() => setConsumerDeadLetterStatus(pool, schema, filter, 'discarded'));
+    },
+    close: store.close,
+  };
+}

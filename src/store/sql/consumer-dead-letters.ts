@@ -1,0 +1,136 @@
+import type { Queryable } from '../db.ts';
+import { quoteIdent } from '../identifiers.ts';
+import { type DeadLetterSelection, selectionWhere } from './filter.ts';
+
+export type ConsumerDeadLetterStatus = 'pending' | 'retrying' | 'retried' | 'discarded';
+
+export interface ConsumerDeadLetterRow {
+  consumer_group: string;
+  message_id: string;
+  event_type: string | null;
+  topic: string;
+  partition: string;
+  position: string;
+  partition_key: string | null;
+  headers: Record<string, string>;
+  body: Buffer;
+  error_code: string;
+  error_message: string;
+  attempts: number;
+  first_failed_at: Date;
+  failed_at: Date;
+  status: ConsumerDeadLetterStatus;
+  resolved_at: Date | null;
+  retry_error: string | null;
+}
+
+export interface ConsumerDeadLetterInput {
+  group: string;
+  messageId: string;
+  eventType: string | null;
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  headers: Record<string, string>;
+  body: Buffer;
+  error: { code: string; message: string };
+  attempts: number;
+}
+
+/** Records a message a group gave up on; a second failure of the same message updates it. */
+export async function insertConsumerDeadLetter(
+  db: Queryable,
+  schema: string,
+  d: ConsumerDeadLetterInput,
+): Promise<void> {
+  await db.query(
+    `INSERT INTO ${quoteIdent(schema)}.consumer_dead_letters (consumer_group, message_id, event_type, topic, partition,
+  position, partition_key, headers, body, error_code, error_message, attempts)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12)
+ON CONFLICT (consumer_group, message_id) DO UPDATE SET error_code = EXCLUDED.error_code,
+  error_message = EXCLUDED.error_message, attempts = consumer_dead_letters.attempts + EXCLUDED.attempts,
+  failed_at = now(), status = 'pending', resolved_at = NULL`,
+    [
+      d.group,
+      d.messageId,
+      d.eventType,
+      d.topic,
+      String(d.partition),
+      d.offset,
+      d.key,
+      JSON.stringify(d.headers),
+      d.body,
+      d.error.code,
+      d.error.message,
+      d.attempts,
+    ],
+  );
+}
+
+export interface ConsumerDeadLetterFilter extends DeadLetterSelection {
+  groups?: string[];
+  status?: ConsumerDeadLetterStatus | 'all';
+}
+
+const where = (filter: ConsumerDeadLetterFilter) =>
+  selectionWhere(filter, { id: 'message_id', idType: 'text', type: 'event_type', key: 'partition_key' });
+
+export async function listConsumerDeadLetters(
+  db: Queryable,
+  schema: string,
+  filter: ConsumerDeadLetterFilter,
+): Promise<ConsumerDeadLetterRow[]> {
+  const w = where(filter);
+  w.values.push(filter.limit ?? 100);
+  const result = await db.query<ConsumerDeadLetterRow>(
+    `SELECT * FROM ${quoteIdent(schema)}.consumer_dead_letters ${w.sql}
+ORDER BY failed_at, consumer_group, message_id LIMIT $${w.values.length}`,
+    w.values,
+  );
+  return result.rows;
+}
+
+/**
+ * Sets the status of the dead letters a filter selects and returns how many changed: `retrying`
+ * asks the group's running consumers to handle them again, `discarded` closes them.
+ */
+export async function setConsumerDeadLetterStatus(
+  db: Queryable,
+  schema: string,
+  filter: ConsumerDeadLetterFilter,
+  status: 'retrying' | 'discarded',
+): Promise<number> {
+  const w = where({ ...filter, status: filter.status ?? 'pending' });
+  w.values.push(status);
+  const result = await db.query(
+    `UPDATE ${quoteIdent(schema)}.consumer_dead_letters SET status = $${w.values.length},
+  resolved_at = CASE WHEN $${w.values.length} = 'discarded' THEN now() END ${w.sql}`,
+    w.values,
+  );
+  return result.rowCount ?? 0;
+}
+
+/** What a consumer does with a dead letter it was asked to retry. */
+export async function resolveConsumerDeadLetter(
+  db: Queryable,
+  schema: string,
+  group: string,
+  messageId: string,
+  outcome: { retried: true } | { retryError: string; attempts: number },
+): Promise<void> {
+  const s = quoteIdent(schema);
+  if ('retried' in outcome) {
+    await db.query(
+      `UPDATE ${s}.consumer_dead_letters SET status = 'retried', resolved_at = now(), retry_error = NULL
+WHERE consumer_group = $1 AND message_id = $2`,
+      [group, messageId],
+    );
+    return;
+  }
+  await db.query(
+    `UPDATE ${s}.consumer_dead_letters SET status = 'pending', retry_error = $3, failed_at = now(),
+  attempts = attempts + $4 WHERE consumer_group = $1 AND message_id = $2`,
+    [group, messageId, outcome.retryError, outcome.attempts],
+  );
+}

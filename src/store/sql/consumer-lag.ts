@@ -1,0 +1,56 @@
+import type { PartitionLag } from '../../transports/transport.ts';
+import type { Queryable } from '../db.ts';
+import { quoteIdent } from '../identifiers.ts';
+
+/** Stores the lag a group measured, for `herald status`; one row per partition, replaced. */
+export async function recordLag(
+  db: Queryable,
+  schema: string,
+  group: string,
+  lag: readonly PartitionLag[],
+): Promise<void> {
+  if (lag.length === 0) return;
+  await db.query(
+    `INSERT INTO ${quoteIdent(schema)}.consumer_lag (consumer_group, topic, partition, committed, end_offset, lag)
+SELECT $1, * FROM unnest($2::text[], $3::int[], $4::bigint[], $5::bigint[], $6::bigint[])
+ON CONFLICT (consumer_group, topic, partition) DO UPDATE SET committed = EXCLUDED.committed,
+  end_offset = EXCLUDED.end_offset, lag = EXCLUDED.lag, measured_at = now()`,
+    [
+      group,
+      lag.map((l) => l.topic),
+      lag.map((l) => l.partition),
+      lag.map((l) => l.committed),
+      lag.map((l) => l.end),
+      lag.map((l) => l.lag),
+    ],
+  );
+}
+
+export interface StoredLag extends PartitionLag {
+  group: string;
+  measuredAt: Date;
+}
+
+export async function readLag(db: Queryable, schema: string): Promise<StoredLag[]> {
+  const result = await db.query<{
+    consumer_group: string;
+    topic: string;
+    partition: number;
+    committed: string | null;
+    end_offset: string;
+    lag: string;
+    measured_at: Date;
+  }>(
+    `SELECT consumer_group, topic, partition, committed::text, end_offset::text, lag::text, measured_at
+FROM ${quoteIdent(schema)}.consumer_lag ORDER BY consumer_group, topic, partition`,
+  );
+  return result.rows.map((r) => ({
+    group: r.consumer_group,
+    topic: r.topic,
+    partition: r.partition,
+    committed: r.committed,
+    end: r.end_offset,
+    lag: Number(r.lag),
+    measuredAt: r.measured_at,
+  }));
+}

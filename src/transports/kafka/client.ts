@@ -1,0 +1,37 @@
+import { HeraldError } from '../../errors.ts';
+
+export type KafkaModule = typeof import('@platformatic/kafka');
+export type Producer = InstanceType<KafkaModule['Producer']>;
+
+export async function loadKafka(): Promise<KafkaModule> {
+  try {
+    return await import('@platformatic/kafka');
+  } catch (error) {
+    throw new HeraldError(
+      'HERALD_MISSING_DEPENDENCY',
+      'the Kafka transport needs @platformatic/kafka: npm install @platformatic/kafka',
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Rejects if `promise` has not settled in `ms`. @platformatic/kafka 2.12's idempotent producer
+ * never settles metadata() or send() when no broker is reachable (seen here: the callback is
+ * lost and the process idles), so every call to it goes through this deadline.
+ */
+export function withDeadline<T>(promise: Promise<T>, ms: number, brokers: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new HeraldError('HERALD_BROKER_UNAVAILABLE', `cannot reach Kafka at ${brokers}: no answer in ${ms} ms`, {
+            retriable: true,
+          }),
+        ),
+      ms,
+    );
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}

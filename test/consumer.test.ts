@@ -1,0 +1,170 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { z } from 'zod';
+import { createConsumer, createOutbox, defineEvent, NonRetriableError, silentLogger } from '../src/index.ts';
+import { kafka } from '../src/transports/kafka/index.ts';
+import { createEffects, eventMessage, until } from './support/consumer.ts';
+import { brokers, freshSchema, inTransaction, type TestSchema, uniqueName } from './support/env.ts';
+import { createTopic, readTopic } from './support/kafka.ts';
+import { startRelayFixture } from './support/relay-fixture.ts';
+
+const Reserved = (topic: string) =>
+  defineEvent({
+    type: 'inventory.stock.reserved',
+    version: 1,
+    destination: topic,
+    schema: z.object({ sku: z.string(), quantity: z.number().int().positive() }),
+    key: (p) => p.sku,
+  });
+
+describe('consumers: exactly once in effect', () => {
+  let db: TestSchema;
+  let effects: string;
+  const transport = kafka({ brokers });
+  before(async () => {
+    db = await freshSchema();
+    effects = await createEffects(db.pool, db.schema);
+  });
+  after(async () => {
+    await transport.close();
+    await db.drop();
+  });
+
+  it('runs the handler once for an event delivered three times', async () => {
+    const topic = await createTopic(3);
+    const Def = Reserved(topic);
+    const once = eventMessage(topic, Def.type, { sku: 'A', quantity: 1 }, { key: 'A' });
+    const other = eventMessage(topic, Def.type, { sku: 'B', quantity: 2 }, { key: 'B' });
+    await transport.publish([once, other, once, once]);
+    const consumer = createConsumer({ transport, group: uniqueName('g'), db: db.pool, schema: db.schema });
+    consumer.on(Def, async (event, { tx }) => {
+      await tx.query(`INSERT INTO ${effects} (event_id, key, payload) VALUES ($1, $2, $3)`, [
+        event.id,
+        event.key,
+        JSON.stringify(event.payload),
+      ]);
+    });
+    await consumer.start();
+    try {
+      await until(() => consumer.stats().handled + consumer.stats().duplicates === 4, 30_000, 'four deliveries');
+    } finally {
+      await consumer.stop();
+    }
+    const rows = await db.pool.query(`SELECT event_id FROM ${effects} WHERE event_id = ANY($1)`, [[once.id, other.id]]);
+    assert.equal(rows.rowCount, 2);
+    assert.equal(consumer.stats().duplicates, 2);
+    assert.equal(consumer.stats().handled, 2);
+  });
+
+  it('passes correlation, causation and trace context to the events a handler emits', async () => {
+    const fixture = await startRelayFixture(3);
+    try {
+      const { topic } = fixture;
+      const Placed = defineEvent({
+        type: 'order.created',
+        version: 1,
+        destination: topic,
+        schema: z.object({ orderId: z.string() }),
+        key: (p) => p.orderId,
+      });
+      const Ack = defineEvent({
+        type: 'order.acknowledged',
+        version: 1,
+        destination: `${topic}.acks`,
+        schema: z.object({ orderId: z.string() }),
+        key: (p) => p.orderId,
+      });
+      const outbox = createOutbox({ schema: fixture.db.schema, source: '/orders' });
+      const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+      const placed = Placed({ orderId: 'o-1' }, { correlationId: 'corr-1', traceparent });
+      await inTransaction(fixture.db.pool, (tx) => outbox.add(tx, placed));
+      const consumer = createConsumer({
+        transport,
+        group: uniqueName('g'),
+        db: fixture.db.pool,
+        schema: fixture.db.schema,
+        logger: silentLogger,
+      });
+      consumer.on(Placed, async (event, { emit }) => {
+        assert.equal(event.traceparent, traceparent);
+        assert.equal(event.correlationId, 'corr-1');
+        await emit(Ack({ orderId: event.payload.orderId }));
+      });
+      await consumer.start();
+      try {
+        await until(() => consumer.stats().handled === 1, 30_000, 'the handler');
+      } finally {
+        await consumer.stop();
+      }
+      const [ack] = await readTopic(`${topic}.acks`, 1);
+      assert.ok(ack);
+      assert.equal(ack.headers.ce_type, 'order.acknowledged');
+      assert.equal(ack.headers.ce_causationid, placed.id);
+      assert.equal(ack.headers.ce_correlationid, 'corr-1');
+      assert.equal(ack.headers.ce_traceparent, traceparent);
+    } finally {
+      await fixture.close();
+    }
+  });
+
+  it('dead-letters a poison message after its retries, keeps going, and re-delivers it once fixed', async () => {
+    const topic = await createTopic(1);
+    const Def = Reserved(topic);
+    const poison = eventMessage(topic, Def.type, { sku: 'P', quantity: 1 }, { key: 'P' });
+    const fine = eventMessage(topic, Def.type, { sku: 'F', quantity: 1 }, { key: 'F' });
+    const refused = eventMessage(topic, Def.type, { sku: 'R', quantity: 1 }, { key: 'R' });
+    await transport.publish([poison, fine, refused]);
+    const group = uniqueName('g');
+    let broken = true;
+    const attempts = new Map<string, number>();
+    const consumer = createConsumer({
+      transport,
+      group,
+      db: db.pool,
+      schema: db.schema,
+      retry: { attempts: 3, initialMs: 10, maxMs: 50 },
+      redeliveryPollMs: 200,
+    });
+    consumer.on(Def, async (event, { tx }) => {
+      attempts.set(event.id, (attempts.get(event.id) ?? 0) + 1);
+      if (event.payload.sku === 'R') throw new NonRetriableError('sku R is not sold here');
+      if (event.payload.sku === 'P' && broken) throw new Error('warehouse table locked');
+      await tx.query(`INSERT INTO ${effects} (event_id, key) VALUES ($1, $2)`, [event.id, event.key]);
+    });
+    await consumer.start();
+    try {
+      await until(() => consumer.stats().deadLettered === 2 && consumer.stats().handled === 1, 30_000, 'dead letters');
+      assert.equal(attempts.get(poison.id), 3);
+      assert.equal(attempts.get(refused.id), 1);
+      const dlq = await readTopic(`${topic}.dlq`, 2);
+      const byId = new Map(dlq.map((m) => [m.headers.ce_id, m]));
+      const p = byId.get(poison.id);
+      assert.ok(p, 'the poison message is on the dead-letter topic');
+      assert.equal(p.value, poison.value.toString());
+      assert.equal(p.headers.herald_attempts, '3');
+      assert.equal(p.headers.herald_consumer_group, group);
+      assert.equal(p.headers.herald_original_topic, topic);
+      assert.match(p.headers.herald_error_message ?? '', /warehouse table locked/);
+      assert.match(byId.get(refused.id)?.headers.herald_error_message ?? '', /NonRetriableError: sku R/);
+
+      const { createConsumerDeadLetters } = await import('../src/index.ts');
+      const letters = createConsumerDeadLetters({ db: db.pool, schema: db.schema });
+      const pending = await letters.list({ groups: [group] });
+      assert.deepEqual(pending.map((l) => l.id).sort(), [poison.id, refused.id].sort());
+      broken = false;
+      assert.equal(await letters.retry({ groups: [group], ids: [poison.id] }), 1);
+      await until(
+        async () => (await letters.list({ groups: [group], status: 'retried' })).length === 1,
+        20_000,
+        'retry',
+      );
+      assert.equal(await letters.discard({ groups: [group], ids: [refused.id] }), 1);
+    } finally {
+      await consumer.stop();
+    }
+    const rows = await db.pool.query(`SELECT event_id FROM ${effects} WHERE event_id = ANY($1)`, [
+      [poison.id, fine.id, refused.id],
+    ]);
+    assert.deepEqual(rows.rows.map((r) => r.event_id).sort(), [poison.id, fine.id].sort());
+  });
+});
