@@ -1,12 +1,20 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
-import { createConsumer, createOutbox, defineEvent, NonRetriableError, silentLogger } from '../src/index.ts';
+import {
+  createConsumer,
+  createConsumerDeadLetters,
+  createOutbox,
+  defineEvent,
+  NonRetriableError,
+  silentLogger,
+} from '../src/index.ts';
 import { kafka } from '../src/transports/kafka/index.ts';
-import { createEffects, eventMessage, until } from './support/consumer.ts';
+import { createEffects, eventMessage } from './support/consumer.ts';
 import { brokers, freshSchema, inTransaction, type TestSchema, uniqueName } from './support/env.ts';
 import { createTopic, readTopic } from './support/kafka.ts';
 import { startRelayFixture } from './support/relay-fixture.ts';
+import { waitFor } from './support/relay-process.ts';
 
 const Reserved = (topic: string) =>
   defineEvent({
@@ -46,7 +54,7 @@ describe('consumers: exactly once in effect', () => {
     });
     await consumer.start();
     try {
-      await until(() => consumer.stats().handled + consumer.stats().duplicates === 4, 30_000, 'four deliveries');
+      await waitFor('four deliveries', () => consumer.stats().handled + consumer.stats().duplicates === 4, 30_000);
     } finally {
       await consumer.stop();
     }
@@ -92,7 +100,7 @@ describe('consumers: exactly once in effect', () => {
       });
       await consumer.start();
       try {
-        await until(() => consumer.stats().handled === 1, 30_000, 'the handler');
+        await waitFor('the handler', () => consumer.stats().handled === 1, 30_000);
       } finally {
         await consumer.stop();
       }
@@ -133,7 +141,11 @@ describe('consumers: exactly once in effect', () => {
     });
     await consumer.start();
     try {
-      await until(() => consumer.stats().deadLettered === 2 && consumer.stats().handled === 1, 30_000, 'dead letters');
+      await waitFor(
+        'dead letters',
+        () => consumer.stats().deadLettered === 2 && consumer.stats().handled === 1,
+        30_000,
+      );
       assert.equal(attempts.get(poison.id), 3);
       assert.equal(attempts.get(refused.id), 1);
       const dlq = await readTopic(`${topic}.dlq`, 2);
@@ -147,17 +159,13 @@ describe('consumers: exactly once in effect', () => {
       assert.match(p.headers.herald_error_message ?? '', /warehouse table locked/);
       assert.match(byId.get(refused.id)?.headers.herald_error_message ?? '', /NonRetriableError: sku R/);
 
-      const { createConsumerDeadLetters } = await import('../src/index.ts');
       const letters = createConsumerDeadLetters({ db: db.pool, schema: db.schema });
       const pending = await letters.list({ groups: [group] });
       assert.deepEqual(pending.map((l) => l.id).sort(), [poison.id, refused.id].sort());
       broken = false;
       assert.equal(await letters.retry({ groups: [group], ids: [poison.id] }), 1);
-      await until(
-        async () => (await letters.list({ groups: [group], status: 'retried' })).length === 1,
-        20_000,
-        'retry',
-      );
+      await waitFor('the retry', async () => (await letters.list({ groups: [group], status: 'retried' })).length === 1);
+      await letters.close();
       assert.equal(await letters.discard({ groups: [group], ids: [refused.id] }), 1);
     } finally {
       await consumer.stop();

@@ -67,11 +67,12 @@ export async function writeDeadLetter(
   attempts: number,
 ): Promise<void> {
   const error = errorOf(failure);
-  const id = messageId(m, meta.eventId);
+  // A message that could not be decoded may still name its event in its headers.
+  const id = messageId(m, meta.eventId ?? m.headers.ce_id ?? null);
   await insertConsumerDeadLetter(target.db, target.schema, {
     group: target.group,
     messageId: id,
-    eventType: meta.eventType,
+    eventType: meta.eventType ?? m.headers.ce_type ?? null,
     topic: m.topic,
     partition: m.partition,
     offset: m.offset,

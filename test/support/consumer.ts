@@ -44,15 +44,3 @@ export async function createEffects(pool: pg.Pool, schema: string): Promise<stri
   );
   return table;
 }
-
-export async function until(
-  check: () => Promise<boolean> | boolean,
-  timeoutMs = 60_000,
-  what = 'condition',
-): Promise<void> {
-  const start = Date.now();
-  while (!(await check())) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
