@@ -27,8 +27,13 @@ describe('examples', () => {
     // Without the runner's own marker, the nested `node --test` reports as a top-level run.
     const { NODE_TEST_CONTEXT: _, ...env } = process.env;
     const { stdout } = await run(process.execPath, ['--test', 'examples/testing.ts'], { env });
-    assert.match(stdout, /pass 1/);
+    assert.match(stdout, /pass 2/);
     assert.match(stdout, /fail 0/);
+  });
+
+  it('consumer: handles an order once, skips its replayed copy', async () => {
+    const { stdout } = await run(process.execPath, ['examples/consumer.ts']);
+    assert.match(stdout, /handled 1, skipped 1 duplicate, available now 7/);
   });
 
   it('dead letters: lists and retries through the API', async () => {

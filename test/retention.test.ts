@@ -3,8 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { z } from 'zod';
 import { createOutbox, createRelay, defineEvent, migrate, silentLogger } from '../src/index.ts';
-import { maintainLog } from '../src/store/retention.ts';
+import { maintainLog, maintainPartitions } from '../src/store/retention.ts';
 import { ensureCursors } from '../src/store/sql/cursors.ts';
+import { claimInbox } from '../src/store/sql/inbox.ts';
 import { kafka } from '../src/transports/kafka/index.ts';
 import { brokers, databaseUrl, freshSchema, inTransaction, type TestSchema, uniqueName } from './support/env.ts';
 import { createTopic, readTopic } from './support/kafka.ts';
@@ -74,6 +75,33 @@ describe('retention by time partitions', () => {
     // Writing still works: today's rows land in the default partition when no day partition exists.
     await inTransaction(db.pool, (tx) => outbox.add(tx, Kept({ n: 99 })));
     assert.equal(await count(), 1);
+  });
+
+  it('keeps the consumer inbox by the event time: an event stays a duplicate inside the window, whole days drop after it', async () => {
+    const now = new Date();
+    const made = await maintainPartitions(db.pool, db.schema, 'inbox', { retentionDays: 7, daysBehind: 7, now });
+    assert.equal(made.created.length, 15, 'seven days behind, today, seven ahead');
+    const claim = (id: string, time: Date) =>
+      inTransaction(db.pool, (tx) =>
+        claimInbox(tx, db.schema, 'g', [{ eventId: id, eventTime: time, type: 't' }], false),
+      );
+    const sixDaysOld = new Date(now.getTime() - 6 * day);
+    assert.equal((await claim('e-1', sixDaysOld)).size, 1);
+    assert.equal((await claim('e-1', sixDaysOld)).size, 0, 'a second delivery is a duplicate');
+    assert.equal((await claim('e-2', now)).size, 1);
+
+    // Three days later e-1 is nine days old, past the window: its day is dropped whole. e-2's stays.
+    const later = await maintainPartitions(db.pool, db.schema, 'inbox', {
+      retentionDays: 7,
+      daysBehind: 7,
+      now: new Date(now.getTime() + 3 * day),
+    });
+    assert.equal(later.dropped.length, 3, `dropped ${later.dropped.join(', ')}`);
+    const left = await db.pool.query(`SELECT event_id FROM "${db.schema}".inbox ORDER BY 1`);
+    assert.deepEqual(
+      left.rows.map((r) => r.event_id),
+      ['e-2'],
+    );
   });
 
   it('an install from before partitions is upgraded with its events, which are then published', async () => {
