@@ -175,4 +175,45 @@ describe('consumers: exactly once in effect', () => {
     ]);
     assert.deepEqual(rows.rows.map((r) => r.event_id).sort(), [poison.id, fine.id].sort());
   });
+
+  it('stop() lets running handlers finish and commits their offsets before leaving the group', async () => {
+    const topic = await createTopic(1);
+    const Def = Reserved(topic);
+    const messages = Array.from({ length: 20 }, (_, i) =>
+      eventMessage(topic, Def.type, { sku: `S${i}`, quantity: 1 }, { key: `S${i}` }),
+    );
+    await transport.publish(messages);
+    const group = uniqueName('g');
+    const handler = async (event: { id: string; key: string }, tx: { query: typeof db.pool.query }) => {
+      await new Promise((r) => setTimeout(r, 300));
+      await tx.query(`INSERT INTO ${effects} (event_id, key) VALUES ($1, $2)`, [event.id, event.key]);
+    };
+    const first = createConsumer({ transport, group, db: db.pool, schema: db.schema, concurrency: 4 });
+    let started = 0;
+    first.on(Def, async (event, { tx }) => {
+      started++;
+      await handler(event, tx as never);
+    });
+    await first.start();
+    await waitFor('handlers running', () => started >= 4, 30_000);
+    await first.stop();
+    const handledByFirst = first.stats().handled;
+    assert.ok(handledByFirst >= 4 && handledByFirst < 20, `the first consumer handled ${handledByFirst}`);
+    assert.equal(handledByFirst, started, 'every handler that started finished and committed');
+
+    const second = createConsumer({ transport, group, db: db.pool, schema: db.schema, concurrency: 4 });
+    second.on(Def, async (event, { tx }) => handler(event, tx as never));
+    await second.start();
+    try {
+      await waitFor('the rest', () => second.stats().handled + handledByFirst === 20, 30_000);
+      await new Promise((r) => setTimeout(r, 500));
+    } finally {
+      await second.stop();
+    }
+    assert.equal(second.stats().duplicates, 0, 'offsets of finished work were committed at stop');
+    const rows = await db.pool.query(`SELECT count(*)::int AS n FROM ${effects} WHERE event_id = ANY($1)`, [
+      messages.map((m) => m.id),
+    ]);
+    assert.equal(rows.rows[0].n, 20);
+  });
 });

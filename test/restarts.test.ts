@@ -4,9 +4,10 @@ import { readdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import { startKafka, stopKafka } from '../infra/kafka.mjs';
-import { createLogger, createOutbox, createRelay, defineEvent, type Relay } from '../src/index.ts';
+import { createConsumer, createLogger, createOutbox, createRelay, defineEvent, type Relay } from '../src/index.ts';
 import { kafka } from '../src/transports/kafka/index.ts';
-import { brokers, freshSchema, inTransaction } from './support/env.ts';
+import { createEffects } from './support/consumer.ts';
+import { brokers, freshSchema, inTransaction, uniqueName } from './support/env.ts';
 import { createTopic, readTopic } from './support/kafka.ts';
 import { waitFor } from './support/relay-process.ts';
 
@@ -47,12 +48,43 @@ function startWriter(db: Awaited<ReturnType<typeof freshSchema>>, topic: string)
   };
 }
 
-describe('services restarting under a running relay', () => {
+describe('services restarting under a running relay and consumer', () => {
   let db: Awaited<ReturnType<typeof freshSchema>>;
   let relay: Relay;
+  let effects: string;
   const lines: string[] = [];
+  /** A consumer of the test's topic that records one effect per event it handles. */
+  const startConsumer = async (topic: string) => {
+    const consumer = createConsumer({
+      transport: kafka({ brokers, timeoutMs: 2000, sessionTimeoutMs: 6000 }),
+      group: uniqueName('g'),
+      db: db.pool,
+      schema: db.schema,
+      topics: [topic],
+      retry: { attempts: 3, initialMs: 100, maxMs: 1000 },
+    });
+    consumer.on(Ticked, async (event, { tx }) => {
+      await tx.query(`INSERT INTO ${effects} (event_id, key) VALUES ($1, $2)`, [event.id, event.key]);
+    });
+    await consumer.start();
+    return consumer;
+  };
+  /** Every committed event has exactly one effect, and nothing was dead-lettered. */
+  const assertOneEffectEach = async (committed: string[], consumer: Awaited<ReturnType<typeof startConsumer>>) => {
+    const count = async () =>
+      (await db.pool.query(`SELECT count(*)::int AS n FROM ${effects} WHERE event_id = ANY($1)`, [committed])).rows[0]
+        .n as number;
+    await waitFor('one effect per event', async () => (await count()) >= committed.length, 90_000);
+    const rows = await db.pool.query(
+      `SELECT count(*)::int AS n, count(DISTINCT event_id)::int AS d FROM ${effects} WHERE event_id = ANY($1)`,
+      [committed],
+    );
+    assert.deepEqual(rows.rows[0], { n: committed.length, d: committed.length });
+    assert.equal(consumer.stats().deadLettered, 0, 'an outage dead-letters nothing');
+  };
   before(async () => {
     db = await freshSchema();
+    effects = await createEffects(db.pool, db.schema);
     relay = createRelay({
       db: db.pool,
       schema: db.schema,
@@ -69,6 +101,7 @@ describe('services restarting under a running relay', () => {
 
   it('Kafka stopped and started mid-stream: nothing lost, one log line per state change', async () => {
     const topic = await createTopic(3);
+    const consumer = await startConsumer(topic);
     const writer = startWriter(db, topic);
     let failuresWhileDown = 0;
     try {
@@ -101,10 +134,16 @@ describe('services restarting under a running relay', () => {
     assert.ok(failureLines.length <= 3, `${failureLines.length} failure lines for one outage`);
     assert.ok(lines.some((l) => l.includes('recovered')));
     assert.equal(relay.stats().circuit, 'closed');
+    try {
+      await assertOneEffectEach(writer.committed, consumer);
+    } finally {
+      await consumer.stop();
+    }
   });
 
-  it('PostgreSQL restarted mid-stream: every committed event still arrives', async () => {
+  it('PostgreSQL restarted mid-stream: every committed event still arrives, and is handled once', async () => {
     const topic = await createTopic(3);
+    const consumer = await startConsumer(topic);
     const writer = startWriter(db, topic);
     try {
       await waitFor('some events published', () => relay.stats().published > 50);
@@ -129,5 +168,10 @@ describe('services restarting under a running relay', () => {
     const seen = new Set(messages.map((m) => m.headers.ce_id));
     const lost = writer.committed.filter((id) => !seen.has(id));
     assert.equal(lost.length, 0, `lost ${lost.length} of ${total}`);
+    try {
+      await assertOneEffectEach(writer.committed, consumer);
+    } finally {
+      await consumer.stop();
+    }
   });
 });

@@ -285,8 +285,8 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         signal: stopper.signal,
         onOutage,
         retry,
-        // Before the subscription closes: waiting batches go, running handlers finish, and what
-        // they finished is acknowledged. Whatever had not started is released for redelivery.
+        // Before the subscription closes: running handlers finish, and what they finished is
+        // acknowledged. Whatever had not started (waiting batches too) is released for redelivery.
         drain: async () => {
           subscription = null;
           if (stopper.signal.aborted) {

@@ -75,6 +75,11 @@ export function createPipeline(deps: {
     for (;;) {
       if (signal.aborted) throw new Released();
       const release = await slots.acquire();
+      // Stopped while waiting for a slot: not started, so released for redelivery.
+      if (signal.aborted) {
+        release();
+        throw new Released();
+      }
       let failure: unknown;
       let ok = false;
       try {
