@@ -6,6 +6,8 @@ import { promisify } from 'node:util';
 import { z } from 'zod';
 import { createOutbox, defineEvent, getStatus, type HeraldStatus, isHeraldError } from '../src/index.ts';
 import { assessStatus, defaultThresholds } from '../src/status/status.ts';
+import { insertConsumerDeadLetter } from '../src/store/sql/consumer-dead-letters.ts';
+import { recordLag } from '../src/store/sql/consumer-lag.ts';
 import { databaseUrl, freshSchema, inTransaction, type TestSchema, uniqueName } from './support/env.ts';
 import { waitFor } from './support/relay-process.ts';
 
@@ -59,6 +61,46 @@ VALUES ($1, '1', 1, $2, 1, '/test', 'k', 0, 'some.topic', '{}', now(), $3, 'refu
   now() - make_interval(secs => $4::float8), $5)`,
     [randomUUID(), row.type, row.errorCode, row.failedSecondsAgo ?? 0, row.status ?? 'pending'],
   );
+}
+
+/** A message consumer group `group` gave up on; `status` as an operator or a consumer left it. */
+async function insertConsumerDeadLetterRow(
+  db: TestSchema,
+  group: string,
+  status: 'pending' | 'retrying' | 'retried' | 'discarded' = 'pending',
+): Promise<void> {
+  const id = randomUUID();
+  await insertConsumerDeadLetter(db.pool, db.schema, {
+    group,
+    messageId: id,
+    eventType: 'order.placed',
+    topic: 'orders',
+    partition: 0,
+    offset: '7',
+    key: 'o-1',
+    headers: {},
+    body: Buffer.from('{}'),
+    error: { code: 'HERALD_HANDLER_FAILED', message: 'Error: no' },
+    attempts: 3,
+  });
+  if (status !== 'pending') {
+    await db.pool.query(
+      `UPDATE "${db.schema}".consumer_dead_letters SET status = $3 WHERE consumer_group = $1 AND message_id = $2`,
+      [group, id, status],
+    );
+  }
+}
+
+/** What two consumer groups stored: billing behind on two partitions, emails caught up. */
+async function recordConsumerLag(db: TestSchema): Promise<void> {
+  await recordLag(db.pool, db.schema, 'billing', [
+    { topic: 'orders', partition: 0, committed: '100', end: '1300', lag: 1200 },
+    { topic: 'orders', partition: 1, committed: null, end: '34', lag: 34 },
+    { topic: 'orders', partition: 2, committed: '5', end: '5', lag: 0 },
+  ]);
+  await recordLag(db.pool, db.schema, 'emails', [
+    { topic: 'orders', partition: 0, committed: '1300', end: '1300', lag: 0 },
+  ]);
 }
 
 /** Per shard, the events after the shard's cursor, computed independently of the status query. */
@@ -237,6 +279,89 @@ FROM (SELECT l.xid, l.seq FROM "${db.schema}".log l ORDER BY l.xid DESC, l.seq D
     assert.equal(tolerant.healthy, true, tolerant.problems.join('; '));
   });
 
+  it('shows each consumer group: its stored lag per partition, its age, and its dead letters', async () => {
+    const db = await schemaForTest();
+    const none = await getStatus({ db: db.pool, schema: db.schema, ...patient });
+    assert.deepEqual(none.consumers, []);
+    assert.equal(none.thresholds.maxConsumerLag, null, 'consumer lag is not judged unless asked');
+
+    await recordConsumerLag(db);
+    await insertConsumerDeadLetterRow(db, 'billing');
+    await insertConsumerDeadLetterRow(db, 'billing', 'retrying');
+    await insertConsumerDeadLetterRow(db, 'billing', 'retried');
+    await insertConsumerDeadLetterRow(db, 'shipping'); // dead letters, but no consumer stored lag
+    await insertConsumerDeadLetterRow(db, 'shipping');
+    await insertConsumerDeadLetterRow(db, 'shipping', 'discarded');
+    await db.pool.query(
+      `UPDATE "${db.schema}".consumer_lag SET measured_at = now() - interval '90 seconds' WHERE consumer_group = 'emails'`,
+    );
+
+    const status = await getStatus({ db: db.pool, schema: db.schema, ...patient });
+    assert.deepEqual(
+      status.consumers.map((c) => [c.group, c.lag, c.deadLetters.pending, c.deadLetters.retrying]),
+      [
+        ['billing', 1234, 1, 1],
+        ['emails', 0, 0, 0],
+        ['shipping', null, 2, 0],
+      ],
+    );
+    const [billing, emails, shipping] = status.consumers;
+    assert.deepEqual(
+      billing?.partitions.map(({ measuredAgeSeconds: _, ...p }) => p),
+      [
+        { topic: 'orders', partition: 0, committed: '100', end: '1300', lag: 1200 },
+        { topic: 'orders', partition: 1, committed: null, end: '34', lag: 34 },
+        { topic: 'orders', partition: 2, committed: '5', end: '5', lag: 0 },
+      ],
+    );
+    assert.ok(billing?.measuredAt instanceof Date);
+    assert.ok((billing?.measuredAgeSeconds ?? -1) >= 0 && (billing?.measuredAgeSeconds ?? 99) < 30);
+    const stale = emails?.measuredAgeSeconds ?? 0;
+    assert.ok(stale >= 89 && stale < 150, `emails measured ${stale} s ago`);
+    assert.deepEqual(shipping?.partitions, []);
+    assert.equal(shipping?.measuredAgeSeconds, null);
+    assert.ok((shipping?.deadLetters.oldestAgeSeconds ?? -1) >= 0);
+
+    // Pending consumer dead letters count against maxDeadLetters, with the relay's.
+    assert.equal(status.deadLetters.pending, 0);
+    assert.deepEqual(status.problems, ['3 dead letters pending (group shipping 2, group billing 1)']);
+    await insertDeadLetter(db, { type: 'order.placed', errorCode: 'HERALD_INVALID_DESTINATION' });
+    const mixed = await getStatus({ db: db.pool, schema: db.schema, maxDeadLetters: 3, ...patient });
+    assert.deepEqual(mixed.problems, ['4 dead letters pending (relay 1, group shipping 2, group billing 1)']);
+    const tolerant = await getStatus({ db: db.pool, schema: db.schema, maxDeadLetters: 4, ...patient });
+    assert.equal(tolerant.healthy, true, tolerant.problems.join('; '));
+
+    // maxConsumerLag: a group's lag over its partitions; at the limit is still healthy.
+    const behind = await getStatus({
+      db: db.pool,
+      schema: db.schema,
+      maxDeadLetters: 4,
+      maxConsumerLag: 1000,
+      ...patient,
+    });
+    assert.equal(behind.healthy, false);
+    assert.match(behind.problems[0] ?? '', /^consumer group billing is 1,234 messages behind \(measured .+ ago\)$/);
+    assert.equal(behind.problems.length, 1);
+    const atLimit = await getStatus({
+      db: db.pool,
+      schema: db.schema,
+      maxDeadLetters: 4,
+      maxConsumerLag: 1234,
+      ...patient,
+    });
+    assert.equal(atLimit.healthy, true, atLimit.problems.join('; '));
+    const off = await getStatus({
+      db: db.pool,
+      schema: db.schema,
+      maxDeadLetters: 4,
+      maxConsumerLag: null,
+      ...patient,
+    });
+    assert.equal(off.healthy, true, off.problems.join('; '));
+    const bad = await getStatus({ db: db.pool, schema: db.schema, maxConsumerLag: -1 }).catch((e: unknown) => e);
+    assert.ok(isHeraldError(bad, 'HERALD_INVALID_CONFIG'), String(bad));
+  });
+
   it('works from a connection string: an example', async () => {
     const db = await schemaForTest();
     await insertDeadLetter(db, { type: 'order.placed', errorCode: 'HERALD_INVALID_DESTINATION' });
@@ -287,6 +412,25 @@ describe('assessStatus', () => {
     assert.deepEqual(assessStatus(atLimits, defaultThresholds), []);
   });
 
+  it("judges consumer groups only when given: lag against maxConsumerLag, dead letters with the relay's", () => {
+    const group = (name: string, lag: number | null, pending: number) => ({
+      group: name,
+      lag,
+      measuredAt: null,
+      measuredAgeSeconds: lag === null ? null : 2,
+      partitions: [],
+      deadLetters: { pending, retrying: 0, oldestAgeSeconds: null },
+    });
+    const consumers = [group('a', 50, 0), group('b', 5000, 0), group('c', null, 0)];
+    assert.deepEqual(assessStatus({ ...quiet, consumers }), [], 'no maxConsumerLag: not judged');
+    assert.deepEqual(assessStatus({ ...quiet, consumers }, { maxConsumerLag: 50 }), [
+      'consumer group b is 5,000 messages behind (measured 2.0 s ago)',
+    ]);
+    const letters = [group('a', 0, 1), group('b', 0, 0)];
+    assert.deepEqual(assessStatus({ ...quiet, consumers: letters }), ['1 dead letter pending (group a 1)']);
+    assert.deepEqual(assessStatus({ ...quiet, consumers: letters }, { maxDeadLetters: 1 }), []);
+  });
+
   it('explains events held back by a transaction no session shows', () => {
     const hidden = {
       ...quiet,
@@ -331,6 +475,48 @@ describe('herald status', () => {
     assert.match(report.stdout, /order\.placed +HERALD_INVALID_DESTINATION/);
     const tolerant = await cli(db.schema, ['--check', '--max-dead-letters', '1', '--max-transaction-seconds', '3600']);
     assert.match(tolerant.stdout, /: healthy/);
+  });
+
+  it('shows consumer groups in the report and in --json; --max-consumer-lag flips --check', async () => {
+    const db = await schemaForTest();
+    await recordConsumerLag(db);
+    await insertConsumerDeadLetterRow(db, 'billing');
+    const lenient = ['--max-transaction-seconds', '3600', '--max-dead-letters', '1'];
+    const json = await cli(db.schema, ['--json', '--check', ...lenient]);
+    const status = JSON.parse(json.stdout);
+    assert.equal(status.healthy, true, status.problems.join('; '));
+    assert.equal(status.thresholds.maxConsumerLag, null);
+    assert.deepEqual(
+      status.consumers.map((c: { group: string; lag: number }) => [c.group, c.lag]),
+      [
+        ['billing', 1234],
+        ['emails', 0],
+      ],
+    );
+    assert.equal(status.consumers[0].partitions[1].committed, null);
+    assert.equal(status.consumers[0].deadLetters.pending, 1);
+    assert.equal(typeof status.consumers[0].measuredAgeSeconds, 'number');
+
+    const behind = await failure(cli(db.schema, ['--json', '--check', ...lenient, '--max-consumer-lag', '1000']));
+    assert.equal(behind.code, 1);
+    const unhealthy = JSON.parse(behind.stdout);
+    assert.equal(unhealthy.thresholds.maxConsumerLag, 1000);
+    assert.match(unhealthy.problems[0], /^consumer group billing is 1,234 messages behind/);
+
+    const report = await cli(db.schema, [...lenient, '--max-consumer-lag', '1000']);
+    assert.match(report.stdout, /! consumer group billing is 1,234 messages behind/);
+    assert.match(report.stdout, /dead letters +none pending from the relay; 1 from consumer groups \(below\)/);
+    assert.match(report.stdout, /consumers +2 groups, 1,234 messages behind, 1 dead letter pending/);
+    assert.match(report.stdout, /billing +1,234 +[\d.]+ s ago +1 pending/);
+    assert.match(report.stdout, /emails +0 +[\d.]+ s ago +none/);
+    assert.match(report.stdout, /billing +orders +0 +100 +1300 +1,200/);
+    assert.doesNotMatch(report.stdout, /billing +orders +2 /, 'partitions caught up are not listed');
+
+    const strict = await failure(cli(db.schema, ['--check', '--max-transaction-seconds', '3600']));
+    assert.match(strict.stdout, /! 1 dead letter pending \(group billing 1\)/);
+    const bad = await failure(cli(db.schema, ['--max-consumer-lag', '-5']));
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--max-consumer-lag/);
   });
 
   it('names the error: not migrated, database down, bad threshold', async () => {

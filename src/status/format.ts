@@ -1,3 +1,4 @@
+import type { ConsumerGroupStatus } from './consumers.ts';
 import type { HeraldStatus } from './status.ts';
 
 /** `3.2 s`, `45 s`, `12 min`, `5 h`, `3 d`: precise where it matters, short where it does not. */
@@ -88,8 +89,13 @@ export function formatStatus(status: HeraldStatus): string {
     `rates             ${num(rates.writtenPerSecond)}/s written, ${num(rates.publishedPerSecond)}/s published (events created in the last ${rates.windowSeconds} s)`,
   );
 
+  const consumerPending = status.consumers.reduce((n, c) => n + c.deadLetters.pending, 0);
   if (deadLetters.pending === 0) {
-    out.push('dead letters      none pending');
+    out.push(
+      consumerPending === 0
+        ? 'dead letters      none pending'
+        : `dead letters      none pending from the relay; ${num(consumerPending)} from consumer groups (below)`,
+    );
   } else {
     out.push(
       `dead letters      ${num(deadLetters.pending)} pending, oldest first failed ${age(deadLetters.oldestAgeSeconds)} ago`,
@@ -118,5 +124,52 @@ export function formatStatus(status: HeraldStatus): string {
     out.push(`  transaction started ${time(tx.transactionStart)}, last query started ${time(tx.queryStart)}`);
     if (tx.query !== null) out.push(`  query: ${tx.query.replace(/\s+/g, ' ').trim()}`);
   }
+  out.push(...formatConsumers(status.consumers));
   return `${out.join('\n')}\n`;
+}
+
+/** Partitions listed by the human report, the furthest behind first; `--json` lists every one. */
+const shownPartitions = 16;
+
+/** One line per consumer group, then the partitions that are behind. */
+function formatConsumers(consumers: ConsumerGroupStatus[]): string[] {
+  if (consumers.length === 0) return ['consumers         none has stored its lag or a dead letter'];
+  const lag = consumers.reduce((n, c) => n + (c.lag ?? 0), 0);
+  const pending = consumers.reduce((n, c) => n + c.deadLetters.pending, 0);
+  const out = [
+    `consumers         ${formatCount(consumers.length, 'group')}, ${formatCount(lag, 'message')} behind, ${formatCount(pending, 'dead letter')} pending`,
+  ];
+  const letters = (c: ConsumerGroupStatus) => {
+    const { pending: p, retrying: r } = c.deadLetters;
+    const parts = [...(p > 0 ? [`${num(p)} pending`] : []), ...(r > 0 ? [`${num(r)} retrying`] : [])];
+    return parts.length > 0 ? parts.join(', ') : 'none';
+  };
+  out.push(
+    ...table(
+      ['group', 'lag', 'measured', 'dead letters'],
+      consumers.map((c) => [
+        c.group,
+        c.lag === null ? '-' : num(c.lag),
+        c.measuredAgeSeconds === null ? 'never' : `${age(c.measuredAgeSeconds)} ago`,
+        letters(c),
+      ]),
+      [false, true, true, false],
+    ),
+  );
+  const behind = consumers
+    .flatMap((c) => c.partitions.filter((p) => p.lag > 0).map((p) => ({ group: c.group, ...p })))
+    .sort((a, b) => b.lag - a.lag);
+  if (behind.length === 0) return out;
+  out.push(
+    ...table(
+      ['group', 'topic', 'partition', 'committed', 'end', 'lag'],
+      behind
+        .slice(0, shownPartitions)
+        .map((p) => [p.group, p.topic, String(p.partition), p.committed ?? '-', p.end, num(p.lag)]),
+      [false, false, true, true, true, true],
+    ),
+  );
+  if (behind.length > shownPartitions)
+    out.push(`  … and ${behind.length - shownPartitions} more partitions behind (--json lists all)`);
+  return out;
 }

@@ -175,3 +175,28 @@ WHERE l.shard IS NULL ORDER BY c.shard`,
   );
   return { relays: relays.rows, unheld: unheld.rows.map((r) => r.shard) };
 }
+
+export interface ConsumerDeadLetterCountRow {
+  consumer_group: string;
+  pending: number;
+  retrying: number;
+  /** Since the oldest pending one first failed; null when none is pending. */
+  oldest_age_seconds: number | null;
+}
+
+/** Per consumer group, its dead letters waiting for an operator (pending) or for a consumer (retrying). */
+export async function readConsumerDeadLetters(db: Queryable, schema: string): Promise<ConsumerDeadLetterCountRow[]> {
+  const s = quoteIdent(schema);
+  const result = await db.query<ConsumerDeadLetterCountRow>(
+    `SELECT d.consumer_group,
+  count(*) FILTER (WHERE d.status = 'pending')::float8 AS pending,
+  count(*) FILTER (WHERE d.status = 'retrying')::float8 AS retrying,
+  extract(epoch FROM clock_timestamp() - min(d.first_failed_at) FILTER (WHERE d.status = 'pending'))::float8
+    AS oldest_age_seconds
+FROM ${s}.consumer_dead_letters d
+WHERE d.status IN ('pending', 'retrying')
+GROUP BY d.consumer_group
+ORDER BY d.consumer_group`,
+  );
+  return result.rows;
+}

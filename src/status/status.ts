@@ -3,6 +3,14 @@ import { type DatabaseOption, openPool, toDatabaseError, withTransaction } from 
 import { quoteIdent } from '../store/identifiers.ts';
 import { assertMigrated } from '../store/migrate.ts';
 import type { Position } from '../store/sql/read-batch.ts';
+import {
+  type ConsumerGroupStatus,
+  consumerGroups,
+  consumerLagProblems,
+  deadLetterProblem,
+  pendingConsumerDeadLetters,
+  readConsumers,
+} from './consumers.ts';
 import { formatCount, formatSeconds } from './format.ts';
 import { readBlocker, readDeadLetters, readRates, readRelays, readShards } from './queries.ts';
 
@@ -10,16 +18,23 @@ import { readBlocker, readDeadLetters, readRates, readRelays, readShards } from 
 export interface StatusThresholds {
   /** The oldest unpublished event may be this old; default 60 s. */
   maxLagSeconds: number;
-  /** Pending dead letters allowed; default 0. */
+  /** Pending dead letters allowed, the relay's and consumer groups' together; default 0. */
   maxDeadLetters: number;
   /**
    * An open transaction holding back events may be this old; default 5 s. Also the age beyond
    * which the oldest open transaction is reported when it holds nothing back (yet).
    */
   maxTransactionSeconds: number;
+  /** Messages a consumer group may be behind, over its partitions, as it last measured; default null: not checked. */
+  maxConsumerLag: number | null;
 }
 
-export const defaultThresholds: StatusThresholds = { maxLagSeconds: 60, maxDeadLetters: 0, maxTransactionSeconds: 5 };
+export const defaultThresholds: StatusThresholds = {
+  maxLagSeconds: 60,
+  maxDeadLetters: 0,
+  maxTransactionSeconds: 5,
+  maxConsumerLag: null,
+};
 
 export interface StatusOptions {
   /** A connection string (a pool is opened and closed) or a node-postgres Pool (left open). */
@@ -29,6 +44,8 @@ export interface StatusOptions {
   maxLagSeconds?: number;
   maxDeadLetters?: number;
   maxTransactionSeconds?: number;
+  /** null or absent: consumer lag is shown but not judged. */
+  maxConsumerLag?: number | null;
 }
 
 export interface ShardStatus {
@@ -135,6 +152,11 @@ export interface HeraldStatus {
   relays: RelayInstanceStatus[];
   /** Shards no relay holds a valid lease on: nobody publishes them. */
   unheldShards: number[];
+  /**
+   * Consumer groups, by name: the lag their consumers last stored and their dead letters. A group
+   * appears once a consumer of it stored its lag or a message of it was dead-lettered.
+   */
+  consumers: ConsumerGroupStatus[];
 }
 
 const rateWindowSeconds = 60;
@@ -148,10 +170,11 @@ const round = (n: number, digits: number) => {
 const roundAge = (n: number | null) => (n === null ? null : round(Math.max(0, n), 3));
 
 function thresholdsOf(options: StatusOptions): StatusThresholds {
-  const out = { ...defaultThresholds };
+  const out: Record<string, number | null> = { ...defaultThresholds };
   for (const key of Object.keys(defaultThresholds) as (keyof StatusThresholds)[]) {
     const value = options[key];
-    if (value === undefined) continue;
+    // null turns off a threshold that is off by default (maxConsumerLag), the same as leaving it out.
+    if (value === undefined || (value === null && defaultThresholds[key] === null)) continue;
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
       throw new HeraldError('HERALD_INVALID_CONFIG', `${key}: ${JSON.stringify(value)} must be a number >= 0`, {
         details: { setting: key },
@@ -159,7 +182,7 @@ function thresholdsOf(options: StatusOptions): StatusThresholds {
     }
     out[key] = value;
   }
-  return out;
+  return out as unknown as StatusThresholds;
 }
 
 /**
@@ -167,38 +190,42 @@ function thresholdsOf(options: StatusOptions): StatusThresholds {
  * can re-assess it against other thresholds.
  */
 export function assessStatus(
-  status: Pick<HeraldStatus, 'backlog' | 'deadLetters' | 'openTransaction'>,
-  thresholds: StatusThresholds = defaultThresholds,
+  status: Pick<HeraldStatus, 'backlog' | 'deadLetters' | 'openTransaction'> & Partial<Pick<HeraldStatus, 'consumers'>>,
+  thresholds: Partial<StatusThresholds> = defaultThresholds,
 ): string[] {
   const problems: string[] = [];
   const { backlog, deadLetters, openTransaction: tx } = status;
-  if (tx !== null && tx.heldBack > 0 && (tx.ageSeconds ?? 0) > thresholds.maxTransactionSeconds) {
+  const consumers = status.consumers ?? [];
+  const limits = { ...defaultThresholds, ...thresholds };
+  if (tx !== null && tx.heldBack > 0 && (tx.ageSeconds ?? 0) > limits.maxTransactionSeconds) {
     problems.push(
       `transaction pid ${tx.pid} open for ${formatSeconds(tx.ageSeconds ?? 0)} holds back ${formatCount(tx.heldBack, 'event')}`,
     );
   } else if (tx === null && backlog.heldBack > 0) {
     // The holder is not visible: ended meanwhile, a prepared transaction, or no pg_read_all_stats.
-    if ((backlog.heldBackOldestAgeSeconds ?? 0) > thresholds.maxTransactionSeconds) {
+    if ((backlog.heldBackOldestAgeSeconds ?? 0) > limits.maxTransactionSeconds) {
       problems.push(
         `${formatCount(backlog.heldBack, 'event')} held back by transaction xid ${backlog.snapshotXmin}, which pg_stat_activity does not show (a prepared transaction, or this role lacks pg_read_all_stats)`,
       );
     }
   }
-  if (backlog.oldestAgeSeconds !== null && backlog.oldestAgeSeconds > thresholds.maxLagSeconds) {
+  if (backlog.oldestAgeSeconds !== null && backlog.oldestAgeSeconds > limits.maxLagSeconds) {
     problems.push(
       `oldest unpublished event is ${formatSeconds(backlog.oldestAgeSeconds)} old (${formatCount(backlog.events, 'event')} unpublished)`,
     );
   }
-  if (deadLetters.pending > thresholds.maxDeadLetters) {
-    problems.push(`${formatCount(deadLetters.pending, 'dead letter')} pending`);
+  if (deadLetters.pending + pendingConsumerDeadLetters(consumers) > limits.maxDeadLetters) {
+    problems.push(deadLetterProblem(deadLetters.pending, consumers));
   }
+  problems.push(...consumerLagProblems(consumers, limits.maxConsumerLag));
   return problems;
 }
 
 /**
  * What an operator needs to know about publishing, read from the database alone (no relay
  * needed): the backlog per shard, the age of the oldest unpublished event, events per second,
- * pending dead letters, and the open transaction holding publishing back, if any.
+ * pending dead letters, the open transaction holding publishing back, if any, and each consumer
+ * group's stored lag and dead letters.
  *
  * Throws HERALD_NOT_MIGRATED for a schema that lacks migrations and HERALD_DATABASE_UNAVAILABLE
  * when PostgreSQL cannot be reached.
@@ -226,7 +253,8 @@ export async function getStatus(options: StatusOptions): Promise<HeraldStatus> {
       const rates = await readRates(tx, schema, rateWindowSeconds);
       const deadLetters = await readDeadLetters(tx, schema, topDeadLetterGroups);
       const leases = await readRelays(tx, schema);
-      return { shards, blocker, rates, deadLetters, leases };
+      const consumers = await readConsumers(tx, schema);
+      return { shards, blocker, rates, deadLetters, leases, consumers };
     });
 
     const shards: ShardStatus[] = read.shards.map((r) => ({
@@ -290,13 +318,15 @@ export async function getStatus(options: StatusOptions): Promise<HeraldStatus> {
     };
 
     const unheldShards = read.leases.unheld;
-    const problems = assessStatus({ backlog, deadLetters, openTransaction }, thresholds);
+    const at = read.shards[0]?.at ?? new Date();
+    const consumers = consumerGroups(read.consumers, at);
+    const problems = assessStatus({ backlog, deadLetters, openTransaction, consumers }, thresholds);
     // Shards no relay holds are shown, not judged: a backlog they leave behind shows up as lag.
     return {
       relays,
       unheldShards,
       schema,
-      at: read.shards[0]?.at ?? new Date(),
+      at,
       healthy: problems.length === 0,
       problems,
       thresholds,
@@ -304,6 +334,7 @@ export async function getStatus(options: StatusOptions): Promise<HeraldStatus> {
       rates,
       deadLetters,
       openTransaction,
+      consumers,
     };
   } catch (error) {
     throw toDatabaseError(error, target);

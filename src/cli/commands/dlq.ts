@@ -1,15 +1,18 @@
+import type { ConsumerDeadLetterFilter } from '../../deadletters/consumer-dead-letters.ts';
 import { createDeadLetters, type DeadLetterFilter, type FailedEvent } from '../../deadletters/dead-letters.ts';
 import { HeraldError } from '../../errors.ts';
+import type { DeadLetterSelection } from '../../store/sql/filter.ts';
 import { kafka } from '../../transports/kafka/index.ts';
 import { type Command, settingOptions, settingsHelp } from '../command.ts';
 import { resolveSettings } from '../settings.ts';
 import { parseTime } from '../time.ts';
+import { consumerDeadLetterHelp, runConsumerDlq } from './dlq-consumers.ts';
 
 const keys = ['databaseUrl', 'schema', 'brokers', 'clientId'] as const;
 const actions = ['list', 'show', 'retry', 'discard'] as const;
 type Action = (typeof actions)[number];
 
-const usage = `herald dlq <list|show|retry|discard> [ids...] [filters] [--json]
+const usage = `herald dlq <list|show|retry|discard> [ids...] [filters] [--group G] [--json]
 
   list                 dead letters (pending unless --status), oldest first
   show <id>            one dead letter with its payload, headers and error
@@ -17,13 +20,15 @@ const usage = `herald dlq <list|show|retry|discard> [ids...] [filters] [--json]
   discard <id...>      mark as discarded (kept for the record, never published)
   retry and discard also take filters instead of ids (at least one is required)
 
+${consumerDeadLetterHelp}
+
 Filters:
   --type T             event type (repeat or comma-separate)
   --key K              partition key (repeat for several)
   --error TEXT         substring of the error code or message
   --since TIME         failed at or after (ISO 8601, or 30m, 2h, 7d ago)
   --until TIME         failed before
-  --status S           pending (default), retried, discarded or all
+  --status S           pending (default), retried, discarded or all; with --group also retrying
   --limit N            at most N (default 100 for list, 10000 otherwise)`;
 
 /** Repeated flags; comma lists too, except for keys (a partition key may hold a comma). */
@@ -36,16 +41,21 @@ function list(value: unknown, split = true): string[] | undefined {
   return parts.length > 0 ? parts : undefined;
 }
 
-function filterFrom(flags: Record<string, unknown>, ids: string[]): DeadLetterFilter {
+const relayStatuses = ['pending', 'retried', 'discarded', 'all'];
+const consumerStatuses = ['pending', 'retrying', 'retried', 'discarded', 'all'];
+
+/** The selection the filter flags make; consumer dead letters (`--group`) have one more status. */
+function filterFrom(flags: Record<string, unknown>, ids: string[], statuses = relayStatuses): DeadLetterSelection {
   const status = flags.status as string | undefined;
-  if (status !== undefined && !['pending', 'retried', 'discarded', 'all'].includes(status)) {
-    throw new HeraldError('HERALD_INVALID_CONFIG', `--status: "${status}" must be pending, retried, discarded or all`);
+  if (status !== undefined && !statuses.includes(status)) {
+    const names = `${statuses.slice(0, -1).join(', ')} or ${statuses.at(-1)}`;
+    throw new HeraldError('HERALD_INVALID_CONFIG', `--status: "${status}" must be ${names}`);
   }
   const limit = flags.limit === undefined ? undefined : Number(flags.limit);
   if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
     throw new HeraldError('HERALD_INVALID_CONFIG', `--limit: "${String(flags.limit)}" must be a positive integer`);
   }
-  const filter: DeadLetterFilter = {};
+  const filter: DeadLetterSelection = {};
   if (ids.length > 0) filter.ids = ids;
   const types = list(flags.type);
   if (types) filter.types = types;
@@ -54,7 +64,7 @@ function filterFrom(flags: Record<string, unknown>, ids: string[]): DeadLetterFi
   if (typeof flags.error === 'string') filter.error = flags.error;
   if (typeof flags.since === 'string') filter.since = parseTime(flags.since, '--since');
   if (typeof flags.until === 'string') filter.until = parseTime(flags.until, '--until');
-  if (status) filter.status = status as DeadLetterFilter['status'] & string;
+  if (status) filter.status = status;
   if (limit !== undefined) filter.limit = limit;
   return filter;
 }
@@ -64,7 +74,7 @@ function line(e: FailedEvent): string {
 }
 
 export const dlqCommand: Command = {
-  summary: 'List, show, retry or discard dead letters (events the relay could not publish)',
+  summary: "List, show, retry or discard dead letters: the relay's, or a consumer group's (--group)",
   positionals: true,
   options: {
     ...settingOptions(keys),
@@ -75,9 +85,11 @@ export const dlqCommand: Command = {
     until: { type: 'string' },
     status: { type: 'string' },
     limit: { type: 'string' },
+    group: { type: 'string', multiple: true },
     json: { type: 'boolean' },
   },
-  help: () => `${usage}\n\n${settingsHelp(keys)}\n  (--brokers is needed by retry only)`,
+  help: () =>
+    `${usage}\n\n${settingsHelp(keys)}\n  (--brokers is needed by the relay's retry only, never with --group)`,
   async run(flags, positionals) {
     const [action, ...ids] = positionals;
     if (!actions.includes(action as Action)) {
@@ -85,6 +97,15 @@ export const dlqCommand: Command = {
         'HERALD_INVALID_CONFIG',
         `dlq: expected list, show, retry or discard, got ${JSON.stringify(action ?? '')}`,
       );
+    }
+    const groups = list(flags.group);
+    if (flags.group !== undefined && !groups) {
+      // `--group "$GROUP"` with GROUP unset must not fall through to the relay's dead letters.
+      throw new HeraldError('HERALD_INVALID_CONFIG', '--group: needs a consumer group name');
+    }
+    if (groups) {
+      const filter = filterFrom(flags, ids, consumerStatuses) as ConsumerDeadLetterFilter;
+      return runConsumerDlq(action as Action, ids, { ...filter, groups }, flags);
     }
     const needsBroker = action === 'retry';
     const config = resolveSettings(needsBroker ? keys : (['databaseUrl', 'schema'] as const), flags, process.env);
@@ -100,7 +121,7 @@ export const dlqCommand: Command = {
     const json = flags.json === true;
     const out = (text: string) => process.stdout.write(`${text}\n`);
     try {
-      const filter = filterFrom(flags, ids);
+      const filter = filterFrom(flags, ids) as DeadLetterFilter;
       if (action === 'list') {
         const events = await dlq.list(filter);
         if (json) for (const e of events) out(JSON.stringify(e));

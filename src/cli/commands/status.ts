@@ -9,8 +9,9 @@ const statusKeys = ['databaseUrl', 'schema'] as const;
 /** Threshold flags: this command's own, so they are not shared settings with environment variables. */
 const thresholdFlags: [flag: string, key: keyof StatusThresholds, meaning: string][] = [
   ['max-lag-seconds', 'maxLagSeconds', 'oldest unpublished event may be this old'],
-  ['max-dead-letters', 'maxDeadLetters', 'pending dead letters allowed'],
+  ['max-dead-letters', 'maxDeadLetters', "pending dead letters allowed, the relay's and consumers' together"],
   ['max-transaction-seconds', 'maxTransactionSeconds', 'an open transaction holding back events may be this old'],
+  ['max-consumer-lag', 'maxConsumerLag', 'messages a consumer group may be behind, as it last measured'],
 ];
 
 function thresholds(flags: Record<string, unknown>): Partial<StatusThresholds> {
@@ -33,7 +34,7 @@ function thresholds(flags: Record<string, unknown>): Partial<StatusThresholds> {
 const flagLine = (flag: string, meaning: string) => `  --${flag.padEnd(43)} ${meaning}`;
 
 export const statusCommand: Command = {
-  summary: 'Report the backlog per shard, lag, events/s, dead letters and what holds publishing back',
+  summary: 'Report the backlog per shard, lag, events/s, dead letters, what holds publishing back, consumer lag',
   options: {
     ...settingOptions(statusKeys),
     json: { type: 'boolean' },
@@ -44,14 +45,15 @@ export const statusCommand: Command = {
     `herald status [--json] [--check] [options]
 
 Reads the database only (no relay or broker needed) and prints a report; --json prints one JSON
-object instead. Exit code 0 whatever the findings, unless --check is given: then 1 when unhealthy
-(for scripts and health probes). See docs/status.md.
+object instead. Consumer groups are shown with the lag their consumers last stored (they store it
+every few seconds) and their dead letters. Exit code 0 whatever the findings, unless --check is
+given: then 1 when unhealthy (for scripts and health probes). See docs/status.md.
 
 ${[
   flagLine('json', 'one JSON object, listing every shard, instead of the report'),
   flagLine('check', 'exit 1 when unhealthy'),
   ...thresholdFlags.map(([flag, key, meaning]) =>
-    flagLine(`${flag} <n>`, `${meaning} (default ${defaultThresholds[key]})`),
+    flagLine(`${flag} <n>`, `${meaning} (default ${defaultThresholds[key] ?? 'none: not checked'})`),
   ),
 ].join('\n')}
 
