@@ -37,6 +37,9 @@ CREATE TABLE {{schema}}.consumer_dead_letters (
   status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'retrying', 'retried', 'discarded')),
   resolved_at timestamptz,
   retry_error text,
+  -- While one member of the group re-delivers a dead letter marked for retry, the others leave
+  -- it alone until this time (a member that dies mid-way gives it up when the time passes).
+  claimed_until timestamptz,
   PRIMARY KEY (consumer_group, message_id)
 );
 CREATE INDEX consumer_dead_letters_status ON {{schema}}.consumer_dead_letters (status, consumer_group);

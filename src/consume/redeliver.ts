@@ -1,6 +1,6 @@
 import type { Logger } from '../observe/logger.ts';
 import type { Queryable } from '../store/db.ts';
-import { listConsumerDeadLetters, resolveConsumerDeadLetter } from '../store/sql/consumer-dead-letters.ts';
+import { claimRetries, resolveConsumerDeadLetter } from '../store/sql/consumer-dead-letters.ts';
 import type { IncomingMessage } from '../transports/transport.ts';
 import { errorOf } from './dead-letter.ts';
 import type { createKeyedRunner } from './ordering.ts';
@@ -10,6 +10,7 @@ import { type createPipeline, Released } from './pipeline.ts';
  * Re-delivers to this group the dead letters someone marked for retry (`herald dlq retry
  * --group`): each goes through the handler again, with the inbox, behind the messages of its key
  * already queued. Success marks it `retried`; a new failure puts it back to `pending` with why.
+ * Each is claimed by one member of the group at a time.
  */
 export function startRedelivery(deps: {
   db: Queryable;
@@ -28,7 +29,8 @@ export function startRedelivery(deps: {
     if (running || deps.signal.aborted) return;
     running = true;
     try {
-      const rows = await listConsumerDeadLetters(db, schema, { groups: [group], status: 'retrying', limit: 100 });
+      // Held for two minutes: long enough for a handler's retries; a member that dies lets go then.
+      const rows = await claimRetries(db, schema, group, 100, 120_000);
       for (const row of rows) {
         if (busy.has(row.message_id)) continue;
         busy.add(row.message_id);

@@ -48,9 +48,11 @@ export async function insertConsumerDeadLetter(
     `INSERT INTO ${quoteIdent(schema)}.consumer_dead_letters (consumer_group, message_id, event_type, topic, partition,
   position, partition_key, headers, body, error_code, error_message, attempts)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11, $12)
-ON CONFLICT (consumer_group, message_id) DO UPDATE SET error_code = EXCLUDED.error_code,
+ON CONFLICT (consumer_group, message_id) DO UPDATE SET event_type = EXCLUDED.event_type, topic = EXCLUDED.topic,
+  partition = EXCLUDED.partition, position = EXCLUDED.position, partition_key = EXCLUDED.partition_key,
+  headers = EXCLUDED.headers, body = EXCLUDED.body, error_code = EXCLUDED.error_code,
   error_message = EXCLUDED.error_message, attempts = consumer_dead_letters.attempts + EXCLUDED.attempts,
-  failed_at = now(), status = 'pending', resolved_at = NULL`,
+  failed_at = now(), status = 'pending', resolved_at = NULL, retry_error = NULL, claimed_until = NULL`,
     [
       d.group,
       d.messageId,
@@ -101,14 +103,44 @@ export async function setConsumerDeadLetterStatus(
   filter: ConsumerDeadLetterFilter,
   status: 'retrying' | 'discarded',
 ): Promise<number> {
+  const s = quoteIdent(schema);
   const w = where({ ...filter, status: filter.status ?? 'pending' });
-  w.values.push(status);
+  w.values.push(filter.limit ?? 10_000, status);
+  const limit = `$${w.values.length - 1}`;
+  const next = `$${w.values.length}`;
   const result = await db.query(
-    `UPDATE ${quoteIdent(schema)}.consumer_dead_letters SET status = $${w.values.length},
-  resolved_at = CASE WHEN $${w.values.length} = 'discarded' THEN now() END ${w.sql}`,
+    `UPDATE ${s}.consumer_dead_letters d SET status = ${next}, claimed_until = NULL,
+  resolved_at = CASE WHEN ${next} = 'discarded' THEN now() END
+FROM (SELECT consumer_group, message_id FROM ${s}.consumer_dead_letters ${w.sql}
+  ORDER BY failed_at LIMIT ${limit}) chosen
+WHERE d.consumer_group = chosen.consumer_group AND d.message_id = chosen.message_id`,
     w.values,
   );
   return result.rowCount ?? 0;
+}
+
+/**
+ * Takes up to `limit` of a group's dead letters marked for retry that no other member holds, and
+ * holds them for `holdMs`: two members never re-deliver the same one at once.
+ */
+export async function claimRetries(
+  db: Queryable,
+  schema: string,
+  group: string,
+  limit: number,
+  holdMs: number,
+): Promise<ConsumerDeadLetterRow[]> {
+  const s = quoteIdent(schema);
+  const result = await db.query<ConsumerDeadLetterRow>(
+    `UPDATE ${s}.consumer_dead_letters d SET claimed_until = now() + $3 * interval '1 millisecond'
+FROM (SELECT consumer_group, message_id FROM ${s}.consumer_dead_letters
+  WHERE consumer_group = $1 AND status = 'retrying' AND (claimed_until IS NULL OR claimed_until < now())
+  ORDER BY failed_at LIMIT $2 FOR UPDATE SKIP LOCKED) chosen
+WHERE d.consumer_group = chosen.consumer_group AND d.message_id = chosen.message_id
+RETURNING d.*`,
+    [group, limit, holdMs],
+  );
+  return result.rows;
 }
 
 /** What a consumer does with a dead letter it was asked to retry. */
@@ -122,15 +154,15 @@ export async function resolveConsumerDeadLetter(
   const s = quoteIdent(schema);
   if ('retried' in outcome) {
     await db.query(
-      `UPDATE ${s}.consumer_dead_letters SET status = 'retried', resolved_at = now(), retry_error = NULL
-WHERE consumer_group = $1 AND message_id = $2`,
+      `UPDATE ${s}.consumer_dead_letters SET status = 'retried', resolved_at = now(), retry_error = NULL,
+  claimed_until = NULL WHERE consumer_group = $1 AND message_id = $2 AND status = 'retrying'`,
       [group, messageId],
     );
     return;
   }
   await db.query(
     `UPDATE ${s}.consumer_dead_letters SET status = 'pending', retry_error = $3, failed_at = now(),
-  attempts = attempts + $4 WHERE consumer_group = $1 AND message_id = $2`,
+  attempts = attempts + $4, claimed_until = NULL WHERE consumer_group = $1 AND message_id = $2 AND status = 'retrying'`,
     [group, messageId, outcome.retryError, outcome.attempts],
   );
 }

@@ -2,7 +2,10 @@ import type { PartitionLag } from '../../transports/transport.ts';
 import type { Queryable } from '../db.ts';
 import { quoteIdent } from '../identifiers.ts';
 
-/** Stores the lag a group measured, for `herald status`; one row per partition, replaced. */
+/**
+ * Stores the lag a group measured, for `herald status`: one row per partition, replaced; rows of
+ * partitions the group no longer reads are removed.
+ */
 export async function recordLag(
   db: Queryable,
   schema: string,
@@ -10,6 +13,11 @@ export async function recordLag(
   lag: readonly PartitionLag[],
 ): Promise<void> {
   if (lag.length === 0) return;
+  await db.query(
+    `DELETE FROM ${quoteIdent(schema)}.consumer_lag WHERE consumer_group = $1
+  AND (topic, partition) NOT IN (SELECT * FROM unnest($2::text[], $3::int[]))`,
+    [group, lag.map((l) => l.topic), lag.map((l) => l.partition)],
+  );
   await db.query(
     `INSERT INTO ${quoteIdent(schema)}.consumer_lag (consumer_group, topic, partition, committed, end_offset, lag)
 SELECT $1, * FROM unnest($2::text[], $3::int[], $4::bigint[], $5::bigint[], $6::bigint[])

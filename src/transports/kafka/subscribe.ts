@@ -93,6 +93,12 @@ export async function subscribeKafka(
     async lag(): Promise<PartitionLag[]> {
       try {
         const ends = await withDeadline(consumer.listOffsets({ topics: options.topics }), deadlineMs, target);
+        // A group with nothing committed has the whole partition ahead of it from `earliest`
+        // (what retention left), and nothing from `latest`.
+        const starts =
+          options.from === 'latest'
+            ? ends
+            : await withDeadline(consumer.listOffsets({ topics: options.topics, timestamp: -2n }), deadlineMs, target);
         const committed = await withDeadline(
           consumer.listCommittedOffsets({
             topics: [...ends].map(([topic, offsets]) => ({ topic, partitions: offsets.map((_, i) => i) })),
@@ -110,7 +116,7 @@ export async function subscribeKafka(
               partition,
               committed: known ? c.toString() : null,
               end: end.toString(),
-              lag: Number(known ? end - c : end),
+              lag: Number(known ? end - c : end - (starts.get(topic)?.[partition] ?? 0n)),
             });
           });
         }
