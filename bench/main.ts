@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util';
+import { type ConsumeBenchOptions, type ConsumeSystem, consumeBench } from './consume.ts';
 import { type RelayBenchOptions, relayBench } from './relay.ts';
 
 const usage = `usage: npm run bench -- relay [--events N] [--baseline-events N] [--rate R] [--seconds S] [--only herald|baseline] [--relays N] [--json]
+       npm run bench -- consume [--events N] [--duplicates FRACTION] [--concurrency N] [--only herald|herald-batch|baseline] [--json]
 
   relay   Herald's relay against a seed-style polling relay, on the same PostgreSQL and Kafka:
           drain throughput of a backlog, commit→broker-ack latency at a steady rate, lost and
@@ -15,6 +17,17 @@ const usage = `usage: npm run bench -- relay [--events N] [--baseline-events N] 
   --relays N            also run Herald with N relays in the same run (shards split by leases),
                         and time a failover: SIGKILL one of two relay processes until the events
                         written after it are published
+  --json                machine-readable output
+
+  consume Herald's consumer (inbox row and handler in one transaction) against a seed-style consumer
+          (IsProcessed, handler, MarkProcessed as separate autocommitted statements, an offset
+          commit after every message), reading the same topic in one run: events handled per
+          second, and effects written. A share of the events is delivered twice.
+
+  --events N            distinct events in the topic (default 20000)
+  --duplicates FRACTION share of the events published a second time (default 0.1)
+  --concurrency N       Herald's handler transactions at once (default 16)
+  --only SYSTEM         run one system only: herald, herald-batch (onBatch, 100 a call) or baseline
   --json                machine-readable output`;
 
 function fail(message: string): never {
@@ -42,6 +55,8 @@ function parse() {
       seconds: { type: 'string' },
       only: { type: 'string' },
       relays: { type: 'string' },
+      duplicates: { type: 'string' },
+      concurrency: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -59,30 +74,62 @@ if (values.help) {
 }
 const [command, ...rest] = positionals;
 if (command === undefined) fail('a subcommand is required');
-if (command !== 'relay') fail(`unknown subcommand ${JSON.stringify(command)}`);
+if (command !== 'relay' && command !== 'consume') fail(`unknown subcommand ${JSON.stringify(command)}`);
 if (rest.length > 0) fail(`unexpected arguments: ${rest.join(' ')}`);
-const only = values.only;
-if (only !== undefined && only !== 'herald' && only !== 'baseline') fail('--only takes herald or baseline');
-
-const events = positive('events', values.events, 20_000);
-const options: RelayBenchOptions = {
-  events,
-  baselineEvents: positive('baseline-events', values['baseline-events'], events),
-  rate: positive('rate', values.rate, 1000, false),
-  seconds: positive('seconds', values.seconds, 10, false),
-  json: values.json,
-  relays: positive('relays', values.relays, 1),
-  systems: only === 'herald' || only === 'baseline' ? [only] : ['herald', 'baseline'],
+const flags: Record<string, readonly string[]> = {
+  relay: ['events', 'baseline-events', 'rate', 'seconds', 'only', 'relays', 'json', 'help'],
+  consume: ['events', 'duplicates', 'concurrency', 'only', 'json', 'help'],
 };
+for (const [name, value] of Object.entries(values)) {
+  if (value !== undefined && value !== false && !flags[command]?.includes(name))
+    fail(`${command} does not take --${name}`);
+}
 const env = {
   databaseUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
   brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((b) => b.trim()),
 };
+const only = values.only;
 
-try {
-  const results = await relayBench(options, env);
-  process.exitCode = results.some((r) => r.lost > 0) ? 1 : 0;
-} catch (error) {
-  process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
-  process.exitCode = 1;
+if (command === 'relay') {
+  if (only !== undefined && only !== 'herald' && only !== 'baseline') fail('--only takes herald or baseline');
+  const events = positive('events', values.events, 20_000);
+  const options: RelayBenchOptions = {
+    events,
+    baselineEvents: positive('baseline-events', values['baseline-events'], events),
+    rate: positive('rate', values.rate, 1000, false),
+    seconds: positive('seconds', values.seconds, 10, false),
+    json: values.json,
+    relays: positive('relays', values.relays, 1),
+    systems: only === 'herald' || only === 'baseline' ? [only] : ['herald', 'baseline'],
+  };
+  try {
+    const results = await relayBench(options, env);
+    process.exitCode = results.some((r) => r.lost > 0) ? 1 : 0;
+  } catch (error) {
+    process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  }
+} else {
+  const systems: ConsumeSystem[] = ['herald', 'herald-batch', 'baseline'];
+  if (only !== undefined && !systems.includes(only as ConsumeSystem)) {
+    fail('--only takes herald, herald-batch or baseline');
+  }
+  const duplicates = values.duplicates === undefined ? 0.1 : Number(values.duplicates);
+  if (!(Number.isFinite(duplicates) && duplicates >= 0 && duplicates <= 1)) {
+    fail(`--duplicates must be a fraction from 0 to 1, got ${JSON.stringify(values.duplicates)}`);
+  }
+  const options: ConsumeBenchOptions = {
+    events: positive('events', values.events, 20_000),
+    duplicates,
+    concurrency: positive('concurrency', values.concurrency, 16),
+    json: values.json,
+    systems: only === undefined ? systems : [only as ConsumeSystem],
+  };
+  try {
+    const results = await consumeBench(options, env);
+    process.exitCode = results.some((r) => r.effects !== r.events) ? 1 : 0;
+  } catch (error) {
+    process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  }
 }

@@ -1,0 +1,264 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { z } from 'zod';
+import { createConsumer, defineEvent, migrate } from '../src/index.ts';
+import { kafka } from '../src/transports/kafka/index.ts';
+import { baselineTablesSql, buildDeliveries, eventType, runBaselineConsumer } from './consume-baseline.ts';
+import { distinctKeys } from './payload.ts';
+import { progress, round, table } from './stats.ts';
+import { createTopic, deleteTopics, uniqueName } from './topic.ts';
+
+export type ConsumeSystem = 'herald' | 'herald-batch' | 'baseline';
+
+export interface ConsumeBenchOptions {
+  events: number;
+  /** Share of the events published a second time. */
+  duplicates: number;
+  /** Herald's concurrency. */
+  concurrency: number;
+  json: boolean;
+  systems: readonly ConsumeSystem[];
+}
+
+export interface ConsumeResult {
+  system: ConsumeSystem;
+  /** Distinct events in the topic. */
+  events: number;
+  /** events / seconds. */
+  eventsPerSec: number;
+  /** Rows the handler wrote, counted in the database after the run. */
+  effects: number;
+  /** Messages that were a second delivery of an event. */
+  duplicatesDelivered: number;
+  /** Distinct event ids among the effects rows. */
+  distinctEffects: number;
+  /** Deliveries the system found already handled and skipped. */
+  duplicatesSkipped: number;
+  deadLettered: number;
+  /** Messages in the topic: events + duplicatesDelivered. */
+  deliveries: number;
+  deliveriesPerSec: number;
+  /** From consumer start until every delivery was handled. */
+  seconds: number;
+  /** From consumer start until the first delivery was handled (group join, first fetch). */
+  firstHandledSeconds: number;
+  /** Handler transactions at once (Herald); the baseline runs one message at a time. */
+  concurrency: number;
+  /** Baseline: mean ms per message in its three statements, and in its offset commit. */
+  databaseMsPerMessage?: number;
+  offsetCommitMsPerMessage?: number;
+  /** herald-batch: events per handler call at most. */
+  batchSize: number;
+  partitions: number;
+  keys: number;
+}
+
+const partitions = 6;
+const batchSize = 100;
+const batchWaitMs = 20;
+const stallMs = 60_000;
+
+interface Context {
+  topic: string;
+  brokers: string[];
+  databaseUrl: string;
+  deliveries: number;
+  options: ConsumeBenchOptions;
+}
+
+/** Polls `count()` until it reaches `target`; throws when it stands still for `stallMs`. */
+async function waitFor(what: string, count: () => number, target: number, onFirst: () => void): Promise<void> {
+  let last = count();
+  let movedAt = Date.now();
+  let reportedAt = Date.now();
+  let first = false;
+  while (last < target) {
+    await sleep(2);
+    const c = count();
+    const now = Date.now();
+    if (!first && c > 0) {
+      first = true;
+      onFirst();
+    }
+    if (c !== last) {
+      last = c;
+      movedAt = now;
+    } else if (now - movedAt > stallMs) throw new Error(`${what}: stalled at ${c}/${target}`);
+    if (now - reportedAt > 5000) {
+      progress(`${what}: ${c}/${target}`);
+      reportedAt = now;
+    }
+  }
+}
+
+async function runHerald(system: 'herald' | 'herald-batch', pool: pg.Pool, schema: string, ctx: Context) {
+  await migrate(pool, { schema });
+  const s = `"${schema}"`;
+  const Def = defineEvent({
+    type: eventType,
+    version: 1,
+    destination: ctx.topic,
+    schema: z.object({ key: z.string(), n: z.number().int(), data: z.string() }),
+    key: (p) => p.key,
+  });
+  const transport = kafka({ brokers: ctx.brokers, clientId: `herald-bench-${system}` });
+  const consumer = createConsumer({
+    transport,
+    group: uniqueName(`herald-bench-${system}`),
+    db: pool,
+    schema,
+    concurrency: ctx.options.concurrency,
+    lagIntervalMs: 0,
+  });
+  if (system === 'herald') {
+    consumer.on(Def, async (event, { tx }) => {
+      await tx.query(`INSERT INTO ${s}.effects (event_id, key, n) VALUES ($1, $2, $3)`, [
+        event.id,
+        event.payload.key,
+        event.payload.n,
+      ]);
+    });
+  } else {
+    consumer.onBatch(
+      Def,
+      async (events, { tx }) => {
+        await tx.query(
+          `INSERT INTO ${s}.effects (event_id, key, n) SELECT * FROM unnest($1::text[], $2::text[], $3::int[])`,
+          [events.map((e) => e.id), events.map((e) => e.payload.key), events.map((e) => e.payload.n)],
+        );
+      },
+      { size: batchSize, maxWaitMs: batchWaitMs },
+    );
+  }
+  const done = () => {
+    const st = consumer.stats();
+    return st.handled + st.duplicates + st.deadLettered + st.skipped;
+  };
+  const started = performance.now();
+  let firstMs = 0;
+  try {
+    await consumer.start();
+    await waitFor(system, done, ctx.deliveries, () => {
+      firstMs = performance.now() - started;
+    });
+    const elapsedMs = performance.now() - started;
+    const st = consumer.stats();
+    if (st.lastError) progress(`${system}: last error ${JSON.stringify(st.lastError)}`);
+    if (st.skipped > 0) progress(`${system}: ${st.skipped} messages skipped as unknown types`);
+    return { elapsedMs, firstMs, skipped: st.duplicates, deadLettered: st.deadLettered };
+  } finally {
+    await consumer.stop();
+    await transport.close();
+  }
+}
+
+async function runSystem(system: ConsumeSystem, ctx: Context, duplicatesDelivered: number): Promise<ConsumeResult> {
+  const { options } = ctx;
+  const schema = uniqueName('herald_bench_consume');
+  const pool = new pg.Pool({ connectionString: ctx.databaseUrl, max: options.concurrency + 2 });
+  pool.on('error', () => {});
+  const s = `"${schema}"`;
+  try {
+    await pool.query(`CREATE SCHEMA ${s}`);
+    await pool.query(
+      `CREATE TABLE ${s}.effects (id bigserial PRIMARY KEY, event_id text NOT NULL, key text NOT NULL, n integer NOT NULL)`,
+    );
+    progress(`${system}: consuming ${ctx.deliveries} deliveries (schema ${schema})`);
+    let run: { elapsedMs: number; firstMs: number; skipped: number; deadLettered: number };
+    let split: Pick<ConsumeResult, 'databaseMsPerMessage' | 'offsetCommitMsPerMessage'> = {};
+    if (system === 'baseline') {
+      await pool.query(baselineTablesSql(s));
+      const b = await runBaselineConsumer({
+        brokers: ctx.brokers,
+        topic: ctx.topic,
+        pool,
+        s,
+        deliveries: ctx.deliveries,
+      });
+      run = { elapsedMs: b.elapsedMs, firstMs: b.firstMessageMs, skipped: b.skipped, deadLettered: 0 };
+      split = {
+        databaseMsPerMessage: round(b.databaseMs / b.deliveries, 2),
+        offsetCommitMsPerMessage: round(b.offsetCommitMs / b.deliveries, 2),
+      };
+    } else {
+      run = await runHerald(system, pool, schema, ctx);
+    }
+    const { rows } = await pool.query<{ effects: number; distinct: number }>(
+      `SELECT count(*)::int AS effects, count(DISTINCT event_id)::int AS distinct FROM ${s}.effects`,
+    );
+    const counted = rows[0] as { effects: number; distinct: number };
+    const seconds = run.elapsedMs / 1000;
+    const events = ctx.deliveries - duplicatesDelivered;
+    progress(`${system}: ${ctx.deliveries} deliveries in ${round(seconds, 3)} s; ${counted.effects} effects`);
+    return {
+      system,
+      events,
+      eventsPerSec: round(events / seconds, 0),
+      effects: counted.effects,
+      duplicatesDelivered,
+      distinctEffects: counted.distinct,
+      duplicatesSkipped: run.skipped,
+      deadLettered: run.deadLettered,
+      deliveries: ctx.deliveries,
+      deliveriesPerSec: round(ctx.deliveries / seconds, 0),
+      seconds: round(seconds, 3),
+      firstHandledSeconds: round(run.firstMs / 1000, 3),
+      concurrency: system === 'baseline' ? 1 : options.concurrency,
+      ...split,
+      batchSize: system === 'herald-batch' ? batchSize : 1,
+      partitions,
+      keys: distinctKeys,
+    };
+  } finally {
+    await pool.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`).catch(() => {});
+    await pool.end();
+  }
+}
+
+export async function consumeBench(options: ConsumeBenchOptions, env: { databaseUrl: string; brokers: string[] }) {
+  const topic = await createTopic(env.brokers, 'herald-bench-consume', partitions);
+  const results: ConsumeResult[] = [];
+  try {
+    const { deliveries, duplicates } = buildDeliveries(topic, options.events, options.duplicates);
+    progress(`publishing ${options.events} events + ${duplicates} second deliveries to ${topic} (untimed)`);
+    const publisher = kafka({ brokers: env.brokers, clientId: 'herald-bench-publisher' });
+    try {
+      await publisher.publish(deliveries);
+    } finally {
+      await publisher.close();
+    }
+    const { brokers, databaseUrl } = env;
+    const ctx: Context = { topic, brokers, databaseUrl, deliveries: deliveries.length, options };
+    for (const system of options.systems) {
+      const result = await runSystem(system, ctx, duplicates);
+      results.push(result);
+      if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    }
+  } finally {
+    await deleteTopics(env.brokers, [topic]).catch(() => {});
+  }
+  if (!options.json) process.stdout.write(`${report(results)}\n`);
+  return results;
+}
+
+function report(results: ConsumeResult[]): string {
+  const systems: ConsumeSystem[] = ['herald', 'herald-batch', 'baseline'];
+  const shown = systems.map((name) => results.find((r) => r.system === name));
+  const base = shown[2];
+  const rows: string[][] = [['', ...systems]];
+  const add = (label: string, f: (r: ConsumeResult) => number) =>
+    rows.push([label, ...shown.map((r) => (r ? String(f(r)) : '-'))]);
+  add('events', (r) => r.events);
+  add('second deliveries', (r) => r.duplicatesDelivered);
+  add('deliveries/s', (r) => r.deliveriesPerSec);
+  add('events/s', (r) => r.eventsPerSec);
+  add('x baseline', (r) => (base ? round(r.eventsPerSec / base.eventsPerSec, 1) : Number.NaN));
+  add('seconds', (r) => r.seconds);
+  add('first handled after (s)', (r) => r.firstHandledSeconds);
+  add('effects (rows)', (r) => r.effects);
+  add('distinct effects', (r) => r.distinctEffects);
+  add('duplicates skipped', (r) => r.duplicatesSkipped);
+  add('dead-lettered', (r) => r.deadLettered);
+  const notes = `One topic, ${partitions} partitions, ${distinctKeys} keys, a consumer group and a schema per system; Herald's concurrency ${results.find((r) => r.system !== 'baseline')?.concurrency ?? '-'}; herald-batch: up to ${batchSize} events per handler call (${batchWaitMs} ms wait).`;
+  return `${table(rows)}\n\n${notes}`;
+}
