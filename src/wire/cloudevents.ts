@@ -43,3 +43,15 @@ export function toBinaryHeaders(
   if (attributes.tracestate !== null) headers[`${prefix}tracestate`] = attributes.tracestate;
   return headers;
 }
+
+/**
+ * Renames CloudEvents attribute headers from one binding's prefix to another's (Kafka's `ce_`,
+ * AMQP's `cloudEvents_`, NATS's `ce-`), leaving other headers as they are. Transports publish
+ * with their own binding and give consumers `ce_` headers back.
+ */
+export function renameAttributes(headers: Record<string, string>, from: string, to: string): Record<string, string> {
+  if (from === to) return { ...headers };
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(headers)) out[k.startsWith(from) ? `${to}${k.slice(from.length)}` : k] = v;
+  return out;
+}

@@ -1,18 +1,11 @@
 import { HeraldError } from '../../errors.ts';
+import { loadOptional } from '../optional.ts';
 
 export type KafkaModule = typeof import('@platformatic/kafka');
 export type Producer = InstanceType<KafkaModule['Producer']>;
 
-export async function loadKafka(): Promise<KafkaModule> {
-  try {
-    return await import('@platformatic/kafka');
-  } catch (error) {
-    throw new HeraldError(
-      'HERALD_MISSING_DEPENDENCY',
-      'the Kafka transport needs @platformatic/kafka: npm install @platformatic/kafka',
-      { cause: error },
-    );
-  }
+export function loadKafka(): Promise<KafkaModule> {
+  return loadOptional(() => import('@platformatic/kafka'), '@platformatic/kafka', 'the Kafka transport');
 }
 
 /**

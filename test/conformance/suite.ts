@@ -1,0 +1,310 @@
+/**
+ * One conformance suite for every transport, run unchanged against each on its real server:
+ * per-key order with acknowledgements, the CloudEvents mapping of its protocol binding,
+ * redelivery to a consumer that died, one effect for duplicates, the broker stopped and started
+ * mid-stream with nothing lost, and a message over the broker's size limit dead-lettered.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { z } from 'zod';
+import { decodeMessage } from '../../src/consume/decode.ts';
+import { createConsumer, createOutbox, createRelay, defineEvent, type Transport } from '../../src/index.ts';
+import type { Delivery, Subscription } from '../../src/transports/transport.ts';
+import { createEffects, eventMessage } from '../support/consumer.ts';
+import { freshSchema, inTransaction, type TestSchema, uniqueName } from '../support/env.ts';
+import { waitFor } from '../support/relay-process.ts';
+
+export interface RawMessage {
+  key: string | null;
+  /** Header (or application property, message attribute) names and values as on the wire. */
+  headers: Record<string, string>;
+  body: string;
+}
+
+export interface TransportUnderTest {
+  name: string;
+  /** A new transport instance (the suite closes it). */
+  make(): Transport;
+  /**
+   * A new destination of `partitions` ordered streams, ready to publish to, that `groups` will
+   * consume (brokers that route to per-group queues, such as RabbitMQ and SQS, make them now, so
+   * that what is published before a group first subscribes waits for it); returns its name.
+   */
+  destination(partitions: number, groups: string[]): Promise<string>;
+  /** The wire name of a CloudEvents attribute in this binding, e.g. `ce_id` or `cloudEvents_id`. */
+  attributeName(attribute: string): string;
+  /**
+   * Reads `count` messages of a destination as they are on the wire, with the broker's own client,
+   * as `group` (a group `destination()` was told of; brokers with shared logs may ignore it). It
+   * may take the messages from the group's queue: each is read once.
+   */
+  readRaw(destination: string, count: number, group: string): Promise<RawMessage[]>;
+  stopBroker(): Promise<void>;
+  startBroker(): Promise<void>;
+  /** A destination whose broker refuses messages over `bytes` (the limit set for it, or the broker's). */
+  oversized(groups: string[]): Promise<{ destination: string; bytes: number }>;
+}
+
+const Step = defineEvent({
+  type: 'conformance.step',
+  version: 1,
+  schema: z.object({ key: z.string(), seq: z.number().int(), pad: z.string().optional() }),
+  key: (p) => p.key,
+});
+
+/** Reads deliveries until `count` arrived (or `timeoutMs`), without acknowledging them. */
+async function take(subscription: Subscription, count: number, timeoutMs = 30_000): Promise<Delivery[]> {
+  const out: Delivery[] = [];
+  const it = subscription[Symbol.asyncIterator]();
+  const deadline = Date.now() + timeoutMs;
+  while (out.length < count) {
+    const left = deadline - Date.now();
+    if (left <= 0) break;
+    let timer: NodeJS.Timeout | undefined;
+    const next = await Promise.race([
+      it.next(),
+      new Promise<null>((r) => {
+        timer = setTimeout(() => r(null), left);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (next === null || next.done) break;
+    out.push(next.value);
+  }
+  return out;
+}
+
+export function conformance(t: TransportUnderTest): void {
+  describe(`transport conformance: ${t.name}`, () => {
+    let db: TestSchema;
+    let effects: string;
+    let transport: Transport;
+    before(async () => {
+      db = await freshSchema();
+      effects = await createEffects(db.pool, db.schema);
+      transport = t.make();
+    });
+    after(async () => {
+      await transport.close();
+      await db.drop();
+    });
+
+    it('publishes with acknowledgement and delivers each key in order', async () => {
+      const group = uniqueName('g');
+      const destination = await t.destination(3, [group]);
+      const messages = Array.from({ length: 300 }, (_, i) =>
+        eventMessage(destination, Step.type, { key: `k${i % 10}`, seq: Math.floor(i / 10) }, { key: `k${i % 10}` }),
+      );
+      for (let i = 0; i < messages.length; i += 50) await transport.publish(messages.slice(i, i + 50));
+      const subscription = await (transport.subscribe as NonNullable<Transport['subscribe']>)({
+        group,
+        topics: [destination],
+      });
+      try {
+        const got = await take(subscription, messages.length);
+        assert.equal(got.length, messages.length);
+        const seqs = new Map<string, number[]>();
+        for (const d of got) {
+          const e = decodeMessage(d);
+          seqs.set(e.key, [...(seqs.get(e.key) ?? []), (e.payload as { seq: number }).seq]);
+        }
+        for (const [key, list] of seqs)
+          assert.deepEqual(
+            list,
+            [...list].sort((a, b) => a - b),
+            `order of ${key}`,
+          );
+        for (const d of got) await d.ack();
+      } finally {
+        await subscription.close();
+      }
+    });
+
+    it('maps CloudEvents attributes to its protocol binding, and reads them back', async () => {
+      const group = uniqueName('g');
+      const destination = await t.destination(1, [group, `${group}-raw`]);
+      const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+      const sent = eventMessage(
+        destination,
+        Step.type,
+        { key: 'a', seq: 1 },
+        { key: 'a', correlationId: 'c-1', traceparent },
+      );
+      sent.headers.tenant = 'acme';
+      await transport.publish([sent]);
+      const [raw] = await t.readRaw(destination, 1, `${group}-raw`);
+      assert.ok(raw, 'the message is on the broker');
+      assert.equal(raw.headers[t.attributeName('id')], sent.id);
+      assert.equal(raw.headers[t.attributeName('type')], Step.type);
+      assert.equal(raw.headers[t.attributeName('specversion')], '1.0');
+      assert.equal(raw.headers[t.attributeName('traceparent')], traceparent);
+      assert.equal(raw.headers.tenant, 'acme');
+      assert.deepEqual(JSON.parse(raw.body), { key: 'a', seq: 1 });
+      const subscription = await (transport.subscribe as NonNullable<Transport['subscribe']>)({
+        group,
+        topics: [destination],
+      });
+      try {
+        const [delivery] = await take(subscription, 1);
+        assert.ok(delivery);
+        const event = decodeMessage(delivery);
+        assert.equal(event.id, sent.id);
+        assert.equal(event.correlationId, 'c-1');
+        assert.equal(event.traceparent, traceparent);
+        assert.equal(event.key, 'a');
+        assert.deepEqual(event.headers, { tenant: 'acme' });
+        await delivery.ack();
+      } finally {
+        await subscription.close();
+      }
+    });
+
+    it('redelivers to the group what a consumer that died did not acknowledge', async () => {
+      const group = uniqueName('g');
+      const destination = await t.destination(1, [group]);
+      const messages = Array.from({ length: 10 }, (_, seq) =>
+        eventMessage(destination, Step.type, { key: 'a', seq }, { key: 'a' }),
+      );
+      await transport.publish(messages);
+      const subscribe = () =>
+        (transport.subscribe as NonNullable<Transport['subscribe']>)({ group, topics: [destination] });
+      const first = await subscribe();
+      const got = await take(first, 10);
+      assert.equal(got.length, 10);
+      await got[4]?.ack(); // the first five are done; the consumer dies before the rest
+      await first.close();
+      const second = await subscribe();
+      try {
+        const again = await take(second, 5);
+        assert.deepEqual(
+          again.map((d) => decodeMessage(d).id),
+          messages.slice(5).map((m) => m.id),
+        );
+        await again.at(-1)?.ack();
+      } finally {
+        await second.close();
+      }
+    });
+
+    it('gives one effect for an event delivered several times', async () => {
+      const group = uniqueName('g');
+      const destination = await t.destination(2, [group]);
+      const Def = defineEvent({ type: Step.type, version: 1, schema: Step.schema, key: Step.key, destination });
+      const once = eventMessage(destination, Step.type, { key: 'b', seq: 1 }, { key: 'b' });
+      await transport.publish([once]);
+      await transport.publish([once]);
+      await transport.publish([once]);
+      const consumer = createConsumer({ transport, group, db: db.pool, schema: db.schema });
+      consumer.on(Def, async (event, { tx }) => {
+        await tx.query(`INSERT INTO ${effects} (event_id, key) VALUES ($1, $2)`, [event.id, event.key]);
+      });
+      await consumer.start();
+      try {
+        await waitFor('the event', () => consumer.stats().handled === 1, 30_000);
+        await new Promise((r) => setTimeout(r, 1000)); // let any further copies arrive
+      } finally {
+        await consumer.stop();
+      }
+      const rows = await db.pool.query(`SELECT count(*)::int AS n FROM ${effects} WHERE event_id = $1`, [once.id]);
+      assert.equal(rows.rows[0].n, 1);
+    });
+
+    it('loses nothing when the broker stops and starts mid-stream; the cursor waits for acknowledgements', async () => {
+      const group = uniqueName('g');
+      const destination = await t.destination(3, [group]);
+      const Def = defineEvent({ type: Step.type, version: 1, schema: Step.schema, key: Step.key, destination });
+      const relayTransport = t.make();
+      const relay = createRelay({
+        db: db.pool,
+        schema: db.schema,
+        transport: relayTransport,
+        backoff: { initialMs: 100, maxMs: 1000 },
+      });
+      const consumer = createConsumer({
+        transport: t.make(),
+        group,
+        db: db.pool,
+        schema: db.schema,
+        retry: { attempts: 3, initialMs: 100, maxMs: 1000 },
+      });
+      consumer.on(Def, async (event, { tx }) => {
+        await tx.query(`INSERT INTO ${effects} (event_id, key) VALUES ($1, $2)`, [event.id, event.key]);
+      });
+      const outbox = createOutbox({ schema: db.schema });
+      const committed: string[] = [];
+      const write = async (n: number) => {
+        const added = await inTransaction(db.pool, (tx) => outbox.add(tx, Def({ key: `k${n % 7}`, seq: n })));
+        committed.push(...added.map((a) => a.id));
+      };
+      await relay.start();
+      await consumer.start();
+      try {
+        for (let n = 0; n < 50; n++) await write(n);
+        await waitFor('some published', () => relay.stats().published >= 50, 30_000);
+        await t.stopBroker();
+        try {
+          const publishedBefore = relay.stats().published;
+          for (let n = 50; n < 100; n++) await write(n);
+          await waitFor('the relay to notice', () => relay.stats().failures > 0, 60_000);
+          assert.equal(
+            relay.stats().published,
+            publishedBefore,
+            'nothing counts as published while the broker is down',
+          );
+        } finally {
+          await t.startBroker();
+        }
+        for (let n = 100; n < 150; n++) await write(n);
+        const count = async () =>
+          (
+            await db.pool.query(`SELECT count(DISTINCT event_id)::int AS n FROM ${effects} WHERE event_id = ANY($1)`, [
+              committed,
+            ])
+          ).rows[0].n as number;
+        await waitFor('one effect per committed event', async () => (await count()) === committed.length, 120_000);
+      } finally {
+        await consumer.stop();
+        await relay.stop();
+        await relayTransport.close();
+      }
+      const rows = await db.pool.query(`SELECT count(*)::int AS n FROM ${effects} WHERE event_id = ANY($1)`, [
+        committed,
+      ]);
+      assert.equal(rows.rows[0].n, committed.length, 'no effect twice');
+      assert.equal(consumer.stats().deadLettered, 0);
+    });
+
+    it("dead-letters a message over the broker's size limit with the reason; the next one flows", async () => {
+      const group = uniqueName('g');
+      const { destination, bytes } = await t.oversized([group]);
+      const Def = defineEvent({ type: Step.type, version: 1, schema: Step.schema, key: Step.key, destination });
+      const relay = createRelay({ db: db.pool, schema: db.schema, transport: t.make(), maxAttempts: 2 });
+      const outbox = createOutbox({ schema: db.schema, maxPayloadBytes: bytes * 4 });
+      const big = Def({ key: 'big', seq: 1, pad: 'x'.repeat(bytes + 1000) });
+      const small = Def({ key: 'big', seq: 2 });
+      await inTransaction(db.pool, (tx) => outbox.add(tx, [big, small]));
+      await relay.start();
+      try {
+        await waitFor(
+          'the dead letter',
+          async () => (await relay.getFailedEvents({ ids: [big.id] })).length === 1,
+          60_000,
+        );
+        const [letter] = await relay.getFailedEvents({ ids: [big.id] });
+        assert.equal(letter?.error.code, 'HERALD_MESSAGE_TOO_LARGE');
+        let raw: RawMessage | undefined;
+        await waitFor(
+          'the small one',
+          async () => {
+            [raw] = await t.readRaw(destination, 1, group);
+            return raw !== undefined;
+          },
+          30_000,
+        );
+        assert.equal(raw?.headers[t.attributeName('id')], small.id);
+      } finally {
+        await relay.stop();
+      }
+    });
+  });
+}
