@@ -53,6 +53,7 @@ describe('services restarting under a running relay and consumer', () => {
   let relay: Relay;
   let effects: string;
   const lines: string[] = [];
+  const consumers: { stop(): Promise<void> }[] = [];
   /** A consumer of the test's topic that records one effect per event it handles. */
   const startConsumer = async (topic: string) => {
     const consumer = createConsumer({
@@ -66,6 +67,7 @@ describe('services restarting under a running relay and consumer', () => {
     consumer.on(Ticked, async (event, { tx }) => {
       await tx.query(`INSERT INTO ${effects} (event_id, key) VALUES ($1, $2)`, [event.id, event.key]);
     });
+    consumers.push(consumer); // stopped in after() too, whatever fails first
     await consumer.start();
     return consumer;
   };
@@ -95,6 +97,7 @@ describe('services restarting under a running relay and consumer', () => {
     await relay.start();
   });
   after(async () => {
+    for (const consumer of consumers) await consumer.stop();
     await relay.stop();
     await db.drop();
   });
@@ -125,7 +128,8 @@ describe('services restarting under a running relay and consumer', () => {
       return relay.stats().published >= r.rows[0].n;
     });
 
-    const messages = await readTopic(topic, total, { timeoutMs: 60_000 });
+    // Until every committed id is seen: duplicates count as records, so a count alone stops early.
+    const messages = await readTopic(topic, total, { timeoutMs: 60_000, untilIds: writer.committed });
     const seen = new Set(messages.map((m) => m.headers.ce_id));
     const lost = writer.committed.filter((id) => !seen.has(id));
     assert.equal(lost.length, 0, `lost ${lost.length} of ${total}`);
@@ -164,7 +168,8 @@ describe('services restarting under a running relay and consumer', () => {
       },
       60_000,
     );
-    const messages = await readTopic(topic, total, { timeoutMs: 60_000 });
+    // Until every committed id is seen: duplicates count as records, so a count alone stops early.
+    const messages = await readTopic(topic, total, { timeoutMs: 60_000, untilIds: writer.committed });
     const seen = new Set(messages.map((m) => m.headers.ce_id));
     const lost = writer.committed.filter((id) => !seen.has(id));
     assert.equal(lost.length, 0, `lost ${lost.length} of ${total}`);

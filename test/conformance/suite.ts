@@ -8,7 +8,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import { decodeMessage } from '../../src/consume/decode.ts';
-import { createConsumer, createOutbox, createRelay, defineEvent, type Transport } from '../../src/index.ts';
+import {
+  createConsumer,
+  createOutbox,
+  createRelay,
+  defineEvent,
+  silentLogger,
+  type Transport,
+} from '../../src/index.ts';
 import type { Delivery, Subscription } from '../../src/transports/transport.ts';
 import { createEffects, eventMessage } from '../support/consumer.ts';
 import { freshSchema, inTransaction, type TestSchema, uniqueName } from '../support/env.ts';
@@ -219,6 +226,7 @@ export function conformance(t: TransportUnderTest): void {
         schema: db.schema,
         transport: relayTransport,
         backoff: { initialMs: 100, maxMs: 1000 },
+        logger: silentLogger,
       });
       const consumer = createConsumer({
         transport: t.make(),
@@ -278,7 +286,13 @@ export function conformance(t: TransportUnderTest): void {
       const group = uniqueName('g');
       const { destination, bytes } = await t.oversized([group]);
       const Def = defineEvent({ type: Step.type, version: 1, schema: Step.schema, key: Step.key, destination });
-      const relay = createRelay({ db: db.pool, schema: db.schema, transport: t.make(), maxAttempts: 2 });
+      const relay = createRelay({
+        db: db.pool,
+        schema: db.schema,
+        transport: t.make(),
+        maxAttempts: 2,
+        logger: silentLogger,
+      });
       const outbox = createOutbox({ schema: db.schema, maxPayloadBytes: bytes * 4 });
       const big = Def({ key: 'big', seq: 1, pad: 'x'.repeat(bytes + 1000) });
       const small = Def({ key: 'big', seq: 2 });
