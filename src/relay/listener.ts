@@ -10,6 +10,10 @@ interface NotifyingClient {
   removeAllListeners(): unknown;
 }
 
+interface InProcessListener {
+  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
+}
+
 /**
  * Holds one connection in LISTEN and calls `onWake` on every NOTIFY. If the connection drops
  * (the database restarted), it reconnects with backoff and wakes once, since notifications sent
@@ -24,6 +28,19 @@ export function startListener(options: {
 }): Promise<void> {
   const { db, channel, onWake, logger, signal } = options;
   let attempt = 0;
+  // A store that listens in-process (PGlite) needs no connection of its own.
+  const inProcess = typeof db === 'string' ? undefined : (db as Partial<InProcessListener>).listen;
+  if (inProcess) {
+    return (async () => {
+      const unlisten = await inProcess.call(db, channel, onWake);
+      onWake();
+      await new Promise<void>((resolve) => {
+        if (signal.aborted) resolve();
+        signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+      await unlisten();
+    })();
+  }
 
   const connect = async (): Promise<{ client: NotifyingClient; close: () => Promise<void> }> => {
     if (typeof db === 'string') {

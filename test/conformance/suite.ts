@@ -240,9 +240,18 @@ export function conformance(t: TransportUnderTest): void {
       });
       const outbox = createOutbox({ schema: db.schema });
       const committed: string[] = [];
+      // Retried until it commits: for the PostgreSQL transport the broker is the database.
       const write = async (n: number) => {
-        const added = await inTransaction(db.pool, (tx) => outbox.add(tx, Def({ key: `k${n % 7}`, seq: n })));
-        committed.push(...added.map((a) => a.id));
+        for (let attempt = 0; ; attempt++) {
+          try {
+            const added = await inTransaction(db.pool, (tx) => outbox.add(tx, Def({ key: `k${n % 7}`, seq: n })));
+            committed.push(...added.map((a) => a.id));
+            return;
+          } catch (error) {
+            if (attempt > 600) throw error;
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        }
       };
       await relay.start();
       await consumer.start();
