@@ -59,23 +59,39 @@ const Step = defineEvent({
   key: (p) => p.key,
 });
 
-/** Reads deliveries until `count` arrived (or `timeoutMs`), without acknowledging them. */
+const iterators = new WeakMap<Subscription, AsyncIterator<Delivery>>();
+/** Pending reads of an iterator left by a `take()` that timed out: the next `take()` awaits them. */
+const leftovers = new WeakMap<AsyncIterator<Delivery>, Promise<IteratorResult<Delivery>>>();
+
+/**
+ * Reads deliveries until `count` arrived (or `timeoutMs`), without acknowledging them. One
+ * iterator per subscription, and a read that timed out is carried over, so no message is lost
+ * between calls. (Transports that bound unacknowledged messages need room for a partition's share.)
+ */
 async function take(subscription: Subscription, count: number, timeoutMs = 30_000): Promise<Delivery[]> {
   const out: Delivery[] = [];
-  const it = subscription[Symbol.asyncIterator]();
+  let it = iterators.get(subscription);
+  if (!it) {
+    it = subscription[Symbol.asyncIterator]();
+    iterators.set(subscription, it);
+  }
   const deadline = Date.now() + timeoutMs;
   while (out.length < count) {
     const left = deadline - Date.now();
     if (left <= 0) break;
     let timer: NodeJS.Timeout | undefined;
+    const read = leftovers.get(it) ?? it.next();
+    leftovers.set(it, read);
     const next = await Promise.race([
-      it.next(),
+      read,
       new Promise<null>((r) => {
         timer = setTimeout(() => r(null), left);
       }),
     ]);
     clearTimeout(timer);
-    if (next === null || next.done) break;
+    if (next === null) break;
+    leftovers.delete(it);
+    if (next.done) break;
     out.push(next.value);
   }
   return out;
