@@ -36,6 +36,13 @@ describe('examples', () => {
     assert.match(stdout, /handled 1, skipped 1 duplicate, available now 7/);
   });
 
+  it('embedded: the whole path on PGlite and the PostgreSQL transport, no server', async () => {
+    const { stdout } = await run(process.execPath, ['examples/embedded.ts'], {
+      env: { ...process.env, DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' },
+    });
+    assert.match(stdout, /invoiced o-1=4200 with no server/);
+  });
+
   it('dead letters: lists and retries through the API', async () => {
     const { stdout } = await run(process.execPath, ['examples/dead-letters.ts']);
     assert.match(stdout, /\d+ of \d+ published again/);
