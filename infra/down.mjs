@@ -1,7 +1,8 @@
 #!/usr/bin/env node
+import { ELASTICMQ_ENDPOINT, stopElasticMq } from './elasticmq.mjs';
 import { KAFKA_BOOTSTRAP, stopKafka } from './kafka.mjs';
-// Stops only the services that infra/up.mjs (or infra/kafka.mjs startKafka())
-// started, as recorded in .cache/infra/started.json.
+// Stops only the services that infra/up.mjs (or infra/kafka.mjs startKafka(),
+// infra/elasticmq.mjs startElasticMq()) started, as recorded in .cache/infra/started.json.
 //
 //   node infra/down.mjs
 import { forgetStarted, readState, run } from './lib.mjs';
@@ -13,7 +14,7 @@ const STOP = {
 };
 
 const started = readState().services;
-const order = ['kafka', 'nats', 'rabbitmq', 'postgres'].filter((n) => n in started);
+const order = ['elasticmq', 'kafka', 'nats', 'rabbitmq', 'postgres'].filter((n) => n in started);
 if (!order.length) {
   console.log('down: nothing to stop (herald infra started nothing that is still recorded)');
   process.exit(0);
@@ -21,7 +22,14 @@ if (!order.length) {
 let failed = false;
 for (const name of order) {
   try {
-    if (name === 'kafka') {
+    if (name === 'elasticmq') {
+      const r = await stopElasticMq();
+      console.log(
+        r.stopped
+          ? `elasticmq  stopped pid ${r.pid} (${ELASTICMQ_ENDPOINT}${r.forced ? ', had to SIGKILL' : ''}, ${(r.ms / 1000).toFixed(1)}s)`
+          : 'elasticmq  was not running',
+      );
+    } else if (name === 'kafka') {
       const r = await stopKafka();
       console.log(
         r.stopped

@@ -5,15 +5,17 @@
 //
 // PostgreSQL, RabbitMQ, NATS: started with the machine's own commands if their
 // port is closed. Kafka: a broker from Maven Central jars (see infra/kafka.mjs).
-// Services named in --require (default postgres,kafka) make the script exit 1
-// if they cannot be brought up; the others only warn.
+// ElasticMQ (SQS): a server from Maven Central jars (see infra/elasticmq.mjs).
+// Every service is brought up; those named in --require (default postgres,kafka)
+// make the script exit 1 if they cannot be, the others only warn.
 // What this script started is recorded in .cache/infra/started.json, so that
 // infra/down.mjs stops only that.
 import fs from 'node:fs';
+import { ELASTICMQ_ENDPOINT, startElasticMq } from './elasticmq.mjs';
 import { KAFKA_BOOTSTRAP, startKafka } from './kafka.mjs';
 import { portOpen, recordStarted, run, waitForPort } from './lib.mjs';
 
-const ALL = ['postgres', 'rabbitmq', 'nats', 'kafka'];
+const ALL = ['postgres', 'rabbitmq', 'nats', 'kafka', 'elasticmq'];
 
 function parseArgs(argv) {
   let require = ['postgres', 'kafka'];
@@ -135,11 +137,23 @@ async function upKafka() {
   line('kafka', KAFKA_BOOTSTRAP, note);
 }
 
+async function upElasticMq() {
+  const r = await startElasticMq({ log: (m) => console.log(m) });
+  const fetched = r.fetchMs ? `, jars fetched in ${(r.fetchMs / 1000).toFixed(1)}s` : '';
+  const note = r.started
+    ? `started, pid ${r.pid}, ElasticMQ ${r.version}, ${(r.ms / 1000).toFixed(1)}s${fetched}`
+    : r.external
+      ? 'already running, not started by herald'
+      : `already running, pid ${r.pid}`;
+  line('elasticmq', ELASTICMQ_ENDPOINT.replace('http://', ''), note);
+}
+
 const { require } = parseArgs(process.argv.slice(2));
 const failures = [];
 for (const name of ALL) {
   try {
     if (name === 'kafka') await upKafka();
+    else if (name === 'elasticmq') await upElasticMq();
     else await upService(name);
   } catch (e) {
     const msg = (e?.message ? e.message : String(e)).replace(new RegExp(`^${name}: `), '');
@@ -147,7 +161,16 @@ for (const name of ALL) {
       console.error(`up: FAILED ${name}: ${msg}`);
       failures.push(name);
     } else {
-      console.warn(`up: warning: ${name} is not available (not required): ${msg.split('\n')[0]}`);
+      const [first, ...rest] = msg.split('\n');
+      console.warn(`up: warning: ${name} is not available (not required): ${first}`);
+      // e.g. the end of mvn's output when the ElasticMQ jars could not be fetched
+      if (rest.length)
+        console.warn(
+          rest
+            .slice(-15)
+            .map((l) => `  ${l}`)
+            .join('\n'),
+        );
     }
   }
 }
