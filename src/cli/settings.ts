@@ -6,6 +6,9 @@ import { parseBrokers } from '../transports/kafka/index.ts';
  * Every setting of the CLI, with its flag and environment variable. The CLI reference in
  * docs/cli.md is generated from this table (`npm run docs`), so it cannot drift.
  */
+export const transportNames = ['kafka', 'rabbitmq', 'nats', 'sqs', 'postgres'] as const;
+export type TransportName = (typeof transportNames)[number];
+
 export interface Setting<T> {
   flag: string;
   env: string;
@@ -63,12 +66,40 @@ export const settings = {
       return raw;
     },
   },
+  transport: {
+    flag: 'transport',
+    env: 'HERALD_TRANSPORT',
+    default: 'kafka' as const,
+    description: 'Broker to publish to: kafka, rabbitmq, nats, sqs or postgres',
+    parse: (raw: string, name: string) => {
+      if (!transportNames.includes(raw as TransportName)) {
+        throw invalid(name, raw, `must be one of ${transportNames.join(', ')}`);
+      }
+      return raw as TransportName;
+    },
+  },
   brokers: {
     flag: 'brokers',
     env: 'KAFKA_BROKERS',
-    required: true,
-    description: 'Kafka bootstrap brokers, host:port[,host:port]',
+    description: 'Kafka bootstrap brokers, host:port[,host:port] (required with --transport kafka)',
     parse: (raw: string, name: string) => parseBrokers(raw, name),
+  },
+  brokerUrl: {
+    flag: 'broker-url',
+    env: 'HERALD_BROKER_URL',
+    description:
+      'Where the broker is for the other transports: amqp://… (rabbitmq), host:port[,host:port] (nats), http://… (sqs endpoint), postgres://… (postgres; default --database-url)',
+    parse: text,
+  },
+  groups: {
+    flag: 'groups',
+    env: 'HERALD_GROUPS',
+    description: 'Consumer groups whose queues the publisher declares (rabbitmq, sqs), comma-separated',
+    parse: (raw: string) =>
+      raw
+        .split(',')
+        .map((g) => g.trim())
+        .filter(Boolean),
   },
   topicPrefix: {
     flag: 'topic-prefix',

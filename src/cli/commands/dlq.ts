@@ -2,13 +2,13 @@ import type { ConsumerDeadLetterFilter } from '../../deadletters/consumer-dead-l
 import { createDeadLetters, type DeadLetterFilter, type FailedEvent } from '../../deadletters/dead-letters.ts';
 import { HeraldError } from '../../errors.ts';
 import type { DeadLetterSelection } from '../../store/sql/filter.ts';
-import { kafka } from '../../transports/kafka/index.ts';
 import { type Command, settingOptions, settingsHelp } from '../command.ts';
 import { resolveSettings } from '../settings.ts';
 import { parseTime } from '../time.ts';
+import { transportFrom } from '../transport.ts';
 import { consumerDeadLetterHelp, runConsumerDlq } from './dlq-consumers.ts';
 
-const keys = ['databaseUrl', 'schema', 'brokers', 'clientId'] as const;
+const keys = ['databaseUrl', 'schema', 'transport', 'brokers', 'brokerUrl', 'groups', 'clientId'] as const;
 const actions = ['list', 'show', 'retry', 'discard'] as const;
 type Action = (typeof actions)[number];
 
@@ -109,10 +109,7 @@ export const dlqCommand: Command = {
     }
     const needsBroker = action === 'retry';
     const config = resolveSettings(needsBroker ? keys : (['databaseUrl', 'schema'] as const), flags, process.env);
-    const transport =
-      needsBroker && 'brokers' in config
-        ? kafka({ brokers: config.brokers as string[], clientId: String(config.clientId) })
-        : undefined;
+    const transport = needsBroker ? transportFrom(resolveSettings(keys, flags, process.env)) : undefined;
     const dlq = createDeadLetters({
       db: config.databaseUrl,
       schema: config.schema,

@@ -1,13 +1,16 @@
 import { createLogger } from '../../observe/logger.ts';
 import { createRelay } from '../../relay/relay.ts';
-import { kafka } from '../../transports/kafka/index.ts';
 import { type Command, settingOptions, settingsHelp } from '../command.ts';
 import { resolveSettings } from '../settings.ts';
+import { transportFrom } from '../transport.ts';
 
 const relayKeys = [
   'databaseUrl',
   'schema',
+  'transport',
   'brokers',
+  'brokerUrl',
+  'groups',
   'topicPrefix',
   'batchSize',
   'pollIntervalMs',
@@ -20,7 +23,7 @@ const relayKeys = [
 ] as const;
 
 export const relayCommand: Command = {
-  summary: 'Publish committed events from the log to Kafka until stopped (SIGTERM/SIGINT)',
+  summary: 'Publish committed events from the log to the broker (Kafka by default) until stopped (SIGTERM/SIGINT)',
   options: settingOptions(relayKeys),
   help: () =>
     `herald relay [options]\n\nRuns until SIGTERM or SIGINT, then finishes the batch in flight and exits.\n\n${settingsHelp(relayKeys)}`,
@@ -30,7 +33,7 @@ export const relayCommand: Command = {
     const relay = createRelay({
       db: config.databaseUrl,
       schema: config.schema,
-      transport: kafka({ brokers: config.brokers, clientId: config.clientId }),
+      transport: transportFrom(config),
       batchSize: config.batchSize,
       pollIntervalMs: config.pollIntervalMs,
       maxAttempts: config.maxAttempts,

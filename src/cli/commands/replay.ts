@@ -1,12 +1,21 @@
 import { HeraldError } from '../../errors.ts';
 import { createProgress } from '../../replay/progress.ts';
 import { type ReplayResult, replayEvents } from '../../replay/replay.ts';
-import { kafka } from '../../transports/kafka/index.ts';
 import { type Command, settingOptions, settingsHelp } from '../command.ts';
 import { resolveSettings } from '../settings.ts';
 import { parseTime } from '../time.ts';
+import { transportFrom } from '../transport.ts';
 
-const replayKeys = ['databaseUrl', 'schema', 'brokers', 'topicPrefix', 'clientId'] as const;
+const replayKeys = [
+  'databaseUrl',
+  'schema',
+  'transport',
+  'brokers',
+  'brokerUrl',
+  'groups',
+  'topicPrefix',
+  'clientId',
+] as const;
 // A dry run publishes nothing, so it needs no brokers.
 const dryRunKeys = ['databaseUrl', 'schema', 'topicPrefix'] as const;
 
@@ -110,10 +119,7 @@ ${settingsHelp(replayKeys)}`,
     const size = pageSize(flags['page-size']);
     const destination = typeof flags.destination === 'string' ? flags.destination : undefined;
     const config = resolveSettings(dryRun ? dryRunKeys : replayKeys, flags, process.env);
-    const transport =
-      'brokers' in config && config.brokers
-        ? kafka({ brokers: config.brokers, clientId: config.clientId ?? 'herald-relay' })
-        : undefined;
+    const transport = dryRun ? undefined : transportFrom(resolveSettings(replayKeys, flags, process.env));
 
     const stopper = new AbortController();
     const stop = () => stopper.abort();
