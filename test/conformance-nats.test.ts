@@ -1,0 +1,123 @@
+import { execFile } from 'node:child_process';
+import { connect as tcpConnect } from 'node:net';
+import { after } from 'node:test';
+import { promisify } from 'node:util';
+import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { nats } from '../src/transports/nats/index.ts';
+import { conformance, type RawMessage } from './conformance/suite.ts';
+import { uniqueName } from './support/env.ts';
+
+const servers = process.env.NATS_URL ?? '127.0.0.1:4222';
+const [host = '127.0.0.1', port = '4222'] = servers.replace(/^nats:\/\//, '').split(':');
+const run = promisify(execFile);
+const daemon = '/usr/sbin/start-stop-daemon';
+const server = '/usr/sbin/nats-server';
+
+/** A plain NATS client, not Herald's transport: the suite checks the wire with the broker's own client. */
+async function withClient<T>(fn: (nc: NatsConnection) => Promise<T>): Promise<T> {
+  const nc = await connect({ servers, timeout: 5000 });
+  try {
+    return await fn(nc);
+  } finally {
+    await nc.close();
+  }
+}
+
+const created: string[] = [];
+// The streams this file made go with it (they are on disk: they would slow every restart).
+after(() =>
+  withClient(async (nc) => {
+    const jsm = await jetstreamManager(nc);
+    for (const stream of created) await jsm.streams.delete(stream).catch(() => {});
+  }),
+);
+
+/** A stream made the way docs/nats.md says to pre-create one: subjects `<destination>.*`, partitions in the description. */
+async function createStream(partitions: number, extra: { max_msg_size?: number } = {}): Promise<string> {
+  // A dot in the name: the stream is `herald-conf_<hex>`, the subjects keep the dots.
+  const destination = `herald-conf.${uniqueName('d')}`;
+  const name = destination.replaceAll('.', '_');
+  created.push(name);
+  await withClient(async (nc) => {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.add({
+      name,
+      subjects: [`${destination}.*`],
+      storage: StorageType.File,
+      description: `herald partitions=${partitions}`,
+      ...extra,
+    });
+  });
+  return destination;
+}
+
+const portOpen = () =>
+  new Promise<boolean>((resolve) => {
+    const socket = tcpConnect({ host, port: Number(port) });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+conformance({
+  name: 'nats',
+  make: () => nats({ servers, timeoutMs: 2000 }),
+  destination: (partitions) => createStream(partitions),
+  // CloudEvents NATS protocol binding: `ce-` headers.
+  attributeName: (attribute) => `ce-${attribute}`,
+  readRaw: (destination, count) =>
+    withClient(async (nc) => {
+      // An ordered (ephemeral) consumer from the start of the stream.
+      const consumer = await jetstream(nc).consumers.get(destination.replaceAll('.', '_'));
+      const out: RawMessage[] = [];
+      const messages = await consumer.fetch({ max_messages: count, expires: 3000 });
+      for await (const m of messages) {
+        const headers: Record<string, string> = {};
+        for (const name of m.headers?.keys() ?? []) headers[name] = m.headers?.get(name) ?? '';
+        out.push({ key: headers['herald-key'] ?? null, headers, body: m.string() });
+        if (out.length === count) break;
+      }
+      return out;
+    }),
+  stopBroker: async () => {
+    await run(daemon, ['--stop', '--oknodo', '--retry', 'TERM/15/KILL/5', '--exec', server]);
+    await until('nats-server to stop', async () => !(await portOpen()));
+  },
+  startBroker: async () => {
+    await run(daemon, [
+      '--start',
+      '--oknodo',
+      '--background',
+      '--exec',
+      server,
+      '--',
+      '-a',
+      host,
+      '-p',
+      port,
+      '-js',
+      '-sd',
+      '/var/lib/nats-server',
+      '-l',
+      '/var/log/nats-server.log',
+    ]);
+    await until('nats-server and JetStream to answer', () =>
+      withClient(async (nc) => {
+        await (await jetstreamManager(nc)).getAccountInfo();
+        return true;
+      }),
+    );
+  },
+  oversized: async () => ({ destination: await createStream(1, { max_msg_size: 20_000 }), bytes: 20_000 }),
+});
