@@ -200,10 +200,13 @@ export function conformance(t: TransportUnderTest): void {
       const subscribe = () =>
         (transport.subscribe as NonNullable<Transport['subscribe']>)({ group, topics: [destination] });
       const first = await subscribe();
-      const got = await take(first, 10);
-      assert.equal(got.length, 10);
-      await got[4]?.ack(); // the first five are done; the consumer dies before the rest
-      await first.close();
+      try {
+        const got = await take(first, 10);
+        assert.equal(got.length, 10);
+        await got[4]?.ack(); // the first five are done; the consumer dies before the rest
+      } finally {
+        await first.close();
+      }
       const second = await subscribe();
       try {
         const again = await take(second, 5);
