@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ProduceAcks, Producer } from '@platformatic/kafka';
 import pg from 'pg';
+import type { Transport } from '../src/transports/transport.ts';
 import type { BenchPayload } from './payload.ts';
 import {
   type BenchSystem,
@@ -11,13 +11,17 @@ import {
   type SystemConfig,
   type Writer,
 } from './system.ts';
-import { createTopic, deleteTopics, uniqueName } from './topic.ts';
+import { uniqueName } from './topic.ts';
+import { recordAcks } from './transports.ts';
 
 /**
  * The outbox relay as the seed services write it: a table with a `published_at` flag, a poller
  * ticking every 100 ms that locks up to 100 unpublished rows (FOR UPDATE SKIP LOCKED), sends them
- * one at a time with a synchronous producer (acks=all, idempotent: sarama's SyncProducer with
- * RequiredAcks=WaitForAll, Idempotent=true, MaxOpenRequests=1) and marks each row as it goes.
+ * one at a time, each awaited until the broker acknowledged it, and marks each row as it goes.
+ * The send is `await transport.publish([one])` through the same Herald Transport as Herald's
+ * relay: on Kafka an idempotent producer with acks=all (sarama's SyncProducer with
+ * RequiredAcks=WaitForAll, Idempotent=true, MaxOpenRequests=1); on RabbitMQ one publisher confirm
+ * per message; on NATS one PubAck; on SQS one SendMessageBatch of one; on PostgreSQL one INSERT.
  */
 export const baselinePollMs = 100;
 export const baselineBatch = 100;
@@ -49,15 +53,14 @@ export interface BaselineRelay {
   readonly errors: number;
 }
 
-export function createBaselineRelay(options: { pool: pg.Pool; schema: string; topic: string; brokers: string[] }) {
-  const { pool, topic } = options;
+export function createBaselineRelay(options: { pool: pg.Pool; schema: string; topic: string; transport: Transport }) {
+  const { pool, topic, transport } = options;
   const s = `"${options.schema}"`;
   const stopper = new AbortController();
-  let producer: Producer | undefined;
   let loop: Promise<void> = Promise.resolve();
   const state = { published: 0, errors: 0 };
 
-  const tick = async (p: Producer) => {
+  const tick = async () => {
     const client = await pool.connect();
     try {
       await client.query('BEGIN');
@@ -66,19 +69,15 @@ export function createBaselineRelay(options: { pool: pg.Pool; schema: string; to
 WHERE published_at IS NULL ORDER BY created_at LIMIT ${baselineBatch} FOR UPDATE SKIP LOCKED`,
       );
       for (const row of rows) {
-        await p.send({
-          messages: [
-            {
-              topic,
-              key: Buffer.from(row.aggregate_id),
-              value: Buffer.from(row.payload),
-              headers: new Map([
-                [Buffer.from('ce_id'), Buffer.from(row.id)],
-                [Buffer.from('ce_type'), Buffer.from(row.event_type)],
-              ]),
-            },
-          ],
-        });
+        await transport.publish([
+          {
+            id: row.id,
+            topic,
+            key: row.aggregate_id,
+            value: Buffer.from(row.payload),
+            headers: { ce_id: row.id, ce_type: row.event_type },
+          },
+        ]);
         await client.query(`UPDATE ${s}.outbox SET published_at = now() WHERE id = $1`, [row.id]);
       }
       await client.query('COMMIT');
@@ -100,19 +99,12 @@ WHERE published_at IS NULL ORDER BY created_at LIMIT ${baselineBatch} FOR UPDATE
       return state.errors;
     },
     async start() {
-      producer = new Producer({
-        clientId: 'baseline-relay',
-        bootstrapBrokers: options.brokers,
-        idempotent: true,
-        acks: ProduceAcks.ALL,
-      });
-      await producer.metadata({ topics: [topic] });
-      const p = producer;
+      await transport.connect();
       // A ticker: a tick starts every 100 ms, or at once when the previous one ran longer.
       loop = (async () => {
         while (!stopper.signal.aborted) {
           const started = Date.now();
-          await tick(p);
+          await tick();
           const wait = baselinePollMs - (Date.now() - started);
           if (wait > 0) await sleep(wait, undefined, { signal: stopper.signal }).catch(() => {});
         }
@@ -121,7 +113,7 @@ WHERE published_at IS NULL ORDER BY created_at LIMIT ${baselineBatch} FOR UPDATE
     async stop() {
       stopper.abort();
       await loop;
-      await producer?.close().catch(() => {});
+      await transport.close().catch(() => {});
     },
   } satisfies BaselineRelay;
 }
@@ -161,17 +153,19 @@ SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[])`,
   };
 }
 
-/** The seed-style system: its own schema, table and topic. */
+/** The seed-style system: its own schema, table and destination. */
 export async function baselineSystem(config: SystemConfig): Promise<BenchSystem> {
   const schema = uniqueName('herald_bench_base');
-  const topic = await createTopic(config.brokers, 'herald-bench-baseline', config.partitions);
+  const topic = await config.transport.prepare('herald-bench-baseline');
   const admin = new pg.Pool({ connectionString: config.databaseUrl, max: 2 });
   const relayPool = new pg.Pool({ connectionString: config.databaseUrl, max: 2 });
   admin.on('error', () => {});
   relayPool.on('error', () => {});
   await admin.query(tableSql(`"${schema}"`));
   const writer = baselineWriter(admin, schema);
-  const relay = createBaselineRelay({ pool: relayPool, schema, topic, brokers: config.brokers });
+  const acked = new Map<string, number>();
+  const transport = recordAcks(config.transport.create('baseline-relay'), acked);
+  const relay = createBaselineRelay({ pool: relayPool, schema, topic, transport });
   let started = false;
 
   return {
@@ -185,6 +179,7 @@ export async function baselineSystem(config: SystemConfig): Promise<BenchSystem>
       await relay.start();
     },
     published: () => relay.published,
+    acked,
     async stopRelay() {
       if (started) await relay.stop();
       started = false;
@@ -192,7 +187,7 @@ export async function baselineSystem(config: SystemConfig): Promise<BenchSystem>
     async close() {
       if (started) await relay.stop().catch(() => {});
       await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
-      await deleteTopics(config.brokers, [topic]).catch(() => {});
+      await config.transport.remove(topic).catch(() => {});
       await Promise.all([admin.end(), relayPool.end()]);
     },
   };

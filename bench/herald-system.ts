@@ -1,7 +1,6 @@
 import pg from 'pg';
 import { z } from 'zod';
 import { createOutbox, createRelay, defineEvent, migrate, type Relay, silentLogger } from '../src/index.ts';
-import { kafka } from '../src/transports/kafka/index.ts';
 import type { BenchPayload } from './payload.ts';
 import {
   type BenchSystem,
@@ -11,7 +10,8 @@ import {
   type SystemConfig,
   type Writer,
 } from './system.ts';
-import { createTopic, deleteTopics, uniqueName } from './topic.ts';
+import { uniqueName } from './topic.ts';
+import { recordAcks } from './transports.ts';
 
 /** Herald's batch size in the benchmark (also its default). */
 export const heraldBatchSize = 1000;
@@ -45,10 +45,13 @@ export function heraldWriter(pool: pg.Pool, schema: string, topic: string): Writ
   };
 }
 
-/** Herald as an application deploys it: `instances` relays from the log to Kafka, each with a pool of its own. */
+/**
+ * Herald as an application deploys it: `instances` relays from the log to the broker, each with a
+ * pool and a transport of its own.
+ */
 export async function heraldSystem(config: SystemConfig, instances = 1): Promise<BenchSystem> {
   const schema = uniqueName('herald_bench');
-  const topic = await createTopic(config.brokers, 'herald-bench-herald', config.partitions);
+  const topic = await config.transport.prepare('herald-bench-herald');
   const admin = new pg.Pool({ connectionString: config.databaseUrl, max: 2 });
   const relayPools = Array.from(
     { length: instances },
@@ -59,6 +62,7 @@ export async function heraldSystem(config: SystemConfig, instances = 1): Promise
   await migrate(admin, { schema });
   const writer = heraldWriter(admin, schema, topic);
   let relays: Relay[] = [];
+  const acked = new Map<string, number>();
 
   return {
     name: 'herald',
@@ -71,7 +75,7 @@ export async function heraldSystem(config: SystemConfig, instances = 1): Promise
         createRelay({
           db,
           schema,
-          transport: kafka({ brokers: config.brokers, clientId: 'herald-bench-relay' }),
+          transport: recordAcks(config.transport.create('herald-bench-relay'), acked),
           logger: silentLogger,
           batchSize: heraldBatchSize,
         }),
@@ -79,6 +83,7 @@ export async function heraldSystem(config: SystemConfig, instances = 1): Promise
       await Promise.all(relays.map((r) => r.start()));
     },
     published: () => relays.reduce((n, r) => n + r.stats().published, 0),
+    acked,
     async stopRelay() {
       for (const r of relays) {
         const { lastError } = r.stats();
@@ -89,7 +94,7 @@ export async function heraldSystem(config: SystemConfig, instances = 1): Promise
     async close() {
       await Promise.all(relays.map((r) => r.stop().catch(() => {})));
       await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
-      await deleteTopics(config.brokers, [topic]).catch(() => {});
+      await config.transport.remove(topic).catch(() => {});
       await Promise.all([admin.end(), ...relayPools.map((p) => p.end())]);
     },
   };

@@ -1,22 +1,26 @@
 import { parseArgs } from 'node:util';
 import { type ConsumeBenchOptions, type ConsumeSystem, consumeBench } from './consume.ts';
 import { type RelayBenchOptions, relayBench } from './relay.ts';
+import { type BenchEnv, type TransportName, transportNames } from './transports.ts';
 
-const usage = `usage: npm run bench -- relay [--events N] [--baseline-events N] [--rate R] [--seconds S] [--only herald|baseline] [--relays N] [--json]
+const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sqs|postgres|all] [--events N] [--baseline-events N] [--rate R] [--seconds S] [--only herald|baseline] [--relays N] [--json]
        npm run bench -- consume [--events N] [--duplicates FRACTION] [--concurrency N] [--only herald|herald-batch|baseline] [--json]
 
-  relay   Herald's relay against a seed-style polling relay, on the same PostgreSQL and Kafka:
-          drain throughput of a backlog, commit→broker-ack latency at a steady rate, lost and
+  relay   Herald's relay against a seed-style polling relay, on the same PostgreSQL and broker:
+          drain throughput of a backlog, commit→arrival latency at a steady rate, lost and
           duplicated events. Progress goes to stderr; with --json, one JSON line per system on stdout.
 
-  --events N            backlog Herald drains (default 20000)
+  --transport NAME      the broker both relays publish to: kafka (default), rabbitmq, nats, sqs,
+                        postgres, or all (each in turn, in one run)
+  --events N            backlog Herald drains (default per transport: kafka 20000, rabbitmq 10000,
+                        nats 10000, sqs 5000, postgres 10000)
   --baseline-events N   backlog the baseline drains (default: the same as --events)
   --rate R              events per second offered in the latency phase (default 1000)
   --seconds S           length of the latency phase (default 10)
   --only SYSTEM         run one system only
   --relays N            also run Herald with N relays in the same run (shards split by leases),
-                        and time a failover: SIGKILL one of two relay processes until the events
-                        written after it are published
+                        and time a failover (on Kafka only): SIGKILL one of two relay processes
+                        until the events written after it are published
   --json                machine-readable output
 
   consume Herald's consumer (inbox row and handler in one transaction) against a seed-style consumer
@@ -44,12 +48,26 @@ function positive(name: string, value: string | undefined, fallback: number, int
   return n;
 }
 
+/**
+ * Backlog per transport when --events is not given. The baseline sends one message at a time, so
+ * on brokers where one acknowledged send takes several milliseconds its drain takes minutes: the
+ * smaller backlogs keep `--transport all` near ten minutes. Figures are computed the same way.
+ */
+const defaultEvents: Record<TransportName, number> = {
+  kafka: 20_000,
+  rabbitmq: 10_000,
+  nats: 10_000,
+  sqs: 5_000,
+  postgres: 10_000,
+};
+
 let parsed: ReturnType<typeof parse>;
 function parse() {
   return parseArgs({
     allowPositionals: true,
     options: {
       events: { type: 'string' },
+      transport: { type: 'string' },
       'baseline-events': { type: 'string' },
       rate: { type: 'string' },
       seconds: { type: 'string' },
@@ -77,25 +95,36 @@ if (command === undefined) fail('a subcommand is required');
 if (command !== 'relay' && command !== 'consume') fail(`unknown subcommand ${JSON.stringify(command)}`);
 if (rest.length > 0) fail(`unexpected arguments: ${rest.join(' ')}`);
 const flags: Record<string, readonly string[]> = {
-  relay: ['events', 'baseline-events', 'rate', 'seconds', 'only', 'relays', 'json', 'help'],
+  relay: ['transport', 'events', 'baseline-events', 'rate', 'seconds', 'only', 'relays', 'json', 'help'],
   consume: ['events', 'duplicates', 'concurrency', 'only', 'json', 'help'],
 };
 for (const [name, value] of Object.entries(values)) {
   if (value !== undefined && value !== false && !flags[command]?.includes(name))
     fail(`${command} does not take --${name}`);
 }
-const env = {
+const env: BenchEnv = {
   databaseUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
   brokers: (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',').map((b) => b.trim()),
+  rabbitmqUrl: process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+  natsServers: process.env.NATS_URL ?? '127.0.0.1:4222',
+  sqsEndpoint: process.env.SQS_ENDPOINT ?? 'http://127.0.0.1:9324',
 };
 const only = values.only;
 
 if (command === 'relay') {
   if (only !== undefined && only !== 'herald' && only !== 'baseline') fail('--only takes herald or baseline');
-  const events = positive('events', values.events, 20_000);
+  const transport = values.transport ?? 'kafka';
+  if (transport !== 'all' && !transportNames.includes(transport as TransportName)) {
+    fail(`--transport takes ${transportNames.join(', ')} or all, got ${JSON.stringify(transport)}`);
+  }
+  const events = values.events === undefined ? undefined : positive('events', values.events, 0);
+  const baselineEvents =
+    values['baseline-events'] === undefined ? undefined : positive('baseline-events', values['baseline-events'], 0);
+  const eventsFor = (t: TransportName) => events ?? defaultEvents[t];
   const options: RelayBenchOptions = {
-    events,
-    baselineEvents: positive('baseline-events', values['baseline-events'], events),
+    transports: transport === 'all' ? transportNames : [transport as TransportName],
+    events: eventsFor,
+    baselineEvents: (t) => baselineEvents ?? eventsFor(t),
     rate: positive('rate', values.rate, 1000, false),
     seconds: positive('seconds', values.seconds, 10, false),
     json: values.json,
@@ -103,8 +132,9 @@ if (command === 'relay') {
     systems: only === 'herald' || only === 'baseline' ? [only] : ['herald', 'baseline'],
   };
   try {
-    const results = await relayBench(options, env);
-    process.exitCode = results.some((r) => r.lost > 0) ? 1 : 0;
+    const { results, failed } = await relayBench(options, env);
+    for (const f of failed) process.stderr.write(`bench: ${f.transport} was not measured: ${f.error}\n`);
+    process.exitCode = failed.length > 0 || results.some((r) => r.lost > 0) ? 1 : 0;
   } catch (error) {
     process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
     process.exitCode = 1;

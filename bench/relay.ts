@@ -1,18 +1,21 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { baselineBatch, baselinePollMs, baselineSystem } from './baseline-relay.ts';
 import { measureFailover } from './failover.ts';
 import { heraldBatchSize, heraldSystem } from './herald-system.ts';
 import { makePayload } from './payload.ts';
 import { progress, round, summarize, table } from './stats.ts';
 import type { BenchSystem, SystemConfig } from './system.ts';
-import { type Copy, type ReadBack, readTopic } from './topic.ts';
+import { type Copy, type ReadBack, uniqueName } from './topic.ts';
+import { type BenchEnv, type BenchTransport, makeTransport, type TransportName } from './transports.ts';
+import { settle, waitFor } from './wait.ts';
 import { pacedWritesInWorker } from './writers.ts';
 
 export interface RelayBenchOptions {
-  /** Backlog drained by Herald's relay. */
-  events: number;
-  /** Backlog drained by the baseline. */
-  baselineEvents: number;
+  /** The brokers to run on, one after the other. */
+  transports: readonly TransportName[];
+  /** Backlog drained by Herald's relay, per transport. */
+  events: (transport: TransportName) => number;
+  /** Backlog drained by the baseline, per transport. */
+  baselineEvents: (transport: TransportName) => number;
   rate: number;
   seconds: number;
   json: boolean;
@@ -25,15 +28,20 @@ export interface SystemResult {
   system: 'herald' | 'baseline';
   /** Relay instances (Herald; the baseline has one). */
   relays: number;
+  /** The broker both relays publish to. */
+  transport: TransportName;
   /** With --relays N: seconds from SIGKILL of one of two relays until events written after it are published. */
   failoverSeconds?: number;
   /** Events committed in both phases. */
   events: number;
   lost: number;
   duplicates: number;
-  /** Drain: backlog size / (last append time of the backlog − relay start). */
+  /**
+   * Drain: backlog size / (arrival of the last event of the backlog − relay start). Arrival on
+   * Kafka: the broker's append time; elsewhere: when the observing subscription received it.
+   */
   eventsPerSec: number;
-  /** Steady rate: broker append time − commit time. */
+  /** Steady rate: arrival − commit time. */
   p50Ms: number;
   p99Ms: number;
   p90Ms: number;
@@ -49,52 +57,15 @@ export interface SystemResult {
   unexpected: number;
   partitions: number;
   batchSize: number;
+  /** Drain measured to the relay's ack instead: backlog / (the last backlog event's publish() resolved − relay start). */
+  ackEventsPerSec: number;
+  /** Steady rate: when the relay's publish() holding the event resolved − commit time. */
+  ackP50Ms: number;
+  ackP99Ms: number;
 }
 
 const partitions = 6;
 const writers = 32;
-const stallMs = 30_000;
-
-/** Waits until `count()` reaches `target`; gives up when it has not moved for `stallMs`. */
-async function waitFor(what: string, count: () => number, target: number): Promise<boolean> {
-  let last = count();
-  let movedAt = Date.now();
-  let reportedAt = Date.now();
-  while (count() < target) {
-    await sleep(2);
-    const now = Date.now();
-    const c = count();
-    if (c !== last) {
-      last = c;
-      movedAt = now;
-    } else if (now - movedAt > stallMs) {
-      progress(`${what}: stalled at ${c}/${target}`);
-      return false;
-    }
-    if (now - reportedAt > 5000) {
-      progress(`${what}: ${c}/${target}`);
-      reportedAt = now;
-    }
-  }
-  return true;
-}
-
-/**
- * Waits until `count()` has not moved for `quietMs`. A relay that publishes duplicates reaches
- * its target early; this lets it finish what is left before the topic is read back.
- */
-async function settle(count: () => number, quietMs = 1000): Promise<void> {
-  let last = count();
-  let movedAt = Date.now();
-  while (Date.now() - movedAt < quietMs) {
-    await sleep(20);
-    const c = count();
-    if (c !== last) {
-      last = c;
-      movedAt = Date.now();
-    }
-  }
-}
 
 /** When the first copy of an event was appended. */
 function first(copies: readonly Copy[] | undefined): number | undefined {
@@ -132,75 +103,101 @@ function tally(name: string, back: ReadBack, drainIds: readonly string[], commit
   return { committed: committed.size, lost, duplicates, unexpected, drainEnd, latencies };
 }
 
+/** The relay's acks as a read-back: one copy per event, at the time its publish() resolved. */
+function ackedBack(acked: ReadonlyMap<string, number>): ReadBack {
+  const copies = new Map<string, Copy[]>();
+  for (const [id, at] of acked) copies.set(id, [{ at, where: 'ack' }]);
+  return { copies, messages: acked.size, unidentified: 0 };
+}
+
 async function runSystem(
   sys: BenchSystem,
+  transport: BenchTransport,
   drainEvents: number,
   options: RelayBenchOptions,
-  env: { databaseUrl: string; brokers: string[] },
+  env: BenchEnv,
 ): Promise<SystemResult> {
-  const { brokers, databaseUrl } = env;
+  const { databaseUrl } = env;
   const name = sys.name;
   progress(`${name}: writing a backlog of ${drainEvents} events (untimed)`);
   const payloads = Array.from({ length: drainEvents }, (_, i) => makePayload(i));
   const drainIds = await sys.writeBacklog(payloads);
 
-  progress(`${name}: draining`);
-  const started = Date.now();
-  await sys.startRelay();
-  await waitFor(`${name} drain`, () => sys.published(), drainEvents);
-  const drainedIn = Date.now() - started;
-  await settle(() => sys.published());
-  progress(
-    `${name}: published ${sys.published()} (drain done in ~${drainedIn} ms); offering ${options.rate}/s for ${options.seconds} s`,
-  );
+  progress(`${name}: observing ${sys.topic} on ${transport.name} (untimed)`);
+  const observer = await transport.observe(sys.topic);
+  try {
+    progress(`${name}: draining`);
+    const started = Date.now();
+    await sys.startRelay();
+    await waitFor(`${name} drain`, () => sys.published(), drainEvents);
+    const drainedIn = Date.now() - started;
+    await settle(() => sys.published());
+    progress(
+      `${name}: published ${sys.published()} (drain done in ~${drainedIn} ms); offering ${options.rate}/s for ${options.seconds} s`,
+    );
 
-  const writes = await pacedWritesInWorker({
-    spec: sys.writer,
-    databaseUrl,
-    rate: options.rate,
-    seconds: options.seconds,
-    concurrency: writers,
-    firstIndex: drainEvents,
-  });
-  progress(`${name}: ${writes.committed.size} committed in ${Math.round(writes.elapsedMs)} ms; waiting for the relay`);
-  progress(`${name}: commits in each second: ${Array.from(writes.perSecond, (n) => n ?? 0).join(' ')}`);
-  await waitFor(`${name} steady`, () => sys.published(), drainEvents + writes.committed.size);
-  await settle(() => sys.published());
-  await sys.stopRelay();
+    const writes = await pacedWritesInWorker({
+      spec: sys.writer,
+      databaseUrl,
+      rate: options.rate,
+      seconds: options.seconds,
+      concurrency: writers,
+      firstIndex: drainEvents,
+    });
+    progress(
+      `${name}: ${writes.committed.size} committed in ${Math.round(writes.elapsedMs)} ms; waiting for the relay`,
+    );
+    progress(`${name}: commits in each second: ${Array.from(writes.perSecond, (n) => n ?? 0).join(' ')}`);
+    await waitFor(`${name} steady`, () => sys.published(), drainEvents + writes.committed.size);
+    await settle(() => sys.published());
+    await sys.stopRelay();
 
-  progress(`${name}: reading ${sys.topic} back`);
-  const back = await readTopic(brokers, sys.topic);
-  const t = tally(name, back, drainIds, writes.committed);
-  const drainSeconds = (t.drainEnd - started) / 1000;
-  const l = summarize(t.latencies);
-  return {
-    system: name,
-    relays: sys.relays,
-    events: t.committed,
-    lost: t.lost,
-    duplicates: t.duplicates,
-    eventsPerSec: round(drainEvents / drainSeconds, 0),
-    p50Ms: l.p50,
-    p99Ms: l.p99,
-    p90Ms: l.p90,
-    maxMs: l.max,
-    drainEvents,
-    drainSeconds: round(drainSeconds, 3),
-    latencyEvents: writes.committed.size,
-    rate: options.rate,
-    achievedRate: round(writes.committed.size / (writes.elapsedMs / 1000), 0),
-    seconds: options.seconds,
-    lateWrites: writes.late,
-    failedWrites: writes.failed,
-    unexpected: t.unexpected,
-    partitions,
-    batchSize: name === 'herald' ? heraldBatchSize : baselineBatch,
-  };
+    progress(`${name}: reading ${sys.topic} back`);
+    const back = await observer.readBack(new Set([...drainIds, ...writes.committed.keys()]));
+    const t = tally(name, back, drainIds, writes.committed);
+    const drainSeconds = (t.drainEnd - started) / 1000;
+    const l = summarize(t.latencies);
+    const a = tally(`${name} acks`, ackedBack(sys.acked), drainIds, writes.committed);
+    const ackLatency = summarize(a.latencies);
+    return {
+      system: name,
+      relays: sys.relays,
+      transport: transport.name,
+      events: t.committed,
+      lost: t.lost,
+      duplicates: t.duplicates,
+      eventsPerSec: round(drainEvents / drainSeconds, 0),
+      p50Ms: l.p50,
+      p99Ms: l.p99,
+      p90Ms: l.p90,
+      maxMs: l.max,
+      drainEvents,
+      drainSeconds: round(drainSeconds, 3),
+      latencyEvents: writes.committed.size,
+      rate: options.rate,
+      achievedRate: round(writes.committed.size / (writes.elapsedMs / 1000), 0),
+      seconds: options.seconds,
+      lateWrites: writes.late,
+      failedWrites: writes.failed,
+      unexpected: t.unexpected,
+      partitions: transport.partitions,
+      batchSize: name === 'herald' ? heraldBatchSize : baselineBatch,
+      ackEventsPerSec: round(drainEvents / ((a.drainEnd - started) / 1000), 0),
+      ackP50Ms: ackLatency.p50,
+      ackP99Ms: ackLatency.p99,
+    };
+  } finally {
+    await observer.close();
+  }
 }
 
-export async function relayBench(options: RelayBenchOptions, env: { databaseUrl: string; brokers: string[] }) {
-  const config: SystemConfig = { databaseUrl: env.databaseUrl, brokers: env.brokers, partitions, writers };
-  const results: SystemResult[] = [];
+/** One transport: Herald (with 1 relay, and with N), then the baseline, each on a destination of its own. */
+async function relayOn(
+  transportName: TransportName,
+  options: RelayBenchOptions,
+  env: BenchEnv,
+  results: SystemResult[],
+): Promise<void> {
   const runs = options.systems.flatMap((name) =>
     name === 'herald' && options.relays > 1
       ? [
@@ -210,24 +207,60 @@ export async function relayBench(options: RelayBenchOptions, env: { databaseUrl:
       : [{ name, relays: 1 }],
   );
   for (const { name, relays } of runs) {
-    const sys = name === 'herald' ? await heraldSystem(config, relays) : await baselineSystem(config);
+    progress(`${transportName}: ${name}${relays > 1 ? ` with ${relays} relays` : ''}`);
+    const transport = await makeTransport(transportName, env, { group: uniqueName('herald-bench'), partitions });
     try {
-      const result = await runSystem(sys, name === 'herald' ? options.events : options.baselineEvents, options, env);
-      if (relays > 1) {
-        progress(`herald: failover phase (2 relay processes, one SIGKILLed)`);
-        result.failoverSeconds = (await measureFailover(env)).failoverSeconds;
+      const config: SystemConfig = { databaseUrl: env.databaseUrl, transport, partitions, writers };
+      const sys = name === 'herald' ? await heraldSystem(config, relays) : await baselineSystem(config);
+      try {
+        const drainEvents = name === 'herald' ? options.events(transportName) : options.baselineEvents(transportName);
+        const result = await runSystem(sys, transport, drainEvents, options, env);
+        if (relays > 1) {
+          if (transportName === 'kafka') {
+            progress(`herald: failover phase (2 relay processes, one SIGKILLed)`);
+            result.failoverSeconds = (await measureFailover(env)).failoverSeconds;
+          } else {
+            progress(`herald: no failover phase on ${transportName}: the benchmark times failover on Kafka only`);
+          }
+        }
+        results.push(result);
+        if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+      } finally {
+        await sys.close();
       }
-      results.push(result);
-      if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     } finally {
-      await sys.close();
+      await transport.close();
     }
   }
-  if (!options.json) process.stdout.write(`${report(results)}\n`);
-  return results;
 }
 
-function report(results: SystemResult[]): string {
+export interface RelayBenchOutcome {
+  results: SystemResult[];
+  /** Transports whose run failed, with the error. */
+  failed: { transport: TransportName; error: string }[];
+}
+
+export async function relayBench(options: RelayBenchOptions, env: BenchEnv): Promise<RelayBenchOutcome> {
+  const results: SystemResult[] = [];
+  const failed: RelayBenchOutcome['failed'] = [];
+  for (const transportName of options.transports) {
+    const before = results.length;
+    try {
+      await relayOn(transportName, options, env, results);
+    } catch (error) {
+      // With --transport all, one broker that is down or broken does not stop the others.
+      const message = (error as Error).stack ?? String(error);
+      progress(`${transportName}: run failed: ${message}`);
+      failed.push({ transport: transportName, error: (error as Error).message ?? String(error) });
+    }
+    if (!options.json && results.length > before) {
+      process.stdout.write(`${report(transportName, results.slice(before))}\n\n`);
+    }
+  }
+  return { results, failed };
+}
+
+function report(transportName: TransportName, results: SystemResult[]): string {
   const h = results.find((r) => r.system === 'herald' && r.relays === 1);
   const many = results.find((r) => r.system === 'herald' && r.relays > 1);
   const b = results.find((r) => r.system === 'baseline');
@@ -237,7 +270,9 @@ function report(results: SystemResult[]): string {
     const x = f(h) / f(b);
     return Number.isFinite(x) ? `${round(x, 3)} (${note(x)})` : '-';
   };
-  const rows: string[][] = [['', 'herald', 'baseline', 'herald/baseline']];
+  const rows: string[][] = [[transportName, 'herald', 'baseline', 'herald/baseline']];
+  // Kafka: the broker's append time, i.e. its ack; elsewhere: received by the observing consumer.
+  const arrival = transportName === 'kafka' ? 'commit→ack' : 'commit→arrival';
   const add = (label: string, f: (r: SystemResult) => number, note?: (x: number) => string) =>
     rows.push([label, cell(h, f), cell(b, f), note ? ratio(f, note) : '']);
   add('drain backlog (events)', (r) => r.drainEvents);
@@ -251,28 +286,39 @@ function report(results: SystemResult[]): string {
   add('achieved rate (events/s)', (r) => r.achievedRate);
   add('latency events', (r) => r.latencyEvents);
   add(
-    'commit→ack p50 (ms)',
+    `${arrival} p50 (ms)`,
     (r) => r.p50Ms,
     (x) => `${round(1 / x, 1)}x lower`,
   );
   add(
-    'commit→ack p90 (ms)',
+    `${arrival} p90 (ms)`,
     (r) => r.p90Ms,
     (x) => `${round(1 / x, 1)}x lower`,
   );
   add(
-    'commit→ack p99 (ms)',
+    `${arrival} p99 (ms)`,
     (r) => r.p99Ms,
     (x) => `${round(1 / x, 1)}x lower`,
   );
-  add('commit→ack max (ms)', (r) => r.maxMs);
+  add(`${arrival} max (ms)`, (r) => r.maxMs);
   add('events committed', (r) => r.events);
   add('lost', (r) => r.lost);
   add('duplicates', (r) => r.duplicates);
   add('unexpected', (r) => r.unexpected);
+  add(
+    'drain to relay ack (events/s)',
+    (r) => r.ackEventsPerSec,
+    (x) => `${round(x, 1)}x the throughput`,
+  );
+  add('commit→relay ack p50 (ms)', (r) => r.ackP50Ms);
+  add('commit→relay ack p99 (ms)', (r) => r.ackP99Ms);
+  const where =
+    transportName === 'kafka'
+      ? `Kafka topic per system, ${partitions} partitions, LogAppendTime (arrival = broker append time)`
+      : `${transportName} destination per system, ${results[0]?.partitions ?? partitions} ordered stream(s); arrival = received by a subscription of the transport`;
   const notes = [
-    `Kafka topic per system, ${partitions} partitions, LogAppendTime; ${writers} writer connections.`,
-    `herald: batchSize ${heraldBatchSize}; baseline: ${baselineBatch} rows per ${baselinePollMs} ms tick, one send at a time.`,
+    `transport ${transportName}: ${where}; ${writers} writer connections.`,
+    `herald: batchSize ${heraldBatchSize}; baseline: ${baselineBatch} rows per ${baselinePollMs} ms tick, one publish([one]) at a time.`,
   ];
   if (many) {
     notes.push(

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { BenchPayload } from './payload.ts';
+import type { BenchTransport } from './transports.ts';
 
 export type SystemName = 'herald' | 'baseline';
 
@@ -18,25 +19,29 @@ export interface WriterSpec {
   topic: string;
 }
 
-/** What the scenario needs of a system under test: its writer, its relay, its own topic. */
+/** What the scenario needs of a system under test: its writer, its relay, its own destination. */
 export interface BenchSystem {
   readonly name: SystemName;
   /** Relay instances this system runs. */
   readonly relays: number;
+  /** Its destination: a Kafka topic, a RabbitMQ exchange, a NATS stream's subjects, ... */
   readonly topic: string;
   readonly writer: WriterSpec;
   writeBacklog(payloads: readonly BenchPayload[]): Promise<string[]>;
   startRelay(): Promise<void>;
   /** Events the relay has published and recorded as published. */
   published(): number;
+  /** Event id → when the relay's first `publish()` holding it resolved (the broker acknowledged it). */
+  readonly acked: ReadonlyMap<string, number>;
   stopRelay(): Promise<void>;
-  /** Drops the schema, deletes the topic and ends the pools. */
+  /** Drops the schema, removes the destination and ends the pools. */
   close(): Promise<void>;
 }
 
 export interface SystemConfig {
   databaseUrl: string;
-  brokers: string[];
+  /** The broker the relay publishes to, and how its destination is made. */
+  transport: BenchTransport;
   partitions: number;
   /** Connections of the writers' pool, i.e. transactions in flight at most. */
   writers: number;
