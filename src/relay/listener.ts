@@ -67,6 +67,8 @@ export function startListener(options: {
         const lost = new Promise<void>((resolve) => {
           held?.client.on('error', () => resolve());
           held?.client.on('end', () => resolve());
+          // Stopped while connecting: an abort already past never fires its event.
+          if (signal.aborted) resolve();
           signal.addEventListener('abort', () => resolve(), { once: true });
         });
         held.client.on('notification', onWake);

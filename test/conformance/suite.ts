@@ -255,8 +255,9 @@ export function conformance(t: TransportUnderTest): void {
         backoff: { initialMs: 100, maxMs: 1000 },
         logger: silentLogger,
       });
+      const consumerTransport = t.make();
       const consumer = createConsumer({
-        transport: t.make(),
+        transport: consumerTransport,
         group,
         db: db.pool,
         schema: db.schema,
@@ -286,9 +287,13 @@ export function conformance(t: TransportUnderTest): void {
         for (let n = 0; n < 50; n++) await write(n);
         await waitFor('some published', () => relay.stats().published >= 50, 30_000);
         await t.stopBroker();
+        let writing: Promise<void> = Promise.resolve();
         try {
           const publishedBefore = relay.stats().published;
-          for (let n = 50; n < 100; n++) await write(n);
+          // Written while the broker is down (for the PostgreSQL transport, once it is back).
+          writing = (async () => {
+            for (let n = 50; n < 100; n++) await write(n);
+          })();
           await waitFor('the relay to notice', () => relay.stats().failures > 0, 60_000);
           assert.equal(
             relay.stats().published,
@@ -298,6 +303,7 @@ export function conformance(t: TransportUnderTest): void {
         } finally {
           await t.startBroker();
         }
+        await writing;
         for (let n = 100; n < 150; n++) await write(n);
         const count = async () =>
           (
@@ -310,6 +316,7 @@ export function conformance(t: TransportUnderTest): void {
         await consumer.stop();
         await relay.stop();
         await relayTransport.close();
+        await consumerTransport.close();
       }
       const rows = await db.pool.query(`SELECT count(*)::int AS n FROM ${effects} WHERE event_id = ANY($1)`, [
         committed,
