@@ -1,5 +1,15 @@
 // Types for infra/elasticmq.mjs (so TypeScript tests can import it under strict mode).
 
+import type { JavaService, JavaServiceAddress, JavaServiceStartResult } from './java-service.mjs';
+
+// Start options: timeoutMs defaults to 60000 (HERALD_ELASTICMQ_START_TIMEOUT_MS).
+// Stop options: timeoutMs, the wait before SIGKILL, defaults to 30000.
+export type {
+  JavaServiceStartOptions as ElasticMqStartOptions,
+  JavaServiceStopOptions as ElasticMqStopOptions,
+  JavaServiceStopResult as ElasticMqStopResult,
+} from './java-service.mjs';
+
 export declare const DEFAULT_ELASTICMQ_VERSION: string;
 export declare const ELASTICMQ_HOST: string;
 export declare const ELASTICMQ_PORT: number;
@@ -13,44 +23,13 @@ export declare const elasticMqPaths: Readonly<{
   outLog: string; config: string; pidFile: string; lock: string;
 }>;
 
-export interface ElasticMqStartResult {
-  /** false if a server already answered on ELASTICMQ_ENDPOINT */
-  started: boolean;
-  /** true if the answering server was not started by herald */
-  external: boolean;
-  pid: number | null;
-  endpoint: string;
-  version: string | null;
-  ms: number;
-  /** time spent fetching the jars with mvn (0 when cached) */
-  fetchMs?: number;
-}
+type ElasticMqService = JavaService<'endpoint'>;
+export type ElasticMqStartResult = JavaServiceStartResult & JavaServiceAddress<'endpoint'>;
 
-export interface ElasticMqStopResult {
-  stopped: boolean;
-  pid: number | null;
-  /** true if SIGKILL was needed after the timeout */
-  forced: boolean;
-  ms: number;
-}
-
-export interface ElasticMqStartOptions {
-  /** default 60000 (HERALD_ELASTICMQ_START_TIMEOUT_MS) */
-  timeoutMs?: number;
-  log?: (msg: string) => void;
-}
-
-export interface ElasticMqStopOptions {
-  /** wait before SIGKILL; default 30000 */
-  timeoutMs?: number;
-  /** default 'SIGTERM' (clean shutdown) */
-  signal?: NodeJS.Signals;
-}
-
-export declare function ensureElasticMqJars(opts?: { log?: (msg: string) => void }): { version: string; fetched: boolean; ms: number };
-export declare function elasticMqPid(): number | null;
+export declare const ensureElasticMqJars: ElasticMqService['ensureJars'];
+export declare const elasticMqPid: ElasticMqService['pid'];
 export declare function elasticMqAnswers(timeoutMs?: number): Promise<boolean>;
-export declare function elasticMqStatus(): Promise<{ up: boolean; pid: number | null; ours: boolean; endpoint: string }>;
-export declare function startElasticMq(opts?: ElasticMqStartOptions): Promise<ElasticMqStartResult>;
-export declare function stopElasticMq(opts?: ElasticMqStopOptions): Promise<ElasticMqStopResult>;
-export declare function restartElasticMq(opts?: ElasticMqStartOptions & ElasticMqStopOptions): Promise<ElasticMqStartResult & { stop: ElasticMqStopResult }>;
+export declare const elasticMqStatus: ElasticMqService['status'];
+export declare const startElasticMq: ElasticMqService['start'];
+export declare const stopElasticMq: ElasticMqService['stop'];
+export declare const restartElasticMq: ElasticMqService['restart'];

@@ -10,31 +10,10 @@
 //   logs/        elasticmq.out (JVM stdout/stderr, logback)
 //   elasticmq.conf, elasticmq.pid, .lock
 
-import { spawn } from 'node:child_process';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import {
-  CACHE_DIR,
-  forgetStarted,
-  pidAlive,
-  pidCmdline,
-  portOpen,
-  recordStarted,
-  run,
-  sleep,
-  tailFile,
-  waitForExit,
-  withLock,
-} from './lib.mjs';
-
-const intEnv = (name, dflt) => {
-  const v = process.env[name];
-  if (v === undefined || v === '') return dflt;
-  const n = Number.parseInt(v, 10);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
-  return n;
-};
+import { envWords, javaService, servicePaths, shortHash } from './java-service.mjs';
+import { intEnv } from './lib.mjs';
 
 /** 1.7.x runs on Java 8+ (the jars are Java 8 bytecode) and persists messages in H2. */
 export const DEFAULT_ELASTICMQ_VERSION = '1.7.1';
@@ -47,21 +26,10 @@ export const ELASTICMQ_REGION = 'elasticmq';
 const START_TIMEOUT_MS = intEnv('HERALD_ELASTICMQ_START_TIMEOUT_MS', 60_000);
 const MAIN_CLASS = 'org.elasticmq.server.Main';
 
-const DIR = path.join(CACHE_DIR, 'elasticmq');
-export const elasticMqPaths = Object.freeze({
-  dir: DIR,
-  pom: path.join(DIR, 'pom.xml'),
-  libs: path.join(DIR, 'libs'),
-  versionMarker: path.join(DIR, 'libs', '.herald-elasticmq-version'),
-  data: path.join(DIR, 'data'),
-  logs: path.join(DIR, 'logs'),
-  outLog: path.join(DIR, 'logs', 'elasticmq.out'),
-  config: path.join(DIR, 'elasticmq.conf'),
-  pidFile: path.join(DIR, 'elasticmq.pid'),
-  lock: path.join(DIR, '.lock'),
-});
-
-const JAVA = process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
+export const elasticMqPaths = servicePaths('elasticmq', (dir) => ({
+  pom: path.join(dir, 'pom.xml'),
+  config: path.join(dir, 'elasticmq.conf'),
+}));
 
 // ---------------------------------------------------------------- jars
 
@@ -104,57 +72,6 @@ function pomText(version, libs) {
   </build>
 </project>
 `;
-}
-
-/** Changes when the pom template changes: the jars are then fetched again. */
-const pomHash = () => crypto.createHash('sha256').update(pomText('V', 'L')).digest('hex').slice(0, 12);
-
-function readMarker() {
-  try {
-    const [version, hash] = fs.readFileSync(elasticMqPaths.versionMarker, 'utf8').trim().split(/\s+/);
-    return version ? { version, hash } : null;
-  } catch {
-    return null;
-  }
-}
-
-const installedVersion = () => readMarker()?.version ?? null;
-
-/**
- * Makes sure .cache/elasticmq/libs holds the server jars (runs mvn only if they are missing, or
- * if HERALD_ELASTICMQ_VERSION asks for another version).
- * @returns {{version: string, fetched: boolean, ms: number}}
- */
-export function ensureElasticMqJars({ log = () => {} } = {}) {
-  const have = readMarker();
-  if (have && have.version === VERSION && have.hash === pomHash()) return { version: VERSION, fetched: false, ms: 0 };
-  const t0 = Date.now();
-  fs.mkdirSync(DIR, { recursive: true });
-  log(
-    `elasticmq: fetching org.elasticmq:elasticmq-server_2.13:${VERSION} jars with mvn into ${elasticMqPaths.libs} ...`,
-  );
-  const tmp = `${elasticMqPaths.libs}.tmp-${process.pid}`;
-  fs.rmSync(tmp, { recursive: true, force: true });
-  fs.writeFileSync(elasticMqPaths.pom, pomText(VERSION, tmp));
-  const r = run('mvn', ['-B', '-q', '-f', elasticMqPaths.pom, 'package'], { maxBuffer: 64 * 1024 * 1024 });
-  const jars = fs.existsSync(tmp) ? fs.readdirSync(tmp) : [];
-  if (!r.ok || !jars.some((f) => f.startsWith(`elasticmq-server_2.13-${VERSION}`))) {
-    fs.rmSync(tmp, { recursive: true, force: true });
-    const why = /spawnSync mvn ENOENT/.test(r.out) ? 'mvn is not on the PATH' : `exit ${r.code}`;
-    const tail = r.out
-      .replace(/\x1b\[[0-9;]*m/g, '')
-      .split('\n')
-      .slice(-25)
-      .join('\n');
-    throw new Error(
-      `mvn could not fetch org.elasticmq:elasticmq-server_2.13:${VERSION} from Maven Central (${why}); ` +
-        `see ${elasticMqPaths.pom}:\n${tail}`,
-    );
-  }
-  fs.writeFileSync(path.join(tmp, '.herald-elasticmq-version'), `${VERSION} ${pomHash()}\n`);
-  fs.rmSync(elasticMqPaths.libs, { recursive: true, force: true });
-  fs.renameSync(tmp, elasticMqPaths.libs);
-  return { version: VERSION, fetched: true, ms: Date.now() - t0 };
 }
 
 // ---------------------------------------------------------------- config
@@ -201,21 +118,6 @@ aws {
 
 // ---------------------------------------------------------------- process
 
-/** pid of the server herald started (from elasticmq.pid), if it is still alive. */
-export function elasticMqPid() {
-  let pid;
-  try {
-    pid = Number.parseInt(fs.readFileSync(elasticMqPaths.pidFile, 'utf8'), 10);
-  } catch {
-    return null;
-  }
-  if (!pidAlive(pid)) return null;
-  const cmd = pidCmdline(pid);
-  // Guard against pid reuse: must be ElasticMQ's main class on our config file.
-  if (cmd.length && !(cmd.includes(MAIN_CLASS) && cmd.includes(`-Dconfig.file=${elasticMqPaths.config}`))) return null;
-  return pid;
-}
-
 /** True once the server answers an SQS ListQueues (query protocol) with 200. */
 export async function elasticMqAnswers(timeoutMs = 2000) {
   try {
@@ -227,180 +129,66 @@ export async function elasticMqAnswers(timeoutMs = 2000) {
   }
 }
 
-/** @returns {Promise<{up: boolean, pid: number|null, ours: boolean, endpoint: string}>} */
-export async function elasticMqStatus() {
-  const pid = elasticMqPid();
-  return { up: await elasticMqAnswers(), pid, ours: pid !== null, endpoint: ELASTICMQ_ENDPOINT };
-}
+const elasticMq = javaService({
+  name: 'elasticmq',
+  title: 'ElasticMQ',
+  noun: 'server',
+  paths: elasticMqPaths,
+  artifact: 'org.elasticmq:elasticmq-server_2.13',
+  versions: [VERSION],
+  accepts: (version) => version === VERSION,
+  /** Changes when the pom template changes: the jars are then fetched again. */
+  pomHash: () => shortHash(pomText('V', 'L')),
+  pom(version, libs) {
+    fs.writeFileSync(elasticMqPaths.pom, pomText(version, libs));
+    return [];
+  },
+  host: ELASTICMQ_HOST,
+  port: ELASTICMQ_PORT,
+  address: ELASTICMQ_ENDPOINT,
+  addressKey: 'endpoint',
+  answers: elasticMqAnswers,
+  cmdline: [MAIN_CLASS, `-Dconfig.file=${elasticMqPaths.config}`],
+  startTimeoutMs: START_TIMEOUT_MS,
+  stopTimeoutMs: 30_000,
+  prepare: writeConfig,
+  javaArgs: () => [
+    ...envWords('HERALD_ELASTICMQ_HEAP_OPTS', '-Xms64m -Xmx512m'),
+    '-Djava.awt.headless=true',
+    `-Dconfig.file=${elasticMqPaths.config}`,
+    '-cp',
+    path.join(elasticMqPaths.libs, '*'),
+    MAIN_CLASS,
+  ],
+  readyLog: elasticMqPaths.outLog,
+  ready: () => () => elasticMqAnswers(),
+  readyWhat: `answer ListQueues on ${ELASTICMQ_ENDPOINT}`,
+});
 
-async function killAndWait(pid, signal, timeoutMs) {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    return false;
-  }
-  if (await waitForExit(pid, timeoutMs)) return false;
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    /* gone */
-  }
-  await waitForExit(pid, 10_000);
-  return true; // had to force
-}
+/**
+ * Makes sure .cache/elasticmq/libs holds the server jars (runs mvn only if they are missing, or
+ * if HERALD_ELASTICMQ_VERSION asks for another version).
+ */
+export const ensureElasticMqJars = elasticMq.ensureJars;
 
-async function startUnlocked({ timeoutMs = START_TIMEOUT_MS, log = () => {} } = {}) {
-  const t0 = Date.now();
-  let pid = elasticMqPid();
-  if (await portOpen(ELASTICMQ_PORT, ELASTICMQ_HOST)) {
-    if (pid === null || (await elasticMqAnswers(5000))) {
-      return {
-        started: false,
-        external: pid === null,
-        pid,
-        endpoint: ELASTICMQ_ENDPOINT,
-        ms: 0,
-        version: installedVersion(),
-      };
-    }
-  }
-  if (pid !== null) {
-    // Our JVM is alive but does not answer (hung, or half shut down): replace it.
-    log(`elasticmq: pid ${pid} is alive but ${ELASTICMQ_ENDPOINT} does not answer; stopping it`);
-    await killAndWait(pid, 'SIGTERM', 30_000);
-  }
-  const jars = ensureElasticMqJars({ log });
-  fs.mkdirSync(elasticMqPaths.logs, { recursive: true });
-  fs.mkdirSync(elasticMqPaths.data, { recursive: true });
-  writeConfig();
-  let logOffset = 0;
-  try {
-    logOffset = fs.statSync(elasticMqPaths.outLog).size;
-  } catch {
-    /* new log */
-  }
-  fs.appendFileSync(
-    elasticMqPaths.outLog,
-    `\n=== herald: starting ElasticMQ ${jars.version} at ${new Date().toISOString()} ===\n`,
-  );
-  const out = fs.openSync(elasticMqPaths.outLog, 'a');
-  const heap = (process.env.HERALD_ELASTICMQ_HEAP_OPTS || '-Xms64m -Xmx512m').split(/\s+/).filter(Boolean);
-  let child;
-  try {
-    child = spawn(
-      JAVA,
-      [
-        ...heap,
-        '-Djava.awt.headless=true',
-        `-Dconfig.file=${elasticMqPaths.config}`,
-        '-cp',
-        path.join(elasticMqPaths.libs, '*'),
-        MAIN_CLASS,
-      ],
-      { cwd: DIR, detached: true, stdio: ['ignore', out, out] },
-    );
-  } finally {
-    fs.closeSync(out);
-  }
-  child.unref();
-  let spawnError = null;
-  child.once('error', (e) => {
-    spawnError = e;
-  });
-  if (child.pid) fs.writeFileSync(elasticMqPaths.pidFile, `${child.pid}\n`);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    await sleep(250);
-    if (await elasticMqAnswers()) break;
-    const why = spawnError
-      ? `could not run ${JAVA}: ${spawnError.message}`
-      : !pidAlive(child.pid)
-        ? `server process ${child.pid} exited during start-up`
-        : Date.now() > deadline
-          ? `server (pid ${child.pid}) did not answer ListQueues on ${ELASTICMQ_ENDPOINT} within ${timeoutMs / 1000}s`
-          : null;
-    if (why) {
-      if (pidAlive(child.pid)) await killAndWait(child.pid, 'SIGKILL', 10_000);
-      fs.rmSync(elasticMqPaths.pidFile, { force: true });
-      throw new Error(`elasticmq: ${why}.\n--- ${elasticMqPaths.outLog} ---\n${tailSince(logOffset)}`);
-    }
-  }
-  pid = child.pid;
-  recordStarted('elasticmq', { pid, version: jars.version, endpoint: ELASTICMQ_ENDPOINT });
-  return {
-    started: true,
-    external: false,
-    pid,
-    endpoint: ELASTICMQ_ENDPOINT,
-    version: jars.version,
-    ms: Date.now() - t0,
-    fetchMs: jars.ms,
-  };
-}
+/** pid of the server herald started (from elasticmq.pid), if it is still alive. */
+export const elasticMqPid = elasticMq.pid;
 
-/** What this start wrote to the log (at most the last 30 lines). */
-function tailSince(from) {
-  try {
-    const size = fs.statSync(elasticMqPaths.outLog).size;
-    if (size < from) return tailFile(elasticMqPaths.outLog, 30);
-    const buf = Buffer.alloc(Math.min(size - from, 64 * 1024));
-    const fd = fs.openSync(elasticMqPaths.outLog, 'r');
-    try {
-      fs.readSync(fd, buf, 0, buf.length, size - buf.length);
-    } finally {
-      fs.closeSync(fd);
-    }
-    return buf.toString('utf8').trimEnd().split('\n').slice(-30).join('\n') || '(nothing logged)';
-  } catch {
-    return `(no ${elasticMqPaths.outLog})`;
-  }
-}
-
-async function stopUnlocked({ timeoutMs = 30_000, signal = 'SIGTERM' } = {}) {
-  const t0 = Date.now();
-  const pid = elasticMqPid();
-  if (pid === null) {
-    if (await portOpen(ELASTICMQ_PORT, ELASTICMQ_HOST)) {
-      throw new Error(
-        `elasticmq: the server on ${ELASTICMQ_ENDPOINT} was not started by herald ` +
-          `(no live pid in ${elasticMqPaths.pidFile}); refusing to stop it`,
-      );
-    }
-    forgetStarted('elasticmq');
-    return { stopped: false, pid: null, forced: false, ms: 0 };
-  }
-  const forced = await killAndWait(pid, signal, timeoutMs);
-  if (pidAlive(pid)) throw new Error(`elasticmq: pid ${pid} survived SIGKILL`);
-  fs.rmSync(elasticMqPaths.pidFile, { force: true });
-  forgetStarted('elasticmq');
-  return { stopped: true, pid, forced, ms: Date.now() - t0 };
-}
+export const elasticMqStatus = elasticMq.status;
 
 /**
  * Starts the server unless one already answers on ELASTICMQ_ENDPOINT (ours or not); fetches the
  * jars first if they are not cached. Resolves once it answers ListQueues. Safe to call from
  * parallel test processes (serialised by a lock file).
- * @param {{timeoutMs?: number, log?: (msg: string) => void}} [opts]
  */
-export function startElasticMq(opts) {
-  return withLock(elasticMqPaths.lock, () => startUnlocked(opts));
-}
+export const startElasticMq = elasticMq.start;
 
 /**
  * Stops the server herald started: `signal` (default SIGTERM, a clean shutdown that keeps every
  * message in the H2 store), SIGKILL after timeoutMs (default 30 s). No-op if nothing is running;
  * throws if a server not started by herald holds the port.
- * @param {{timeoutMs?: number, signal?: NodeJS.Signals}} [opts]
  */
-export function stopElasticMq(opts) {
-  return withLock(elasticMqPaths.lock, () => stopUnlocked(opts));
-}
+export const stopElasticMq = elasticMq.stop;
 
 /** stopElasticMq() then startElasticMq(); queues and messages survive. */
-export function restartElasticMq(opts = {}) {
-  return withLock(elasticMqPaths.lock, async () => {
-    const stop = await stopUnlocked({ signal: opts.signal });
-    const start = await startUnlocked(opts);
-    return { ...start, stop };
-  });
-}
+export const restartElasticMq = elasticMq.restart;

@@ -1,5 +1,15 @@
 // Types for infra/kafka.mjs (so TypeScript tests can import it under strict mode).
 
+import type { JavaService, JavaServiceAddress, JavaServiceStartResult, JavaServiceStopResult } from './java-service.mjs';
+
+// Start options: timeoutMs defaults to 120000 (HERALD_KAFKA_START_TIMEOUT_MS).
+// Stop options: timeoutMs, the wait before SIGKILL, defaults to 60000.
+export type {
+  JavaServiceStartOptions as KafkaStartOptions,
+  JavaServiceStopOptions as KafkaStopOptions,
+  JavaServiceStopResult as KafkaStopResult,
+} from './java-service.mjs';
+
 export declare const DEFAULT_KAFKA_VERSION: string;
 export declare const FALLBACK_KAFKA_VERSION: string;
 export declare const KAFKA_HOST: string;
@@ -14,44 +24,14 @@ export declare const kafkaPaths: Readonly<{
   pidFile: string; lock: string; pom: string; log4j: string;
 }>;
 
-export interface KafkaStartResult {
-  /** false if a broker already answered on KAFKA_BOOTSTRAP */
-  started: boolean;
-  /** true if the answering broker was not started by herald */
-  external: boolean;
-  pid: number | null;
-  bootstrap: string;
-  version: string | null;
-  ms: number;
-  fetchMs?: number;
-}
+type KafkaService = JavaService<'bootstrap'>;
+export type KafkaStartResult = JavaServiceStartResult & JavaServiceAddress<'bootstrap'>;
 
-export interface KafkaStopResult {
-  stopped: boolean;
-  pid: number | null;
-  /** true if SIGKILL was needed after the timeout */
-  forced: boolean;
-  ms: number;
-}
-
-export interface KafkaStartOptions {
-  /** default 120000 (HERALD_KAFKA_START_TIMEOUT_MS) */
-  timeoutMs?: number;
-  log?: (msg: string) => void;
-}
-
-export interface KafkaStopOptions {
-  /** wait before SIGKILL; default 60000 */
-  timeoutMs?: number;
-  /** default 'SIGTERM' (clean shutdown); 'SIGKILL' simulates a crash */
-  signal?: NodeJS.Signals;
-}
-
-export declare function ensureKafkaJars(opts?: { log?: (msg: string) => void }): { version: string; fetched: boolean; ms: number };
-export declare function kafkaPid(): number | null;
-export declare function kafkaStatus(): Promise<{ up: boolean; pid: number | null; ours: boolean; bootstrap: string }>;
-export declare function startKafka(opts?: KafkaStartOptions): Promise<KafkaStartResult>;
-export declare function stopKafka(opts?: KafkaStopOptions): Promise<KafkaStopResult>;
-export declare function killKafka(): Promise<KafkaStopResult>;
-export declare function restartKafka(opts?: KafkaStartOptions & KafkaStopOptions): Promise<KafkaStartResult & { stop: KafkaStopResult }>;
+export declare const ensureKafkaJars: KafkaService['ensureJars'];
+export declare const kafkaPid: KafkaService['pid'];
+export declare const kafkaStatus: KafkaService['status'];
+export declare const startKafka: KafkaService['start'];
+export declare const stopKafka: KafkaService['stop'];
+export declare function killKafka(): Promise<JavaServiceStopResult>;
+export declare const restartKafka: KafkaService['restart'];
 export declare function runKafkaTool(mainClass: string, args?: string[], opts?: { timeoutMs?: number }): { ok: boolean; code: number | null; out: string };

@@ -1,4 +1,4 @@
-// Shared helpers for infra/up.mjs, infra/down.mjs and infra/kafka.mjs.
+// Shared helpers for infra/up.mjs, infra/down.mjs, infra/java-service.mjs and the services on it.
 // Plain ESM, Node >= 20, no dependencies.
 
 import { spawnSync } from 'node:child_process';
@@ -16,6 +16,15 @@ export const CACHE_DIR = process.env.HERALD_CACHE_DIR
 export const STATE_FILE = path.join(CACHE_DIR, 'infra', 'started.json');
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A positive integer from the environment variable `name`, or dflt when it is unset or empty. */
+export function intEnv(name, dflt) {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number.parseInt(v, 10);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
+  return n;
+}
 
 /** Resolves true if a TCP connection to host:port succeeds within timeoutMs. */
 export function portOpen(port, host = '127.0.0.1', timeoutMs = 1000) {
@@ -84,6 +93,26 @@ export async function waitForExit(pid, timeoutMs) {
     await sleep(200);
   }
   return !pidAlive(pid);
+}
+
+/**
+ * Sends signal to pid and waits up to timeoutMs for it to exit, then SIGKILLs it (waiting up to
+ * 10 s more). Returns true only if SIGKILL was needed.
+ */
+export async function killAndWait(pid, signal, timeoutMs) {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    return false;
+  }
+  if (await waitForExit(pid, timeoutMs)) return false;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
+  await waitForExit(pid, 10_000);
+  return true; // had to force
 }
 
 // ---------- state file: which services did herald infra start? ----------
@@ -192,4 +221,33 @@ export function tailFile(file, n = 40) {
   } catch {
     return `(no ${file})`;
   }
+}
+
+/**
+ * The last n lines written to file at or after byte offset `from` (at most 64 KiB are read); if the
+ * file is now shorter than `from` (it rolled over), the last n lines of the file.
+ */
+export function tailSince(file, from, n) {
+  try {
+    const size = fs.statSync(file).size;
+    const start = Math.max(size < from ? 0 : from, size - 64 * 1024);
+    const text = readRange(file, start, size - start)
+      .toString('utf8')
+      .trimEnd();
+    return text ? text.split('\n').slice(-n).join('\n') : '(nothing logged)';
+  } catch {
+    return `(no ${file})`;
+  }
+}
+
+/** `length` bytes of file from byte offset `start`. */
+export function readRange(file, start, length) {
+  const buf = Buffer.alloc(length);
+  const fd = fs.openSync(file, 'r');
+  try {
+    fs.readSync(fd, buf, 0, length, start);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return buf;
 }

@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { after, before, describe, it } from 'node:test';
-import { kafka } from '../src/transports/kafka/index.ts';
-import { createEffects, eventMessage } from './support/consumer.ts';
-import { brokers, databaseUrl, freshSchema, type TestSchema, uniqueName } from './support/env.ts';
+import { before, describe, it } from 'node:test';
+import { consumerFixture, eventMessage } from './support/consumer.ts';
+import { brokers, databaseUrl, type TestSchema, uniqueName } from './support/env.ts';
 import { createTopic } from './support/kafka.ts';
 import { waitFor } from './support/relay-process.ts';
 
@@ -27,16 +26,12 @@ function spawnConsumer(env: Record<string, string>) {
 }
 
 describe('consumers: a crash between the handler commit and the offset commit', () => {
+  const fixture = consumerFixture();
+  const { transport } = fixture;
   let db: TestSchema;
   let effects: string;
-  const transport = kafka({ brokers });
-  before(async () => {
-    db = await freshSchema();
-    effects = await createEffects(db.pool, db.schema);
-  });
-  after(async () => {
-    await transport.close();
-    await db.drop();
+  before(() => {
+    ({ db, effects } = fixture);
   });
 
   it('loses nothing and applies nothing twice after SIGKILL and restart', async () => {

@@ -1,24 +1,19 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { z } from 'zod';
 import { createConsumer, defineEvent } from '../src/index.ts';
-import { kafka } from '../src/transports/kafka/index.ts';
-import { createEffects, eventMessage } from './support/consumer.ts';
-import { brokers, freshSchema, type TestSchema, uniqueName } from './support/env.ts';
+import { consumerFixture, eventMessage } from './support/consumer.ts';
+import { type TestSchema, uniqueName } from './support/env.ts';
 import { createTopic } from './support/kafka.ts';
 import { waitFor } from './support/relay-process.ts';
 
 describe('consumers: order per key, concurrency across keys', () => {
+  const fixture = consumerFixture();
+  const { transport } = fixture;
   let db: TestSchema;
   let effects: string;
-  const transport = kafka({ brokers });
-  before(async () => {
-    db = await freshSchema();
-    effects = await createEffects(db.pool, db.schema);
-  });
-  after(async () => {
-    await transport.close();
-    await db.drop();
+  before(() => {
+    ({ db, effects } = fixture);
   });
 
   it('keeps each of 1,000 keys in order with concurrency 16, and a failing key holds up only itself', async () => {

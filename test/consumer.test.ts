@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { z } from 'zod';
 import {
   createConsumer,
@@ -9,9 +9,8 @@ import {
   NonRetriableError,
   silentLogger,
 } from '../src/index.ts';
-import { kafka } from '../src/transports/kafka/index.ts';
-import { createEffects, eventMessage } from './support/consumer.ts';
-import { brokers, freshSchema, inTransaction, type TestSchema, uniqueName } from './support/env.ts';
+import { consumerFixture, eventMessage } from './support/consumer.ts';
+import { inTransaction, type TestSchema, uniqueName } from './support/env.ts';
 import { createTopic, readTopic } from './support/kafka.ts';
 import { startRelayFixture } from './support/relay-fixture.ts';
 import { waitFor } from './support/relay-process.ts';
@@ -26,16 +25,12 @@ const Reserved = (topic: string) =>
   });
 
 describe('consumers: exactly once in effect', () => {
+  const fixture = consumerFixture();
+  const { transport } = fixture;
   let db: TestSchema;
   let effects: string;
-  const transport = kafka({ brokers });
-  before(async () => {
-    db = await freshSchema();
-    effects = await createEffects(db.pool, db.schema);
-  });
-  after(async () => {
-    await transport.close();
-    await db.drop();
+  before(() => {
+    ({ db, effects } = fixture);
   });
 
   it('runs the handler once for an event delivered three times', async () => {

@@ -5,13 +5,10 @@ import { loadOptional } from '../src/transports/optional.ts';
 
 describe('optional peer dependencies', () => {
   it('a client library that is not installed is named, with the command that installs it', async () => {
+    const missing: string = 'herald-no-such-client-library';
     await assert.rejects(
       // A module that does not exist, loaded the way every transport loads its client.
-      loadOptional(
-        () => import('herald-no-such-client-library'),
-        'herald-no-such-client-library',
-        'the Example transport',
-      ),
+      loadOptional(() => import(missing), missing, 'the Example transport'),
       (e: unknown) =>
         isHeraldError(e, 'HERALD_MISSING_DEPENDENCY') &&
         e.message ===

@@ -1,7 +1,10 @@
+import { after, before } from 'node:test';
 import type pg from 'pg';
 import { uuidv7 } from '../../src/index.ts';
-import type { OutgoingMessage } from '../../src/transports/transport.ts';
+import { kafka } from '../../src/transports/kafka/index.ts';
+import type { OutgoingMessage, Transport } from '../../src/transports/transport.ts';
 import { toBinaryHeaders } from '../../src/wire/cloudevents.ts';
+import { brokers, freshSchema, type TestSchema } from './env.ts';
 
 /** A message as Herald's relay would publish it, built directly (to deliver it several times). */
 export function eventMessage(
@@ -43,4 +46,21 @@ export async function createEffects(pool: pg.Pool, schema: string): Promise<stri
     `CREATE TABLE ${table} (n bigserial PRIMARY KEY, event_id text NOT NULL, key text NOT NULL, seq integer, payload jsonb)`,
   );
   return table;
+}
+
+/**
+ * What a consumer test file needs, made before its tests and removed after: a migrated schema,
+ * an effects table in it, and a Kafka transport.
+ */
+export function consumerFixture(): { db: TestSchema; effects: string; transport: Transport } {
+  const fixture = { transport: kafka({ brokers }) } as { db: TestSchema; effects: string; transport: Transport };
+  before(async () => {
+    fixture.db = await freshSchema();
+    fixture.effects = await createEffects(fixture.db.pool, fixture.db.schema);
+  });
+  after(async () => {
+    await fixture.transport.close();
+    await fixture.db.drop();
+  });
+  return fixture;
 }

@@ -1,20 +1,8 @@
 import { HeraldError } from '../../errors.ts';
+import { type ErrorLike, firstMessage, walkErrors } from '../error-tree.ts';
 
-interface KafkaErrorLike {
-  code?: unknown;
+interface KafkaErrorLike extends ErrorLike {
   apiId?: unknown;
-  message?: unknown;
-  errors?: unknown;
-  cause?: unknown;
-}
-
-/** Every error in a tree of AggregateErrors and causes, depth-first. */
-function* walk(error: unknown, depth = 0): Generator<KafkaErrorLike> {
-  if (depth > 8 || typeof error !== 'object' || error === null) return;
-  const e = error as KafkaErrorLike;
-  yield e;
-  if (Array.isArray(e.errors)) for (const inner of e.errors) yield* walk(inner, depth + 1);
-  if (e.cause) yield* walk(e.cause, depth + 1);
 }
 
 const tooLarge = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
@@ -27,10 +15,10 @@ const networkCodes = new Set(['PLT_KFK_NETWORK', 'PLT_KFK_TIMEOUT', 'ECONNREFUSE
  */
 export function toHeraldError(error: unknown, brokers: string, autocreate = true): HeraldError {
   if (error instanceof HeraldError) return error;
-  const all = [...walk(error)];
+  const all = [...walkErrors<KafkaErrorLike>(error)];
   const apiIds = all.map((e) => e.apiId).filter((id): id is string => typeof id === 'string');
-  const detail = all.map((e) => e.message).find((m) => typeof m === 'string' && m.length > 0) ?? String(error);
-  const reason = apiIds.length > 0 ? `${apiIds.join(', ')}: ${detail}` : String(detail);
+  const detail = firstMessage(all, error);
+  const reason = apiIds.length > 0 ? `${apiIds.join(', ')}: ${detail}` : detail;
   if (apiIds.some((id) => tooLarge.has(id))) {
     return new HeraldError('HERALD_MESSAGE_TOO_LARGE', `Kafka refused a message as too large: ${reason}`, {
       cause: error,

@@ -1,21 +1,5 @@
 import { HeraldError } from '../../errors.ts';
-
-interface NatsErrorLike {
-  name?: unknown;
-  code?: unknown;
-  message?: unknown;
-  errors?: unknown;
-  cause?: unknown;
-}
-
-/** Every error in a tree of AggregateErrors and causes, depth-first. */
-function* walk(error: unknown, depth = 0): Generator<NatsErrorLike> {
-  if (depth > 8 || typeof error !== 'object' || error === null) return;
-  const e = error as NatsErrorLike;
-  yield e;
-  if (Array.isArray(e.errors)) for (const inner of e.errors) yield* walk(inner, depth + 1);
-  if (e.cause) yield* walk(e.cause, depth + 1);
-}
+import { errorMessages, socketErrorCodes, walkErrors } from '../error-tree.ts';
 
 /** JetStream API error codes (`err_code`) Herald tells apart. */
 export const apiCodes = {
@@ -31,7 +15,7 @@ export const apiCodes = {
 /** The JetStream API error code in an error tree, if any. */
 export function apiCode(error: unknown): number | undefined {
   // JetStream API codes are 10000 and up; status errors carry HTTP-like codes (409, 503).
-  for (const e of walk(error)) if (typeof e.code === 'number' && e.code >= 10_000) return e.code;
+  for (const e of walkErrors(error)) if (typeof e.code === 'number' && e.code >= 10_000) return e.code;
   return undefined;
 }
 
@@ -43,16 +27,7 @@ const unreachableNames = new Set([
   'NoResponders',
   'JetStreamNotEnabled',
 ]);
-const unreachableCodes = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-]);
+const unreachableCodes = new Set(socketErrorCodes);
 const credentialsNames = new Set(['AuthorizationError', 'UserAuthenticationExpiredError']);
 
 /**
@@ -65,8 +40,8 @@ const credentialsNames = new Set(['AuthorizationError', 'UserAuthenticationExpir
  */
 export function toHeraldError(error: unknown, target: string): HeraldError {
   if (error instanceof HeraldError) return error;
-  const all = [...walk(error)];
-  const messages = all.map((e) => e.message).filter((m): m is string => typeof m === 'string' && m.length > 0);
+  const all = [...walkErrors(error)];
+  const messages = errorMessages(all);
   const reason = messages[0] ?? String(error);
   const code = apiCode(error);
   const details = code === undefined ? {} : { apiCode: code };

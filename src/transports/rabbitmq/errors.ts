@@ -1,29 +1,7 @@
 import { HeraldError } from '../../errors.ts';
+import { firstMessage, socketErrorCodes, walkErrors } from '../error-tree.ts';
 
-interface AmqpErrorLike {
-  code?: unknown;
-  message?: unknown;
-  cause?: unknown;
-}
-
-/** Every error in a chain of causes. */
-function* walk(error: unknown, depth = 0): Generator<AmqpErrorLike> {
-  if (depth > 8 || typeof error !== 'object' || error === null) return;
-  const e = error as AmqpErrorLike;
-  yield e;
-  if (e.cause) yield* walk(e.cause, depth + 1);
-}
-
-const networkCodes = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-]);
+const networkCodes = new Set(socketErrorCodes);
 // AMQP reply codes: 320 connection-forced (broker shutting down), 501-506 and 541 are
 // connection-level failures after which a new connection may work.
 const connectionReplyCodes = new Set([320, 501, 502, 503, 504, 505, 506, 541]);
@@ -43,9 +21,9 @@ export type Phase = 'connect' | 'publish' | 'declare' | 'consume';
  */
 export function toHeraldError(error: unknown, target: string, phase: Phase): HeraldError {
   if (error instanceof HeraldError) return error;
-  const all = [...walk(error)];
-  const detail = all.map((e) => e.message).find((m) => typeof m === 'string' && m.length > 0) ?? String(error);
-  const reason = String(detail);
+  // The chain of causes only, not an AggregateError's `errors`.
+  const all = [...walkErrors(error, { aggregates: false })];
+  const reason = firstMessage(all, error);
   const codes = all.map((e) => e.code);
   const replyCode = codes.find((c): c is number => typeof c === 'number');
   if (tooLarge.test(reason)) {

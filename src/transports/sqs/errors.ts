@@ -1,23 +1,10 @@
 import { HeraldError } from '../../errors.ts';
+import { type ErrorLike, firstMessage, socketErrorCodes, walkErrors } from '../error-tree.ts';
 
-interface SqsErrorLike {
-  name?: unknown;
-  code?: unknown;
+interface SqsErrorLike extends ErrorLike {
   Code?: unknown;
-  message?: unknown;
-  errors?: unknown;
-  cause?: unknown;
   $fault?: unknown;
   $metadata?: { httpStatusCode?: unknown };
-}
-
-/** Every error in a tree of AggregateErrors and causes, depth-first. */
-function* walk(error: unknown, depth = 0): Generator<SqsErrorLike> {
-  if (depth > 8 || typeof error !== 'object' || error === null) return;
-  const e = error as SqsErrorLike;
-  yield e;
-  if (Array.isArray(e.errors)) for (const inner of e.errors) yield* walk(inner, depth + 1);
-  if (e.cause) yield* walk(e.cause, depth + 1);
 }
 
 const tooLarge = /MessageTooLong|BatchRequestTooLong|too long|too large|shorter than/i;
@@ -31,20 +18,7 @@ const refusedMessage = new Set([
   'BatchRequestTooLong',
 ]);
 const missingQueue = new Set(['QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue']);
-const network = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'TimeoutError',
-  'RequestTimeout',
-  'NetworkingError',
-]);
+const network = new Set([...socketErrorCodes, 'ECONNABORTED', 'TimeoutError', 'RequestTimeout', 'NetworkingError']);
 /** Credentials SQS does not take, and SQS or KMS refusing work for now: nothing message-specific. */
 const unavailable = new Set([
   'CredentialsProviderError',
@@ -70,7 +44,7 @@ const names = (e: SqsErrorLike) =>
   [e.name, e.code, e.Code].filter((n): n is string => typeof n === 'string' && n !== 'Error');
 
 export function isQueueMissing(error: unknown): boolean {
-  return [...walk(error)].some((e) => names(e).some((n) => missingQueue.has(n)));
+  return [...walkErrors<SqsErrorLike>(error)].some((e) => names(e).some((n) => missingQueue.has(n)));
 }
 
 /**
@@ -81,10 +55,10 @@ export function isQueueMissing(error: unknown): boolean {
  */
 export function toHeraldError(error: unknown, target: string): HeraldError {
   if (error instanceof HeraldError) return error;
-  const all = [...walk(error)];
+  const all = [...walkErrors<SqsErrorLike>(error)];
   const codes = [...new Set(all.flatMap(names))];
-  const detail = all.map((e) => e.message).find((m) => typeof m === 'string' && m.length > 0) ?? String(error);
-  const reason = codes.length > 0 ? `${codes.join(', ')}: ${detail}` : String(detail);
+  const detail = firstMessage(all, error);
+  const reason = codes.length > 0 ? `${codes.join(', ')}: ${detail}` : detail;
   const options = { cause: error, details: { codes } };
   if (codes.some((c) => refusedMessage.has(c)) && tooLarge.test(reason)) {
     return new HeraldError('HERALD_MESSAGE_TOO_LARGE', `SQS refused a message as too large: ${reason}`, options);
