@@ -1,133 +1,24 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { after, describe, it } from 'node:test';
-import { promisify } from 'node:util';
-import { z } from 'zod';
-import { createOutbox, defineEvent, getStatus, type HeraldStatus, isHeraldError } from '../src/index.ts';
-import { assessStatus, defaultThresholds } from '../src/status/status.ts';
-import { insertConsumerDeadLetter } from '../src/store/sql/consumer-dead-letters.ts';
-import { recordLag } from '../src/store/sql/consumer-lag.ts';
-import { databaseUrl, freshSchema, inTransaction, type TestSchema, uniqueName } from './support/env.ts';
+import { describe, it } from 'node:test';
+import { createOutbox, getStatus, type HeraldStatus, isHeraldError } from '../src/index.ts';
+import { databaseUrl, uniqueName } from './support/env.ts';
 import { waitFor } from './support/relay-process.ts';
+import {
+  backlogByShard,
+  expectedBacklog,
+  insertConsumerDeadLetterRow,
+  insertDeadLetter,
+  moveCursors,
+  patient,
+  recordConsumerLag,
+  schemasForFile,
+  Ticked,
+  writeEvents,
+} from './support/status.ts';
 
-const run = promisify(execFile);
-
-const Ticked = defineEvent({
-  type: 'status.ticked',
-  version: 1,
-  schema: z.object({ key: z.string(), n: z.number(), note: z.string().optional() }),
-  key: (p) => p.key,
-});
-
-const schemas: TestSchema[] = [];
-async function schemaForTest(): Promise<TestSchema> {
-  const db = await freshSchema();
-  schemas.push(db);
-  return db;
-}
-
-/** Commits `count` events in one transaction each, spread over keys (and so over shards). */
-async function writeEvents(db: TestSchema, count: number, time?: Date): Promise<void> {
-  const outbox = createOutbox({ schema: db.schema });
-  for (let n = 0; n < count; n++) {
-    const event = Ticked({ key: `k${n % 7}`, n }, time ? { time } : {});
-    await inTransaction(db.pool, (tx) => outbox.add(tx, event));
-  }
-}
-
-/** What the relay does at start (one cursor row per shard), then "publishes" up to the k-th event. */
-async function moveCursors(db: TestSchema, publishedCount: number): Promise<void> {
-  const s = `"${db.schema}"`;
-  await db.pool.query(
-    `INSERT INTO ${s}.cursors (shard) SELECT generate_series(0, st.shard_count - 1) FROM ${s}.settings st ON CONFLICT DO NOTHING`,
-  );
-  if (publishedCount === 0) return;
-  await db.pool.query(
-    `UPDATE ${s}.cursors c SET xid = p.xid, seq = p.seq, updated_at = now()
-FROM (SELECT l.xid, l.seq FROM ${s}.log l ORDER BY l.xid, l.seq OFFSET $1::int - 1 LIMIT 1) p`,
-    [publishedCount],
-  );
-}
-
-async function insertDeadLetter(
-  db: TestSchema,
-  row: { type: string; errorCode: string; status?: string; failedSecondsAgo?: number },
-): Promise<void> {
-  await db.pool.query(
-    `INSERT INTO "${db.schema}".dead_letters (id, xid, seq, type, version, source, partition_key, shard, destination,
-  payload, created_at, error_code, error_message, attempts, first_failed_at, status)
-VALUES ($1, '1', 1, $2, 1, '/test', 'k', 0, 'some.topic', '{}', now(), $3, 'refused', 5,
-  now() - make_interval(secs => $4::float8), $5)`,
-    [randomUUID(), row.type, row.errorCode, row.failedSecondsAgo ?? 0, row.status ?? 'pending'],
-  );
-}
-
-/** A message consumer group `group` gave up on; `status` as an operator or a consumer left it. */
-async function insertConsumerDeadLetterRow(
-  db: TestSchema,
-  group: string,
-  status: 'pending' | 'retrying' | 'retried' | 'discarded' = 'pending',
-): Promise<void> {
-  const id = randomUUID();
-  await insertConsumerDeadLetter(db.pool, db.schema, {
-    group,
-    messageId: id,
-    eventType: 'order.placed',
-    topic: 'orders',
-    partition: 0,
-    offset: '7',
-    key: 'o-1',
-    headers: {},
-    body: Buffer.from('{}'),
-    error: { code: 'HERALD_HANDLER_FAILED', message: 'Error: no' },
-    attempts: 3,
-  });
-  if (status !== 'pending') {
-    await db.pool.query(
-      `UPDATE "${db.schema}".consumer_dead_letters SET status = $3 WHERE consumer_group = $1 AND message_id = $2`,
-      [group, id, status],
-    );
-  }
-}
-
-/** What two consumer groups stored: billing behind on two partitions, emails caught up. */
-async function recordConsumerLag(db: TestSchema): Promise<void> {
-  await recordLag(db.pool, db.schema, 'billing', [
-    { topic: 'orders', partition: 0, committed: '100', end: '1300', lag: 1200 },
-    { topic: 'orders', partition: 1, committed: null, end: '34', lag: 34 },
-    { topic: 'orders', partition: 2, committed: '5', end: '5', lag: 0 },
-  ]);
-  await recordLag(db.pool, db.schema, 'emails', [
-    { topic: 'orders', partition: 0, committed: '1300', end: '1300', lag: 0 },
-  ]);
-}
-
-/** Per shard, the events after the shard's cursor, computed independently of the status query. */
-async function expectedBacklog(db: TestSchema): Promise<Map<number, number>> {
-  const s = `"${db.schema}"`;
-  const rows = await db.pool.query<{ shard: number; n: string }>(
-    `SELECT l.shard, count(*) AS n FROM ${s}.log l
-LEFT JOIN ${s}.cursors c ON c.shard = l.shard
-WHERE c.shard IS NULL OR (l.xid, l.seq) > (c.xid, c.seq)
-GROUP BY l.shard`,
-  );
-  return new Map(rows.rows.map((r) => [r.shard, Number(r.n)]));
-}
-
-function backlogByShard(status: HeraldStatus): Map<number, number> {
-  return new Map(status.backlog.shards.filter((s) => s.events > 0).map((s) => [s.shard, s.events]));
-}
-
-// Other sessions on the same server (other test files, other work) may hold a transaction open
-// for a moment; assertions of health leave room for that.
-const patient = { maxTransactionSeconds: 3600 };
+const schemaForTest = schemasForFile();
 
 describe('getStatus', () => {
-  after(async () => {
-    for (const db of schemas) await db.drop();
-  });
-
   it('counts the backlog per shard after each shard cursor, listing every shard', async () => {
     const db = await schemaForTest();
     const empty = await getStatus({ db: db.pool, schema: db.schema, ...patient });
@@ -385,149 +276,5 @@ FROM (SELECT l.xid, l.seq FROM "${db.schema}".log l ORDER BY l.xid DESC, l.seq D
     assert.doesNotMatch((down as Error).message, /pw/);
     const bad = await getStatus({ db: databaseUrl, maxLagSeconds: -1 }).catch((e: unknown) => e);
     assert.ok(isHeraldError(bad, 'HERALD_INVALID_CONFIG'), String(bad));
-  });
-});
-
-describe('assessStatus', () => {
-  const quiet = {
-    backlog: {
-      events: 0,
-      heldBack: 0,
-      shardsWithBacklog: 0,
-      oldestAgeSeconds: null,
-      heldBackOldestAgeSeconds: null,
-      snapshotXmin: '900',
-      shards: [],
-    },
-    deadLetters: { pending: 0, oldestAgeSeconds: null, top: [] },
-    openTransaction: null,
-  };
-
-  it('is quiet when nothing exceeds a threshold, limits included', () => {
-    assert.deepEqual(assessStatus(quiet), []);
-    const atLimits = {
-      ...quiet,
-      backlog: { ...quiet.backlog, events: 3, shardsWithBacklog: 1, oldestAgeSeconds: 60 },
-    };
-    assert.deepEqual(assessStatus(atLimits, defaultThresholds), []);
-  });
-
-  it("judges consumer groups only when given: lag against maxConsumerLag, dead letters with the relay's", () => {
-    const group = (name: string, lag: number | null, pending: number) => ({
-      group: name,
-      lag,
-      measuredAt: null,
-      measuredAgeSeconds: lag === null ? null : 2,
-      partitions: [],
-      deadLetters: { pending, retrying: 0, oldestAgeSeconds: null },
-    });
-    const consumers = [group('a', 50, 0), group('b', 5000, 0), group('c', null, 0)];
-    assert.deepEqual(assessStatus({ ...quiet, consumers }), [], 'no maxConsumerLag: not judged');
-    assert.deepEqual(assessStatus({ ...quiet, consumers }, { maxConsumerLag: 50 }), [
-      'consumer group b is 5,000 messages behind (measured 2.0 s ago)',
-    ]);
-    const letters = [group('a', 0, 1), group('b', 0, 0)];
-    assert.deepEqual(assessStatus({ ...quiet, consumers: letters }), ['1 dead letter pending (group a 1)']);
-    assert.deepEqual(assessStatus({ ...quiet, consumers: letters }, { maxDeadLetters: 1 }), []);
-  });
-
-  it('explains events held back by a transaction no session shows', () => {
-    const hidden = {
-      ...quiet,
-      backlog: { ...quiet.backlog, events: 5000, heldBack: 5000, oldestAgeSeconds: 30, heldBackOldestAgeSeconds: 30 },
-    };
-    assert.deepEqual(assessStatus(hidden), [
-      '5,000 events held back by transaction xid 900, which pg_stat_activity does not show (a prepared transaction, or this role lacks pg_read_all_stats)',
-    ]);
-  });
-});
-
-describe('herald status', () => {
-  const cli = (schema: string, args: string[], url = databaseUrl) =>
-    run(process.execPath, ['src/cli/main.ts', 'status', ...args], {
-      env: { ...process.env, DATABASE_URL: url, HERALD_SCHEMA: schema },
-    });
-  const failure = (p: Promise<unknown>) =>
-    p.then(
-      () => assert.fail('expected a non-zero exit'),
-      (e: { code: number; stdout: string; stderr: string }) => e,
-    );
-
-  it('--json prints one object; --check exits 1 only when unhealthy', async () => {
-    const db = await schemaForTest();
-    await writeEvents(db, 3);
-    const healthy = await cli(db.schema, ['--json', '--check', '--max-transaction-seconds', '3600']);
-    const status = JSON.parse(healthy.stdout);
-    assert.equal(status.schema, db.schema);
-    assert.equal(status.healthy, true, status.problems.join('; '));
-    assert.equal(status.backlog.events, 3);
-    assert.equal(status.backlog.shards.length, 64, '--json lists every shard');
-
-    await insertDeadLetter(db, { type: 'order.placed', errorCode: 'HERALD_INVALID_DESTINATION' });
-    const unhealthy = await failure(cli(db.schema, ['--json', '--check']));
-    assert.equal(unhealthy.code, 1);
-    assert.equal(JSON.parse(unhealthy.stdout).healthy, false);
-
-    const report = await cli(db.schema, ['--max-transaction-seconds', '3600']);
-    assert.match(report.stdout, /UNHEALTHY/);
-    assert.match(report.stdout, /! 1 dead letter pending/);
-    assert.match(report.stdout, /backlog +3 events in \d+ of 64 shards/);
-    assert.match(report.stdout, /order\.placed +HERALD_INVALID_DESTINATION/);
-    const tolerant = await cli(db.schema, ['--check', '--max-dead-letters', '1', '--max-transaction-seconds', '3600']);
-    assert.match(tolerant.stdout, /: healthy/);
-  });
-
-  it('shows consumer groups in the report and in --json; --max-consumer-lag flips --check', async () => {
-    const db = await schemaForTest();
-    await recordConsumerLag(db);
-    await insertConsumerDeadLetterRow(db, 'billing');
-    const lenient = ['--max-transaction-seconds', '3600', '--max-dead-letters', '1'];
-    const json = await cli(db.schema, ['--json', '--check', ...lenient]);
-    const status = JSON.parse(json.stdout);
-    assert.equal(status.healthy, true, status.problems.join('; '));
-    assert.equal(status.thresholds.maxConsumerLag, null);
-    assert.deepEqual(
-      status.consumers.map((c: { group: string; lag: number }) => [c.group, c.lag]),
-      [
-        ['billing', 1234],
-        ['emails', 0],
-      ],
-    );
-    assert.equal(status.consumers[0].partitions[1].committed, null);
-    assert.equal(status.consumers[0].deadLetters.pending, 1);
-    assert.equal(typeof status.consumers[0].measuredAgeSeconds, 'number');
-
-    const behind = await failure(cli(db.schema, ['--json', '--check', ...lenient, '--max-consumer-lag', '1000']));
-    assert.equal(behind.code, 1);
-    const unhealthy = JSON.parse(behind.stdout);
-    assert.equal(unhealthy.thresholds.maxConsumerLag, 1000);
-    assert.match(unhealthy.problems[0], /^consumer group billing is 1,234 messages behind/);
-
-    const report = await cli(db.schema, [...lenient, '--max-consumer-lag', '1000']);
-    assert.match(report.stdout, /! consumer group billing is 1,234 messages behind/);
-    assert.match(report.stdout, /dead letters +none pending from the relay; 1 from consumer groups \(below\)/);
-    assert.match(report.stdout, /consumers +2 groups, 1,234 messages behind, 1 dead letter pending/);
-    assert.match(report.stdout, /billing +1,234 +[\d.]+ s ago +1 pending/);
-    assert.match(report.stdout, /emails +0 +[\d.]+ s ago +none/);
-    assert.match(report.stdout, /billing +orders +0 +100 +1300 +1,200/);
-    assert.doesNotMatch(report.stdout, /billing +orders +2 /, 'partitions caught up are not listed');
-
-    const strict = await failure(cli(db.schema, ['--check', '--max-transaction-seconds', '3600']));
-    assert.match(strict.stdout, /! 1 dead letter pending \(group billing 1\)/);
-    const bad = await failure(cli(db.schema, ['--max-consumer-lag', '-5']));
-    assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /--max-consumer-lag/);
-  });
-
-  it('names the error: not migrated, database down, bad threshold', async () => {
-    const missing = await failure(cli(uniqueName('herald_none'), []));
-    assert.equal(missing.code, 1);
-    assert.match(missing.stderr, /HERALD_NOT_MIGRATED/);
-    const down = await failure(cli('herald', [], 'postgres://postgres@127.0.0.1:1/test'));
-    assert.equal(down.code, 1);
-    assert.match(down.stderr, /HERALD_DATABASE_UNAVAILABLE/);
-    const bad = await failure(cli('herald', ['--max-lag-seconds', 'soon']));
-    assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /--max-lag-seconds/);
   });
 });
