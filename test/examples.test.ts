@@ -43,6 +43,12 @@ describe('examples', () => {
     assert.match(stdout, /invoiced o-1=4200 with no server/);
   });
 
+  it('replay: plans with a dry run, then publishes the slice (the example docs/replay.md shows)', async () => {
+    const { stdout } = await run(process.execPath, ['examples/replay.ts']);
+    assert.match(stdout, /would publish 5 events: \{"billing\.payments":5\}/);
+    assert.match(stdout, /replay [0-9a-f-]{36}: published 5 of 5 events/);
+  });
+
   it('dead letters: lists and retries through the API', async () => {
     const { stdout } = await run(process.execPath, ['examples/dead-letters.ts']);
     assert.match(stdout, /\d+ of \d+ published again/);

@@ -408,14 +408,3 @@ describe('replay: one transaction larger than many pages', () => {
     );
   });
 });
-
-describe('examples/replay.ts (the example docs/replay.md shows)', () => {
-  it('plans with a dry run, then publishes the slice', async () => {
-    // It imports 'herald' by name, i.e. dist/: `npm test` builds it first.
-    const { stdout } = await run(process.execPath, ['examples/replay.ts'], {
-      env: { ...process.env, DATABASE_URL: databaseUrl, KAFKA_BROKERS: brokers.join(',') },
-    });
-    assert.match(stdout, /would publish 5 events: \{"billing\.payments":5\}/);
-    assert.match(stdout, /replay [0-9a-f-]{36}: published 5 of 5 events/);
-  });
-});
