@@ -1,21 +1,16 @@
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { createConsumer, defineEvent } from '../src/index.ts';
 import { readLag } from '../src/store/sql/consumer-lag.ts';
 import { consumerFixture, eventMessage } from './support/consumer.ts';
-import { type TestSchema, uniqueName } from './support/env.ts';
+import { uniqueName } from './support/env.ts';
 import { createTopic } from './support/kafka.ts';
 import { waitFor } from './support/relay-process.ts';
 
 describe('consumers: batches and lag', () => {
   const fixture = consumerFixture();
   const { transport } = fixture;
-  let db: TestSchema;
-  let effects: string;
-  before(() => {
-    ({ db, effects } = fixture);
-  });
 
   it('handles batches once each, takes a failing batch apart, and reports lag', async () => {
     const topic = await createTopic(2);
@@ -37,8 +32,8 @@ describe('consumers: batches and lag', () => {
     const consumer = createConsumer({
       transport,
       group,
-      db: db.pool,
-      schema: db.schema,
+      db: fixture.db.pool,
+      schema: fixture.db.schema,
       retry: { attempts: 2, initialMs: 10, maxMs: 20 },
       deadLetterTopic: false,
       lagIntervalMs: 200,
@@ -49,7 +44,7 @@ describe('consumers: batches and lag', () => {
         if (events.some((e) => e.id === poison)) throw new Error('movement 151 refers to a missing warehouse');
         batchSizes.push(events.length);
         await tx.query(
-          `INSERT INTO ${effects} (event_id, key, seq) SELECT * FROM unnest($1::text[], $2::text[], $3::int[])`,
+          `INSERT INTO ${fixture.effects} (event_id, key, seq) SELECT * FROM unnest($1::text[], $2::text[], $3::int[])`,
           [events.map((e) => e.id), events.map((e) => e.payload.sku), events.map((e) => e.payload.seq)],
         );
       },
@@ -69,7 +64,7 @@ describe('consumers: batches and lag', () => {
       await waitFor(
         'stored lag',
         async () => {
-          const stored = (await readLag(db.pool, db.schema)).filter((l) => l.group === group);
+          const stored = (await readLag(fixture.db.pool, fixture.db.schema)).filter((l) => l.group === group);
           return stored.length === 2 && stored.every((l) => l.lag === 0);
         },
         20_000,
@@ -82,10 +77,12 @@ describe('consumers: batches and lag', () => {
       batchSizes.some((n) => n > 1),
       `batches of ${batchSizes.join(', ')}`,
     );
-    const rows = await db.pool.query(`SELECT count(*)::int AS n, count(DISTINCT event_id)::int AS d FROM ${effects}`);
+    const rows = await fixture.db.pool.query(
+      `SELECT count(*)::int AS n, count(DISTINCT event_id)::int AS d FROM ${fixture.effects}`,
+    );
     assert.deepEqual(rows.rows[0], { n: 299, d: 299 });
-    const order = await db.pool.query<{ key: string; seqs: number[] }>(
-      `SELECT key, array_agg(seq ORDER BY n) AS seqs FROM ${effects} GROUP BY key`,
+    const order = await fixture.db.pool.query<{ key: string; seqs: number[] }>(
+      `SELECT key, array_agg(seq ORDER BY n) AS seqs FROM ${fixture.effects} GROUP BY key`,
     );
     for (const r of order.rows)
       assert.deepEqual(

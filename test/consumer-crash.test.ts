@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { consumerFixture, eventMessage } from './support/consumer.ts';
-import { brokers, databaseUrl, type TestSchema, uniqueName } from './support/env.ts';
+import { brokers, databaseUrl, uniqueName } from './support/env.ts';
 import { createTopic } from './support/kafka.ts';
 import { waitFor } from './support/relay-process.ts';
 
@@ -28,11 +28,6 @@ function spawnConsumer(env: Record<string, string>) {
 describe('consumers: a crash between the handler commit and the offset commit', () => {
   const fixture = consumerFixture();
   const { transport } = fixture;
-  let db: TestSchema;
-  let effects: string;
-  before(() => {
-    ({ db, effects } = fixture);
-  });
 
   it('loses nothing and applies nothing twice after SIGKILL and restart', async () => {
     const topic = await createTopic(3);
@@ -42,8 +37,9 @@ describe('consumers: a crash between the handler commit and the offset commit', 
       return eventMessage(topic, 'order.step', { key, seq: Math.floor(i / 100) }, { key });
     });
     await transport.publish(messages);
-    const env = { HERALD_SCHEMA: db.schema, CHILD_TOPIC: topic, CHILD_GROUP: uniqueName('g') };
-    const count = async () => Number((await db.pool.query(`SELECT count(*) AS n FROM ${effects}`)).rows[0].n);
+    const env = { HERALD_SCHEMA: fixture.db.schema, CHILD_TOPIC: topic, CHILD_GROUP: uniqueName('g') };
+    const count = async () =>
+      Number((await fixture.db.pool.query(`SELECT count(*) AS n FROM ${fixture.effects}`)).rows[0].n);
 
     const first = spawnConsumer({ ...env, CHILD_KILL_AFTER: '500' });
     const killed = await first.exited;
@@ -62,13 +58,13 @@ describe('consumers: a crash between the handler commit and the offset commit', 
     const stats = JSON.parse(second.stdout().trim().split('\n').pop() as string);
     assert.ok(stats.duplicates > 0, 'events handled before the crash were delivered again and skipped');
 
-    const rows = await db.pool.query<{ n: string; distinct: string }>(
-      `SELECT count(*) AS n, count(DISTINCT event_id) AS distinct FROM ${effects}`,
+    const rows = await fixture.db.pool.query<{ n: string; distinct: string }>(
+      `SELECT count(*) AS n, count(DISTINCT event_id) AS distinct FROM ${fixture.effects}`,
     );
     assert.equal(Number(rows.rows[0]?.n), total, 'one effect per event');
     assert.equal(Number(rows.rows[0]?.distinct), total);
-    const order = await db.pool.query<{ key: string; seqs: number[] }>(
-      `SELECT key, array_agg(seq ORDER BY n) AS seqs FROM ${effects} GROUP BY key`,
+    const order = await fixture.db.pool.query<{ key: string; seqs: number[] }>(
+      `SELECT key, array_agg(seq ORDER BY n) AS seqs FROM ${fixture.effects} GROUP BY key`,
     );
     for (const r of order.rows)
       assert.deepEqual(

@@ -1,20 +1,15 @@
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { createConsumer, defineEvent } from '../src/index.ts';
 import { consumerFixture, eventMessage } from './support/consumer.ts';
-import { type TestSchema, uniqueName } from './support/env.ts';
+import { uniqueName } from './support/env.ts';
 import { createTopic } from './support/kafka.ts';
 import { waitFor } from './support/relay-process.ts';
 
 describe('consumers: order per key, concurrency across keys', () => {
   const fixture = consumerFixture();
   const { transport } = fixture;
-  let db: TestSchema;
-  let effects: string;
-  before(() => {
-    ({ db, effects } = fixture);
-  });
 
   it('keeps each of 1,000 keys in order with concurrency 16, and a failing key holds up only itself', async () => {
     const topic = await createTopic(6);
@@ -42,8 +37,8 @@ describe('consumers: order per key, concurrency across keys', () => {
     const consumer = createConsumer({
       transport,
       group: uniqueName('g'),
-      db: db.pool,
-      schema: db.schema,
+      db: fixture.db.pool,
+      schema: fixture.db.schema,
       concurrency: 16,
       retry: { attempts: 1000, initialMs: 20, maxMs: 200 },
     });
@@ -53,7 +48,7 @@ describe('consumers: order per key, concurrency across keys', () => {
       try {
         if (event.payload.key === failingKey && Date.now() < failUntil) throw new Error('key-7 is locked');
         await new Promise((r) => setTimeout(r, Math.random() * 2));
-        await tx.query(`INSERT INTO ${effects} (event_id, key, seq) VALUES ($1, $2, $3)`, [
+        await tx.query(`INSERT INTO ${fixture.effects} (event_id, key, seq) VALUES ($1, $2, $3)`, [
           event.id,
           event.payload.key,
           event.payload.seq,
@@ -64,7 +59,10 @@ describe('consumers: order per key, concurrency across keys', () => {
     });
     // The commit of an effect happens after the handler returns: count others by the database.
     const countOthers = async () =>
-      Number((await db.pool.query(`SELECT count(*) AS n FROM ${effects} WHERE key <> $1`, [failingKey])).rows[0].n);
+      Number(
+        (await fixture.db.pool.query(`SELECT count(*) AS n FROM ${fixture.effects} WHERE key <> $1`, [failingKey]))
+          .rows[0].n,
+      );
     await consumer.start();
     try {
       await waitFor(
@@ -76,7 +74,9 @@ describe('consumers: order per key, concurrency across keys', () => {
         120_000,
       );
       othersDoneAt = Date.now();
-      const failing = await db.pool.query(`SELECT count(*) AS n FROM ${effects} WHERE key = $1`, [failingKey]);
+      const failing = await fixture.db.pool.query(`SELECT count(*) AS n FROM ${fixture.effects} WHERE key = $1`, [
+        failingKey,
+      ]);
       assert.equal(Number(failing.rows[0].n), 0, 'the failing key has handled nothing while it fails');
       failUntil = 0; // the cause is fixed
       await waitFor('the failing key', () => consumer.stats().handled === keys.length * perKey, 60_000);
@@ -85,8 +85,8 @@ describe('consumers: order per key, concurrency across keys', () => {
     }
     assert.ok(othersDoneAt > 0);
     assert.ok(maxRunning > 1 && maxRunning <= 16, `handlers ran ${maxRunning} at once`);
-    const rows = await db.pool.query<{ key: string; seqs: number[] }>(
-      `SELECT key, array_agg(seq ORDER BY n) AS seqs FROM ${effects} GROUP BY key`,
+    const rows = await fixture.db.pool.query<{ key: string; seqs: number[] }>(
+      `SELECT key, array_agg(seq ORDER BY n) AS seqs FROM ${fixture.effects} GROUP BY key`,
     );
     assert.equal(rows.rowCount, keys.length);
     const expected = Array.from({ length: perKey }, (_, i) => i);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { z } from 'zod';
 import {
   createConsumer,
@@ -10,7 +10,7 @@ import {
   silentLogger,
 } from '../src/index.ts';
 import { consumerFixture, eventMessage } from './support/consumer.ts';
-import { inTransaction, type TestSchema, uniqueName } from './support/env.ts';
+import { inTransaction, uniqueName } from './support/env.ts';
 import { createTopic, readTopic } from './support/kafka.ts';
 import { startRelayFixture } from './support/relay-fixture.ts';
 import { waitFor } from './support/relay-process.ts';
@@ -27,11 +27,6 @@ const Reserved = (topic: string) =>
 describe('consumers: exactly once in effect', () => {
   const fixture = consumerFixture();
   const { transport } = fixture;
-  let db: TestSchema;
-  let effects: string;
-  before(() => {
-    ({ db, effects } = fixture);
-  });
 
   it('runs the handler once for an event delivered three times', async () => {
     const topic = await createTopic(3);
@@ -39,9 +34,14 @@ describe('consumers: exactly once in effect', () => {
     const once = eventMessage(topic, Def.type, { sku: 'A', quantity: 1 }, { key: 'A' });
     const other = eventMessage(topic, Def.type, { sku: 'B', quantity: 2 }, { key: 'B' });
     await transport.publish([once, other, once, once]);
-    const consumer = createConsumer({ transport, group: uniqueName('g'), db: db.pool, schema: db.schema });
+    const consumer = createConsumer({
+      transport,
+      group: uniqueName('g'),
+      db: fixture.db.pool,
+      schema: fixture.db.schema,
+    });
     consumer.on(Def, async (event, { tx }) => {
-      await tx.query(`INSERT INTO ${effects} (event_id, key, payload) VALUES ($1, $2, $3)`, [
+      await tx.query(`INSERT INTO ${fixture.effects} (event_id, key, payload) VALUES ($1, $2, $3)`, [
         event.id,
         event.key,
         JSON.stringify(event.payload),
@@ -53,7 +53,9 @@ describe('consumers: exactly once in effect', () => {
     } finally {
       await consumer.stop();
     }
-    const rows = await db.pool.query(`SELECT event_id FROM ${effects} WHERE event_id = ANY($1)`, [[once.id, other.id]]);
+    const rows = await fixture.db.pool.query(`SELECT event_id FROM ${fixture.effects} WHERE event_id = ANY($1)`, [
+      [once.id, other.id],
+    ]);
     assert.equal(rows.rowCount, 2);
     assert.equal(consumer.stats().duplicates, 2);
     assert.equal(consumer.stats().handled, 2);
@@ -123,8 +125,8 @@ describe('consumers: exactly once in effect', () => {
     const consumer = createConsumer({
       transport,
       group,
-      db: db.pool,
-      schema: db.schema,
+      db: fixture.db.pool,
+      schema: fixture.db.schema,
       retry: { attempts: 3, initialMs: 10, maxMs: 50 },
       redeliveryPollMs: 200,
     });
@@ -132,7 +134,7 @@ describe('consumers: exactly once in effect', () => {
       attempts.set(event.id, (attempts.get(event.id) ?? 0) + 1);
       if (event.payload.sku === 'R') throw new NonRetriableError('sku R is not sold here');
       if (event.payload.sku === 'P' && broken) throw new Error('warehouse table locked');
-      await tx.query(`INSERT INTO ${effects} (event_id, key) VALUES ($1, $2)`, [event.id, event.key]);
+      await tx.query(`INSERT INTO ${fixture.effects} (event_id, key) VALUES ($1, $2)`, [event.id, event.key]);
     });
     await consumer.start();
     try {
@@ -154,7 +156,7 @@ describe('consumers: exactly once in effect', () => {
       assert.match(p.headers.herald_error_message ?? '', /warehouse table locked/);
       assert.match(byId.get(refused.id)?.headers.herald_error_message ?? '', /NonRetriableError: sku R/);
 
-      const letters = createConsumerDeadLetters({ db: db.pool, schema: db.schema });
+      const letters = createConsumerDeadLetters({ db: fixture.db.pool, schema: fixture.db.schema });
       const pending = await letters.list({ groups: [group] });
       assert.deepEqual(pending.map((l) => l.id).sort(), [poison.id, refused.id].sort());
       broken = false;
@@ -165,7 +167,7 @@ describe('consumers: exactly once in effect', () => {
     } finally {
       await consumer.stop();
     }
-    const rows = await db.pool.query(`SELECT event_id FROM ${effects} WHERE event_id = ANY($1)`, [
+    const rows = await fixture.db.pool.query(`SELECT event_id FROM ${fixture.effects} WHERE event_id = ANY($1)`, [
       [poison.id, fine.id, refused.id],
     ]);
     assert.deepEqual(rows.rows.map((r) => r.event_id).sort(), [poison.id, fine.id].sort());
@@ -179,11 +181,11 @@ describe('consumers: exactly once in effect', () => {
     );
     await transport.publish(messages);
     const group = uniqueName('g');
-    const handler = async (event: { id: string; key: string }, tx: { query: typeof db.pool.query }) => {
+    const handler = async (event: { id: string; key: string }, tx: { query: typeof fixture.db.pool.query }) => {
       await new Promise((r) => setTimeout(r, 300));
-      await tx.query(`INSERT INTO ${effects} (event_id, key) VALUES ($1, $2)`, [event.id, event.key]);
+      await tx.query(`INSERT INTO ${fixture.effects} (event_id, key) VALUES ($1, $2)`, [event.id, event.key]);
     };
-    const first = createConsumer({ transport, group, db: db.pool, schema: db.schema, concurrency: 4 });
+    const first = createConsumer({ transport, group, db: fixture.db.pool, schema: fixture.db.schema, concurrency: 4 });
     let started = 0;
     first.on(Def, async (event, { tx }) => {
       started++;
@@ -196,7 +198,7 @@ describe('consumers: exactly once in effect', () => {
     assert.ok(handledByFirst >= 4 && handledByFirst < 20, `the first consumer handled ${handledByFirst}`);
     assert.equal(handledByFirst, started, 'every handler that started finished and committed');
 
-    const second = createConsumer({ transport, group, db: db.pool, schema: db.schema, concurrency: 4 });
+    const second = createConsumer({ transport, group, db: fixture.db.pool, schema: fixture.db.schema, concurrency: 4 });
     second.on(Def, async (event, { tx }) => handler(event, tx as never));
     await second.start();
     try {
@@ -206,9 +208,10 @@ describe('consumers: exactly once in effect', () => {
       await second.stop();
     }
     assert.equal(second.stats().duplicates, 0, 'offsets of finished work were committed at stop');
-    const rows = await db.pool.query(`SELECT count(*)::int AS n FROM ${effects} WHERE event_id = ANY($1)`, [
-      messages.map((m) => m.id),
-    ]);
+    const rows = await fixture.db.pool.query(
+      `SELECT count(*)::int AS n FROM ${fixture.effects} WHERE event_id = ANY($1)`,
+      [messages.map((m) => m.id)],
+    );
     assert.equal(rows.rows[0].n, 20);
   });
 });

@@ -1,4 +1,5 @@
 import { HeraldError } from '../../errors.ts';
+import { withDeadline as deadline } from '../deadline.ts';
 import { loadOptional } from '../optional.ts';
 
 export type KafkaModule = typeof import('@platformatic/kafka');
@@ -14,17 +15,12 @@ export function loadKafka(): Promise<KafkaModule> {
  * lost and the process idles), so every call to it goes through this deadline.
  */
 export function withDeadline<T>(promise: Promise<T>, ms: number, brokers: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new HeraldError('HERALD_BROKER_UNAVAILABLE', `cannot reach Kafka at ${brokers}: no answer in ${ms} ms`, {
-            retriable: true,
-          }),
-        ),
-      ms,
-    );
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+  return deadline(
+    promise,
+    ms,
+    () =>
+      new HeraldError('HERALD_BROKER_UNAVAILABLE', `cannot reach Kafka at ${brokers}: no answer in ${ms} ms`, {
+        retriable: true,
+      }),
+  );
 }

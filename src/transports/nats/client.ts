@@ -1,6 +1,7 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { HeraldError } from '../../errors.ts';
+import { withDeadline as deadline } from '../deadline.ts';
 import { loadOptional } from '../optional.ts';
 import type { NatsSettings } from './config.ts';
 import { toHeraldError } from './errors.ts';
@@ -35,16 +36,7 @@ export const unavailable = (target: string, reason: string, cause?: unknown) =>
  * the deadline (a connection that opens too late is closed, not leaked).
  */
 export function withDeadline<T>(promise: Promise<T>, ms: number, target: string, late?: (value: T) => void) {
-  let timer: NodeJS.Timeout | undefined;
-  let expired = false;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      expired = true;
-      reject(unavailable(target, `no answer in ${ms} ms`));
-    }, ms);
-  });
-  if (late) void promise.then((value) => expired && late(value)).catch(() => {});
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+  return deadline(promise, ms, () => unavailable(target, `no answer in ${ms} ms`), late);
 }
 
 /** One connection with its JetStream handles, and whether the server is there right now. */

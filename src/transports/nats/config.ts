@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { HeraldError } from '../../errors.ts';
 import { checkDestination } from '../../events/validate.ts';
+import { fnv1a } from '../partition.ts';
 
 export interface NatsOptions {
   /** `host:port` or `nats://host:port` (also `tls://`, `ws://`, `wss://`) strings, or one comma-separated string. */
@@ -182,12 +183,7 @@ export const subjectOf = (destination: string, partition: number) => `${destinat
  * stream's partition count stays the same.
  */
 export function partitionOf(key: string, partitions: number): number {
-  let hash = 0x811c9dc5;
-  for (const byte of Buffer.from(key, 'utf8')) {
-    hash ^= byte;
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash % partitions;
+  return fnv1a(key) % partitions;
 }
 
 /**

@@ -4,6 +4,7 @@ import { checkDestination } from '../../events/validate.ts';
 import { type DatabaseOption, openPool, type PoolLike } from '../../store/connect.ts';
 import { quoteIdent } from '../../store/identifiers.ts';
 import { assertMigrated } from '../../store/migrate.ts';
+import { fnv1a } from '../partition.ts';
 import type { OutgoingMessage, Transport } from '../transport.ts';
 import { brokerError } from './errors.ts';
 import { appendMessages, topicPartitions } from './sql.ts';
@@ -30,14 +31,9 @@ export interface PostgresTransportOptions {
   retentionDays?: number;
 }
 
-/** FNV-1a over the key's UTF-8 bytes: a stable partition for a key, in any process. */
+/** A stable partition for a key, in any process: FNV-1a of its UTF-8 bytes. */
 export function partitionOf(key: string, partitions: number): number {
-  let hash = 0x811c9dc5;
-  for (const byte of Buffer.from(key)) {
-    hash ^= byte;
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash % partitions;
+  return fnv1a(key) % partitions;
 }
 
 function messageBytes(m: OutgoingMessage): number {

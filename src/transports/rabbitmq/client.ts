@@ -1,5 +1,6 @@
 import type { ChannelModel } from 'amqplib';
 import { HeraldError } from '../../errors.ts';
+import { withDeadline as deadline } from '../deadline.ts';
 import { loadOptional } from '../optional.ts';
 import type { RabbitMQSettings } from './options.ts';
 
@@ -24,21 +25,12 @@ export function withDeadline<T>(
   what: string,
   onLate?: (value: T) => void,
 ): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  let late = false;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      late = true;
-      reject(new HeraldError('HERALD_BROKER_UNAVAILABLE', `${what}: no answer in ${ms} ms`, { retriable: true }));
-    }, ms);
-  });
-  promise.then(
-    (value) => {
-      if (late) onLate?.(value);
-    },
-    () => {},
+  return deadline(
+    promise,
+    ms,
+    () => new HeraldError('HERALD_BROKER_UNAVAILABLE', `${what}: no answer in ${ms} ms`, { retriable: true }),
+    onLate,
   );
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 /**

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { HeraldError } from '../../errors.ts';
+import { fnv1a } from '../partition.ts';
 
 /** SQS queue names: 1-80 of A-Z a-z 0-9 - _, and a FIFO queue's name ends in `.fifo` (counted). */
 const fifoQueueName = /^[A-Za-z0-9_-]{1,75}\.fifo$/;
@@ -60,10 +61,5 @@ export function deduplicationId(id: string): string {
  * that a group is one ordered stream whose acknowledgements never wait for another group's.
  */
 export function partitionOf(groupId: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < groupId.length; i++) {
-    h ^= groupId.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) & 0x7fffffff;
+  return fnv1a(groupId) & 0x7fffffff;
 }

@@ -1,0 +1,9 @@
+/** FNV-1a (32-bit) over the text's UTF-8 bytes: a stable hash of a key, in any process. */
+export function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(text, 'utf8')) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash;
+}
