@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { createConsumer, defineEvent } from '../src/index.ts';
 import { readLag } from '../src/store/sql/consumer-lag.ts';
-import { consumerFixture, eventMessage } from './support/consumer.ts';
+import { assertEffectsInKeyOrder, consumerFixture, eventMessage } from './support/consumer.ts';
 import { uniqueName } from './support/env.ts';
 import { createTopic } from './support/kafka.ts';
 import { waitFor } from './support/relay-process.ts';
@@ -81,14 +81,6 @@ describe('consumers: batches and lag', () => {
       `SELECT count(*)::int AS n, count(DISTINCT event_id)::int AS d FROM ${fixture.effects}`,
     );
     assert.deepEqual(rows.rows[0], { n: 299, d: 299 });
-    const order = await fixture.db.pool.query<{ key: string; seqs: number[] }>(
-      `SELECT key, array_agg(seq ORDER BY n) AS seqs FROM ${fixture.effects} GROUP BY key`,
-    );
-    for (const r of order.rows)
-      assert.deepEqual(
-        r.seqs,
-        [...r.seqs].sort((a, b) => a - b),
-        `order of ${r.key}`,
-      );
+    await assertEffectsInKeyOrder(fixture);
   });
 });

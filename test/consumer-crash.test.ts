@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { consumerFixture, eventMessage } from './support/consumer.ts';
+import { assertEffectsInKeyOrder, consumerFixture, eventMessage } from './support/consumer.ts';
 import { brokers, databaseUrl, uniqueName } from './support/env.ts';
 import { createTopic } from './support/kafka.ts';
 import { waitFor } from './support/relay-process.ts';
@@ -63,14 +63,6 @@ describe('consumers: a crash between the handler commit and the offset commit', 
     );
     assert.equal(Number(rows.rows[0]?.n), total, 'one effect per event');
     assert.equal(Number(rows.rows[0]?.distinct), total);
-    const order = await fixture.db.pool.query<{ key: string; seqs: number[] }>(
-      `SELECT key, array_agg(seq ORDER BY n) AS seqs FROM ${fixture.effects} GROUP BY key`,
-    );
-    for (const r of order.rows)
-      assert.deepEqual(
-        r.seqs,
-        [...r.seqs].sort((a, b) => a - b),
-        `order of ${r.key}`,
-      );
+    await assertEffectsInKeyOrder(fixture);
   });
 });

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
 import type pg from 'pg';
 import { uuidv7 } from '../../src/index.ts';
@@ -63,4 +64,18 @@ export function consumerFixture(): { db: TestSchema; effects: string; transport:
     await fixture.db.drop();
   });
   return fixture;
+}
+
+/** Each key's effects were written in the order of its events' `seq`. */
+export async function assertEffectsInKeyOrder(fixture: { db: TestSchema; effects: string }): Promise<void> {
+  const order = await fixture.db.pool.query<{ key: string; seqs: number[] }>(
+    `SELECT key, array_agg(seq ORDER BY n) AS seqs FROM ${fixture.effects} GROUP BY key`,
+  );
+  for (const r of order.rows) {
+    assert.deepEqual(
+      r.seqs,
+      [...r.seqs].sort((a, b) => a - b),
+      `order of ${r.key}`,
+    );
+  }
 }
