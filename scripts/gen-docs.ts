@@ -66,7 +66,10 @@ export function exampleText(path: string, region?: string): string {
   if (!region) return source.replace(/\n$/, '');
   const match = new RegExp(`// #region ${region}\\n([\\s\\S]*?)// #endregion ${region}`).exec(source);
   if (!match) throw new Error(`${path}: no region ${region}`);
-  return (match[1] as string).replace(/\n$/, '');
+  // A region inside a block reads as it would at the top level: its common indent is dropped.
+  const lines = (match[1] as string).replace(/\n$/, '').split('\n');
+  const indent = Math.min(...lines.filter((l) => l.trim()).map((l) => (/^ */.exec(l) as RegExpExecArray)[0].length));
+  return lines.map((l) => l.slice(indent)).join('\n');
 }
 
 /** The page with every example block replaced by the current text of its file. */

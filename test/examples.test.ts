@@ -49,6 +49,13 @@ describe('examples', () => {
     assert.match(stdout, /replay [0-9a-f-]{36}: published 5 of 5 events/);
   });
 
+  for (const broker of ['rabbitmq', 'nats', 'sqs', 'postgres']) {
+    it(`transports: one event through the relay and a consumer on ${broker}`, async () => {
+      const { stdout } = await run(process.execPath, ['examples/transports.ts', broker]);
+      assert.match(stdout, new RegExp(`^${broker}: handled o-1$`, 'm'));
+    });
+  }
+
   it('dead letters: lists and retries through the API', async () => {
     const { stdout } = await run(process.execPath, ['examples/dead-letters.ts']);
     assert.match(stdout, /\d+ of \d+ published again/);
