@@ -61,6 +61,32 @@ describe('consumers: exactly once in effect', () => {
     assert.equal(consumer.stats().handled, 2);
   });
 
+  it('starts before its topic exists, and handles what is published to it afterwards', async () => {
+    // A service whose consumer starts before any producer wrote: the topic is created on subscribe.
+    const topic = `late-${uniqueName('t')}`;
+    const Def = Reserved(topic);
+    const consumer = createConsumer({
+      transport,
+      group: uniqueName('g'),
+      db: fixture.db.pool,
+      schema: fixture.db.schema,
+    });
+    consumer.on(Def, async (event, { tx }) => {
+      await tx.query(`INSERT INTO ${fixture.effects} (event_id, key) VALUES ($1, $2)`, [event.id, event.key]);
+    });
+    await consumer.start();
+    try {
+      // Long enough for the member to have joined the group (and, before the fix, to have failed).
+      await new Promise((r) => setTimeout(r, 3000));
+      const message = eventMessage(topic, Def.type, { sku: 'L', quantity: 1 }, { key: 'L' });
+      await transport.publish([message]);
+      await waitFor("the late topic's event", () => consumer.stats().handled === 1, 30_000);
+      assert.equal(consumer.stats().lastError, null);
+    } finally {
+      await consumer.stop();
+    }
+  });
+
   it('passes correlation, causation and trace context to the events a handler emits', async () => {
     const fixture = await startRelayFixture(3);
     try {

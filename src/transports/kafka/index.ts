@@ -145,6 +145,7 @@ export function kafka(options: KafkaOptions): Transport {
           timeoutMs,
           sessionTimeoutMs,
           heartbeatIntervalMs: Math.max(500, Math.floor(sessionTimeoutMs / 3)),
+          autocreateTopics: autocreate,
         },
         subscription,
       );

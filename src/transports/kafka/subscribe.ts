@@ -9,6 +9,8 @@ export interface KafkaConsumerSettings {
   /** A member that stops heartbeating is dropped from the group after this; default 10 000. */
   sessionTimeoutMs: number;
   heartbeatIntervalMs: number;
+  /** Create the group's topics if missing (as the producer does), so a consumer may start first. */
+  autocreateTopics: boolean;
 }
 
 const text = (b: Buffer | undefined | null) => (b == null ? null : b.toString('utf8'));
@@ -35,6 +37,7 @@ export async function subscribeKafka(
     rebalanceTimeout: Math.max(settings.sessionTimeoutMs, 30_000),
     retries: 1,
     retryDelay: 250,
+    autocreateTopics: settings.autocreateTopics,
   });
   let stream: Awaited<ReturnType<typeof consumer.consume>>;
   try {
