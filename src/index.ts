@@ -41,6 +41,7 @@ export { prefixTopics, type TopicStrategy } from './relay/messages.ts';
 export { createRelay, type Relay, type RelayOptions, type RelayState, type RelayStats } from './relay/relay.ts';
 export { type ReplayOptions, type ReplayResult, replayEvents } from './replay/replay.ts';
 export { getStatus, type HeraldStatus, type StatusOptions } from './status/status.ts';
+export { type DatabaseOption, type PoolClientLike, type PoolLike, withTransaction } from './store/connect.ts';
 export type { Listener, Queryable, QueryResultLike } from './store/db.ts';
 export { type MigrateOptions, type MigrateResult, type Migration, migrate } from './store/migrate.ts';
 export type {

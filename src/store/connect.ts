@@ -69,6 +69,11 @@ export function openPool(db: DatabaseOption, max = 4): { pool: PoolLike; owned: 
   return { pool: db, owned: false, target: 'the given pool' };
 }
 
+/**
+ * Runs `fn` in a transaction on one client of the pool (pg, or `herald/pglite`): BEGIN, COMMIT
+ * when it resolves, ROLLBACK when it throws. A client that failed is destroyed, not reused.
+ * Write your business change and `outbox.add(tx, …)` inside it.
+ */
 export async function withTransaction<T>(pool: PoolLike, fn: (tx: Queryable) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   const held = client as unknown as { on?(e: 'error', f: () => void): void; off?(e: 'error', f: () => void): void };

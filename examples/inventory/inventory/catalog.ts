@@ -1,0 +1,107 @@
+// Products, warehouses, and the read side: stock levels, reservations, movement history.
+import { type Queryable, uuidv7 } from 'herald';
+import { InventoryError, notFound } from '../errors.ts';
+
+const uniqueViolation = (e: unknown) => (e as { code?: string }).code === '23505';
+
+export async function createProduct(
+  db: Queryable,
+  s: string,
+  p: { id?: string | undefined; sku: string; name: string; unitPriceCents?: number | undefined },
+) {
+  try {
+    const { rows } = await db.query(
+      `INSERT INTO ${s}.products (id, sku, name, unit_price_cents) VALUES ($1, $2, $3, $4)
+       RETURNING id, sku, name, unit_price_cents AS "unitPriceCents", created_at AS "createdAt"`,
+      [p.id ?? uuidv7(), p.sku, p.name, p.unitPriceCents ?? 0],
+    );
+    return rows[0];
+  } catch (e) {
+    if (uniqueViolation(e)) throw new InventoryError(409, 'CONFLICT', `a product with sku ${p.sku} exists`);
+    throw e;
+  }
+}
+
+export async function createWarehouse(
+  db: Queryable,
+  s: string,
+  w: { id?: string | undefined; code: string; name: string },
+) {
+  try {
+    const { rows } = await db.query(
+      `INSERT INTO ${s}.warehouses (id, code, name) VALUES ($1, $2, $3)
+       RETURNING id, code, name, created_at AS "createdAt"`,
+      [w.id ?? uuidv7(), w.code, w.name],
+    );
+    return rows[0];
+  } catch (e) {
+    if (uniqueViolation(e)) throw new InventoryError(409, 'CONFLICT', `a warehouse with code ${w.code} exists`);
+    throw e;
+  }
+}
+
+export const listProducts = async (db: Queryable, s: string) =>
+  (
+    await db.query(
+      `SELECT id, sku, name, unit_price_cents AS "unitPriceCents" FROM ${s}.products ORDER BY sku LIMIT 1000`,
+    )
+  ).rows;
+
+export async function getProduct(db: Queryable, s: string, id: string) {
+  const { rows } = await db.query(
+    `SELECT id, sku, name, unit_price_cents AS "unitPriceCents" FROM ${s}.products WHERE id = $1`,
+    [id],
+  );
+  if (!rows[0]) throw notFound('product', id);
+  return rows[0];
+}
+
+export const listWarehouses = async (db: Queryable, s: string) =>
+  (await db.query(`SELECT id, code, name FROM ${s}.warehouses ORDER BY code LIMIT 1000`)).rows;
+
+export async function listStock(
+  db: Queryable,
+  s: string,
+  f: { productId?: string | undefined; warehouseId?: string | undefined },
+) {
+  const { rows } = await db.query(
+    `SELECT st.product_id AS "productId", p.sku, st.warehouse_id AS "warehouseId", st.on_hand AS "onHand",
+            st.reserved, st.on_hand - st.reserved AS available, st.minimum, st.alert_level AS "alertLevel"
+       FROM ${s}.stock st JOIN ${s}.products p ON p.id = st.product_id
+      WHERE ($1::text IS NULL OR st.product_id = $1) AND ($2::text IS NULL OR st.warehouse_id = $2)
+      ORDER BY p.sku, st.warehouse_id LIMIT 1000`,
+    [f.productId ?? null, f.warehouseId ?? null],
+  );
+  return rows;
+}
+
+export async function getReservation(db: Queryable, s: string, id: string) {
+  const { rows } = await db.query(
+    `SELECT r.id, r.order_id AS "orderId", r.warehouse_id AS "warehouseId", r.status,
+            r.release_reason AS "releaseReason", r.expires_at AS "expiresAt",
+            (SELECT json_agg(json_build_object('productId', i.product_id, 'quantity', i.quantity) ORDER BY i.product_id)
+               FROM ${s}.reservation_items i WHERE i.reservation_id = r.id) AS items
+       FROM ${s}.reservations r WHERE r.id = $1`,
+    [id],
+  );
+  if (!rows[0]) throw notFound('reservation', id);
+  return rows[0];
+}
+
+export async function listMovements(
+  db: Queryable,
+  s: string,
+  f: { productId?: string | undefined; warehouseId?: string | undefined; limit: number },
+) {
+  const { rows } = await db.query(
+    `SELECT id, product_id AS "productId", warehouse_id AS "warehouseId", type, quantity,
+            on_hand_delta AS "onHandDelta", reserved_delta AS "reservedDelta",
+            previous_stock AS "previousStock", new_stock AS "newStock", reference_type AS "referenceType",
+            reference_id AS "referenceId", reason, performed_by AS "performedBy", created_at AS "createdAt"
+       FROM ${s}.movements
+      WHERE ($1::text IS NULL OR product_id = $1) AND ($2::text IS NULL OR warehouse_id = $2)
+      ORDER BY seq DESC LIMIT $3`,
+    [f.productId ?? null, f.warehouseId ?? null, f.limit],
+  );
+  return rows;
+}
