@@ -5,6 +5,9 @@
  * rolled-back transaction delivers nothing.
  */
 import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import {
@@ -13,6 +16,7 @@ import {
   createOutbox,
   createRelay,
   defineEvent,
+  type HeraldError,
   migrate,
   silentLogger,
 } from '../src/index.ts';
@@ -51,6 +55,20 @@ describe('the embedded default: PGlite and the PostgreSQL transport, no server',
     await migrate(pool, { schema: 'herald' });
   });
   after(() => pool.end());
+
+  it('a data directory that cannot be opened is HERALD_DATABASE_UNAVAILABLE, not a missing package', async () => {
+    const file = join(tmpdir(), `herald-not-a-dir-${process.pid}`);
+    writeFileSync(file, 'a file, not a directory');
+    try {
+      await assert.rejects(pglite({ dataDir: join(file, 'data') }), (error: HeraldError) => {
+        assert.equal(error.code, 'HERALD_DATABASE_UNAVAILABLE');
+        assert.match(error.message, /PGlite could not open its data directory .*herald-not-a-dir/);
+        return true;
+      });
+    } finally {
+      rmSync(file, { force: true });
+    }
+  });
 
   it('delivers committed events once, in order per key, with their attributes; rolled-back ones never', async () => {
     const outbox = createOutbox({ source: '/inventory' });

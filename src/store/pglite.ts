@@ -6,6 +6,7 @@
  * bytea as Buffer), so the same code runs on both.
  */
 import type { PGlite, PGliteOptions } from '@electric-sql/pglite';
+import { HeraldError } from '../errors.ts';
 import { loadOptional } from '../transports/optional.ts';
 import type { PoolClientLike, PoolLike } from './connect.ts';
 import type { QueryResultLike } from './db.ts';
@@ -36,6 +37,24 @@ function lock() {
   };
 }
 
+/** Opens PGlite: a missing package and a database that will not open are told apart. */
+async function open(dataDir: string | undefined, parsers: NonNullable<PGliteOptions['parsers']>): Promise<PGlite> {
+  const { PGlite } = await loadOptional(
+    () => import('@electric-sql/pglite'),
+    '@electric-sql/pglite',
+    'the embedded store',
+  );
+  try {
+    return await PGlite.create(dataDir, { parsers });
+  } catch (error) {
+    throw new HeraldError(
+      'HERALD_DATABASE_UNAVAILABLE',
+      `PGlite could not open ${dataDir ? `its data directory ${dataDir}` : 'an in-memory database'}: ${(error as Error).message ?? error}`,
+      { cause: error },
+    );
+  }
+}
+
 /**
  * Opens PGlite (in memory, or in `dataDir` to keep data across runs) or wraps an instance you
  * made, as a pool for `migrate`, `createOutbox`, `createRelay`, `createConsumer` and the
@@ -47,16 +66,7 @@ export async function pglite(options: { dataDir?: string } | PGlite = {}): Promi
     [BYTEA]: (v: string) => Buffer.from(v.startsWith('\\x') ? v.slice(2) : v, 'hex'),
   };
   const owned = !('query' in options);
-  const db: PGlite = owned
-    ? await loadOptional(
-        async () => {
-          const { PGlite } = await import('@electric-sql/pglite');
-          return PGlite.create((options as { dataDir?: string }).dataDir, { parsers });
-        },
-        '@electric-sql/pglite',
-        'the embedded store',
-      )
-    : (options as PGlite);
+  const db: PGlite = owned ? await open((options as { dataDir?: string }).dataDir, parsers) : (options as PGlite);
   const acquire = lock();
   const run = async <R>(arg: QueryArg, values?: unknown[]): Promise<QueryResultLike<R>> => {
     const text = typeof arg === 'string' ? arg : arg.text;
