@@ -16,6 +16,13 @@ describe('docs', () => {
   it('every example shown in the docs is, to the letter, a file the tests run', () => {
     let examples = 0;
     for (const page of pages) {
+      // A marker the pattern does not match (no ```ts block after it) would never be checked.
+      const markers = read(page).match(/<!-- example: /g)?.length ?? 0;
+      assert.equal(
+        [...read(page).matchAll(examplePattern)].length,
+        markers,
+        `${page}: an example marker without its ts block`,
+      );
       for (const [, path, region, block] of read(page).matchAll(examplePattern)) {
         const expected = exampleText(path as string, region);
         assert.equal(block, expected, `${page}: example ${path}${region ? `#${region}` : ''} differs (npm run docs)`);

@@ -209,6 +209,7 @@ describe('inventory example on PostgreSQL and Kafka', () => {
   });
 
   it('the HTTP API refuses bad input with clear errors, and books a delivery once per reference', async () => {
+    assert.deepEqual((await api('GET', '/health')).body, { status: 'ok', checks: { database: true } });
     const bad = await api('POST', '/stock/replenish', {
       warehouseId: 'wh-east',
       items: [{ productId: 'p-dock', quantity: -3 }],

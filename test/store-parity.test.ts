@@ -73,6 +73,18 @@ for (const store of stores) {
       );
     });
 
+    it('counts rows as node-postgres does: rows returned by a query, rows changed by a write', async () => {
+      const selected = await pool.query('SELECT * FROM generate_series(1, 3)');
+      assert.equal(selected.rowCount, 3);
+      const withParams = await pool.query('SELECT * FROM generate_series(1, $1::int)', [2]);
+      assert.equal(withParams.rowCount, 2);
+      await pool.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"; CREATE TABLE "${schema}".counted (n int)`);
+      const inserted = await pool.query(`INSERT INTO "${schema}".counted SELECT generate_series(1, $1::int)`, [4]);
+      assert.equal(inserted.rowCount, 4);
+      const updated = await pool.query(`UPDATE "${schema}".counted SET n = n + 1 WHERE n > 2`);
+      assert.equal(updated.rowCount, 2);
+    });
+
     it('writes events with the business change, or neither; rejects an invalid payload before writing', async () => {
       const outbox = createOutbox({ schema });
       await withTransaction(pool, (tx) =>

@@ -24,6 +24,10 @@ export interface PglitePool extends PoolLike {
 
 type QueryArg = string | { text: string; values?: unknown[] };
 
+/** As node-postgres: the rows a query returned (PGlite says 0 affected for a SELECT), or the rows a write changed. */
+const rowCount = (r: { rows: unknown[]; fields: unknown[]; affectedRows?: number }) =>
+  r.fields.length > 0 ? r.rows.length : (r.affectedRows ?? 0);
+
 function lock() {
   let tail = Promise.resolve();
   return (): Promise<() => void> => {
@@ -76,10 +80,10 @@ export async function pglite(options: { dataDir?: string } | PGlite = {}): Promi
       // Without parameters, the simple protocol, which also runs several statements (migrations).
       const results = await db.exec(text, options);
       const last = results.at(-1);
-      return { rows: (last?.rows ?? []) as R[], rowCount: last?.affectedRows ?? last?.rows.length ?? 0 };
+      return { rows: (last?.rows ?? []) as R[], rowCount: last ? rowCount(last) : 0 };
     }
     const result = await db.query<R>(text, params, options);
-    return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+    return { rows: result.rows, rowCount: rowCount(result) };
   };
   const query = (async (arg: QueryArg, values?: unknown[]) => {
     const release = await acquire();

@@ -84,9 +84,13 @@ export function inventoryApi(db: PoolLike, schema: string): Router {
   const query = (req: Request) => Object.fromEntries(req.query);
 
   return new Router()
-    .on('GET', '/health', async () =>
-      ok({ status: 'ok', checks: { database: (await db.query('SELECT 1')).rowCount === 1 } }),
-    )
+    .on('GET', '/health', async () => {
+      const database = await db.query('SELECT 1').then(
+        (r) => r.rowCount === 1,
+        () => false,
+      );
+      return ok({ status: database ? 'ok' : 'unavailable', checks: { database } }, database ? 200 : 503);
+    })
     .on('POST', '/products', async (req) => ok(await createProduct(db, schema, parse(bodies.product, req.body)), 201))
     .on('GET', '/products', async () => ok(await listProducts(db, schema)))
     .on('GET', '/products/:id', async (req) => ok(await getProduct(db, schema, req.params.id as string)))
