@@ -247,10 +247,18 @@ describe('herald dlq --group: consumer dead letters', () => {
       assert.equal(await effectCount(), 1);
 
       // Retried once more by mistake: the inbox knows the event, so nothing happens twice.
+      // (The running consumer may take it before the command has even exited: check its resolvedAt.)
+      const firstResolved = (await letters.get(group, message.id))?.resolvedAt?.getTime() ?? 0;
       const twice = await dlq(db.schema, ['retry', '--group', group, '--status', 'retried', message.id, '--json']);
       assert.deepEqual(JSON.parse(twice.stdout), { marked: 1 });
-      assert.equal(await statusOf(), 'retrying');
-      await waitFor('the second re-delivery', async () => (await statusOf()) === 'retried', 20_000);
+      await waitFor(
+        'the second re-delivery',
+        async () => {
+          const letter = await letters.get(group, message.id);
+          return letter?.status === 'retried' && (letter.resolvedAt?.getTime() ?? 0) > firstResolved;
+        },
+        20_000,
+      );
       assert.equal(await effectCount(), 1);
     } finally {
       await consumer.stop();
