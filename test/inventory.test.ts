@@ -3,10 +3,14 @@
 // orders; concurrent requests and orders must never oversell; the HTTP API refuses bad input.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { createOutbox } from 'herald';
 import { openStack, type Stack } from '../examples/inventory/db.ts';
 import { audit, waitUntilSettled } from '../examples/inventory/demo/books.ts';
 import { nextOrder, random, setUpCatalog } from '../examples/inventory/demo/scenario.ts';
 import { type System, startSystem } from '../examples/inventory/demo/system.ts';
+import { inStockTransaction } from '../examples/inventory/inventory/context.ts';
+import { adjust } from '../examples/inventory/inventory/movements.ts';
+import { releaseIfExpired } from '../examples/inventory/inventory/reservations.ts';
 import { brokers, databaseUrl, uniqueName } from './support/env.ts';
 
 describe('inventory example on PostgreSQL and Kafka', () => {
@@ -32,7 +36,7 @@ describe('inventory example on PostgreSQL and Kafka', () => {
     system = await startSystem(stack, {
       prefix: uniqueName('inv'),
       runId: Date.now().toString(36),
-      reservationTtlMs: 2000,
+      reservationTtlMs: 8000,
       expiryIntervalMs: 200,
       port: 0,
     });
@@ -61,6 +65,19 @@ describe('inventory example on PostgreSQL and Kafka', () => {
     assert.equal(books.unsettledOrders, 0);
     // The scenario's kinds of orders all happened: paid, declined (compensated), cancelled,
     // abandoned (expired), too large (rejected).
+    // Late payers either got their goods from what was left, or (not here: stock is restocked)
+    // were refunded; those refused at once were REJECTED like anyone else.
+    const late = await stack.db.query<{ status: string; reason: string | null }>(
+      `SELECT status, reason FROM ${system.schemas.orders}.orders WHERE plan = 'late'`,
+    );
+    assert.ok(
+      late.rows.every((r) => ['COMPLETED', 'CANCELLED', 'REJECTED'].includes(r.status)),
+      JSON.stringify(late.rows),
+    );
+    assert.ok(
+      late.rows.some((r) => r.status === 'COMPLETED' && r.reason === 'paid after the reservation expired'),
+      JSON.stringify(late.rows),
+    );
     for (const status of ['COMPLETED', 'CANCELLED', 'EXPIRED', 'REJECTED']) {
       assert.ok(
         (books.ordersByStatus[status] ?? 0) > 0,
@@ -258,6 +275,109 @@ describe('inventory example on PostgreSQL and Kafka', () => {
     assert.equal(history.body[0].referenceId, delivery.reference);
   });
 
+  it('compensates an order paid after its reservation expired when the goods are gone: cancelled, refunded', async () => {
+    await api('POST', '/products', { id: 'p-last', sku: 'LAST-1', name: 'The last two', unitPriceCents: 500 });
+    await api('POST', '/stock/replenish', { warehouseId: 'wh-east', items: [{ productId: 'p-last', quantity: 2 }] });
+    const item = { productId: 'p-last', sku: 'LAST-1', quantity: 2, unitPriceCents: 500 };
+    const orderId = await system.orders.place({ customerId: 'late-1', items: [item], plan: 'late' });
+    const s = system.schemas;
+    const statusOf = async () =>
+      (
+        await stack.db.query<{ status: string; reason: string | null }>(
+          `SELECT status, reason FROM ${s.orders}.orders WHERE id = $1`,
+          [orderId],
+        )
+      ).rows[0];
+    const deadline = Date.now() + 30_000;
+    while ((await statusOf())?.status !== 'AWAITING_PAYMENT' && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    // Time passes: the expiry job releases the reservation, and in the same moment the two are
+    // found damaged. The customer then pays.
+    const [reservation] = (
+      await stack.db.query<{ id: string }>(
+        `UPDATE ${s.inventory}.reservations SET expires_at = now() WHERE order_id = $1 RETURNING id`,
+        [orderId],
+      )
+    ).rows;
+    const outbox = createOutbox({ schema: s.inventory });
+    await inStockTransaction(stack.db, { schema: s.inventory, performedBy: 'test' }, outbox, async (ctx) => {
+      assert.equal(await releaseIfExpired(ctx, reservation?.id as string), true);
+      await adjust(ctx, { productId: 'p-last', warehouseId: 'wh-east', quantity: -2, reason: 'damaged' });
+    });
+    assert.equal(await waitUntilSettled(stack.db, system, 60_000), true);
+    assert.deepEqual(await statusOf(), {
+      status: 'CANCELLED',
+      reason: 'paid, then the reservation expired and the stock is gone: refunded',
+    });
+    const payments = await stack.db.query(`SELECT status FROM ${s.payments}.payments WHERE order_id = $1`, [orderId]);
+    assert.deepEqual(payments.rows, [{ status: 'REFUNDED' }]);
+    const refunded = await stack.db.query(
+      `SELECT 1 FROM ${s.payments}.log WHERE type = 'payment.refunded' AND payload->>'orderId' = $1`,
+      [orderId],
+    );
+    assert.equal(refunded.rowCount, 1);
+    const letters = await stack.db.query(`SELECT 1 FROM ${s.inventory}.consumer_dead_letters`);
+    assert.equal(letters.rowCount, 0, 'nothing for an operator to pick up');
+    assert.deepEqual((await audit(stack.db, system)).findings, []);
+  });
+
+  it('refuses, with a 4xx and nothing written, what would otherwise fail in the database', async () => {
+    const s = system.schemas;
+    const events = async () =>
+      Number((await stack.db.query<{ n: string }>(`SELECT count(*) AS n FROM ${s.inventory}.log`)).rows[0]?.n);
+    const before = await events();
+    const cases: [string, string, unknown, number, string][] = [
+      ['GET', '/products/%', undefined, 400, 'INVALID_PATH'],
+      ['GET', '/products/a%00b', undefined, 404, 'NOT_FOUND'],
+      ['GET', '/stock?productId=%00', undefined, 400, 'INVALID_REQUEST'],
+      ['POST', '/products', { sku: 'a\u0000b', name: 'nul' }, 400, 'INVALID_REQUEST'],
+      ['POST', '/products', { sku: 'BIG', name: 'big', unitPriceCents: 2 ** 40 }, 400, 'INVALID_REQUEST'],
+      [
+        'PUT',
+        '/stock/minimum',
+        { productId: 'p-dock', warehouseId: 'wh-east', minimum: 2 ** 40 },
+        400,
+        'INVALID_REQUEST',
+      ],
+      [
+        'POST',
+        '/stock/adjust',
+        { productId: 'p-dock', warehouseId: 'wh-east', quantity: 2 ** 40, reason: 'x' },
+        400,
+        'INVALID_REQUEST',
+      ],
+      ['POST', '/reservations', { orderId: 'o-x', items: [{ productId: 'nope', quantity: 1 }] }, 404, 'NOT_FOUND'],
+      [
+        'POST',
+        '/reservations',
+        { orderId: 'o-x', warehouseId: 'nowhere', items: [{ productId: 'p-dock', quantity: 1 }] },
+        404,
+        'NOT_FOUND',
+      ],
+    ];
+    for (const [method, path, body, status, code] of cases) {
+      const reply = await api(method, path, body);
+      assert.deepEqual(
+        [reply.status, reply.body.error?.code],
+        [status, code],
+        `${method} ${path} ${JSON.stringify(body)}`,
+      );
+    }
+    assert.equal(await events(), before, 'no event for a refused request');
+
+    // An order's reservation is its events' to release or fulfil, not the API's.
+    const [managed] = (
+      await stack.db.query<{ id: string }>(`SELECT id FROM ${s.inventory}.reservations WHERE origin = 'order' LIMIT 1`)
+    ).rows;
+    const refused = await api('POST', `/reservations/${managed?.id}/release`, {});
+    assert.deepEqual([refused.status, refused.body.error.code], [409, 'RESERVATION_MANAGED_BY_ORDER']);
+    // One active reservation per order.
+    const once = { orderId: uniqueName('o'), items: [{ productId: 'p-dock', quantity: 1 }] };
+    assert.equal((await api('POST', '/reservations', once)).status, 201);
+    const twice = await api('POST', '/reservations', once);
+    assert.deepEqual([twice.status, twice.body.error.code], [409, 'CONFLICT']);
+  });
+
   it('the books catch what they claim to: a duplicate effect, stock off its movements', async () => {
     const s = system.schemas;
     const [seen] = (
@@ -270,7 +390,13 @@ describe('inventory example on PostgreSQL and Kafka', () => {
     await stack.db.query(
       `UPDATE ${s.inventory}.stock SET on_hand = on_hand + 1 WHERE product_id = 'p-webcam' AND warehouse_id = 'wh-east'`,
     );
+    // The constraints forbid oversold rows; without them, the books would still see one.
+    await stack.db.query(`ALTER TABLE ${s.inventory}.stock DROP CONSTRAINT stock_check`);
+    await stack.db.query(
+      `UPDATE ${s.inventory}.stock SET reserved = on_hand + 1 WHERE product_id = 'p-headset' AND warehouse_id = 'wh-west'`,
+    );
     const books = await audit(stack.db, system);
+    assert.equal(books.oversold, 1);
     assert.equal(books.appliedTwice, 1);
     assert.equal(books.stockConserved, false);
     assert.match(books.findings.join('\n'), /p-webcam@wh-east: \d+ on hand/);

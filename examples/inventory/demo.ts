@@ -10,6 +10,7 @@ import { audit, type Books, waitUntilSettled } from './demo/books.ts';
 import { nextOrder, random, setUpCatalog } from './demo/scenario.ts';
 import { startSystem } from './demo/system.ts';
 import { createView, snapshot } from './demo/view.ts';
+import { schemasFor } from './schema.ts';
 
 const usage = `usage: npm run demo -- [options]
   --duration <s>      seconds of new orders (default 20)
@@ -48,12 +49,23 @@ function options() {
     }
     return v;
   };
+  try {
+    schemasFor(values.prefix);
+  } catch (error) {
+    console.error(`--prefix: ${(error as Error).message}\n${usage}`);
+    process.exit(2);
+  }
+  const port = number('port', 0, 65_535);
+  if (!Number.isInteger(port)) {
+    console.error(`--port: ${values.port} must be a whole number\n${usage}`);
+    process.exit(2);
+  }
   return {
     durationS: number('duration', 1, 86_400),
     rate: number('rate', 0.1, 1000),
     ttlS: number('ttl', 1, 3600),
     seed: number('seed', 0, 2 ** 31),
-    port: number('port', 0, 65_535),
+    port,
     prefix: values.prefix,
     keepRunning: values['keep-running'],
     json: values.json,

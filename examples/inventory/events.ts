@@ -195,5 +195,13 @@ export const PaymentFailed = defineEvent({
   aggregate: (p) => ({ type: 'payment', id: p.orderId }),
 });
 
+export const PaymentRefunded = defineEvent({
+  type: 'payment.refunded',
+  version: 1,
+  schema: z.object({ orderId: id, paymentId: id, amountCents: z.number().int().nonnegative() }),
+  key: (p) => p.orderId,
+  aggregate: (p) => ({ type: 'payment', id: p.paymentId }),
+});
+
 /** The topic of an event type in one run: its first segment under the run's prefix. */
 export const topicOf = (prefix: string) => (type: string) => `${prefix}.${type.split('.')[0]}`;

@@ -41,7 +41,7 @@ export class Router {
           : new InventoryError(404, 'NOT_FOUND', `no route ${req.method} ${url.pathname}`);
       }
       const values = route.pattern.exec(url.pathname)?.slice(1) ?? [];
-      const params = Object.fromEntries(route.keys.map((k, i) => [k, decodeURIComponent(values[i] ?? '')]));
+      const params = Object.fromEntries(route.keys.map((k, i) => [k, decodePath(values[i] ?? '')]));
       const body = req.method === 'GET' ? undefined : await readJson(req);
       reply = await route.handle({ params, query: url.searchParams, headers: req.headers, body });
     } catch (error) {
@@ -61,6 +61,18 @@ export class Router {
         resolve({ server, url: `http://${host}:${actual}` });
       });
     });
+  }
+}
+
+function decodePath(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new InventoryError(
+      400,
+      'INVALID_PATH',
+      `the path segment ${JSON.stringify(segment)} is not valid percent-encoding`,
+    );
   }
 }
 
@@ -103,9 +115,17 @@ function toReply(error: unknown): Reply {
   if (code === 'HERALD_INVALID_PAYLOAD') {
     return { status: 400, body: { error: { code: 'INVALID_EVENT', message: (error as Error).message } } };
   }
+  const refuse = (status: number, refusal: string, message: string) => ({
+    status,
+    body: { error: { code: refusal, message } },
+  });
   // A check constraint caught what the code let through: refuse, never go negative.
-  if (code === '23514')
-    return { status: 409, body: { error: { code: 'INSUFFICIENT_STOCK', message: 'not enough stock' } } };
+  if (code === '23514') return refuse(409, 'INSUFFICIENT_STOCK', 'not enough stock');
+  if (code === '23505') return refuse(409, 'CONFLICT', (error as Error).message);
+  if (code === '22003') return refuse(409, 'OUT_OF_RANGE', 'the result would be beyond the largest stock level');
+  // Two transactions waited for each other (or could not be serialized): nothing was written.
+  if (code === '40P01' || code === '40001')
+    return refuse(503, 'CONFLICT_RETRY', 'a concurrent change got in the way; retry');
   console.error(`inventory: ${(error as Error).stack ?? error}`);
   return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal error' } } };
 }

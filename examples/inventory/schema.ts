@@ -52,7 +52,10 @@ CREATE TABLE ${s}.reservations (
   id text PRIMARY KEY, order_id text NOT NULL, warehouse_id text NOT NULL REFERENCES ${s}.warehouses,
   status text NOT NULL CHECK (status IN ('ACTIVE', 'RELEASED', 'FULFILLED')),
   release_reason text, expires_at timestamptz NOT NULL, correlation_id text,
+  origin text NOT NULL DEFAULT 'api' CHECK (origin IN ('order', 'api')),
   created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now());
+-- One active reservation per order at most.
+CREATE UNIQUE INDEX reservations_active_order ON ${s}.reservations (order_id) WHERE status = 'ACTIVE';
 CREATE INDEX ON ${s}.reservations (order_id);
 CREATE INDEX ON ${s}.reservations (expires_at) WHERE status = 'ACTIVE';
 CREATE TABLE ${s}.reservation_items (
@@ -76,8 +79,9 @@ const orderTables = (s: string) => `
 CREATE TABLE ${s}.orders (
   id text PRIMARY KEY, customer_id text NOT NULL, warehouse_id text,
   items jsonb NOT NULL, total_cents integer NOT NULL,
-  -- What the simulated customer will do: pay, pay with a card that is declined, cancel, or walk away.
-  plan text NOT NULL CHECK (plan IN ('pay', 'decline', 'cancel', 'abandon')),
+  -- What the simulated customer will do: pay, pay with a card that is declined, cancel, walk away,
+  -- or pay after the reservation expired.
+  plan text NOT NULL CHECK (plan IN ('pay', 'decline', 'cancel', 'abandon', 'late')),
   status text NOT NULL, reason text,
   -- Whether the inventory holds stock for it: HELD after reserved, RELEASED after released.
   reservation text NOT NULL DEFAULT 'NONE',
@@ -87,7 +91,7 @@ CREATE INDEX ON ${s}.orders (status);`;
 const paymentTables = (s: string) => `
 CREATE TABLE ${s}.payments (
   id text PRIMARY KEY, order_id text NOT NULL, amount_cents integer NOT NULL,
-  status text NOT NULL CHECK (status IN ('CHARGED', 'DECLINED')),
+  status text NOT NULL CHECK (status IN ('CHARGED', 'DECLINED', 'REFUNDED')),
   created_at timestamptz NOT NULL DEFAULT now());
 CREATE INDEX ON ${s}.payments (order_id);`;
 

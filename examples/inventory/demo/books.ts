@@ -44,7 +44,7 @@ function consumers(s: Schemas, g: System['groups']) {
         'payment.failed',
       ],
     },
-    { schema: s.payments, group: g.payments, types: ['payment.requested'] },
+    { schema: s.payments, group: g.payments, types: ['payment.requested', 'order.cancelled'] },
     { schema: s.monitor, group: g.monitor, types: null },
   ];
 }

@@ -28,7 +28,7 @@ export function monitorConsumer(o: GroupSettings): Monitor {
           batch.map((e) => e.id),
           definition.type,
         ]);
-        // After the insert: a batch that fails is retried, and counted once it is in.
+        // For the live view only: a batch whose commit failed is retried and counted again.
         counts.set(definition.type, (counts.get(definition.type) ?? 0) + batch.length);
         if (definition.type === events.LowStockAlert.type) {
           for (const e of batch) {

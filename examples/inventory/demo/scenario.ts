@@ -1,6 +1,6 @@
 // The demo's scenario: a catalog set up through the inventory's HTTP API, then a stream of
-// orders where most customers pay, and some are declined, cancel, walk away, or ask for more
-// than there is.
+// orders where most customers pay, and some are declined, cancel, walk away, pay only after
+// their reservation expired, or ask for more than there is.
 import type { NewOrder, Plan } from '../orders/service.ts';
 
 export const warehouses = [
@@ -59,7 +59,17 @@ export function random(seed: number): () => number {
 export function nextOrder(rand: () => number, n: number): NewOrder & { oversized: boolean } {
   const r = rand();
   const oversized = r < 0.05;
-  const plan: Plan = oversized ? 'pay' : r < 0.15 ? 'decline' : r < 0.23 ? 'cancel' : r < 0.29 ? 'abandon' : 'pay';
+  const plan: Plan = oversized
+    ? 'pay'
+    : r < 0.15
+      ? 'decline'
+      : r < 0.23
+        ? 'cancel'
+        : r < 0.29
+          ? 'abandon'
+          : r < 0.33
+            ? 'late'
+            : 'pay';
   const count = 1 + Math.floor(rand() * 3);
   const shuffled = [...products];
   for (let i = shuffled.length - 1; i > 0; i--) {

@@ -73,7 +73,7 @@ export async function startSystem(stack: Stack, o: SystemOptions) {
       ...common,
       schema: schemas.payments,
       group: group('payments'),
-      topics: [topic('payment')],
+      topics: [topic('payment'), topic('order')],
     }),
     monitor: monitor.consumer,
   };

@@ -13,13 +13,23 @@ import {
   listProducts,
   listStock,
   listWarehouses,
+  requireCatalog,
 } from './catalog.ts';
 import { inStockTransaction, type StockContext } from './context.ts';
 import { adjust, replenish, setMinimum, transfer } from './movements.ts';
-import { findReservation, fulfil, release, reserve } from './reservations.ts';
+import { findReservation, fulfil, type Reservation, release, reserve } from './reservations.ts';
 
-const id = z.string().min(1).max(100);
+// Ids are plain ASCII, so JavaScript's sort and PostgreSQL's "C" collation agree (lock order).
+const id = z.string().regex(/^[A-Za-z0-9._:@-]{1,100}$/, 'must be 1-100 of A-Z a-z 0-9 . _ : @ -');
+/** Free text: anything but NUL, which PostgreSQL cannot store. */
+const text = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((v) => !v.includes('\u0000'), 'must not contain NUL');
 const quantity = z.number().int().positive().max(1_000_000);
+const count = z.number().int().nonnegative().max(1_000_000_000);
 const items = z
   .array(z.object({ productId: id, quantity }))
   .min(1)
@@ -28,17 +38,17 @@ const items = z
 const bodies = {
   product: z.object({
     id: id.optional(),
-    sku: z.string().min(1).max(64),
-    name: z.string().min(1).max(200),
-    unitPriceCents: z.number().int().nonnegative().optional(),
+    sku: text(64),
+    name: text(200),
+    unitPriceCents: count.optional(),
   }),
-  warehouse: z.object({ id: id.optional(), code: z.string().min(1).max(32), name: z.string().min(1).max(200) }),
-  minimum: z.object({ productId: id, warehouseId: id, minimum: z.number().int().nonnegative() }),
+  warehouse: z.object({ id: id.optional(), code: text(32), name: text(200) }),
+  minimum: z.object({ productId: id, warehouseId: id, minimum: count }),
   replenish: z.object({
     warehouseId: id,
     items,
-    supplierId: z.string().max(100).optional(),
-    reference: z.string().min(1).max(100).optional(),
+    supplierId: text(100).optional(),
+    reference: text(100).optional(),
   }),
   adjust: z.object({
     productId: id,
@@ -46,8 +56,10 @@ const bodies = {
     quantity: z
       .number()
       .int()
+      .min(-1_000_000)
+      .max(1_000_000)
       .refine((q) => q !== 0, 'must not be 0'),
-    reason: z.string().min(1).max(500),
+    reason: text(500),
   }),
   transfer: z.object({ productId: id, fromWarehouseId: id, toWarehouseId: id, quantity }),
   reserve: z.object({
@@ -56,13 +68,31 @@ const bodies = {
     items,
     ttlSeconds: z.number().int().positive().max(86_400).default(900),
   }),
-  release: z.object({ reason: z.string().min(1).max(200).default('RELEASED_BY_API') }),
+  release: z.object({ reason: text(200).default('RELEASED_BY_API') }),
 };
 const movementQuery = z.object({
   productId: id.optional(),
   warehouseId: id.optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
+
+/** The `:id` of the path: one that no id could match is simply not found. */
+function pathId(req: Request): string {
+  const value = req.params.id ?? '';
+  if (!id.safeParse(value).success) throw new InventoryError(404, 'NOT_FOUND', `no such id: ${JSON.stringify(value)}`);
+  return value;
+}
+
+/** An order's reservation is released and fulfilled by its order's events alone, never by hand. */
+function byHand(r: Reservation): void {
+  if (r.origin === 'order') {
+    throw new InventoryError(
+      409,
+      'RESERVATION_MANAGED_BY_ORDER',
+      `reservation ${r.id} belongs to order ${r.order_id}: cancel or fulfil the order instead`,
+    );
+  }
+}
 
 export function inventoryApi(db: PoolLike, schema: string): Router {
   const outbox = createOutbox({ schema, source: '/inventory' });
@@ -93,7 +123,7 @@ export function inventoryApi(db: PoolLike, schema: string): Router {
     })
     .on('POST', '/products', async (req) => ok(await createProduct(db, schema, parse(bodies.product, req.body)), 201))
     .on('GET', '/products', async () => ok(await listProducts(db, schema)))
-    .on('GET', '/products/:id', async (req) => ok(await getProduct(db, schema, req.params.id as string)))
+    .on('GET', '/products/:id', async (req) => ok(await getProduct(db, schema, pathId(req))))
     .on('POST', '/warehouses', async (req) =>
       ok(await createWarehouse(db, schema, parse(bodies.warehouse, req.body)), 201),
     )
@@ -121,31 +151,47 @@ export function inventoryApi(db: PoolLike, schema: string): Router {
     })
     .on('POST', '/reservations', async (req) => {
       const { ttlSeconds, ...body } = parse(bodies.reserve, req.body);
-      const result = await write(req, (ctx) => reserve(ctx, { ...body, ttlMs: ttlSeconds * 1000 }));
+      const result = await write(req, async (ctx) => {
+        // A request naming what does not exist is a 404, not a refusal worth an event.
+        await requireCatalog(
+          ctx.tx,
+          schema,
+          body.items.map((i) => i.productId),
+          body.warehouseId,
+        );
+        return reserve(ctx, { ...body, ttlMs: ttlSeconds * 1000, origin: 'api' });
+      });
       if (!result.reserved) {
         throw new InventoryError(409, 'INSUFFICIENT_STOCK', result.reason, { failedItems: result.failedItems });
       }
       return ok(result, 201);
     })
-    .on('GET', '/reservations/:id', async (req) => ok(await getReservation(db, schema, req.params.id as string)))
+    .on('GET', '/reservations/:id', async (req) => ok(await getReservation(db, schema, pathId(req))))
     .on('POST', '/reservations/:id/release', async (req) => {
       const { reason } = parse(bodies.release, req.body);
       const done = await write(req, async (ctx) => {
-        const r = await findReservation(ctx, { id: req.params.id as string });
+        const r = await findReservation(ctx, { id: pathId(req) });
         if (!r) throw new InventoryError(404, 'NOT_FOUND', `reservation ${req.params.id} not found`);
+        byHand(r);
         if (r.status !== 'ACTIVE')
           throw new InventoryError(409, 'RESERVATION_NOT_ACTIVE', `reservation ${r.id} is ${r.status}`);
         return release(ctx, r, reason);
       });
-      return ok({ released: done, reservation: await getReservation(db, schema, req.params.id as string) });
+      return ok({ released: done, reservation: await getReservation(db, schema, pathId(req)) });
     })
     .on('POST', '/reservations/:id/fulfil', async (req) => {
       await write(req, async (ctx) => {
-        const r = await findReservation(ctx, { id: req.params.id as string });
+        const r = await findReservation(ctx, { id: pathId(req) });
         if (!r) throw new InventoryError(404, 'NOT_FOUND', `reservation ${req.params.id} not found`);
-        return fulfil(ctx, r);
+        byHand(r);
+        const result = await fulfil(ctx, r);
+        if (!result.fulfilled) {
+          throw new InventoryError(409, 'INSUFFICIENT_STOCK', `reservation ${r.id} expired and the stock is gone`, {
+            failedItems: result.shortfalls,
+          });
+        }
       });
-      return ok(await getReservation(db, schema, req.params.id as string));
+      return ok(await getReservation(db, schema, pathId(req)));
     })
     .on('GET', '/movements', async (req) => ok(await listMovements(db, schema, parse(movementQuery, query(req)))));
 }

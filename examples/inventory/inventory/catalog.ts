@@ -3,6 +3,19 @@ import { type Queryable, uuidv7 } from 'herald';
 import { InventoryError, notFound } from '../errors.ts';
 
 const uniqueViolation = (e: unknown) => (e as { code?: string }).code === '23505';
+/** Which unique key a violation hit: the id, or the natural key (sku, code). */
+const onId = (e: unknown) => String((e as { constraint?: string }).constraint ?? '').endsWith('_pkey');
+
+/** 404 for the first product or warehouse named that does not exist. */
+export async function requireCatalog(db: Queryable, s: string, productIds: string[], warehouseId?: string | undefined) {
+  const { rows } = await db.query<{ id: string }>(`SELECT id FROM ${s}.products WHERE id = ANY($1)`, [productIds]);
+  const known = new Set(rows.map((r) => r.id));
+  const unknown = productIds.find((id) => !known.has(id));
+  if (unknown !== undefined) throw notFound('product', unknown);
+  if (warehouseId && (await db.query(`SELECT 1 FROM ${s}.warehouses WHERE id = $1`, [warehouseId])).rowCount === 0) {
+    throw notFound('warehouse', warehouseId);
+  }
+}
 
 export async function createProduct(
   db: Queryable,
@@ -17,7 +30,13 @@ export async function createProduct(
     );
     return rows[0];
   } catch (e) {
-    if (uniqueViolation(e)) throw new InventoryError(409, 'CONFLICT', `a product with sku ${p.sku} exists`);
+    if (uniqueViolation(e)) {
+      throw new InventoryError(
+        409,
+        'CONFLICT',
+        onId(e) ? `a product with id ${p.id} exists` : `a product with sku ${p.sku} exists`,
+      );
+    }
     throw e;
   }
 }
@@ -35,7 +54,13 @@ export async function createWarehouse(
     );
     return rows[0];
   } catch (e) {
-    if (uniqueViolation(e)) throw new InventoryError(409, 'CONFLICT', `a warehouse with code ${w.code} exists`);
+    if (uniqueViolation(e)) {
+      throw new InventoryError(
+        409,
+        'CONFLICT',
+        onId(e) ? `a warehouse with id ${w.id} exists` : `a warehouse with code ${w.code} exists`,
+      );
+    }
     throw e;
   }
 }

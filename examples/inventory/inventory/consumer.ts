@@ -4,9 +4,8 @@
 import type { ConsumedEvent } from 'herald';
 import { type Consumer, type HandlerContext, NonRetriableError } from 'herald';
 import { type GroupSettings, serviceConsumer } from '../db.ts';
-import { InventoryError } from '../errors.ts';
-import { OrderCancelled, OrderCreated, OrderFulfilled } from '../events.ts';
-import type { StockContext } from './context.ts';
+import { OrderCancelled, OrderCreated, OrderFulfilled, StockReservationFailed } from '../events.ts';
+import { eventOptions, type StockContext } from './context.ts';
 import { findReservation, fulfil, release, reserve } from './reservations.ts';
 
 export interface InventoryConsumerOptions extends GroupSettings {
@@ -29,7 +28,8 @@ export function inventoryConsumer(o: InventoryConsumerOptions): Consumer {
   // All items or none; a refusal is an event too (reservation_failed), not an error.
   consumer.on(OrderCreated, async (event, context) => {
     const { orderId, warehouseId, items } = event.payload;
-    await reserve(handlerContext(o.schema, event, context), { orderId, warehouseId, items, ttlMs: o.reservationTtlMs });
+    const ctx = handlerContext(o.schema, event, context);
+    await reserve(ctx, { orderId, warehouseId, items, ttlMs: o.reservationTtlMs, origin: 'order' });
   });
 
   consumer.on(OrderCancelled, async (event, context) => {
@@ -43,13 +43,17 @@ export function inventoryConsumer(o: InventoryConsumerOptions): Consumer {
     const ctx = handlerContext(o.schema, event, context);
     const reservation = await findReservation(ctx, { orderId: event.payload.orderId });
     if (!reservation) throw new NonRetriableError(`order ${event.payload.orderId} has no reservation`);
-    try {
-      await fulfil(ctx, reservation);
-    } catch (error) {
-      // Paid after its reservation expired, and the goods are gone since: retrying cannot bring
-      // them back. To dead letters, where an operator sees it (`herald dlq list`).
-      if (error instanceof InventoryError) throw new NonRetriableError(error.message, { cause: error });
-      throw error;
+    const result = await fulfil(ctx, reservation);
+    if (!result.fulfilled) {
+      // Paid after its reservation expired, and the goods went to other orders since: the order
+      // saga compensates (cancels, and the payment is refunded).
+      const failureReason = 'the reservation expired and the stock is gone';
+      await ctx.emit([
+        StockReservationFailed(
+          { orderId: reservation.order_id, failureReason, failedItems: result.shortfalls },
+          eventOptions(ctx),
+        ),
+      ]);
     }
   });
   return consumer;

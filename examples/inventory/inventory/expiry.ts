@@ -20,7 +20,9 @@ export function startExpiry(
 ): ExpiryJob {
   const outbox = createOutbox({ schema, source: '/inventory/expiry' });
   let released = 0;
-  let running: Promise<number> = Promise.resolve(0);
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> = Promise.resolve();
   const runOnce = async () => {
     const { rows } = await db.query<{ id: string; correlation_id: string | null }>(
       `SELECT id, correlation_id FROM ${schema}.reservations
@@ -33,25 +35,31 @@ export function startExpiry(
         performedBy: 'expiry-job',
         ...(r.correlation_id ? { correlationId: r.correlation_id } : {}),
       };
-      if (await inStockTransaction(db, base, outbox, (ctx) => releaseIfExpired(ctx, r.id))) n++;
+      // One that fails is reported and left for the next run; the others are released.
+      try {
+        if (await inStockTransaction(db, base, outbox, (ctx) => releaseIfExpired(ctx, r.id))) n++;
+      } catch (error) {
+        onError(error);
+      }
     }
     released += n;
     return n;
   };
-  const timer = setInterval(() => {
-    running = running.then(runOnce).catch((e) => {
-      onError(e);
-      return 0;
-    });
-  }, intervalMs);
+  // The next run is scheduled when this one ends, so runs never pile up behind a slow one.
+  const tick = () => {
+    running = runOnce()
+      .catch(onError)
+      .finally(() => {
+        if (!stopped) timer = setTimeout(tick, intervalMs);
+      });
+  };
+  timer = setTimeout(tick, intervalMs);
   return {
-    runOnce: () => {
-      running = running.then(runOnce);
-      return running;
-    },
+    runOnce,
     async stop() {
-      clearInterval(timer);
-      await running.catch(() => 0);
+      stopped = true;
+      clearTimeout(timer);
+      await running;
     },
     get released() {
       return released;

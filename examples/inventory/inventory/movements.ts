@@ -10,7 +10,7 @@ export interface ReplenishRequest {
   warehouseId: string;
   items: { productId: string; quantity: number }[];
   supplierId?: string | undefined;
-  /** A delivery's reference: replenishing twice with one reference adds the goods once. */
+  /** A delivery's reference: replenishing a warehouse twice with one reference adds the goods once. */
   reference?: string | undefined;
 }
 
@@ -22,10 +22,12 @@ export async function replenish(
   const s = ctx.schema;
   if (r.reference) {
     // The lock makes two requests with one reference wait for each other rather than both add.
-    await ctx.tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`${s}.replenish.${r.reference}`]);
+    await ctx.tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
+      `${s}.replenish.${r.warehouseId}.${r.reference}`,
+    ]);
     const seen = await ctx.tx.query<{ id: string }>(
-      `SELECT id FROM ${s}.movements WHERE reference_type = 'delivery' AND reference_id = $1 LIMIT 1`,
-      [r.reference],
+      `SELECT id FROM ${s}.movements WHERE reference_type = 'delivery' AND reference_id = $1 AND warehouse_id = $2 LIMIT 1`,
+      [r.reference, r.warehouseId],
     );
     if (seen.rows[0]) return { movementId: seen.rows[0].id, created: false };
   }

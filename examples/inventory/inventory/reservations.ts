@@ -11,6 +11,8 @@ export interface ReserveRequest {
   warehouseId?: string | undefined;
   items: { productId: string; quantity: number }[];
   ttlMs: number;
+  /** `order`: made for an order's events, which alone release or fulfil it; `api`: by hand. */
+  origin: 'order' | 'api';
 }
 
 export interface Shortfall {
@@ -55,7 +57,9 @@ export async function reserve(ctx: StockContext, request: ReserveRequest): Promi
   const unknown = productIds.filter((id) => !skus.has(id));
   const warehouses = request.warehouseId
     ? [request.warehouseId]
-    : (await ctx.tx.query<{ id: string }>(`SELECT id FROM ${s}.warehouses ORDER BY id`)).rows.map((w) => w.id);
+    : (await ctx.tx.query<{ id: string }>(`SELECT id FROM ${s}.warehouses ORDER BY id COLLATE "C"`)).rows.map(
+        (w) => w.id,
+      );
   const warehouseKnown =
     !request.warehouseId ||
     (await ctx.tx.query(`SELECT 1 FROM ${s}.warehouses WHERE id = $1`, [request.warehouseId])).rowCount === 1;
@@ -99,9 +103,9 @@ async function reserveIn(
   const reservationId = uuidv7();
   const expiresAt = new Date(Date.now() + request.ttlMs).toISOString();
   await ctx.tx.query(
-    `INSERT INTO ${s}.reservations (id, order_id, warehouse_id, status, expires_at, correlation_id)
-     VALUES ($1, $2, $3, 'ACTIVE', $4, $5)`,
-    [reservationId, request.orderId, warehouseId, expiresAt, ctx.correlationId ?? null],
+    `INSERT INTO ${s}.reservations (id, order_id, warehouse_id, status, expires_at, correlation_id, origin)
+     VALUES ($1, $2, $3, 'ACTIVE', $4, $5, $6)`,
+    [reservationId, request.orderId, warehouseId, expiresAt, ctx.correlationId ?? null, request.origin],
   );
   const price = new Map(products.map((p) => [p.id, p.unit_price_cents]));
   for (const [productId, q] of wanted) {
@@ -139,17 +143,20 @@ async function reserveIn(
   return { reserved: true, reservationId, warehouseId, expiresAt };
 }
 
-interface Reservation {
+export interface Reservation {
   id: string;
   order_id: string;
   warehouse_id: string;
   status: 'ACTIVE' | 'RELEASED' | 'FULFILLED';
   correlation_id: string | null;
+  origin: 'order' | 'api';
 }
+
+const columns = 'id, order_id, warehouse_id, status, correlation_id, origin';
 
 async function lockReservation(ctx: StockContext, where: string, value: string): Promise<Reservation | null> {
   const { rows } = await ctx.tx.query<Reservation>(
-    `SELECT id, order_id, warehouse_id, status, correlation_id FROM ${ctx.schema}.reservations
+    `SELECT ${columns} FROM ${ctx.schema}.reservations
       WHERE ${where} = $1 ORDER BY (status = 'ACTIVE') DESC, created_at DESC LIMIT 1 FOR UPDATE`,
     [value],
   );
@@ -205,15 +212,27 @@ export async function release(ctx: StockContext, r: Reservation, reason: string)
   return true;
 }
 
+export type FulfilResult = { fulfilled: true } | { fulfilled: false; shortfalls: Shortfall[] };
+
 /**
  * Takes a fulfilled order's goods out of stock: the reserved ones, or, when the reservation
- * expired before the order was paid, the same quantities from what is available now (a 409 if
- * they are not there any more).
+ * expired before the order was paid, the same quantities from what is available now; if they are
+ * not there any more, nothing changes and the result says what is short.
  */
-export async function fulfil(ctx: StockContext, r: Reservation): Promise<boolean> {
-  if (r.status === 'FULFILLED') return false;
+export async function fulfil(ctx: StockContext, r: Reservation): Promise<FulfilResult> {
+  if (r.status === 'FULFILLED') return { fulfilled: true };
   const held = r.status === 'ACTIVE';
   const items = await itemsOf(ctx, r);
+  const short = held ? [] : items.filter(({ row, q }) => available(row) < q);
+  if (short.length > 0) {
+    const shortfalls = short.map(({ row, q }) => ({
+      productId: row.product_id,
+      sku: row.sku,
+      requestedQuantity: q,
+      availableQuantity: Math.max(0, available(row)),
+    }));
+    return { fulfilled: false, shortfalls };
+  }
   await ctx.tx.query(`UPDATE ${ctx.schema}.reservations SET status = 'FULFILLED', updated_at = now() WHERE id = $1`, [
     r.id,
   ]);
@@ -244,13 +263,13 @@ export async function fulfil(ctx: StockContext, r: Reservation): Promise<boolean
     ...(held ? {} : { reason: 'reservation had expired' }),
   }));
   await applyMovement(ctx, movementId, changes, [event]);
-  return true;
+  return { fulfilled: true };
 }
 
 /** Releases a reservation if it is still active and past its expiry; rows another transaction holds are skipped. */
 export async function releaseIfExpired(ctx: StockContext, reservationId: string): Promise<boolean> {
   const { rows } = await ctx.tx.query<Reservation>(
-    `SELECT id, order_id, warehouse_id, status, correlation_id FROM ${ctx.schema}.reservations
+    `SELECT ${columns} FROM ${ctx.schema}.reservations
       WHERE id = $1 AND status = 'ACTIVE' AND expires_at <= now() FOR UPDATE SKIP LOCKED`,
     [reservationId],
   );

@@ -1,5 +1,6 @@
-// The stock rows and what every change to them does: lock in one order (warehouse, product) so
-// concurrent requests queue instead of deadlocking, record the movement with its signed effect,
+// The stock rows and what every change to them does: lock in one order (warehouse, product, by
+// byte value: "C" collation in SQL, JavaScript's sort of ASCII ids) so concurrent requests queue
+// instead of deadlocking, record the movement with its signed effect,
 // and raise a low-stock alert when the level gets worse.
 import { type OutboxEvent, uuidv7 } from 'herald';
 import { InventoryError } from '../errors.ts';
@@ -51,7 +52,7 @@ export async function lockStock(
             st.on_hand, st.reserved, st.minimum, st.alert_level
        FROM ${s}.stock st JOIN ${s}.products p ON p.id = st.product_id JOIN ${s}.warehouses w ON w.id = st.warehouse_id
       WHERE st.warehouse_id = $1 AND st.product_id = ANY($2)
-      ORDER BY st.product_id FOR UPDATE OF st`,
+      ORDER BY st.product_id COLLATE "C" FOR UPDATE OF st`,
     [warehouseId, ids],
   );
   const byProduct = new Map(rows.map((r) => [r.product_id, r]));

@@ -56,8 +56,9 @@ export function orderSaga(o: GroupSettings): Consumer {
       if (order.plan === 'cancel') {
         await move(tx, order.id, 'CANCELLING', 'cancelled by the customer');
         await emit(OrderCancelled({ orderId: order.id, cancellationReason: 'CUSTOMER_CANCELLED' }));
-      } else if (order.plan === 'abandon') {
-        await move(tx, order.id, 'AWAITING_PAYMENT', null); // the customer never pays: the reservation expires
+      } else if (order.plan === 'abandon' || order.plan === 'late') {
+        // The customer does not pay in time: the reservation expires (a late one pays after).
+        await move(tx, order.id, 'AWAITING_PAYMENT', null);
       } else {
         await move(tx, order.id, 'PAYING', null);
         const card = order.plan === 'decline' ? 'tok_declined' : 'tok_visa';
@@ -65,12 +66,16 @@ export function orderSaga(o: GroupSettings): Consumer {
       }
     }),
   );
-  consumer.on(
-    StockReservationFailed,
-    step(['PENDING'], async (order, { tx }, p: { failureReason: string }) => {
-      await move(tx, order.id, 'REJECTED', p.failureReason, true);
-    }),
-  );
+  // Refused at once (PENDING), or, when paid after the reservation expired, at fulfilment: then
+  // the order is cancelled and the payment service refunds the charge.
+  consumer.on(StockReservationFailed, async (event, { tx, emit }) => {
+    const order = await load(tx, event.payload.orderId);
+    if (order?.status === 'PENDING') await move(tx, order.id, 'REJECTED', event.payload.failureReason, true);
+    if (order?.status === 'FULFILLING') {
+      await move(tx, order.id, 'CANCELLED', `paid, then ${event.payload.failureReason}: refunded`, true);
+      await emit(OrderCancelled({ orderId: order.id, cancellationReason: 'OUT_OF_STOCK_AFTER_PAYMENT' }));
+    }
+  });
   consumer.on(
     PaymentCharged,
     step(['PAYING'], async (order, { tx, emit }, p: { paymentId: string }) => {
@@ -103,12 +108,18 @@ export function orderSaga(o: GroupSettings): Consumer {
   );
   // Released on cancellation, or on expiry. An order being paid or fulfilled goes on: its payment
   // decides, and the inventory takes the goods from what is available when it is fulfilled.
-  consumer.on(StockReleased, async (event, { tx }) => {
+  consumer.on(StockReleased, async (event, { tx, emit }) => {
     const order = await load(tx, event.payload.orderId);
     if (!order) return;
     await tx.query(`UPDATE ${s}.orders SET reservation = 'RELEASED' WHERE id = $1`, [order.id]);
     if (order.status === 'CANCELLING') await move(tx, order.id, 'CANCELLED', null, true);
-    if (order.status === 'AWAITING_PAYMENT') await move(tx, order.id, 'EXPIRED', 'reservation expired', true);
+    if (order.status === 'AWAITING_PAYMENT' && order.plan === 'late') {
+      // Pays after the reservation expired: the goods are taken from what is left at fulfilment.
+      await move(tx, order.id, 'PAYING', 'paid after the reservation expired');
+      await emit(PaymentRequested({ orderId: order.id, amountCents: order.total_cents, card: 'tok_visa' }));
+    } else if (order.status === 'AWAITING_PAYMENT') {
+      await move(tx, order.id, 'EXPIRED', 'reservation expired', true);
+    }
   });
   return consumer;
 }

@@ -5,7 +5,8 @@ import { createOutbox, type Outbox, uuidv7, withTransaction } from 'herald';
 import type { PoolLike } from '../db.ts';
 import { OrderCreated } from '../events.ts';
 
-export type Plan = 'pay' | 'decline' | 'cancel' | 'abandon';
+/** What the simulated customer will do: pay, be declined, cancel, walk away, or pay after the reservation expired. */
+export type Plan = 'pay' | 'decline' | 'cancel' | 'abandon' | 'late';
 export const settled = ['COMPLETED', 'CANCELLED', 'REJECTED', 'EXPIRED'] as const;
 
 export interface NewOrder {
