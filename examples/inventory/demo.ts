@@ -120,12 +120,17 @@ const ok =
   books.unsettledOrders === 0;
 const line = (label: string, value: string) => out.write(`  ${label.padEnd(18)} ${value}\n`);
 out.write(`\nSummary (${placed} orders in ${o.durationS}s, seed ${o.seed})\n`);
-line(
-  'orders',
-  `${books.orders}: ${Object.entries(books.ordersByStatus)
-    .map(([k, v]) => `${v} ${k.toLowerCase()}`)
-    .join(', ')}`,
-);
+line('orders', String(books.orders));
+const meaning: Record<string, string> = {
+  COMPLETED: 'paid and shipped: reserved, charged, confirmed, fulfilled, stock decremented',
+  CANCELLED:
+    'cancelled by the customer, or compensated: card declined, or gone after a late payment (refunded); stock released',
+  EXPIRED: 'never paid: the expiry job released the reservation',
+  REJECTED: 'more than any warehouse had: reservation_failed, nothing held',
+};
+for (const [status, n] of Object.entries(books.ordersByStatus)) {
+  out.write(`    ${String(n).padStart(5)} ${status.toLowerCase().padEnd(11)} ${meaning[status] ?? 'not settled'}\n`);
+}
 line(
   'events',
   `${books.events} written through the outboxes, ${system.relays.reduce((a, r) => a + r.stats().published, 0)} published`,
