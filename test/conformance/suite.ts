@@ -2,7 +2,8 @@
  * One conformance suite for every transport, run unchanged against each on its real server:
  * per-key order with acknowledgements, the CloudEvents mapping of its protocol binding,
  * redelivery to a consumer that died, one effect for duplicates, the broker stopped and started
- * mid-stream with nothing lost, and a message over the broker's size limit dead-lettered.
+ * mid-stream with nothing lost, two members of a group with one leaving mid-stream, and a message
+ * over the broker's size limit dead-lettered.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -323,6 +324,73 @@ export function conformance(t: TransportUnderTest): void {
       ]);
       assert.equal(rows.rows[0].n, committed.length, 'no effect twice');
       assert.equal(consumer.stats().deadLettered, 0);
+    });
+
+    it('two members of a group: each event once in effect, each key in order, when one leaves mid-stream', async () => {
+      const group = uniqueName('g');
+      const destination = await t.destination(4, [group]);
+      const Def = defineEvent({ type: Step.type, version: 1, schema: Step.schema, key: Step.key, destination });
+      const seen = new Map<string, string>();
+      const member = (name: string) => {
+        const memberTransport = t.make();
+        const consumer = createConsumer({
+          transport: memberTransport,
+          group,
+          db: db.pool,
+          schema: db.schema,
+          concurrency: 8,
+        });
+        consumer.on(Def, async (event, { tx }) => {
+          seen.set(event.id, name);
+          await tx.query(`INSERT INTO ${effects} (event_id, key, seq) VALUES ($1, $2, $3)`, [
+            event.id,
+            `${destination}/${event.key}`,
+            event.payload.seq,
+          ]);
+          await new Promise((r) => setTimeout(r, 2)); // handlers take a moment: work is in flight when a member leaves
+        });
+        return { consumer, transport: memberTransport };
+      };
+      const a = member('a');
+      const b = member('b');
+      const messages = Array.from({ length: 400 }, (_, i) =>
+        eventMessage(destination, Step.type, { key: `k${i % 20}`, seq: Math.floor(i / 20) }, { key: `k${i % 20}` }),
+      );
+      const ids = messages.map((m) => m.id);
+      const count = async (distinct: boolean) =>
+        (
+          await db.pool.query(
+            `SELECT count(${distinct ? 'DISTINCT event_id' : '*'})::int AS n FROM ${effects} WHERE event_id = ANY($1)`,
+            [ids],
+          )
+        ).rows[0].n as number;
+      await a.consumer.start();
+      await b.consumer.start();
+      try {
+        for (let i = 0; i < 200; i += 50) await transport.publish(messages.slice(i, i + 50));
+        await waitFor('a part handled', async () => (await count(true)) >= 60, 60_000);
+        await a.consumer.stop(); // member a leaves with work in flight; b takes over its share
+        for (let i = 200; i < 400; i += 50) await transport.publish(messages.slice(i, i + 50));
+        await waitFor('every event handled', async () => (await count(true)) === ids.length, 120_000);
+      } finally {
+        await a.consumer.stop();
+        await b.consumer.stop();
+        await a.transport.close();
+        await b.transport.close();
+      }
+      assert.equal(await count(false), ids.length, 'no effect twice');
+      const order = await db.pool.query<{ key: string; seqs: number[] }>(
+        `SELECT key, array_agg(seq ORDER BY n) AS seqs FROM ${effects} WHERE event_id = ANY($1) GROUP BY key`,
+        [ids],
+      );
+      assert.equal(order.rows.length, 20);
+      for (const r of order.rows)
+        assert.deepEqual(
+          r.seqs,
+          [...r.seqs].sort((x, y) => x - y),
+          `order of ${r.key}`,
+        );
+      assert.ok([...seen.values()].includes('b'), 'the second member handled events');
     });
 
     it("dead-letters a message over the broker's size limit with the reason; the next one flows", async () => {
