@@ -75,6 +75,22 @@ describe('retention by time partitions', () => {
     // Writing still works: today's rows land in the default partition when no day partition exists.
     await inTransaction(db.pool, (tx) => outbox.add(tx, Kept({ n: 99 })));
     assert.equal(await count(), 1);
+    const inDefault = async () =>
+      (await db.pool.query(`SELECT count(*)::int AS n FROM "${db.schema}".log_default`)).rows[0].n as number;
+    assert.equal(await inDefault(), 1);
+
+    // The default partition is never dropped: past retention, its published rows are deleted.
+    const stillUnpublished = await maintainLog(db.pool, db.schema, { now: later, retentionDays: 7 });
+    assert.equal(stillUnpublished.swept, 0, 'inside retention');
+    const muchLater = new Date(Date.now() + 30 * day);
+    const unpublished = await maintainLog(db.pool, db.schema, { now: muchLater, retentionDays: 7 });
+    assert.equal(unpublished.swept, 0, 'not published yet: kept');
+    await db.pool.query(
+      `UPDATE "${db.schema}".cursors SET (xid, seq) = (SELECT xid, seq FROM "${db.schema}".log ORDER BY xid DESC, seq DESC LIMIT 1)`,
+    );
+    const published = await maintainLog(db.pool, db.schema, { now: muchLater, retentionDays: 7 });
+    assert.equal(published.swept, 1);
+    assert.equal(await inDefault(), 0);
   });
 
   it('keeps the consumer inbox by the event time: an event stays a duplicate inside the window, whole days drop after it', async () => {
@@ -102,6 +118,13 @@ describe('retention by time partitions', () => {
       left.rows.map((r) => r.event_id),
       ['e-2'],
     );
+
+    // An event from long ago has no day partition: it lands in the default one, and goes by DELETE.
+    const yearOld = new Date(now.getTime() - 365 * day);
+    assert.equal((await claim('e-old', yearOld)).size, 1);
+    const swept = await maintainPartitions(db.pool, db.schema, 'inbox', { retentionDays: 7, daysBehind: 7, now });
+    assert.equal(swept.swept, 1);
+    assert.equal((await claim('e-old', yearOld)).size, 1, 'past the window it is no longer known');
   });
 
   it('an install from before partitions is upgraded with its events, which are then published', async () => {

@@ -16,6 +16,11 @@ export interface RetentionOptions {
 export interface RetentionResult {
   created: string[];
   dropped: string[];
+  /**
+   * Rows deleted from the default partition (rows written when no day partition was ready): it
+   * is never dropped, so its rows past retention (for the log, published ones) go by DELETE.
+   */
+  swept: number;
   /** Partitions old enough to drop but kept, and why. */
   kept: { partition: string; reason: string }[];
 }
@@ -63,7 +68,7 @@ export async function maintainPartitions(
   const retentionDays = options.retentionDays ?? 7;
   const daysAhead = options.daysAhead ?? 7;
   const daysBehind = Math.min(options.daysBehind ?? 0, retentionDays);
-  const result: RetentionResult = { created: [], dropped: [], kept: [] };
+  const result: RetentionResult = { created: [], dropped: [], swept: 0, kept: [] };
   const existing = await partitions(db, schema, table);
   const covered = (day: number) =>
     existing.some((p) => p.until !== null && p.until > day && (p.from === null || p.from <= day));
@@ -97,7 +102,26 @@ FOR VALUES FROM ('${new Date(day).toISOString()}') TO ('${new Date(day + dayMs).
     await db.query(`DROP TABLE IF EXISTS ${part}`); // another process may have dropped it first
     result.dropped.push(p.name);
   }
+  result.swept = await sweepDefault(db, schema, table, new Date(cutoff));
   return result;
+}
+
+const sweepChunk = 10_000;
+
+/** Deletes the default partition's rows past retention, in chunks; for the log, published ones only. */
+async function sweepDefault(db: Queryable, schema: string, table: 'log' | 'inbox', cutoff: Date): Promise<number> {
+  const s = quoteIdent(schema);
+  const old =
+    table === 'log'
+      ? `SELECT ctid FROM ${s}.log_default l WHERE l.logged_at < $1 AND EXISTS (
+           SELECT 1 FROM ${s}.cursors c WHERE c.shard = l.shard AND (l.xid, l.seq) <= (c.xid, c.seq)) LIMIT ${sweepChunk}`
+      : `SELECT ctid FROM ${s}.inbox_default WHERE event_time < $1 LIMIT ${sweepChunk}`;
+  let swept = 0;
+  for (;;) {
+    const { rowCount } = await db.query(`DELETE FROM ${s}.${table}_default WHERE ctid IN (${old})`, [cutoff]);
+    swept += rowCount ?? 0;
+    if ((rowCount ?? 0) < sweepChunk) return swept;
+  }
 }
 
 /** The log's partitions: one is dropped only once every event in it is published. */
@@ -133,8 +157,11 @@ export function scheduleRetention(options: {
         table === 'log'
           ? await maintainLog(db, schema, { retentionDays })
           : await maintainPartitions(db, schema, table, { retentionDays, daysBehind: retentionDays });
-      if (r.created.length > 0 || r.dropped.length > 0 || r.kept.length > 0) {
-        logger.info({ created: r.created, dropped: r.dropped, kept: r.kept }, `${table} partitions maintained`);
+      if (r.created.length > 0 || r.dropped.length > 0 || r.kept.length > 0 || r.swept > 0) {
+        logger.info(
+          { created: r.created, dropped: r.dropped, swept: r.swept, kept: r.kept },
+          `${table} partitions maintained`,
+        );
       }
     } catch (error) {
       logger.warn({ error }, `${table} partition maintenance failed; retrying in an hour`);
