@@ -5,7 +5,8 @@ import { promisify } from 'node:util';
 import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { nats } from '../src/transports/nats/index.ts';
-import { conformance, type RawMessage } from './conformance/suite.ts';
+import type { RawMessage } from './conformance/harness.ts';
+import { conformance } from './conformance/suite.ts';
 import { uniqueName } from './support/env.ts';
 
 const servers = process.env.NATS_URL ?? '127.0.0.1:4222';
