@@ -1,16 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
+import { withTransaction } from '../src/store/connect.ts';
 import type { Transport } from '../src/transports/transport.ts';
 import type { BenchPayload } from './payload.ts';
-import {
-  type BenchSystem,
-  backlogChunk,
-  commitTimed,
-  inTransaction,
-  type SystemConfig,
-  type Writer,
-} from './system.ts';
+import { type BenchSystem, backlogChunk, commitTimed, type SystemConfig, type Writer } from './system.ts';
 import { uniqueName } from './topic.ts';
 import { recordAcks } from './transports.ts';
 
@@ -127,7 +121,7 @@ export function baselineWriter(pool: pg.Pool, schema: string): Writer {
       for (let i = 0; i < payloads.length; i += backlogChunk) {
         const chunk = payloads.slice(i, i + backlogChunk);
         const chunkIds = chunk.map(() => randomUUID());
-        await inTransaction(pool, (tx) =>
+        await withTransaction(pool, (tx) =>
           tx.query(
             `INSERT INTO ${s}.outbox (id, aggregate_id, event_type, payload)
 SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[])`,

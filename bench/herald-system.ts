@@ -1,15 +1,9 @@
 import pg from 'pg';
 import { z } from 'zod';
 import { createOutbox, createRelay, defineEvent, migrate, type Relay, silentLogger } from '../src/index.ts';
+import { withTransaction } from '../src/store/connect.ts';
 import type { BenchPayload } from './payload.ts';
-import {
-  type BenchSystem,
-  backlogChunk,
-  commitTimed,
-  inTransaction,
-  type SystemConfig,
-  type Writer,
-} from './system.ts';
+import { type BenchSystem, backlogChunk, commitTimed, type SystemConfig, type Writer } from './system.ts';
 import { uniqueName } from './topic.ts';
 import { recordAcks } from './transports.ts';
 
@@ -31,7 +25,7 @@ export function heraldWriter(pool: pg.Pool, schema: string, topic: string): Writ
       const ids: string[] = [];
       for (let i = 0; i < payloads.length; i += backlogChunk) {
         const events = payloads.slice(i, i + backlogChunk).map((p) => Event(p));
-        await inTransaction(pool, (tx) => outbox.add(tx, events));
+        await withTransaction(pool, (tx) => outbox.add(tx, events));
         for (const e of events) ids.push(e.id);
       }
       return ids;

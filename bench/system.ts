@@ -49,21 +49,6 @@ export interface SystemConfig {
 
 export const backlogChunk = 1000;
 
-export async function inTransaction<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await fn(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
-}
-
 /** Commits `fn` alone in a transaction and notes the time COMMIT returned. */
 export async function commitTimed(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<string>) {
   const client = await pool.connect();

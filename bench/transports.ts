@@ -2,17 +2,19 @@
 // for a relay (Herald's or the baseline's), prepares a destination with `partitions` ordered
 // streams, and observes what arrives there.
 import pg from 'pg';
+import type { TransportName } from '../src/cli/settings.ts';
 import { migrate } from '../src/store/migrate.ts';
 import { kafka } from '../src/transports/kafka/index.ts';
+import { defaultStreamFor } from '../src/transports/nats/config.ts';
 import { postgres } from '../src/transports/postgres/index.ts';
 import { rabbitmq } from '../src/transports/rabbitmq/index.ts';
+import { dlxSuffix, queueName } from '../src/transports/rabbitmq/topology.ts';
 import type { OutgoingMessage, Transport } from '../src/transports/transport.ts';
 import { progress } from './stats.ts';
 import { createTopic, deleteTopics, type ReadBack, readTopic, uniqueName } from './topic.ts';
 import { settle, waitFor } from './wait.ts';
 
-export const transportNames = ['kafka', 'rabbitmq', 'nats', 'sqs', 'postgres'] as const;
-export type TransportName = (typeof transportNames)[number];
+export { type TransportName, transportNames } from '../src/cli/settings.ts';
 
 /** Where each broker is. */
 export interface BenchEnv {
@@ -196,9 +198,9 @@ async function rabbitmqTransport(env: BenchEnv, setup: TransportSetup): Promise<
       const connection = await amqp.connect(env.rabbitmqUrl);
       try {
         const channel = await connection.createChannel();
-        for (let p = 0; p < partitions; p++) await channel.deleteQueue(`${destination}.${group}.${p}`);
-        await channel.deleteQueue(`${destination}.dlx`);
-        await channel.deleteExchange(`${destination}.dlx`);
+        for (let p = 0; p < partitions; p++) await channel.deleteQueue(queueName(destination, group, p));
+        await channel.deleteQueue(`${destination}${dlxSuffix}`);
+        await channel.deleteExchange(`${destination}${dlxSuffix}`);
         await channel.deleteExchange(destination);
         await channel.close();
       } finally {
@@ -227,7 +229,7 @@ async function natsTransport(env: BenchEnv, setup: TransportSetup): Promise<Benc
       const nc = await connect({ servers: env.natsServers.split(','), timeout: 5000 });
       try {
         const jsm = await jetstreamManager(nc);
-        await jsm.streams.delete(destination.replaceAll('.', '_'));
+        await jsm.streams.delete(defaultStreamFor(destination));
       } finally {
         await nc.close();
       }

@@ -27,13 +27,8 @@ const Reserved = (topic: string) =>
 describe('consumers: exactly once in effect', () => {
   const fixture = consumerFixture();
   const { transport } = fixture;
-
-  it('runs the handler once for an event delivered three times', async () => {
-    const topic = await createTopic(3);
-    const Def = Reserved(topic);
-    const once = eventMessage(topic, Def.type, { sku: 'A', quantity: 1 }, { key: 'A' });
-    const other = eventMessage(topic, Def.type, { sku: 'B', quantity: 2 }, { key: 'B' });
-    await transport.publish([once, other, once, once]);
+  /** A consumer of a new group that records one effect per event it handles. */
+  const recording = (Def: ReturnType<typeof Reserved>) => {
     const consumer = createConsumer({
       transport,
       group: uniqueName('g'),
@@ -47,6 +42,16 @@ describe('consumers: exactly once in effect', () => {
         JSON.stringify(event.payload),
       ]);
     });
+    return consumer;
+  };
+
+  it('runs the handler once for an event delivered three times', async () => {
+    const topic = await createTopic(3);
+    const Def = Reserved(topic);
+    const once = eventMessage(topic, Def.type, { sku: 'A', quantity: 1 }, { key: 'A' });
+    const other = eventMessage(topic, Def.type, { sku: 'B', quantity: 2 }, { key: 'B' });
+    await transport.publish([once, other, once, once]);
+    const consumer = recording(Def);
     await consumer.start();
     try {
       await waitFor('four deliveries', () => consumer.stats().handled + consumer.stats().duplicates === 4, 30_000);
@@ -65,15 +70,7 @@ describe('consumers: exactly once in effect', () => {
     // A service whose consumer starts before any producer wrote: the topic is created on subscribe.
     const topic = `late-${uniqueName('t')}`;
     const Def = Reserved(topic);
-    const consumer = createConsumer({
-      transport,
-      group: uniqueName('g'),
-      db: fixture.db.pool,
-      schema: fixture.db.schema,
-    });
-    consumer.on(Def, async (event, { tx }) => {
-      await tx.query(`INSERT INTO ${fixture.effects} (event_id, key) VALUES ($1, $2)`, [event.id, event.key]);
-    });
+    const consumer = recording(Def);
     await consumer.start();
     try {
       // Long enough for the member to have joined the group (and, before the fix, to have failed).

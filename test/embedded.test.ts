@@ -19,6 +19,7 @@ import {
   type HeraldError,
   migrate,
   silentLogger,
+  withTransaction,
 } from '../src/index.ts';
 import { type PglitePool, pglite } from '../src/store/pglite.ts';
 import { postgres } from '../src/transports/postgres/index.ts';
@@ -32,21 +33,6 @@ const Reserved = defineEvent({
   key: (p) => p.productId,
   aggregate: (p) => ({ type: 'reservation', id: p.reservationId }),
 });
-
-async function inTransaction<T>(pool: PglitePool, fn: (tx: Awaited<ReturnType<PglitePool['connect']>>) => Promise<T>) {
-  const tx = await pool.connect();
-  try {
-    await tx.query('BEGIN');
-    const result = await fn(tx);
-    await tx.query('COMMIT');
-    return result;
-  } catch (error) {
-    await tx.query('ROLLBACK');
-    throw error;
-  } finally {
-    tx.release();
-  }
-}
 
 describe('the embedded default: PGlite and the PostgreSQL transport, no server', () => {
   let pool: PglitePool;
@@ -85,16 +71,16 @@ describe('the embedded default: PGlite and the PostgreSQL transport, no server',
       { reservationId: 'r-0', productId: 'p-1', quantity: 1 },
       { correlationId: 'order-7', traceparent, headers: { tenant: 'acme' } },
     );
-    await inTransaction(pool, (tx) => outbox.add(tx, first));
+    await withTransaction(pool, (tx) => outbox.add(tx, first));
     await assert.rejects(
-      inTransaction(pool, async (tx) => {
+      withTransaction(pool, async (tx) => {
         await outbox.add(tx, Reserved({ reservationId: 'r-x', productId: 'p-1', quantity: 9 }));
         throw new Error('business rule failed');
       }),
       /business rule failed/,
     );
     for (let i = 1; i < 200; i++) {
-      await inTransaction(pool, (tx) =>
+      await withTransaction(pool, (tx) =>
         outbox.add(tx, Reserved({ reservationId: `r-${i}`, productId: `p-${i % 5}`, quantity: i })),
       );
     }

@@ -2,14 +2,14 @@
 // DATABASE_URL and KAFKA_BROKERS are set, otherwise the embedded default (PGlite on disk and
 // PostgreSQL as the broker, in this process).
 import { mkdirSync } from 'node:fs';
-import { migrate, type Queryable, type Transport } from 'herald';
+import { migrate, type PoolLike, type Transport } from 'herald';
 import { kafka } from 'herald/kafka';
 import { pglite } from 'herald/pglite';
 import { postgres } from 'herald/postgres';
 import pg from 'pg';
 
-export interface Db extends Queryable {
-  connect(): Promise<Queryable & { release(error?: Error | boolean): void }>;
+/** A pool as pg and herald/pglite give it, closed at shutdown. */
+export interface Db extends PoolLike {
   end(): Promise<void>;
 }
 

@@ -7,6 +7,17 @@ import { sqs } from '../transports/sqs/index.ts';
 import type { Transport } from '../transports/transport.ts';
 import { settings, type TransportName } from './settings.ts';
 
+/** The settings `transportFrom` reads: every command that publishes takes these. */
+export const transportKeys = [
+  'databaseUrl',
+  'schema',
+  'transport',
+  'brokers',
+  'brokerUrl',
+  'groups',
+  'clientId',
+] as const;
+
 export interface TransportSettings {
   transport: TransportName;
   brokers: string[] | undefined;

@@ -1,8 +1,7 @@
 import { HeraldError } from '../errors.ts';
 import { quoteIdent } from '../store/identifiers.ts';
+import { groupPattern } from '../transports/transport.ts';
 import type { ConsumerOptions } from './consumer.ts';
-
-const groupPattern = /^[A-Za-z0-9._-]{1,200}$/;
 
 /** Validates a consumer's options once, at creation; the error names the option. */
 export function checkConsumerOptions(options: ConsumerOptions): void {

@@ -1,6 +1,6 @@
 import type { Queryable } from '../store/db.ts';
 import { readLag } from '../store/sql/consumer-lag.ts';
-import { formatCount, formatSeconds } from './format.ts';
+import { formatCount, formatSeconds, pendingConsumerDeadLetters } from './format.ts';
 import { type ConsumerDeadLetterCountRow, readConsumerDeadLetters } from './queries.ts';
 
 // The consumers' part of `herald status`: the lag each group last stored (consumers measure it
@@ -107,10 +107,6 @@ export function consumerLagProblems(consumers: ConsumerGroupStatus[], maxConsume
         `consumer group ${c.group} is ${formatCount(c.lag ?? 0, 'message')} behind (measured ${formatSeconds(c.measuredAgeSeconds ?? 0)} ago)`,
     );
 }
-
-/** Pending consumer dead letters, over every group: they count against `maxDeadLetters` too. */
-export const pendingConsumerDeadLetters = (consumers: readonly ConsumerGroupStatus[]) =>
-  consumers.reduce((n, c) => n + c.deadLetters.pending, 0);
 
 const shownGroups = 5;
 

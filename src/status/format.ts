@@ -1,6 +1,10 @@
 import type { ConsumerGroupStatus } from './consumers.ts';
 import type { HeraldStatus } from './status.ts';
 
+/** Pending consumer dead letters, over every group: they count against `maxDeadLetters` too. */
+export const pendingConsumerDeadLetters = (consumers: readonly ConsumerGroupStatus[]) =>
+  consumers.reduce((n, c) => n + c.deadLetters.pending, 0);
+
 /** `3.2 s`, `45 s`, `12 min`, `5 h`, `3 d`: precise where it matters, short where it does not. */
 export function formatSeconds(seconds: number): string {
   const s = Math.max(0, seconds);
@@ -89,7 +93,7 @@ export function formatStatus(status: HeraldStatus): string {
     `rates             ${num(rates.writtenPerSecond)}/s written, ${num(rates.publishedPerSecond)}/s published (events created in the last ${rates.windowSeconds} s)`,
   );
 
-  const consumerPending = status.consumers.reduce((n, c) => n + c.deadLetters.pending, 0);
+  const consumerPending = pendingConsumerDeadLetters(status.consumers);
   if (deadLetters.pending === 0) {
     out.push(
       consumerPending === 0
@@ -135,7 +139,7 @@ const shownPartitions = 16;
 function formatConsumers(consumers: ConsumerGroupStatus[]): string[] {
   if (consumers.length === 0) return ['consumers         none has stored its lag or a dead letter'];
   const lag = consumers.reduce((n, c) => n + (c.lag ?? 0), 0);
-  const pending = consumers.reduce((n, c) => n + c.deadLetters.pending, 0);
+  const pending = pendingConsumerDeadLetters(consumers);
   const out = [
     `consumers         ${formatCount(consumers.length, 'group')}, ${formatCount(lag, 'message')} behind, ${formatCount(pending, 'dead letter')} pending`,
   ];

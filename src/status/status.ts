@@ -8,10 +8,9 @@ import {
   consumerGroups,
   consumerLagProblems,
   deadLetterProblem,
-  pendingConsumerDeadLetters,
   readConsumers,
 } from './consumers.ts';
-import { formatCount, formatSeconds } from './format.ts';
+import { formatCount, formatSeconds, pendingConsumerDeadLetters } from './format.ts';
 import { readBlocker, readDeadLetters, readRates, readRelays, readShards } from './queries.ts';
 
 /** When `healthy` turns false: a value above its threshold (at the limit is still healthy). */

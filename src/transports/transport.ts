@@ -33,6 +33,9 @@ export interface Delivery extends IncomingMessage {
   ack(): Promise<void>;
 }
 
+/** A consumer group's name: 1-200 of A-Z a-z 0-9 . _ - (the consumer and the transports check it). */
+export const groupPattern = /^[A-Za-z0-9._-]{1,200}$/;
+
 export interface SubscribeOptions {
   group: string;
   topics: string[];

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { withTransaction } from '../../src/store/connect.ts';
+import type { Queryable } from '../../src/store/db.ts';
 import { migrate } from '../../src/store/migrate.ts';
 
 export const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -25,26 +27,8 @@ export async function freshSchema(): Promise<{ schema: string; pool: pg.Pool; dr
   };
 }
 
-/** Runs `fn` in a transaction on one client of the pool. */
-export async function inTransaction<T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  // A connection the server drops between two queries emits 'error' on the checked-out client.
-  const onError = () => {};
-  client.on('error', onError);
-  try {
-    await client.query('BEGIN');
-    const result = await fn(client);
-    await client.query('COMMIT');
-    client.release();
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    // Destroy rather than return a connection that may be broken.
-    client.release(error instanceof Error ? error : true);
-    throw error;
-  } finally {
-    client.off('error', onError);
-  }
-}
+/** Runs `fn` in a transaction on one client of the pool (Herald's withTransaction, typed for pg). */
+export const inTransaction = <T>(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> =>
+  withTransaction(pool, fn as unknown as (tx: Queryable) => Promise<T>);
 
 export type TestSchema = Awaited<ReturnType<typeof freshSchema>>;

@@ -2,9 +2,26 @@
 import { type Queryable, uuidv7 } from 'herald';
 import { InventoryError, notFound } from '../errors.ts';
 
-const uniqueViolation = (e: unknown) => (e as { code?: string }).code === '23505';
-/** Which unique key a violation hit: the id, or the natural key (sku, code). */
-const onId = (e: unknown) => String((e as { constraint?: string }).constraint ?? '').endsWith('_pkey');
+/**
+ * Inserts one catalog row and returns it; a unique key it hits is a 409 naming the key: the id,
+ * or the natural one (a product's sku, a warehouse's code).
+ */
+async function insertUnique(
+  db: Queryable,
+  sql: string,
+  values: unknown[],
+  what: string,
+  keys: { id: string; natural: [string, string] },
+) {
+  try {
+    return (await db.query(sql, values)).rows[0];
+  } catch (e) {
+    const { code, constraint } = e as { code?: string; constraint?: string };
+    if (code !== '23505') throw e;
+    const [name, value] = constraint?.endsWith('_pkey') ? ['id', keys.id] : keys.natural;
+    throw new InventoryError(409, 'CONFLICT', `a ${what} with ${name} ${value} exists`);
+  }
+}
 
 /** 404 for the first product or warehouse named that does not exist. */
 export async function requireCatalog(db: Queryable, s: string, productIds: string[], warehouseId?: string | undefined) {
@@ -17,52 +34,31 @@ export async function requireCatalog(db: Queryable, s: string, productIds: strin
   }
 }
 
-export async function createProduct(
+export function createProduct(
   db: Queryable,
   s: string,
   p: { id?: string | undefined; sku: string; name: string; unitPriceCents?: number | undefined },
 ) {
-  try {
-    const { rows } = await db.query(
-      `INSERT INTO ${s}.products (id, sku, name, unit_price_cents) VALUES ($1, $2, $3, $4)
-       RETURNING id, sku, name, unit_price_cents AS "unitPriceCents", created_at AS "createdAt"`,
-      [p.id ?? uuidv7(), p.sku, p.name, p.unitPriceCents ?? 0],
-    );
-    return rows[0];
-  } catch (e) {
-    if (uniqueViolation(e)) {
-      throw new InventoryError(
-        409,
-        'CONFLICT',
-        onId(e) ? `a product with id ${p.id} exists` : `a product with sku ${p.sku} exists`,
-      );
-    }
-    throw e;
-  }
+  const id = p.id ?? uuidv7();
+  return insertUnique(
+    db,
+    `INSERT INTO ${s}.products (id, sku, name, unit_price_cents) VALUES ($1, $2, $3, $4)
+     RETURNING id, sku, name, unit_price_cents AS "unitPriceCents", created_at AS "createdAt"`,
+    [id, p.sku, p.name, p.unitPriceCents ?? 0],
+    'product',
+    { id, natural: ['sku', p.sku] },
+  );
 }
 
-export async function createWarehouse(
-  db: Queryable,
-  s: string,
-  w: { id?: string | undefined; code: string; name: string },
-) {
-  try {
-    const { rows } = await db.query(
-      `INSERT INTO ${s}.warehouses (id, code, name) VALUES ($1, $2, $3)
-       RETURNING id, code, name, created_at AS "createdAt"`,
-      [w.id ?? uuidv7(), w.code, w.name],
-    );
-    return rows[0];
-  } catch (e) {
-    if (uniqueViolation(e)) {
-      throw new InventoryError(
-        409,
-        'CONFLICT',
-        onId(e) ? `a warehouse with id ${w.id} exists` : `a warehouse with code ${w.code} exists`,
-      );
-    }
-    throw e;
-  }
+export function createWarehouse(db: Queryable, s: string, w: { id?: string | undefined; code: string; name: string }) {
+  const id = w.id ?? uuidv7();
+  return insertUnique(
+    db,
+    `INSERT INTO ${s}.warehouses (id, code, name) VALUES ($1, $2, $3) RETURNING id, code, name, created_at AS "createdAt"`,
+    [id, w.code, w.name],
+    'warehouse',
+    { id, natural: ['code', w.code] },
+  );
 }
 
 export const listProducts = async (db: Queryable, s: string) =>

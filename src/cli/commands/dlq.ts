@@ -5,10 +5,10 @@ import type { DeadLetterSelection } from '../../store/sql/filter.ts';
 import { type Command, settingOptions, settingsHelp } from '../command.ts';
 import { resolveSettings } from '../settings.ts';
 import { parseTime } from '../time.ts';
-import { transportFrom } from '../transport.ts';
+import { transportFrom, transportKeys } from '../transport.ts';
 import { consumerDeadLetterHelp, runConsumerDlq } from './dlq-consumers.ts';
 
-const keys = ['databaseUrl', 'schema', 'transport', 'brokers', 'brokerUrl', 'groups', 'clientId'] as const;
+const keys = transportKeys;
 const actions = ['list', 'show', 'retry', 'discard'] as const;
 type Action = (typeof actions)[number];
 
@@ -108,8 +108,9 @@ export const dlqCommand: Command = {
       return runConsumerDlq(action as Action, ids, { ...filter, groups }, flags);
     }
     const needsBroker = action === 'retry';
-    const config = resolveSettings(needsBroker ? keys : (['databaseUrl', 'schema'] as const), flags, process.env);
-    const transport = needsBroker ? transportFrom(resolveSettings(keys, flags, process.env)) : undefined;
+    const withBroker = needsBroker ? resolveSettings(keys, flags, process.env) : undefined;
+    const config = withBroker ?? resolveSettings(['databaseUrl', 'schema'] as const, flags, process.env);
+    const transport = withBroker ? transportFrom(withBroker) : undefined;
     const dlq = createDeadLetters({
       db: config.databaseUrl,
       schema: config.schema,

@@ -2,15 +2,10 @@ import { createLogger } from '../../observe/logger.ts';
 import { createRelay } from '../../relay/relay.ts';
 import { type Command, settingOptions, settingsHelp } from '../command.ts';
 import { resolveSettings } from '../settings.ts';
-import { transportFrom } from '../transport.ts';
+import { transportFrom, transportKeys } from '../transport.ts';
 
 const relayKeys = [
-  'databaseUrl',
-  'schema',
-  'transport',
-  'brokers',
-  'brokerUrl',
-  'groups',
+  ...transportKeys,
   'topicPrefix',
   'batchSize',
   'pollIntervalMs',
@@ -18,7 +13,6 @@ const relayKeys = [
   'onFailure',
   'leaseMs',
   'retentionDays',
-  'clientId',
   'logLevel',
 ] as const;
 

@@ -4,18 +4,9 @@ import { type ReplayResult, replayEvents } from '../../replay/replay.ts';
 import { type Command, settingOptions, settingsHelp } from '../command.ts';
 import { resolveSettings } from '../settings.ts';
 import { parseTime } from '../time.ts';
-import { transportFrom } from '../transport.ts';
+import { transportFrom, transportKeys } from '../transport.ts';
 
-const replayKeys = [
-  'databaseUrl',
-  'schema',
-  'transport',
-  'brokers',
-  'brokerUrl',
-  'groups',
-  'topicPrefix',
-  'clientId',
-] as const;
+const replayKeys = [...transportKeys, 'topicPrefix'] as const;
 // A dry run publishes nothing, so it needs no brokers.
 const dryRunKeys = ['databaseUrl', 'schema', 'topicPrefix'] as const;
 
@@ -118,8 +109,9 @@ ${settingsHelp(replayKeys)}`,
     const keys = list(flags.key, false);
     const size = pageSize(flags['page-size']);
     const destination = typeof flags.destination === 'string' ? flags.destination : undefined;
-    const config = resolveSettings(dryRun ? dryRunKeys : replayKeys, flags, process.env);
-    const transport = dryRun ? undefined : transportFrom(resolveSettings(replayKeys, flags, process.env));
+    const withBroker = dryRun ? undefined : resolveSettings(replayKeys, flags, process.env);
+    const config = withBroker ?? resolveSettings(dryRunKeys, flags, process.env);
+    const transport = withBroker ? transportFrom(withBroker) : undefined;
 
     const stopper = new AbortController();
     const stop = () => stopper.abort();

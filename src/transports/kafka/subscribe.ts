@@ -96,12 +96,6 @@ export async function subscribeKafka(
     async lag(): Promise<PartitionLag[]> {
       try {
         const ends = await withDeadline(consumer.listOffsets({ topics: options.topics }), deadlineMs, target);
-        // A group with nothing committed has the whole partition ahead of it from `earliest`
-        // (what retention left), and nothing from `latest`.
-        const starts =
-          options.from === 'latest'
-            ? ends
-            : await withDeadline(consumer.listOffsets({ topics: options.topics, timestamp: -2n }), deadlineMs, target);
         const committed = await withDeadline(
           consumer.listCommittedOffsets({
             topics: [...ends].map(([topic, offsets]) => ({ topic, partitions: offsets.map((_, i) => i) })),
@@ -109,6 +103,16 @@ export async function subscribeKafka(
           deadlineMs,
           target,
         );
+        // A group with nothing committed has the whole partition ahead of it from `earliest`
+        // (what retention left), and nothing from `latest`. The earliest offsets are asked for
+        // only when some partition has no commit: most measurements need one request less.
+        const uncommitted = [...ends].some(([topic, offsets]) =>
+          offsets.some((_, partition) => !((committed.get(topic)?.[partition] ?? -1n) >= 0n)),
+        );
+        const starts =
+          options.from === 'latest' || !uncommitted
+            ? ends
+            : await withDeadline(consumer.listOffsets({ topics: options.topics, timestamp: -2n }), deadlineMs, target);
         const lag: PartitionLag[] = [];
         for (const [topic, offsets] of ends) {
           offsets.forEach((end, partition) => {

@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
 import { HeraldError } from '../../errors.ts';
 import { checkDestination } from '../../events/validate.ts';
-import { fnv1a } from '../partition.ts';
+import { partitionOf } from '../partition.ts';
+
+export { partitionOf };
+
+/** Milliseconds as the nanoseconds JetStream's durations are given in. */
+export const nanos = (ms: number) => ms * 1_000_000;
 
 export interface NatsOptions {
   /** `host:port` or `nats://host:port` (also `tls://`, `ws://`, `wss://`) strings, or one comma-separated string. */
@@ -65,7 +70,7 @@ const serverPattern = /^(?:(?:nats|tls|ws|wss):\/\/)?(?:[^@/\s]+@)?(?:[A-Za-z0-9
 /** Leaves credentials (`user:pass@`) out of a server URL. */
 const withoutCredentials = (server: string) => server.replace(/^((?:[a-z]+:\/\/)?)[^@/\s]+@/, '$1');
 
-export function parseServers(servers: unknown, setting = 'servers'): string[] {
+function parseServers(servers: unknown, setting = 'servers'): string[] {
   const list =
     typeof servers === 'string' ? servers.split(',') : Array.isArray(servers) ? servers.map((s) => String(s)) : [];
   const trimmed = list.map((s) => s.trim()).filter((s) => s.length > 0);
@@ -176,15 +181,6 @@ export function streamOf(settings: NatsSettings, destination: string): string {
 }
 
 export const subjectOf = (destination: string, partition: number) => `${destination}.${partition}`;
-
-/**
- * The partition of a key: FNV-1a (32 bits) of its UTF-8 bytes, modulo the partitions. Stable across
- * processes, versions and languages; the same key always lands in the same partition while the
- * stream's partition count stays the same.
- */
-export function partitionOf(key: string, partitions: number): number {
-  return fnv1a(key) % partitions;
-}
 
 /**
  * A group's name as one NATS name token (consumer names and subject tokens may not hold `.`): a

@@ -1,7 +1,7 @@
 import type { ConsumerConfig, ConsumerInfo } from '@nats-io/jetstream';
 import { HeraldError } from '../../errors.ts';
 import type { Connection } from './client.ts';
-import type { NatsSettings } from './config.ts';
+import { type NatsSettings, nanos } from './config.ts';
 import { apiCode, apiCodes } from './errors.ts';
 
 export interface GroupPartition {
@@ -14,8 +14,6 @@ export interface GroupPartition {
   partition: number;
   from: 'earliest' | 'latest';
 }
-
-const nanos = (ms: number) => ms * 1_000_000;
 
 async function infoOrNull(conn: Connection, stream: string, name: string): Promise<ConsumerInfo | null> {
   try {

@@ -1,14 +1,12 @@
 import { HeraldError } from '../../errors.ts';
 import type { Connection } from './client.ts';
-import { groupToken, type NatsSettings } from './config.ts';
+import { groupToken, type NatsSettings, nanos } from './config.ts';
 import { apiCode, apiCodes } from './errors.ts';
 
 /** The stream of group leases: one subject per group, one message (the holder) per subject. */
 export const leaseStream = 'HERALD_LEASES';
 const leaseSubjects = '$HERALD.lease.*';
 const wrongLastSequence = 10071;
-
-const nanos = (ms: number) => ms * 1_000_000;
 
 /**
  * One member of a group reads at a time, as with a Kafka group of one partition per member...

@@ -1,7 +1,7 @@
 import type { StreamInfo } from '@nats-io/jetstream';
 import { HeraldError } from '../../errors.ts';
 import type { Connection } from './client.ts';
-import { describeStream, type NatsSettings, partitionsInDescription, streamOf } from './config.ts';
+import { describeStream, type NatsSettings, nanos, partitionsInDescription, streamOf } from './config.ts';
 import { apiCode, apiCodes } from './errors.ts';
 
 export interface StreamOfDestination {
@@ -9,8 +9,6 @@ export interface StreamOfDestination {
   stream: string;
   partitions: number;
 }
-
-const nanos = (ms: number) => ms * 1_000_000;
 
 /**
  * The stream of a destination, created when missing: file storage, subjects `<destination>.*`

@@ -4,10 +4,13 @@ import { checkDestination } from '../../events/validate.ts';
 import { type DatabaseOption, openPool, type PoolLike } from '../../store/connect.ts';
 import { quoteIdent } from '../../store/identifiers.ts';
 import { assertMigrated } from '../../store/migrate.ts';
-import { fnv1a } from '../partition.ts';
+import { partitionOf } from '../partition.ts';
+
+export { partitionOf };
+
 import type { OutgoingMessage, Transport } from '../transport.ts';
 import { brokerError } from './errors.ts';
-import { appendMessages, topicPartitions } from './sql.ts';
+import { appendMessages, expireMessages, topicPartitions } from './sql.ts';
 import { subscribePostgres } from './subscribe.ts';
 
 export interface PostgresTransportOptions {
@@ -29,11 +32,6 @@ export interface PostgresTransportOptions {
   leaseMs?: number;
   /** Messages are deleted this many days after they were published; default 7, 0 keeps them. */
   retentionDays?: number;
-}
-
-/** A stable partition for a key, in any process: FNV-1a of its UTF-8 bytes. */
-export function partitionOf(key: string, partitions: number): number {
-  return fnv1a(key) % partitions;
 }
 
 function messageBytes(m: OutgoingMessage): number {
@@ -70,6 +68,22 @@ export function postgres(options: PostgresTransportOptions): Transport {
   const counts = new Map<string, number>();
   /** One member id per group for this transport: a resubscribe after an outage keeps its leases. */
   const members = new Map<string, string>();
+  // One hourly sweep of published messages per transport while it has subscriptions, however
+  // many: the DELETE covers every topic of the schema.
+  const retentionDays = options.retentionDays ?? 7;
+  let subscribed = 0;
+  let expiry: NodeJS.Timeout | null = null;
+  const sweepWhileSubscribed = (pool: PoolLike) => {
+    subscribed++;
+    if (expiry || retentionDays <= 0) return;
+    expiry = setInterval(() => void expireMessages(pool, schema, retentionDays).catch(() => {}), 3_600_000);
+    expiry.unref();
+  };
+  const unsubscribed = () => {
+    if (--subscribed > 0 || !expiry) return;
+    clearInterval(expiry);
+    expiry = null;
+  };
   const partitionsOf = async (pool: PoolLike, topic: string) => {
     let n = counts.get(topic);
     if (n === undefined) {
@@ -124,9 +138,9 @@ export function postgres(options: PostgresTransportOptions): Transport {
         throw brokerError(error, target);
       }
     },
-    subscribe(subscription) {
+    async subscribe(subscription) {
       const { pool, target } = open();
-      return subscribePostgres(
+      const joined = await subscribePostgres(
         {
           pool,
           schema,
@@ -137,13 +151,28 @@ export function postgres(options: PostgresTransportOptions): Transport {
           partitionsOf: (topic) => partitionsOf(pool, topic),
           pollIntervalMs: options.pollIntervalMs ?? 100,
           leaseMs: options.leaseMs ?? 10_000,
-          retentionDays: options.retentionDays ?? 7,
           listenTo: typeof options.db === 'string' ? options.db : pool,
         },
         subscription,
       );
+      sweepWhileSubscribed(pool);
+      let left = false;
+      return {
+        [Symbol.asyncIterator]: () => joined[Symbol.asyncIterator](),
+        lag: () => joined.lag(),
+        async close() {
+          if (!left) {
+            left = true;
+            unsubscribed();
+          }
+          await joined.close();
+        },
+      };
     },
     async close() {
+      if (expiry) clearInterval(expiry);
+      expiry = null;
+      subscribed = 0;
       const o = opened;
       opened = null;
       counts.clear();

@@ -3,7 +3,7 @@ import { startListener } from '../../relay/listener.ts';
 import type { PoolLike } from '../../store/connect.ts';
 import type { Delivery, PartitionLag, SubscribeOptions, Subscription } from '../transport.ts';
 import { brokerError } from './errors.ts';
-import { commitOffsets, expireMessages, type Held, heartbeat, leaveGroup, partitionLag, readPartition } from './sql.ts';
+import { commitOffsets, type Held, heartbeat, leaveGroup, partitionLag, readPartition } from './sql.ts';
 
 export interface PostgresSubscribeDeps {
   pool: PoolLike;
@@ -14,7 +14,6 @@ export interface PostgresSubscribeDeps {
   partitionsOf(topic: string): Promise<number>;
   pollIntervalMs: number;
   leaseMs: number;
-  retentionDays: number;
   listenTo: string | PoolLike;
 }
 
@@ -76,11 +75,6 @@ export async function subscribePostgres(deps: PostgresSubscribeDeps, options: Su
     logger: silentLogger,
     signal: stopListening.signal,
   }).catch(() => {});
-  const expiry =
-    deps.retentionDays > 0
-      ? setInterval(() => void expireMessages(pool, schema, deps.retentionDays).catch(() => {}), 3_600_000)
-      : null;
-  expiry?.unref();
 
   const pending = new Map<string, { position: Held; waiters: { resolve(): void; reject(e: unknown): void }[] }>();
   let flushing: Promise<void> | null = null;
@@ -159,7 +153,6 @@ export async function subscribePostgres(deps: PostgresSubscribeDeps, options: Su
       if (closed) return;
       closed = true;
       clearInterval(timer);
-      if (expiry) clearInterval(expiry);
       stopListening.abort();
       poke();
       await flushing?.catch(() => {});

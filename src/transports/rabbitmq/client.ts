@@ -7,7 +7,7 @@ import type { RabbitMQSettings } from './options.ts';
 export type AmqpModule = typeof import('amqplib');
 export type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Message } from 'amqplib';
 
-export async function loadAmqp(): Promise<AmqpModule> {
+async function loadAmqp(): Promise<AmqpModule> {
   const lib = await loadOptional(() => import('amqplib'), 'amqplib', 'the RabbitMQ transport');
   // CommonJS: the functions may sit on the default export only.
   return ((lib as { default?: AmqpModule }).default ?? lib) as AmqpModule;

@@ -1,4 +1,5 @@
 import { HeraldError } from '../../errors.ts';
+import { groupPattern } from '../transport.ts';
 
 export type QueueType = 'quorum' | 'classic';
 
@@ -67,10 +68,9 @@ export interface RabbitMQSettings {
 }
 
 /** RabbitMQ's default `max_message_size` (128 MiB); its largest allowed value is 512 MiB. */
-export const defaultMaxMessageBytes = 134_217_728;
+const defaultMaxMessageBytes = 134_217_728;
 const maxMessageBytesLimit = 536_870_912;
-export const maxPartitions = 1000;
-const groupPattern = /^[A-Za-z0-9._-]{1,200}$/;
+const maxPartitions = 1000;
 
 const invalid = (setting: string, rule: string, value?: unknown) =>
   new HeraldError(
@@ -127,7 +127,7 @@ export function parseUrl(url: unknown, setting = 'url'): Endpoint {
 }
 
 /** `amqp://host:port/vhost`: where the broker is, with no user name or password. */
-export function describeEndpoint(e: Endpoint): string {
+function describeEndpoint(e: Endpoint): string {
   const host = e.hostname.includes(':') ? `[${e.hostname}]` : e.hostname;
   return `${e.protocol}://${host}:${e.port}/${e.vhost === '/' ? '' : encodeURIComponent(e.vhost)}`;
 }

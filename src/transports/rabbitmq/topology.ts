@@ -26,7 +26,7 @@ export interface Topology {
 }
 
 export const dlxSuffix = '.dlx';
-export const dlqSuffix = '.dlq';
+const dlqSuffix = '.dlq';
 
 /** Names RabbitMQ keeps for itself, and names too long for it (255 bytes), are refused. */
 function checkName(name: string, what: string, destination: string): void {
@@ -76,7 +76,7 @@ export function queueName(destination: string, group: string, partition: number)
  * Arguments of a group queue. They are part of the queue's identity: RabbitMQ refuses to declare
  * a queue again with other ones (406 PRECONDITION_FAILED), so they never change silently.
  */
-export function groupQueueArguments(queueType: QueueType, dlx: string): Record<string, unknown> {
+function groupQueueArguments(queueType: QueueType, dlx: string): Record<string, unknown> {
   const args: Record<string, unknown> = {
     'x-queue-type': queueType,
     'x-single-active-consumer': true,
@@ -92,7 +92,7 @@ export function groupQueueArguments(queueType: QueueType, dlx: string): Record<s
 }
 
 /** Arguments of the queues that keep dead letters (D.dlx, and a `.dlq` destination's queue). */
-export function keepingQueueArguments(queueType: QueueType): Record<string, unknown> {
+function keepingQueueArguments(queueType: QueueType): Record<string, unknown> {
   return { 'x-queue-type': queueType };
 }
 

@@ -122,6 +122,17 @@ export function sqs(options: SqsOptions): Transport {
     async publish(messages: readonly OutgoingMessage[]) {
       for (const m of messages) checkDestination(m.topic, `topic of event ${m.id}`);
       const byQueue = new Map<string, Encoded[]>();
+      // A topic's queues (one per group), worked out once per call rather than per message.
+      const queuesOf = new Map<string, string[]>();
+      const queuesFor = (topic: string) => {
+        let names = queuesOf.get(topic);
+        if (!names) {
+          const groups = settings.groupsOf(topic);
+          names = (groups.length > 0 ? groups : [null]).map((group) => queueName(settings.queueFor, topic, group));
+          queuesOf.set(topic, names);
+        }
+        return names;
+      };
       for (const message of messages) {
         const wire = toWire(message);
         if (wire.bytes > settings.maxMessageBytes) {
@@ -132,9 +143,7 @@ export function sqs(options: SqsOptions): Transport {
           );
         }
         const encoded = { message, groupId: messageGroupId(message.key), wire };
-        const groups = settings.groupsOf(message.topic);
-        for (const group of groups.length > 0 ? groups : [null]) {
-          const name = queueName(settings.queueFor, message.topic, group);
+        for (const name of queuesFor(message.topic)) {
           const list = byQueue.get(name);
           if (list) list.push(encoded);
           else byQueue.set(name, [encoded]);

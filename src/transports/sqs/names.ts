@@ -4,8 +4,6 @@ import { fnv1a } from '../partition.ts';
 
 /** SQS queue names: 1-80 of A-Z a-z 0-9 - _, and a FIFO queue's name ends in `.fifo` (counted). */
 const fifoQueueName = /^[A-Za-z0-9_-]{1,75}\.fifo$/;
-/** Consumer group names, as the consumer checks them. */
-export const groupPattern = /^[A-Za-z0-9._-]{1,200}$/;
 /** MessageGroupId and MessageDeduplicationId: 1-128 of A-Z a-z 0-9 and ASCII punctuation. */
 const sqsIdPattern = /^[\x21-\x7e]{1,128}$/;
 /** Marks a MessageGroupId that is a hash of the partition key, not the key itself. */

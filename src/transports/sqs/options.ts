@@ -1,6 +1,7 @@
 import { HeraldError } from '../../errors.ts';
+import { groupPattern } from '../transport.ts';
 import type { Credentials } from './client.ts';
-import { defaultQueueName, groupPattern, type QueueNaming } from './names.ts';
+import { defaultQueueName, type QueueNaming } from './names.ts';
 
 export interface SqsOptions {
   /** An SQS-compatible endpoint, e.g. `http://127.0.0.1:9324` (ElasticMQ); default AWS's for the region. */
@@ -51,7 +52,7 @@ export interface SqsSettings {
 }
 
 /** SQS's largest message and SendMessageBatch request (1 MiB since August 2025; 256 KiB before). */
-export const sqsMaxMessageBytes = 1_048_576;
+const sqsMaxMessageBytes = 1_048_576;
 
 const bad = (setting: string, rule: string, value: unknown) =>
   new HeraldError('HERALD_INVALID_CONFIG', `sqs: ${setting} ${rule}, got ${describeValue(value)}`, {
@@ -70,7 +71,7 @@ function integer(value: unknown, setting: string, min: number, max: number, dflt
   return value;
 }
 
-export function checkGroups(groups: unknown, setting: string): readonly string[] {
+function checkGroups(groups: unknown, setting: string): readonly string[] {
   if (!Array.isArray(groups)) throw bad(setting, 'must be a list of consumer group names', groups);
   const wrong = groups.find((g) => typeof g !== 'string' || !groupPattern.test(g));
   if (wrong !== undefined) throw bad(setting, 'has a group that is not 1-200 of A-Z a-z 0-9 . _ -:', wrong);

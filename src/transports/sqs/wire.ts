@@ -9,8 +9,8 @@ import { hashedGroupPrefix } from './names.ts';
  * and a dead letter's `herald_*`). When they do not fit in the 9 attributes left, or a name is not
  * one SQS takes, the rest travel as JSON in one attribute, `herald-headers`.
  */
-export const structuredContentType = 'application/cloudevents+json';
-export const overflowAttribute = 'herald-headers';
+const structuredContentType = 'application/cloudevents+json';
+const overflowAttribute = 'herald-headers';
 const maxAttributes = 10;
 const attributePrefix = 'ce_';
 
