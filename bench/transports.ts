@@ -2,7 +2,7 @@
 // for a relay (Herald's or the baseline's), prepares a destination with `partitions` ordered
 // streams, and observes what arrives there.
 import pg from 'pg';
-import type { TransportName } from '../src/cli/settings.ts';
+import type { TransportName } from '../src/config/settings.ts';
 import { migrate } from '../src/store/migrate.ts';
 import { kafka } from '../src/transports/kafka/index.ts';
 import { defaultStreamFor } from '../src/transports/nats/config.ts';
@@ -14,7 +14,7 @@ import { progress } from './stats.ts';
 import { createTopic, deleteTopics, type ReadBack, readTopic, uniqueName } from './topic.ts';
 import { settle, waitFor } from './wait.ts';
 
-export { type TransportName, transportNames } from '../src/cli/settings.ts';
+export { type TransportName, transportNames } from '../src/config/settings.ts';
 
 /** Where each broker is. */
 export interface BenchEnv {
@@ -76,7 +76,7 @@ export function recordAcks(inner: Transport, acked: Map<string, number>): Transp
       const at = Date.now();
       for (const m of messages) if (!acked.has(m.id)) acked.set(m.id, at);
     },
-    ...(inner.subscribe ? { subscribe: inner.subscribe.bind(inner) } : {}),
+    subscribe: (options) => inner.subscribe(options),
   };
 }
 

@@ -3,7 +3,7 @@
 // test/docs.test.ts fails when they are stale.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { commands } from '../src/cli/commands/index.ts';
-import { settings } from '../src/cli/settings.ts';
+import { settings } from '../src/config/settings.ts';
 import { errorCodes } from '../src/errors.ts';
 
 export function cliReference(): string {

@@ -21,5 +21,8 @@ const args = [
   '--test-timeout=240000',
   ...(files.length > 0 ? files : ['test/**/*.test.ts']),
 ];
-const result = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
+// Herald's factories log at info by default (JSON lines on stderr); the tests' output keeps warnings
+// and errors only, unless HERALD_LOG_LEVEL says otherwise.
+const env = { ...process.env, HERALD_LOG_LEVEL: process.env.HERALD_LOG_LEVEL ?? 'warn' };
+const result = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit', env });
 process.exit(result.status ?? 1);

@@ -1,5 +1,4 @@
 export { type Consumer, type ConsumerOptions, createConsumer } from './consume/consumer.ts';
-export type { ConsumedEvent } from './consume/decode.ts';
 export {
   type BatchContext,
   type BatchHandler,
@@ -37,12 +36,11 @@ export { uuidv7 } from './events/uuidv7.ts';
 export { createLogger, type Logger, type LogLevel, silentLogger } from './observe/logger.ts';
 export { type AddedEvent, createOutbox, type Outbox, type OutboxOptions } from './outbox/outbox.ts';
 export type { RelayHealth } from './relay/health.ts';
-export { prefixTopics, type TopicStrategy } from './relay/messages.ts';
 export { createRelay, type Relay, type RelayOptions, type RelayState, type RelayStats } from './relay/relay.ts';
 export { type ReplayOptions, type ReplayResult, replayEvents } from './replay/replay.ts';
 export { getStatus, type HeraldStatus, type StatusOptions } from './status/status.ts';
 export { type DatabaseOption, type PoolClientLike, type PoolLike, withTransaction } from './store/connect.ts';
-export type { Listener, Queryable, QueryResultLike } from './store/db.ts';
+export type { Queryable, QueryResultLike } from './store/db.ts';
 export { type MigrateOptions, type MigrateResult, type Migration, migrate } from './store/migrate.ts';
 export type {
   Delivery,
@@ -53,3 +51,5 @@ export type {
   Subscription,
   Transport,
 } from './transports/transport.ts';
+export type { ConsumedEvent } from './wire/incoming.ts';
+export { prefixTopics, type TopicStrategy } from './wire/topics.ts';

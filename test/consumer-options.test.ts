@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pg from 'pg';
 import { z } from 'zod';
-import { createConsumer, defineEvent, isHeraldError } from '../src/index.ts';
+import { createConsumer, defineEvent, isHeraldError, type Transport } from '../src/index.ts';
 import { memoryTransport } from '../src/testing/index.ts';
 import { kafka } from '../src/transports/kafka/index.ts';
 import { brokers, databaseUrl, uniqueName } from './support/env.ts';
@@ -21,7 +21,8 @@ describe('consumer options: a clear error naming the setting', () => {
     ['from', { from: 'beginning' }],
     ['inboxRetentionDays', { inboxRetentionDays: -1 }],
     ['deadLetterTopic', { deadLetterTopic: 'dlq' }],
-    ['db', { db: undefined }],
+    ['db', { db: 42 }],
+    ['db', { db: { connect: 'no' } }],
   ];
   for (const [setting, bad] of cases) {
     it(`rejects a bad ${setting}: ${JSON.stringify(bad)}`, () => {
@@ -35,7 +36,7 @@ describe('consumer options: a clear error naming the setting', () => {
   it('rejects a transport that cannot consume', () => {
     const { subscribe: _, ...publishOnly } = memoryTransport();
     assert.throws(
-      () => createConsumer({ ...base, transport: publishOnly }),
+      () => createConsumer({ ...base, transport: publishOnly as unknown as Transport }),
       (e: unknown) => isHeraldError(e, 'HERALD_INVALID_CONFIG') && /cannot consume|consume/.test(e.message),
     );
   });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { defineEvent, HeraldError, uuidv7 } from '../src/index.ts';
-import { backoffDelay } from '../src/relay/backoff.ts';
+import { backoffDelay } from '../src/retry/backoff.ts';
 import { toBinaryHeaders } from '../src/wire/cloudevents.ts';
 
 const Payload = z.object({ orderId: z.string(), quantity: z.number().int().positive() });

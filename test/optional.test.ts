@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isHeraldError } from '../src/index.ts';
-import { loadOptional } from '../src/transports/optional.ts';
+import { loadOptional } from '../src/optional.ts';
 
 describe('optional peer dependencies', () => {
   it('a client library that is not installed is named, with the command that installs it', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { resolveSettings } from '../src/cli/settings.ts';
+import { resolveSettings } from '../src/config/settings.ts';
 import { HeraldError } from '../src/index.ts';
 
 const keys = ['databaseUrl', 'brokers', 'batchSize', 'schema'] as const;

@@ -13,11 +13,11 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { ELASTICMQ_ENDPOINT, ELASTICMQ_REGION, startElasticMq } from '../infra/elasticmq.mjs';
-import { decodeMessage } from '../src/consume/decode.ts';
 import { isHeraldError } from '../src/index.ts';
 import { toHeraldError } from '../src/transports/sqs/errors.ts';
 import { defaultQueueName, type SqsOptions, sqs } from '../src/transports/sqs/index.ts';
 import type { Delivery, Subscription, Transport } from '../src/transports/transport.ts';
+import { decodeMessage } from '../src/wire/incoming.ts';
 import { eventMessage } from './support/consumer.ts';
 import { uniqueName } from './support/env.ts';
 

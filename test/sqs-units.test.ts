@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeMessage } from '../src/consume/decode.ts';
 import { isHeraldError } from '../src/index.ts';
 import { toHeraldError } from '../src/transports/sqs/errors.ts';
 import { sqs } from '../src/transports/sqs/index.ts';
@@ -14,6 +13,7 @@ import {
 import { sqsSettings } from '../src/transports/sqs/options.ts';
 import { headersOf, keyOf, packBatches, toWire } from '../src/transports/sqs/wire.ts';
 import type { OutgoingMessage } from '../src/transports/transport.ts';
+import { decodeMessage } from '../src/wire/incoming.ts';
 
 const base = { endpoint: 'http://127.0.0.1:9324', region: 'elasticmq' };
 

@@ -1,5 +1,5 @@
 import type { ParseArgsOptionsConfig } from 'node:util';
-import { settings } from './settings.ts';
+import { settings } from '../config/settings.ts';
 
 export interface Command {
   summary: string;

@@ -1,3 +1,4 @@
+import { settings, type TransportName } from '../config/settings.ts';
 import { HeraldError } from '../errors.ts';
 import { kafka } from '../transports/kafka/index.ts';
 import { nats } from '../transports/nats/index.ts';
@@ -5,7 +6,6 @@ import { postgres } from '../transports/postgres/index.ts';
 import { rabbitmq } from '../transports/rabbitmq/index.ts';
 import { sqs } from '../transports/sqs/index.ts';
 import type { Transport } from '../transports/transport.ts';
-import { settings, type TransportName } from './settings.ts';
 
 /** The settings `transportFrom` reads: every command that publishes takes these. */
 export const transportKeys = [

@@ -1,31 +1,24 @@
-import { HeraldError, isHeraldError } from '../errors.ts';
+import { HeraldError } from '../errors.ts';
 import type { EventDefinition } from '../events/define.ts';
 import type { InferOutput, StandardSchemaV1 } from '../events/standard-schema.ts';
-import { type Logger, silentLogger } from '../observe/logger.ts';
+import type { Logger } from '../observe/logger.ts';
 import { createOutbox } from '../outbox/outbox.ts';
-import { backoffDelay, sleep } from '../relay/backoff.ts';
-import { type DatabaseOption, openPool } from '../store/connect.ts';
-import { assertMigrated } from '../store/migrate.ts';
-import { maintainPartitions, scheduleRetention } from '../store/retention.ts';
-import { recordLag } from '../store/sql/consumer-lag.ts';
-import type { Delivery, IncomingMessage, PartitionLag, Subscription, Transport } from '../transports/transport.ts';
-import { type DeadLetterTopic, defaultDeadLetterTopic, writeDeadLetter } from './dead-letter.ts';
-import type { ConsumedEvent } from './decode.ts';
-import { consumeLoop } from './loop.ts';
-import { checkConsumerOptions } from './options.ts';
-import { createAckTracker, createKeyedRunner } from './ordering.ts';
-import { createPipeline, Released, type Route } from './pipeline.ts';
-import { startRedelivery } from './redeliver.ts';
+import type { DatabaseOption } from '../store/connect.ts';
+import type { PartitionLag, Transport } from '../transports/transport.ts';
+import type { DeadLetterTopic } from './dead-letter.ts';
+import { consumerSettings } from './options.ts';
+import type { Route } from './pipeline.ts';
+import { type ConsumerRun, startConsumer } from './run.ts';
 import type { BatchHandler, ConsumerStats, Handler } from './types.ts';
 
 export interface ConsumerOptions {
-  /** A transport that can subscribe, e.g. kafka({ brokers }). It also publishes dead letters. */
+  /** A transport, e.g. kafka({ brokers }): it reads the group's topics and publishes dead letters. */
   transport: Transport;
   /** The consumer group: members share the work, and the inbox is kept per group. */
   group: string;
-  /** Connection string or pg Pool; handlers' transactions run on it. */
-  db: DatabaseOption;
-  /** The herald schema; default `herald`. */
+  /** Connection string or pg Pool; handlers' transactions run on it. Default `DATABASE_URL`. */
+  db?: DatabaseOption;
+  /** The herald schema; default `HERALD_SCHEMA`, else `herald`. */
   schema?: string;
   /** Topics to read; default: each handled event's destination, or `<topicPrefix>.<type>`. */
   topics?: string[];
@@ -52,6 +45,7 @@ export interface ConsumerOptions {
   preparedStatements?: boolean;
   /** CloudEvents source of events the handlers emit; default `$HERALD_SOURCE` or `/herald`. */
   source?: string;
+  /** Default: JSON lines on stderr at `HERALD_LOG_LEVEL` (info), as the relay and the CLI. */
   logger?: Logger;
 }
 
@@ -76,11 +70,8 @@ export interface Consumer {
 }
 
 export function createConsumer(options: ConsumerOptions): Consumer {
-  checkConsumerOptions(options);
-  const schema = options.schema ?? process.env.HERALD_SCHEMA ?? 'herald';
-  const { group, transport } = options;
-  const logger = options.logger ?? silentLogger;
-  const concurrency = options.concurrency ?? 16;
+  const settings = consumerSettings(options);
+  const { group } = settings;
   const routes = new Map<string, Route>();
   const stats: ConsumerStats = {
     state: 'idle',
@@ -93,36 +84,13 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     circuit: 'closed',
     lastError: null,
   };
-  const stopper = new AbortController();
-  let pool: ReturnType<typeof openPool> | null = null;
-  let subscription: Subscription | null = null;
-  let loop: Promise<void> | null = null;
-  const cleanups: (() => void)[] = [];
-  const runner = createKeyedRunner();
-  const acks = createAckTracker({
-    maxInFlight: options.maxInFlight ?? 1000,
-    // A commit refused in a rebalance: the next owner gets the message again; the inbox skips it.
-    onAckError: (error) => logger.debug({ error }, 'acknowledgement not stored; the message may be delivered again'),
-  });
+  let running: ConsumerRun | null = null;
 
   const topics = () => {
-    if (options.topics) return [...options.topics];
-    const strategy = (type: string) => (options.topicPrefix ? `${options.topicPrefix}.${type}` : type);
-    return [...new Set([...routes.values()].map((r) => r.definition.destination ?? strategy(r.definition.type)))];
-  };
-
-  const onOutage = (error: unknown) => {
-    const code = isHeraldError(error) ? error.code : 'HERALD_DATABASE_UNAVAILABLE';
-    if (stats.circuit === 'closed')
-      logger.error({ error, code }, 'consumer cannot reach a dependency; retrying with backoff');
-    stats.circuit = 'open';
-    stats.state = 'retrying';
-    stats.lastError = { code, message: (error as Error).message, at: new Date() };
-  };
-  const onRecovered = () => {
-    if (stats.circuit === 'open') logger.info({}, 'consumer recovered');
-    stats.circuit = 'closed';
-    if (stats.state === 'retrying') stats.state = 'running';
+    if (settings.topics) return [...settings.topics];
+    return [
+      ...new Set([...routes.values()].map((r) => r.definition.destination ?? settings.topicFor(r.definition.type))),
+    ];
   };
 
   const register = (definition: EventDefinition, route: Omit<Route, 'definition'>) => {
@@ -150,152 +118,25 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       return consumer;
     },
     topics,
-    stats: () => ({ ...stats, inFlight: acks.inFlight }),
-    async lag() {
-      if (!subscription) return [];
-      return subscription.lag();
-    },
+    stats: () => ({ ...stats, inFlight: running?.inFlight() ?? 0 }),
+    lag: async () => running?.lag() ?? [],
     async start() {
       if (stats.state !== 'idle') throw new HeraldError('HERALD_INVALID_CONFIG', 'a consumer starts once');
       if (routes.size === 0)
         throw new HeraldError('HERALD_INVALID_CONFIG', 'no handlers: call consumer.on() before start()');
-      if (!transport.subscribe) {
-        throw new HeraldError('HERALD_INVALID_CONFIG', `transport ${transport.name} cannot consume`);
-      }
       stats.state = 'running';
-      pool = openPool(options.db, concurrency + 2);
-      const db = pool.pool;
       try {
-        await assertMigrated(db, schema);
-        const retentionDays = options.inboxRetentionDays ?? 7;
-        if (retentionDays > 0)
-          await maintainPartitions(db, schema, 'inbox', { retentionDays, daysBehind: retentionDays });
+        running = await startConsumer({
+          settings,
+          routes,
+          topics: topics(),
+          stats,
+          outbox: createOutbox({ schema: settings.schema, ...(settings.source ? { source: settings.source } : {}) }),
+        });
       } catch (error) {
         stats.state = 'stopped';
-        if (pool.owned) await pool.pool.end?.().catch(() => {});
         throw error;
       }
-      cleanups.push(
-        scheduleRetention({ db, schema, retentionDays: options.inboxRetentionDays ?? 7, logger, table: 'inbox' }),
-      );
-      const retry = { attempts: 5, initialMs: 100, maxMs: 5_000, ...options.retry };
-      const pipeline = createPipeline({
-        pool: db,
-        schema,
-        group,
-        routes,
-        onUnknownType: options.onUnknownType ?? 'skip',
-        retry,
-        concurrency,
-        prepared: options.preparedStatements ?? true,
-        outbox: createOutbox({ schema, ...(options.source ? { source: options.source } : {}) }),
-        stats,
-        logger,
-        signal: stopper.signal,
-        onOutage,
-        onRecovered,
-      });
-      const deadLetterTarget = {
-        db,
-        schema,
-        group,
-        transport,
-        topic: options.deadLetterTopic ?? defaultDeadLetterTopic,
-      };
-      const dispatch = (delivery: Delivery) => {
-        const done = acks.track(delivery);
-        const key = delivery.key ?? `${delivery.topic}/${delivery.partition}`;
-        void runner.run(key, async () => {
-          try {
-            await pipeline.handle(delivery, (error, attempts, event) =>
-              deadLetterFor(delivery, error, attempts, event),
-            );
-            done();
-          } catch (error) {
-            if (!(error instanceof Released))
-              logger.error({ error }, 'unexpected consumer error; message left for redelivery');
-          }
-        });
-      };
-      const deadLetterFor = async (
-        m: IncomingMessage,
-        error: unknown,
-        attempts: number,
-        event: ConsumedEvent | null,
-      ) => {
-        for (let outage = 0; ; outage++) {
-          try {
-            await writeDeadLetter(
-              deadLetterTarget,
-              m,
-              { eventId: event?.id ?? null, eventType: event?.type ?? null },
-              error,
-              attempts,
-            );
-            stats.deadLettered++;
-            logger.warn({ error, attempts, group, eventId: event?.id, type: event?.type }, 'message dead-lettered');
-            return;
-          } catch (failure) {
-            if (stopper.signal.aborted) throw new Released();
-            onOutage(failure);
-            await sleep(backoffDelay(Math.min(outage, 10), retry), stopper.signal);
-          }
-        }
-      };
-
-      cleanups.push(
-        startRedelivery({
-          db,
-          schema,
-          group,
-          runner,
-          pipeline,
-          logger,
-          signal: stopper.signal,
-          pollMs: options.redeliveryPollMs ?? 1_000,
-        }),
-      );
-      const lagMs = options.lagIntervalMs ?? 5_000;
-      if (lagMs > 0) {
-        const timer = setInterval(() => {
-          if (!subscription) return;
-          subscription
-            .lag()
-            .then((lag) => recordLag(db, schema, group, lag))
-            .catch((error) => logger.debug({ error }, 'lag not measured'));
-        }, lagMs);
-        timer.unref();
-        cleanups.push(() => clearInterval(timer));
-      }
-
-      loop = consumeLoop({
-        subscribe: () =>
-          (transport.subscribe as NonNullable<Transport['subscribe']>)({
-            group,
-            topics: topics(),
-            from: options.from ?? 'earliest',
-          }),
-        onSubscribed: (s) => {
-          subscription = s;
-          logger.info({ group, topics: topics(), transport: transport.describe() }, 'consumer subscribed');
-          onRecovered();
-        },
-        dispatch,
-        acks,
-        signal: stopper.signal,
-        onOutage,
-        retry,
-        // Before the subscription closes: running handlers finish, and what they finished is
-        // acknowledged. Whatever had not started (waiting batches too) is released for redelivery.
-        drain: async () => {
-          subscription = null;
-          if (stopper.signal.aborted) {
-            await pipeline.flushBatches().catch(() => {});
-            await runner.idle();
-          }
-          await acks.flush();
-        },
-      });
     },
     async stop() {
       if (stats.state === 'idle' || stats.state === 'stopped') {
@@ -303,13 +144,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         return;
       }
       stats.state = 'stopping';
-      stopper.abort();
-      acks.release();
-      for (const c of cleanups) c();
-      await loop;
-      await runner.idle();
-      await acks.flush();
-      if (pool?.owned) await pool.pool.end?.().catch(() => {});
+      await running?.stop();
       stats.state = 'stopped';
     },
   };

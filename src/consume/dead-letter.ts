@@ -1,7 +1,14 @@
 import { isHeraldError } from '../errors.ts';
+import type { Logger } from '../observe/logger.ts';
+import type { BackoffOptions } from '../retry/backoff.ts';
+import { isOutage } from '../retry/classify.ts';
+import { retry } from '../retry/retry.ts';
 import type { Queryable } from '../store/db.ts';
 import { insertConsumerDeadLetter } from '../store/sql/consumer-dead-letters.ts';
 import type { IncomingMessage, OutgoingMessage, Transport } from '../transports/transport.ts';
+import type { ConsumedEvent } from '../wire/incoming.ts';
+import { Released } from './released.ts';
+import type { ConsumerStats } from './types.ts';
 
 /** Where a topic's dead letters are published; false: recorded in the database only. */
 export type DeadLetterTopic = ((topic: string) => string) | false;
@@ -19,7 +26,7 @@ export function errorOf(error: unknown): { code: string; message: string } {
   return { code: 'HERALD_HANDLER_FAILED', message: `${e.name}: ${e.message}` };
 }
 
-/** Header values travel on every broker: one line, bounded. */
+/** Header values travel on every broker: one line of printable text, bounded. */
 const headerValue = (v: string) => v.replace(/[\u0000-\u001f\u007f]+/g, ' ').slice(0, 2000);
 
 /**
@@ -54,35 +61,87 @@ export function deadLetterMessage(
   };
 }
 
-/**
- * Records a message the group gives up on, then publishes it to the dead-letter topic. Both are
- * idempotent (an upsert, a message with the same id), so the caller retries the pair until it
- * succeeds before acknowledging the message.
- */
-export async function writeDeadLetter(
-  target: { db: Queryable; schema: string; group: string; transport: Transport; topic: DeadLetterTopic },
+/** What the consumer does with a message it gives up on. */
+export type GiveUp = (
   m: IncomingMessage,
-  meta: { eventId: string | null; eventType: string | null },
-  failure: unknown,
+  error: unknown,
   attempts: number,
-): Promise<void> {
-  const error = errorOf(failure);
-  // A message that could not be decoded may still name its event in its headers.
-  const id = messageId(m, meta.eventId ?? m.headers.ce_id ?? null);
-  await insertConsumerDeadLetter(target.db, target.schema, {
-    group: target.group,
-    messageId: id,
-    eventType: meta.eventType ?? m.headers.ce_type ?? null,
-    topic: m.topic,
-    partition: m.partition,
-    offset: m.offset,
-    key: m.key,
-    headers: m.headers,
-    body: m.value,
-    error,
-    attempts,
-  });
-  if (target.topic) {
-    await target.transport.publish([deadLetterMessage(m, id, target.topic(m.topic), target.group, error, attempts)]);
-  }
+  event: ConsumedEvent | null,
+) => Promise<void>;
+
+/**
+ * The group's give-up path: records the message in `consumer_dead_letters` (whatever bytes it
+ * carries: see store/sql/text.ts), then publishes it to the dead-letter topic. Both are
+ * idempotent (an upsert, a message with the same id), so they are retried together until they
+ * succeed before the message is acknowledged: an outage (database or broker away) without limit,
+ * anything else a few times. If the record still cannot be written, it is written without the
+ * message's headers; if the dead-letter topic refuses the message for good, the record stands
+ * alone and the refusal is logged. Either way the group moves on: one bad message never stalls
+ * the others.
+ */
+export function createDeadLetterer(deps: {
+  db: Queryable;
+  schema: string;
+  group: string;
+  transport: Transport;
+  topic: DeadLetterTopic;
+  stats: ConsumerStats;
+  logger: Logger;
+  backoff: BackoffOptions;
+  signal: AbortSignal;
+  onOutage: (error: unknown) => void;
+  onRecovered: () => void;
+}): GiveUp {
+  const { group, logger, signal } = deps;
+  const persistently = async (what: string, fn: () => Promise<void>): Promise<boolean> => {
+    const outcome = await retry(fn, {
+      signal,
+      backoff: deps.backoff,
+      attempts: 3,
+      onError: (error) => {
+        if (isOutage(error)) deps.onOutage(error);
+        else logger.warn({ error, group }, `${what} failed; retrying`);
+      },
+      onRecovered: deps.onRecovered,
+    });
+    if (outcome.ok) return true;
+    if (outcome.stopped) throw new Released();
+    logger.error({ error: outcome.error, group }, `${what} failed`);
+    return false;
+  };
+
+  return async (m, failure, attempts, event) => {
+    const error = errorOf(failure);
+    // A message that could not be decoded may still name its event in its headers.
+    const id = messageId(m, event?.id ?? m.headers.ce_id ?? null);
+    const record = {
+      group,
+      messageId: id,
+      eventType: event?.type ?? m.headers.ce_type ?? null,
+      topic: m.topic,
+      partition: m.partition,
+      offset: m.offset,
+      key: m.key,
+      headers: m.headers,
+      body: m.value,
+      error,
+      attempts,
+    };
+    const stored =
+      (await persistently('recording a dead letter', () => insertConsumerDeadLetter(deps.db, deps.schema, record))) ||
+      (await persistently('recording a dead letter without its headers', () =>
+        insertConsumerDeadLetter(deps.db, deps.schema, { ...record, headers: {} }),
+      ));
+    // Not recorded (the database refuses even that): the message is not acknowledged, so the
+    // broker keeps it; the next member or restart tries again.
+    if (!stored) throw new Released();
+    const { topic } = deps;
+    if (topic) {
+      const dead = deadLetterMessage(m, id, topic(m.topic), group, error, attempts);
+      const published = await persistently('publishing a dead letter', () => deps.transport.publish([dead]));
+      if (!published) logger.error({ group, id, topic: dead.topic }, 'dead letter recorded but not published');
+    }
+    deps.stats.deadLettered++;
+    logger.warn({ error: failure, attempts, group, eventId: event?.id, type: event?.type }, 'message dead-lettered');
+  };
 }

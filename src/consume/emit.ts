@@ -1,7 +1,7 @@
 import { eventBrand, isOutboxEvent, type OutboxEvent } from '../events/define.ts';
 import type { AddedEvent, Outbox } from '../outbox/outbox.ts';
 import type { Queryable } from '../store/db.ts';
-import type { ConsumedEvent } from './decode.ts';
+import type { ConsumedEvent } from '../wire/incoming.ts';
 
 /** The consumed event's correlation, causation and trace context, under what the caller set. */
 export function caused(event: OutboxEvent, by: ConsumedEvent): OutboxEvent {

@@ -1,13 +1,14 @@
-import { type BackoffOptions, backoffDelay, sleep } from '../relay/backoff.ts';
+import { type BackoffOptions, backoffDelay, sleep } from '../retry/backoff.ts';
+import { retry } from '../retry/retry.ts';
 import type { Delivery, Subscription } from '../transports/transport.ts';
 
 const aborted = Symbol('aborted');
 
 /**
  * Subscribes, hands each delivery to `dispatch` while there is room in flight, and subscribes
- * again after a failure, with backoff. At stop (the signal) it stops fetching at once, lets
- * `drain` finish and acknowledge the work under way, and only then closes the subscription, so
- * the acknowledgements still reach the broker.
+ * again after a failure, with backoff (the broker is away: an outage, never a message's fault).
+ * At stop (the signal) it stops fetching at once, lets `drain` finish and acknowledge the work
+ * under way, and only then closes the subscription, so the acknowledgements still reach the broker.
  */
 export async function consumeLoop(deps: {
   subscribe: () => Promise<Subscription>;
@@ -24,12 +25,17 @@ export async function consumeLoop(deps: {
     if (signal.aborted) resolve(aborted);
     signal.addEventListener('abort', () => resolve(aborted), { once: true });
   });
-  for (let outage = 0; !signal.aborted; ) {
+
+  /**
+   * One subscription's life: read until it ends, fails or the consumer stops. Failing to subscribe
+   * throws (the retry below paces the next try); a subscription that fails later is reported and
+   * ends after a short pause, and the next one starts with the backoff from the beginning.
+   */
+  const readAll = async () => {
     let subscription: Subscription | null = null;
     try {
       subscription = await deps.subscribe();
       deps.onSubscribed(subscription);
-      outage = 0;
       const messages = subscription[Symbol.asyncIterator]();
       for (;;) {
         const next = await Promise.race([messages.next(), stopped]);
@@ -38,13 +44,23 @@ export async function consumeLoop(deps: {
         await Promise.race([deps.acks.waitForRoom(), stopped]);
       }
     } catch (error) {
-      if (!signal.aborted) {
-        deps.onOutage(error);
-        await sleep(backoffDelay(Math.min(outage++, 10), deps.retry), signal);
-      }
+      if (!subscription) throw error;
+      if (!signal.aborted) deps.onOutage(error);
     } finally {
       await deps.drain();
       await subscription?.close();
     }
+    if (!signal.aborted) await sleep(backoffDelay(0, deps.retry), signal);
+  };
+
+  while (!signal.aborted) {
+    await retry(readAll, {
+      signal,
+      backoff: deps.retry,
+      retryPermanent: true,
+      onError: (error) => {
+        if (!signal.aborted) deps.onOutage(error);
+      },
+    });
   }
 }

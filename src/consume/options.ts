@@ -1,51 +1,96 @@
-import { HeraldError } from '../errors.ts';
-import { quoteIdent } from '../store/identifiers.ts';
-import { groupPattern } from '../transports/transport.ts';
+import {
+  booleanSetting,
+  checkObject,
+  groupPattern,
+  integerSetting,
+  invalidSetting,
+  numberSetting,
+  oneOf,
+  textSetting,
+} from '../config/check.ts';
+import { settingFromEnv } from '../config/settings.ts';
+import { createLogger, type Logger } from '../observe/logger.ts';
+import { type DatabaseOption, resolveDatabase } from '../store/connect.ts';
+import { resolveSchema } from '../store/identifiers.ts';
+import type { Transport } from '../transports/transport.ts';
+import { prefixTopics, type TopicStrategy } from '../wire/topics.ts';
 import type { ConsumerOptions } from './consumer.ts';
+import { type DeadLetterTopic, defaultDeadLetterTopic } from './dead-letter.ts';
+import type { RetryPolicy } from './pipeline.ts';
 
-/** Validates a consumer's options once, at creation; the error names the option. */
-export function checkConsumerOptions(options: ConsumerOptions): void {
-  const bad = (setting: string, rule: string, value: unknown) =>
-    new HeraldError('HERALD_INVALID_CONFIG', `${setting}: ${JSON.stringify(value)} ${rule}`, { details: { setting } });
-  if (!options.transport || typeof options.transport.subscribe !== 'function') {
-    throw bad(
+/** A consumer's options checked once, at creation, with every default filled in. */
+export interface ConsumerSettings {
+  transport: Transport;
+  group: string;
+  db: DatabaseOption;
+  schema: string;
+  topics: string[] | undefined;
+  topicFor: TopicStrategy;
+  from: 'earliest' | 'latest';
+  concurrency: number;
+  maxInFlight: number;
+  retry: RetryPolicy;
+  deadLetterTopic: DeadLetterTopic;
+  onUnknownType: 'skip' | 'dead-letter';
+  inboxRetentionDays: number;
+  lagIntervalMs: number;
+  redeliveryPollMs: number;
+  preparedStatements: boolean;
+  source: string | undefined;
+  logger: Logger;
+}
+
+/**
+ * Checks a consumer's options and fills in the rest: from the environment variables the CLI reads
+ * (DATABASE_URL, HERALD_SCHEMA, HERALD_TOPIC_PREFIX, HERALD_LOG_LEVEL), then the defaults. The
+ * error names the option.
+ */
+export function consumerSettings(options: ConsumerOptions): ConsumerSettings {
+  checkObject(options);
+  const { transport } = options;
+  if (!transport || typeof transport.subscribe !== 'function') {
+    throw invalidSetting(
       'transport',
       'must be a Herald transport that can consume, e.g. kafka({ brokers })',
-      typeof options.transport,
+      typeof transport,
     );
   }
   if (typeof options.group !== 'string' || !groupPattern.test(options.group)) {
-    throw bad('group', 'must be 1-200 of A-Z a-z 0-9 . _ -', options.group);
+    throw invalidSetting('group', 'must be 1-200 of A-Z a-z 0-9 . _ -', options.group);
   }
-  if (!options.db) throw bad('db', 'must be a connection string or a pg Pool', options.db);
-  if (options.schema !== undefined) quoteIdent(options.schema);
-  const positive = (setting: keyof ConsumerOptions, max: number) => {
-    const v = options[setting];
-    if (v !== undefined && !(Number.isInteger(v) && (v as number) >= 1 && (v as number) <= max)) {
-      throw bad(setting, `must be an integer from 1 to ${max}`, v);
-    }
-  };
-  positive('concurrency', 1_000);
-  positive('maxInFlight', 1_000_000);
-  const { retry } = options;
-  if (retry?.attempts !== undefined && !(Number.isInteger(retry.attempts) && retry.attempts >= 1)) {
-    throw bad('retry.attempts', 'must be a positive integer', retry.attempts);
+  const { topics } = options;
+  if (topics !== undefined && (!Array.isArray(topics) || topics.some((t) => typeof t !== 'string' || t === ''))) {
+    throw invalidSetting('topics', 'must be a list of topic names', topics);
   }
-  for (const k of ['initialMs', 'maxMs'] as const) {
-    const v = retry?.[k];
-    if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw bad(`retry.${k}`, 'must be a number of ms >= 0', v);
-  }
-  const { onUnknownType, from, inboxRetentionDays } = options;
-  if (onUnknownType !== undefined && onUnknownType !== 'skip' && onUnknownType !== 'dead-letter') {
-    throw bad('onUnknownType', "must be 'skip' or 'dead-letter'", onUnknownType);
-  }
-  if (from !== undefined && from !== 'earliest' && from !== 'latest')
-    throw bad('from', "must be 'earliest' or 'latest'", from);
-  if (inboxRetentionDays !== undefined && !(Number.isInteger(inboxRetentionDays) && inboxRetentionDays >= 0)) {
-    throw bad('inboxRetentionDays', 'must be a whole number of days (0 keeps the inbox forever)', inboxRetentionDays);
-  }
+  const retry = options.retry ?? {};
+  const initialMs = numberSetting('retry.initialMs', retry.initialMs, 0, 100);
   const { deadLetterTopic } = options;
   if (deadLetterTopic !== undefined && deadLetterTopic !== false && typeof deadLetterTopic !== 'function') {
-    throw bad('deadLetterTopic', 'must be a function of the topic, or false', typeof deadLetterTopic);
+    throw invalidSetting('deadLetterTopic', 'must be a function of the topic, or false', typeof deadLetterTopic);
   }
+  const topicPrefix = textSetting('topicPrefix', options.topicPrefix) ?? settingFromEnv('topicPrefix');
+  return {
+    transport,
+    group: options.group,
+    db: resolveDatabase(options.db),
+    schema: resolveSchema(options.schema).name,
+    topics,
+    topicFor: prefixTopics(topicPrefix),
+    from: oneOf('from', options.from, ['earliest', 'latest'] as const, 'earliest'),
+    concurrency: integerSetting('concurrency', options.concurrency, 1, 1_000, 16),
+    maxInFlight: integerSetting('maxInFlight', options.maxInFlight, 1, 1_000_000, 1000),
+    retry: {
+      attempts: integerSetting('retry.attempts', retry.attempts, 1, 1_000, 5),
+      initialMs,
+      maxMs: numberSetting('retry.maxMs', retry.maxMs, 0, Math.max(initialMs, 5_000)),
+    },
+    deadLetterTopic: deadLetterTopic ?? defaultDeadLetterTopic,
+    onUnknownType: oneOf('onUnknownType', options.onUnknownType, ['skip', 'dead-letter'] as const, 'skip'),
+    inboxRetentionDays: integerSetting('inboxRetentionDays', options.inboxRetentionDays, 0, 3650, 7),
+    lagIntervalMs: numberSetting('lagIntervalMs', options.lagIntervalMs, 0, 5_000),
+    redeliveryPollMs: numberSetting('redeliveryPollMs', options.redeliveryPollMs, 10, 1_000),
+    preparedStatements: booleanSetting('preparedStatements', options.preparedStatements, true),
+    source: textSetting('source', options.source),
+    logger: options.logger ?? createLogger(),
+  };
 }

@@ -1,16 +1,19 @@
-import { HeraldError, isHeraldError } from '../errors.ts';
+import { HeraldError } from '../errors.ts';
 import type { EventDefinition } from '../events/define.ts';
 import type { Logger } from '../observe/logger.ts';
 import type { Outbox } from '../outbox/outbox.ts';
-import { backoffDelay, sleep } from '../relay/backoff.ts';
-import { isConnectionError, type PoolLike, withTransaction } from '../store/connect.ts';
+import { retry } from '../retry/retry.ts';
+import { type PoolLike, withTransaction } from '../store/connect.ts';
 import { claimInbox } from '../store/sql/inbox.ts';
 import type { IncomingMessage } from '../transports/transport.ts';
+import { type ConsumedEvent, decodeMessage, eventTime } from '../wire/incoming.ts';
 import { createBatcher } from './batch.ts';
-import { type ConsumedEvent, decodeMessage, eventTime, upcastAndParse } from './decode.ts';
+import type { GiveUp } from './dead-letter.ts';
 import { emitter } from './emit.ts';
 import { createSemaphore } from './ordering.ts';
+import { Released } from './released.ts';
 import type { BatchHandler, ConsumerStats, Handler } from './types.ts';
+import { upcastAndParse } from './upcast.ts';
 
 export interface Route {
   definition: EventDefinition;
@@ -25,25 +28,8 @@ export interface RetryPolicy {
   maxMs: number;
 }
 
-/** Thrown inside the pipeline when the consumer stops: the message is left for redelivery. */
-export class Released extends Error {
-  constructor() {
-    super('released at stop');
-  }
-}
-
-/** What becomes of a message: handled, skipped, or given up on (then `onGiveUp` ran). */
+/** What becomes of a message: handled, skipped, or given up on (then the give-up path ran). */
 export type Outcome = 'handled' | 'duplicate' | 'skipped' | 'failed';
-export type GiveUp = (error: unknown, attempts: number, event: ConsumedEvent | null) => Promise<void>;
-
-/** The database or broker is away: retried without end and never counted against a message. */
-export function isOutage(error: unknown): boolean {
-  return (
-    isHeraldError(error, 'HERALD_DATABASE_UNAVAILABLE') ||
-    isHeraldError(error, 'HERALD_BROKER_UNAVAILABLE') ||
-    isConnectionError(error)
-  );
-}
 
 export function createPipeline(deps: {
   pool: PoolLike;
@@ -65,49 +51,44 @@ export function createPipeline(deps: {
   const slots = createSemaphore(deps.concurrency);
 
   /**
-   * Runs `attempt` until it succeeds; a failure is retried in place with backoff up to the
-   * policy's attempts (an outage without limit), then handed to `giveUp`. A NonRetriableError or
-   * a HeraldError that is not retriable gives up at once.
+   * Runs `attempt` in a concurrency slot until it succeeds (see retry/classify.ts): a failure is
+   * retried in place with backoff up to the policy's attempts, an outage without limit; a
+   * permanent failure (NonRetriableError, a payload that no longer validates) gives up at once.
+   * Giving up hands the error to `giveUp`; a stop releases the message for redelivery.
    */
   async function withRetries(attempt: (n: number) => Promise<void>, giveUp: (e: unknown, n: number) => Promise<void>) {
-    let failures = 0;
-    let outages = 0;
-    for (;;) {
-      if (signal.aborted) throw new Released();
-      const release = await slots.acquire();
-      // Stopped while waiting for a slot: not started, so released for redelivery.
-      if (signal.aborted) {
-        release();
-        throw new Released();
-      }
-      let failure: unknown;
-      let ok = false;
-      try {
-        await attempt(failures + 1);
-        ok = true;
-      } catch (error) {
-        failure = error;
-      } finally {
-        release();
-      }
-      if (ok) {
-        if (outages > 0) deps.onRecovered();
-        return;
-      }
-      if (isOutage(failure)) {
-        deps.onOutage(failure);
-        await sleep(backoffDelay(Math.min(outages++, 10), deps.retry), signal);
-        continue;
-      }
-      failures++;
-      const permanent =
-        (failure instanceof Error && failure.name === 'NonRetriableError') ||
-        (isHeraldError(failure) && !failure.retriable && failure.code !== 'HERALD_HANDLER_FAILED');
-      if (permanent || failures >= deps.retry.attempts) return giveUp(failure, failures);
-      stats.retries++;
-      logger.debug({ error: failure, attempt: failures }, 'handler failed; retrying');
-      await sleep(backoffDelay(failures - 1, deps.retry), signal);
-    }
+    const outcome = await retry(
+      async (n) => {
+        if (signal.aborted) throw new Released();
+        const release = await slots.acquire();
+        try {
+          // Stopped while waiting for a slot: not started, so released for redelivery.
+          if (signal.aborted) throw new Released();
+          await attempt(n);
+        } finally {
+          release();
+        }
+      },
+      {
+        signal,
+        backoff: deps.retry,
+        attempts: deps.retry.attempts,
+        onError: (error, state) => {
+          if (error instanceof Released) return;
+          if (state.kind === 'outage') return deps.onOutage(error);
+          if (state.kind === 'retriable' && state.failures < deps.retry.attempts) {
+            stats.retries++;
+            logger.debug({ error, attempt: state.failures }, 'handler failed; retrying');
+          }
+        },
+        onRecovered: (state) => {
+          if (state.outages > 0) deps.onRecovered();
+        },
+      },
+    );
+    if (outcome.ok) return;
+    if (outcome.stopped || outcome.error instanceof Released) throw new Released();
+    return giveUp(outcome.error, outcome.failures);
   }
 
   /** The handler and the inbox row in one transaction: a second delivery finds the row and skips. */
@@ -182,7 +163,7 @@ export function createPipeline(deps: {
     await withRetries(attempt, async (error, n) => {
       if (items.length === 1) {
         const only = items[0] as Item;
-        await only.giveUp(error, n, only.event);
+        await only.giveUp(only.message, error, n, only.event);
         outcomes = ['failed'];
         return;
       }
@@ -202,7 +183,7 @@ export function createPipeline(deps: {
     try {
       event = decodeMessage(m);
     } catch (error) {
-      await giveUp(error, 1, null);
+      await giveUp(m, error, 1, null);
       return 'failed';
     }
     const route = deps.routes.get(event.type);
@@ -213,6 +194,7 @@ export function createPipeline(deps: {
       }
       const known = [...deps.routes.keys()].join(', ');
       await giveUp(
+        m,
         new HeraldError(
           'HERALD_UNKNOWN_EVENT_TYPE',
           `group ${group} has no handler for ${event.type} (handles ${known})`,
@@ -229,7 +211,7 @@ export function createPipeline(deps: {
     try {
       typed = await upcastAndParse(event, route.definition);
     } catch (error) {
-      await giveUp(error, 1, event);
+      await giveUp(m, error, 1, event);
       return 'failed';
     }
     if (route.batch) {
@@ -244,7 +226,7 @@ export function createPipeline(deps: {
       },
       async (error, n) => {
         outcome = 'failed';
-        await giveUp(error, n, typed);
+        await giveUp(m, error, n, typed);
       },
     );
     count(outcome);

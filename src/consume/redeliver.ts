@@ -4,7 +4,8 @@ import { claimRetries, resolveConsumerDeadLetter } from '../store/sql/consumer-d
 import type { IncomingMessage } from '../transports/transport.ts';
 import { errorOf } from './dead-letter.ts';
 import type { createKeyedRunner } from './ordering.ts';
-import { type createPipeline, Released } from './pipeline.ts';
+import type { createPipeline } from './pipeline.ts';
+import { Released } from './released.ts';
 
 /**
  * Re-delivers to this group the dead letters someone marked for retry (`herald dlq retry
@@ -45,7 +46,7 @@ export function startRedelivery(deps: {
         void deps.runner.run(row.partition_key ?? row.message_id, async () => {
           try {
             let failure: { error: unknown; attempts: number } | null = null;
-            await deps.pipeline.handle(message, async (error, attempts) => {
+            await deps.pipeline.handle(message, async (_message, error, attempts) => {
               failure = { error, attempts };
             });
             const outcome = failure as { error: unknown; attempts: number } | null;

@@ -1,7 +1,7 @@
 import type { OutboxEvent } from '../events/define.ts';
 import type { AddedEvent } from '../outbox/outbox.ts';
 import type { Queryable } from '../store/db.ts';
-import type { ConsumedEvent } from './decode.ts';
+import type { ConsumedEvent } from '../wire/incoming.ts';
 
 export interface MessageInfo {
   topic: string;

@@ -1,13 +1,15 @@
-import { HeraldError } from '../errors.ts';
-import { type DatabaseOption, openPool, toDatabaseError } from '../store/connect.ts';
+import { invalidSetting } from '../config/check.ts';
+import { type DatabaseOption, openPool, resolveDatabase, toDatabaseError } from '../store/connect.ts';
 import type { Queryable } from '../store/db.ts';
-import { quoteIdent } from '../store/identifiers.ts';
+import { resolveSchema } from '../store/identifiers.ts';
 import { type DeadLetterSelection, hasSelection } from '../store/sql/filter.ts';
 
 /** The database side of a dead-letter API: a pool (or the caller's client) and error mapping. */
-export function openDeadLetterStore(db: DatabaseOption | Queryable, schemaOption: string | undefined) {
-  const schema = schemaOption ?? 'herald';
-  quoteIdent(schema);
+export function openDeadLetterStore(option: DatabaseOption | Queryable | undefined, schemaOption: string | undefined) {
+  const schema = resolveSchema(schemaOption).name;
+  // A client (in the caller's transaction) is used as it is; otherwise a pool, or DATABASE_URL.
+  const db =
+    option !== undefined && typeof option !== 'string' && !('connect' in option) ? option : resolveDatabase(option);
   const isPool = typeof db === 'string' || 'connect' in db;
   const { pool, owned, target } = isPool
     ? openPool(db as DatabaseOption, 2)
@@ -25,13 +27,7 @@ export function openDeadLetterStore(db: DatabaseOption | Queryable, schemaOption
     /** Retry and discard need ids or a filter: never everything by accident. */
     requireSelection(what: string, filter: DeadLetterSelection) {
       if (!hasSelection(filter)) {
-        throw new HeraldError(
-          'HERALD_INVALID_CONFIG',
-          `${what} needs ids or a filter (type, key, error, since, until)`,
-          {
-            details: { setting: 'filter' },
-          },
-        );
+        throw invalidSetting('filter', `${what} needs ids or a filter (type, key, error, since, until)`);
       }
     },
     async close() {

@@ -69,7 +69,8 @@ function toDeadLetter(row: ConsumerDeadLetterRow): ConsumerDeadLetter {
 
 /** Consumers' dead letters, for operators and code: list, inspect, re-deliver and discard. */
 export function createConsumerDeadLetters(options: {
-  db: DatabaseOption | Queryable;
+  /** A connection string, a pool, or a client (in your transaction); default `DATABASE_URL`. */
+  db?: DatabaseOption | Queryable;
   schema?: string;
 }): ConsumerDeadLetters {
   const store = openDeadLetterStore(options.db, options.schema);

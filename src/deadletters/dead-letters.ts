@@ -1,5 +1,4 @@
 import { HeraldError, isHeraldError } from '../errors.ts';
-import { toMessage } from '../relay/messages.ts';
 import type { DatabaseOption } from '../store/connect.ts';
 import type { Queryable } from '../store/db.ts';
 import {
@@ -9,6 +8,7 @@ import {
   resolveDeadLetter,
 } from '../store/sql/dead-letters.ts';
 import type { Transport } from '../transports/transport.ts';
+import { toMessage } from '../wire/outgoing.ts';
 import { openDeadLetterStore } from './access.ts';
 
 export type { DeadLetterFilter, DeadLetterStatus } from '../store/sql/dead-letters.ts';
@@ -51,7 +51,8 @@ export interface DeadLetters {
 }
 
 export interface DeadLettersOptions {
-  db: DatabaseOption | Queryable;
+  /** A connection string, a pool, or a client (in your transaction); default `DATABASE_URL`. */
+  db?: DatabaseOption | Queryable;
   schema?: string;
   /** Needed only to retry. */
   transport?: Transport;

@@ -1,7 +1,7 @@
 import { HeraldError } from '../errors.ts';
 import { eventBrand, isOutboxEvent, type OutboxEvent } from '../events/define.ts';
 import type { Queryable } from '../store/db.ts';
-import { quoteIdent } from '../store/identifiers.ts';
+import { resolveSchema } from '../store/identifiers.ts';
 import { insertEvents, type LogRecord } from '../store/sql/insert-events.ts';
 
 export interface OutboxOptions {
@@ -92,8 +92,7 @@ function wrapWriteError(error: unknown, schema: string): unknown {
 }
 
 export function createOutbox(options: OutboxOptions = {}): Outbox {
-  const schema = options.schema ?? process.env.HERALD_SCHEMA ?? 'herald';
-  quoteIdent(schema);
+  const schema = resolveSchema(options.schema).name;
   const source = options.source ?? process.env.HERALD_SOURCE ?? '/herald';
   if (typeof source !== 'string' || source.length === 0 || /\s/.test(source)) {
     throw new HeraldError(

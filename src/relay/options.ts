@@ -1,32 +1,71 @@
-import { HeraldError } from '../errors.ts';
+import { checkObject, integerSetting, invalidSetting, numberSetting, oneOf, textSetting } from '../config/check.ts';
+import { settingFromEnv } from '../config/settings.ts';
+import { uuidv7 } from '../events/uuidv7.ts';
+import { createLogger, type Logger } from '../observe/logger.ts';
+import { type BackoffOptions, defaultBackoff } from '../retry/backoff.ts';
+import { type DatabaseOption, resolveDatabase } from '../store/connect.ts';
+import { resolveSchema } from '../store/identifiers.ts';
+import type { Transport } from '../transports/transport.ts';
+import { prefixTopics, type TopicStrategy } from '../wire/topics.ts';
 import type { RelayOptions } from './relay.ts';
 
-/** Validates a relay's options once, at creation; the error names the option. */
-export function checkOptions(options: RelayOptions): void {
-  const bad = (setting: string, rule: string, value: unknown) =>
-    new HeraldError('HERALD_INVALID_CONFIG', `${setting}: ${JSON.stringify(value)} ${rule}`, { details: { setting } });
-  const { batchSize, pollIntervalMs, maxAttempts, onFailure } = options;
-  if (maxAttempts !== undefined && !(Number.isInteger(maxAttempts) && maxAttempts >= 1)) {
-    throw bad('maxAttempts', 'must be a positive integer', maxAttempts);
+/** A relay's options checked once, at creation, with every default filled in. */
+export interface RelaySettings {
+  db: DatabaseOption;
+  transport: Transport;
+  schema: string;
+  topicFor: TopicStrategy;
+  batchSize: number;
+  pollMs: number;
+  listen: boolean;
+  backoff: BackoffOptions;
+  maxAttempts: number;
+  onFailure: 'dead-letter' | 'block';
+  leaseMs: number;
+  heartbeatMs: number;
+  instanceId: string;
+  retentionDays: number;
+  logger: Logger;
+}
+
+/**
+ * Checks a relay's options and fills in the rest: from the environment variables `herald relay`
+ * reads (HERALD_BATCH_SIZE, HERALD_LEASE_MS, …; see docs/cli.md), then the defaults. The error
+ * names the option.
+ */
+export function relaySettings(options: RelayOptions): RelaySettings {
+  checkObject(options);
+  const { transport } = options;
+  if (!transport || typeof transport.publish !== 'function') {
+    throw invalidSetting('transport', 'must be a Herald transport, e.g. kafka({ brokers })', typeof transport);
   }
-  const { retentionDays } = options;
-  if (retentionDays !== undefined && !(Number.isInteger(retentionDays) && retentionDays >= 0)) {
-    throw bad('retentionDays', 'must be a whole number of days (0 turns maintenance off)', retentionDays);
+  if (options.topic !== undefined && typeof options.topic !== 'function') {
+    throw invalidSetting('topic', 'must be a function from event type to topic', options.topic);
   }
-  if (options.leaseMs !== undefined && !(Number.isInteger(options.leaseMs) && options.leaseMs >= 250)) {
-    throw bad('leaseMs', 'must be an integer of at least 250', options.leaseMs);
-  }
-  if (onFailure !== undefined && onFailure !== 'dead-letter' && onFailure !== 'block') {
-    throw bad('onFailure', "must be 'dead-letter' or 'block'", onFailure);
-  }
-  if (batchSize !== undefined && !(Number.isInteger(batchSize) && batchSize >= 1 && batchSize <= 100_000)) {
-    throw bad('batchSize', 'must be an integer from 1 to 100000', batchSize);
-  }
-  if (pollIntervalMs !== undefined && !(Number.isFinite(pollIntervalMs) && pollIntervalMs >= 10)) {
-    throw bad('pollIntervalMs', 'must be at least 10', pollIntervalMs);
-  }
-  if (!options.transport || typeof options.transport.publish !== 'function') {
-    throw bad('transport', 'must be a Herald transport, e.g. kafka({ brokers })', typeof options.transport);
-  }
-  if (!options.db) throw bad('db', 'must be a connection string or a pg Pool', options.db);
+  const topicPrefix = textSetting('topicPrefix', options.topicPrefix) ?? settingFromEnv('topicPrefix');
+  const leaseMs = integerSetting('leaseMs', options.leaseMs, 250, 600_000) ?? (settingFromEnv('leaseMs') as number);
+  const backoff = options.backoff ?? defaultBackoff;
+  numberSetting('backoff.initialMs', backoff.initialMs, 1);
+  numberSetting('backoff.maxMs', backoff.maxMs, backoff.initialMs);
+  return {
+    db: resolveDatabase(options.db),
+    transport,
+    schema: resolveSchema(options.schema).name,
+    topicFor: options.topic ?? prefixTopics(topicPrefix),
+    batchSize: integerSetting('batchSize', options.batchSize, 1, 100_000) ?? (settingFromEnv('batchSize') as number),
+    pollMs: numberSetting('pollIntervalMs', options.pollIntervalMs, 10) ?? (settingFromEnv('pollIntervalMs') as number),
+    listen: options.listen !== false,
+    backoff,
+    maxAttempts:
+      integerSetting('maxAttempts', options.maxAttempts, 1, 1_000) ?? (settingFromEnv('maxAttempts') as number),
+    onFailure:
+      oneOf('onFailure', options.onFailure, ['dead-letter', 'block'] as const) ??
+      (settingFromEnv('onFailure') as 'dead-letter' | 'block'),
+    leaseMs,
+    heartbeatMs: Math.max(50, Math.floor(leaseMs / 5)),
+    instanceId: textSetting('instanceId', options.instanceId, { max: 200 }) ?? uuidv7(),
+    retentionDays:
+      integerSetting('retentionDays', options.retentionDays, 0, 3650) ?? (settingFromEnv('retentionDays') as number),
+    logger: options.logger ?? createLogger(),
+  };
 }

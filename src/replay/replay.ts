@@ -1,21 +1,24 @@
+import { checkObject, integerSetting, invalidSetting } from '../config/check.ts';
+import { settingFromEnv } from '../config/settings.ts';
 import { HeraldError, isHeraldError } from '../errors.ts';
 import { uuidv7 } from '../events/uuidv7.ts';
 import { checkDestination } from '../events/validate.ts';
-import { backoffDelay, defaultBackoff, sleep } from '../relay/backoff.ts';
-import { prefixTopics, type TopicStrategy, toMessage } from '../relay/messages.ts';
-import { type DatabaseOption, openPool, toDatabaseError } from '../store/connect.ts';
-import { quoteIdent } from '../store/identifiers.ts';
+import { retry } from '../retry/retry.ts';
+import { type DatabaseOption, openPool, resolveDatabase, toDatabaseError } from '../store/connect.ts';
+import { resolveSchema } from '../store/identifiers.ts';
 import { assertMigrated } from '../store/migrate.ts';
 import type { Position } from '../store/sql/read-batch.ts';
 import { type RangeFilter, readRange, snapshotHorizon, summarizeRange } from '../store/sql/read-range.ts';
 import type { OutgoingMessage, Transport } from '../transports/transport.ts';
+import { toMessage } from '../wire/outgoing.ts';
+import { prefixTopics, type TopicStrategy } from '../wire/topics.ts';
 
 /** The header every replayed message carries: the replay run's id. */
 export const replayHeader = 'herald-replay';
 
 export interface ReplayOptions {
-  /** A connection string or a node-postgres Pool (left open). */
-  db: DatabaseOption;
+  /** A connection string or a node-postgres Pool (left open); default `DATABASE_URL`. */
+  db?: DatabaseOption;
   /** Where to publish, e.g. `kafka({ brokers })`; left open. Not needed for a dry run. */
   transport?: Transport;
   schema?: string;
@@ -69,40 +72,33 @@ export interface ReplayResult {
 /** Publish attempts per page for errors that retrying can cure (a broker restarting). */
 const publishAttempts = 8;
 
-function invalid(setting: string, message: string): HeraldError {
-  return new HeraldError('HERALD_INVALID_CONFIG', `${setting}: ${message}`, { details: { setting } });
-}
-
 function checkOptions(options: ReplayOptions, to: Date): void {
+  checkObject(options);
   const isTime = (d: unknown): d is Date => d instanceof Date && !Number.isNaN(d.getTime());
-  if (!options?.db) throw invalid('db', 'must be a connection string or a pg Pool');
-  if (!isTime(options.from)) throw invalid('from', 'must be a valid Date');
-  if (!isTime(to)) throw invalid('to', 'must be a valid Date');
+  if (!isTime(options.from)) throw invalidSetting('from', 'must be a valid Date', String(options.from));
+  if (!isTime(to)) throw invalidSetting('to', 'must be a valid Date', String(to));
   if (options.from.getTime() >= to.getTime()) {
-    throw invalid('from', `${options.from.toISOString()} must be before to (${to.toISOString()})`);
+    throw invalidSetting('from', `must be before to (${to.toISOString()})`, options.from.toISOString());
   }
-  const { pageSize } = options;
-  if (pageSize !== undefined && !(Number.isInteger(pageSize) && pageSize >= 1 && pageSize <= 100_000)) {
-    throw invalid('pageSize', `${JSON.stringify(pageSize)} must be an integer from 1 to 100000`);
-  }
+  integerSetting('pageSize', options.pageSize, 1, 100_000);
   for (const [setting, list] of [
     ['types', options.types],
     ['keys', options.keys],
   ] as const) {
     if (list === undefined) continue;
     if (!Array.isArray(list) || list.some((v) => typeof v !== 'string' || v.length === 0)) {
-      throw invalid(setting, 'must be a list of non-empty strings');
+      throw invalidSetting(setting, 'must be a list of non-empty strings', list);
     }
   }
   if (options.destination !== undefined) {
     try {
       checkDestination(options.destination, 'destination');
     } catch (error) {
-      throw invalid('destination', (error as Error).message.replace(/^destination: /, ''));
+      throw invalidSetting('destination', (error as Error).message.replace(/^destination: /, ''));
     }
   }
   if (!options.dryRun && (!options.transport || typeof options.transport.publish !== 'function')) {
-    throw invalid('transport', 'must be a Herald transport, e.g. kafka({ brokers }), unless dryRun');
+    throw invalidSetting('transport', 'must be a Herald transport, e.g. kafka({ brokers }), unless dryRun');
   }
 }
 
@@ -121,15 +117,14 @@ const bump = (counts: Record<string, number>, key: string, by = 1) => {
 export async function replayEvents(options: ReplayOptions): Promise<ReplayResult> {
   const to = options.to ?? new Date();
   checkOptions(options, to);
-  const schema = options.schema ?? 'herald';
-  quoteIdent(schema);
+  const schema = resolveSchema(options.schema).name;
   const { from, transport, signal } = options;
   const dryRun = options.dryRun === true;
   const pageSize = options.pageSize ?? 1000;
-  const topicFor: TopicStrategy = options.topic ?? prefixTopics(options.topicPrefix);
+  const topicFor: TopicStrategy = options.topic ?? prefixTopics(options.topicPrefix ?? settingFromEnv('topicPrefix'));
   const replayId = uuidv7();
   const started = performance.now();
-  const { pool, owned, target } = openPool(options.db, 1);
+  const { pool, owned, target } = openPool(resolveDatabase(options.db), 1);
 
   const byType: Record<string, number> = {};
   const byDestination: Record<string, number> = {};
@@ -160,27 +155,26 @@ export async function replayEvents(options: ReplayOptions): Promise<ReplayResult
 
   const publishPage = async (messages: OutgoingMessage[], position: Position) => {
     const sender = transport as Transport;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await sender.publish(messages);
-        return true;
-      } catch (error) {
-        const retriable = !isHeraldError(error) || error.retriable;
-        if (!retriable || attempt + 1 >= publishAttempts || signal?.aborted) {
-          const code = isHeraldError(error) ? error.code : 'HERALD_PUBLISH_FAILED';
-          const reason = error instanceof Error ? error.message : String(error);
-          throw new HeraldError(
-            code,
-            `replay ${replayId} stopped after publishing ${published} of ${matched} events: ${reason}`,
-            { cause: error, details: { replayId, published, matched, position } },
-          );
-        }
-        // A fresh producer for the next attempt, as the relay does.
-        await sender.close().catch(() => {});
-        await sleep(backoffDelay(attempt, defaultBackoff), signal);
-        if (signal?.aborted) return false;
-      }
-    }
+    const outcome = await retry(() => sender.publish(messages), {
+      ...(signal ? { signal } : {}),
+      attempts: publishAttempts,
+      outages: publishAttempts,
+      // A fresh producer for the next attempt, as the relay does.
+      onError: () => sender.close().catch(() => {}),
+    });
+    if (outcome.ok) return true;
+    if (outcome.stopped) return false;
+    const { error } = outcome;
+    const code = isHeraldError(error) ? error.code : 'HERALD_PUBLISH_FAILED';
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new HeraldError(
+      code,
+      `replay ${replayId} stopped after publishing ${published} of ${matched} events: ${reason}`,
+      {
+        cause: error,
+        details: { replayId, published, matched, position },
+      },
+    );
   };
 
   try {

@@ -10,10 +10,10 @@ import { type ConsumerDeadLetterCountRow, readConsumerDeadLetters } from './quer
 export interface ConsumerPartitionLag {
   topic: string;
   partition: number;
-  /** The group's committed position, or null when it has none. */
+  /** The group's committed position: null when it has none or the broker only counts (RabbitMQ, SQS). */
   committed: string | null;
-  /** The position after the last message in the partition. */
-  end: string;
+  /** The position after the last message in the partition: null where the broker only counts. */
+  end: string | null;
   /** Messages not yet handled: end - committed (end when nothing is committed). */
   lag: number;
   /** Seconds since this partition's lag was measured. */
@@ -75,8 +75,8 @@ export function consumerGroups(read: ConsumersRead, at: Date): ConsumerGroupStat
     g.partitions.push({
       topic: row.topic,
       partition: row.partition,
-      committed: row.committed,
-      end: row.end,
+      committed: row.committed ?? null,
+      end: row.end ?? null,
       lag: row.lag,
       measuredAgeSeconds: age((at.getTime() - row.measuredAt.getTime()) / 1000),
     });

@@ -169,7 +169,7 @@ function formatConsumers(consumers: ConsumerGroupStatus[]): string[] {
       ['group', 'topic', 'partition', 'committed', 'end', 'lag'],
       behind
         .slice(0, shownPartitions)
-        .map((p) => [p.group, p.topic, String(p.partition), p.committed ?? '-', p.end, num(p.lag)]),
+        .map((p) => [p.group, p.topic, String(p.partition), p.committed ?? '-', p.end ?? '-', num(p.lag)]),
       [false, false, true, true, true, true],
     ),
   );

@@ -1,6 +1,6 @@
-import { HeraldError } from '../errors.ts';
-import { type DatabaseOption, openPool, toDatabaseError, withTransaction } from '../store/connect.ts';
-import { quoteIdent } from '../store/identifiers.ts';
+import { numberSetting } from '../config/check.ts';
+import { type DatabaseOption, openPool, resolveDatabase, toDatabaseError, withTransaction } from '../store/connect.ts';
+import { resolveSchema } from '../store/identifiers.ts';
 import { assertMigrated } from '../store/migrate.ts';
 import type { Position } from '../store/sql/read-batch.ts';
 import {
@@ -36,8 +36,8 @@ export const defaultThresholds: StatusThresholds = {
 };
 
 export interface StatusOptions {
-  /** A connection string (a pool is opened and closed) or a node-postgres Pool (left open). */
-  db: DatabaseOption;
+  /** A connection string (a pool is opened and closed) or a node-postgres Pool (left open); default `DATABASE_URL`. */
+  db?: DatabaseOption;
   /** The herald schema; default `herald`. */
   schema?: string;
   maxLagSeconds?: number;
@@ -174,12 +174,7 @@ function thresholdsOf(options: StatusOptions): StatusThresholds {
     const value = options[key];
     // null turns off a threshold that is off by default (maxConsumerLag), the same as leaving it out.
     if (value === undefined || (value === null && defaultThresholds[key] === null)) continue;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-      throw new HeraldError('HERALD_INVALID_CONFIG', `${key}: ${JSON.stringify(value)} must be a number >= 0`, {
-        details: { setting: key },
-      });
-    }
-    out[key] = value;
+    out[key] = numberSetting(key, value, 0) ?? null;
   }
   return out as unknown as StatusThresholds;
 }
@@ -230,15 +225,9 @@ export function assessStatus(
  * when PostgreSQL cannot be reached.
  */
 export async function getStatus(options: StatusOptions): Promise<HeraldStatus> {
-  const schema = options.schema ?? 'herald';
-  quoteIdent(schema);
+  const schema = resolveSchema(options.schema).name;
   const thresholds = thresholdsOf(options);
-  if (!options.db) {
-    throw new HeraldError('HERALD_INVALID_CONFIG', 'db: must be a connection string or a pg Pool', {
-      details: { setting: 'db' },
-    });
-  }
-  const { pool, owned, target } = openPool(options.db, 1);
+  const { pool, owned, target } = openPool(resolveDatabase(options.db), 1);
   try {
     await assertMigrated(pool, schema);
     const read = await withTransaction(pool, async (tx) => {

@@ -1,31 +1,26 @@
 import pg from 'pg';
+import { invalidSetting, missingSetting } from '../config/check.ts';
+import { settingFromEnv } from '../config/settings.ts';
 import { HeraldError } from '../errors.ts';
+import { isConnectionError } from '../retry/classify.ts';
 import type { Queryable } from './db.ts';
 
 /** A pool of node-postgres connections, or anything that hands out clients the same way. */
 export interface PoolLike extends Queryable {
   connect(): Promise<PoolClientLike>;
   end?(): Promise<void>;
+  /**
+   * Optional capability: calls `onNotify` on each NOTIFY of `channel` without a connection of its
+   * own (PGlite listens in-process); resolves with the function that stops listening. A pool
+   * without it is listened on through one of its node-postgres clients, held in LISTEN.
+   */
+  listen?(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
 }
 export interface PoolClientLike extends Queryable {
   release(error?: Error | boolean): void;
 }
 
 export type DatabaseOption = string | PoolLike;
-
-/** Node error codes and SQLSTATE classes that mean "the server is not there right now". */
-const unavailableCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH']);
-
-export function isConnectionError(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string') {
-    if (unavailableCodes.has(code)) return true;
-    // 08: connection exception; 57P01-03: admin shutdown, crash shutdown, cannot connect now.
-    if (code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03') return true;
-  }
-  return /Connection terminated|connection timeout|Client has encountered a connection error/i.test(error.message);
-}
 
 /** Strips the password from a connection string so it can be logged. */
 export function redactUrl(url: string): string {
@@ -56,6 +51,22 @@ export function toDatabaseError(error: unknown, target: string): unknown {
     });
   }
   return error;
+}
+
+/**
+ * The database an entry point uses: the `db` option (a connection string or a pool), else
+ * `DATABASE_URL`, as the CLI reads it.
+ */
+export function resolveDatabase(option: DatabaseOption | undefined): DatabaseOption {
+  if (option !== undefined && option !== null && (typeof option === 'string' ? option !== '' : true)) {
+    if (typeof option !== 'string' && typeof (option as Partial<PoolLike>).query !== 'function') {
+      throw invalidSetting('db', 'must be a connection string or a pg Pool', option);
+    }
+    return option;
+  }
+  const url = settingFromEnv('databaseUrl');
+  if (url) return url;
+  throw missingSetting('db', 'a connection string or a pg Pool (or set DATABASE_URL)');
 }
 
 /** Opens a pool for a connection string, or uses the caller's pool (and leaves it open). */

@@ -30,9 +30,3 @@ export function runQuery<R = Record<string, unknown>>(
   };
   return named.query({ name, text, values });
 }
-
-/** A connection that can be told of NOTIFYs: the relay's wake-up path. Optional capability. */
-export interface Listener {
-  listen(channel: string, onNotify: () => void): Promise<void>;
-  close(): Promise<void>;
-}

@@ -1,20 +1,28 @@
-import { HeraldError } from '../errors.ts';
-
-const identifierPattern = /^[a-z_][a-z0-9_]{0,62}$/;
+import { checkIdentifier } from '../config/check.ts';
+import { settingFromEnv } from '../config/settings.ts';
 
 /**
- * The one place where an identifier becomes SQL text. Names are limited to lower-case letters,
- * digits and underscores (no quoting surprises, no case folding) and are then double-quoted.
+ * The one place where an identifier becomes SQL text: the name is checked (lower-case letters,
+ * digits and underscores; see checkIdentifier) and double-quoted.
  */
 export function quoteIdent(name: string, what = 'schema'): string {
-  if (typeof name !== 'string' || !identifierPattern.test(name)) {
-    throw new HeraldError(
-      'HERALD_INVALID_IDENTIFIER',
-      `${what} name ${JSON.stringify(name)} must match ${identifierPattern.source}`,
-      { details: { name } },
-    );
-  }
-  return `"${name}"`;
+  return `"${checkIdentifier(name, what)}"`;
+}
+
+/** A herald schema: its name, and the name quoted for SQL. */
+export interface Schema {
+  name: string;
+  quoted: string;
+}
+
+/**
+ * The herald schema an entry point works in: the `schema` option, else `HERALD_SCHEMA`, else
+ * `herald`; checked and quoted once. Every factory and function that touches Herald's tables
+ * resolves its schema here, so that one environment variable moves all of them together.
+ */
+export function resolveSchema(option?: string): Schema {
+  const name = option ?? settingFromEnv('schema') ?? 'herald';
+  return { name, quoted: quoteIdent(name) };
 }
 
 /** The LISTEN/NOTIFY channel of a herald schema: one per installation. */

@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { HeraldError } from '../errors.ts';
 import { type PoolLike, withTransaction } from './connect.ts';
 import type { Queryable } from './db.ts';
-import { quoteIdent } from './identifiers.ts';
+import { quoteIdent, resolveSchema } from './identifiers.ts';
 
 export interface Migration {
   id: number;
@@ -72,8 +72,7 @@ export interface MigrateResult {
  * each re-reads the ledger under the lock, so a migration never runs twice.
  */
 export async function migrate(pool: PoolLike, options: MigrateOptions = {}): Promise<MigrateResult> {
-  const schema = options.schema ?? 'herald';
-  const s = quoteIdent(schema);
+  const { name: schema, quoted: s } = resolveSchema(options.schema);
   const all = await loadMigrations();
   const done = await appliedIds(pool, schema);
   const pending = all.filter((m) => !done.has(m.id) && (options.to === undefined || m.id <= options.to));

@@ -7,7 +7,7 @@
  */
 import type { PGlite, PGliteOptions } from '@electric-sql/pglite';
 import { HeraldError } from '../errors.ts';
-import { loadOptional } from '../transports/optional.ts';
+import { loadOptional } from '../optional.ts';
 import type { PoolClientLike, PoolLike } from './connect.ts';
 import type { QueryResultLike } from './db.ts';
 

@@ -47,15 +47,3 @@ export function errorMessages(all: readonly ErrorLike[]): string[] {
 export function firstMessage(all: readonly ErrorLike[], error: unknown): string {
   return errorMessages(all)[0] ?? String(error);
 }
-
-/** Node's socket and DNS error codes after which the broker may answer again later. */
-export const socketErrorCodes: readonly string[] = [
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-];

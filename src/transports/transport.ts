@@ -1,30 +1,26 @@
+import type { PartitionLag } from '../store/sql/consumer-lag.ts';
+import type { IncomingMessage, OutgoingMessage } from '../wire/message.ts';
+
+export type { PartitionLag } from '../store/sql/consumer-lag.ts';
+
+export type { IncomingMessage, OutgoingMessage } from '../wire/message.ts';
+
 /**
  * The transport port: publish a batch and resolve only when the broker has acknowledged every
- * message; subscribe a consumer group and acknowledge what it has handled. Order of messages
- * with the same key must survive. Kafka is the first adapter; the in-memory one in
- * `herald/testing` is the second (for users' unit tests only).
+ * message; subscribe a consumer group and acknowledge what it has handled. Kafka, RabbitMQ, NATS,
+ * SQS and PostgreSQL are its adapters (each under `transports/<broker>/`, each passing
+ * test/conformance/suite.ts); the in-memory one in `herald/testing` is for users' unit tests.
+ *
+ * What an adapter promises:
+ * - Messages with the same key keep their order, through retries too.
+ * - Headers: a message's headers arrive as they were published, with the CloudEvents attributes
+ *   under Kafka's binding (`ce_<attribute>` and `content-type`) whatever the broker's own binding
+ *   on the wire (AMQP `cloudEvents_`, NATS `ce-`, SQS structured mode): the adapter maps them both
+ *   ways. A consumer of another language reads the broker's binding.
+ * - Errors are HeraldErrors: HERALD_BROKER_UNAVAILABLE (retriable, an outage) when the broker
+ *   cannot be reached, HERALD_MESSAGE_TOO_LARGE (not retriable) for a message over its limit,
+ *   HERALD_PUBLISH_FAILED (retriable) when it refused a batch.
  */
-export interface OutgoingMessage {
-  /** The event id: brokers that de-duplicate by message id use it. */
-  id: string;
-  topic: string;
-  key: string;
-  value: Buffer;
-  headers: Record<string, string>;
-}
-
-/** A message as a consumer receives it. */
-export interface IncomingMessage {
-  topic: string;
-  /** The ordered stream within the topic (a Kafka partition). Acknowledgements are per partition. */
-  partition: number;
-  /** Position within the partition (a Kafka offset), as a decimal string. */
-  offset: string;
-  key: string | null;
-  value: Buffer;
-  headers: Record<string, string>;
-}
-
 export interface Delivery extends IncomingMessage {
   /**
    * Marks this message, and every earlier one of its partition, as handled (Kafka: commits
@@ -33,25 +29,11 @@ export interface Delivery extends IncomingMessage {
   ack(): Promise<void>;
 }
 
-/** A consumer group's name: 1-200 of A-Z a-z 0-9 . _ - (the consumer and the transports check it). */
-export const groupPattern = /^[A-Za-z0-9._-]{1,200}$/;
-
 export interface SubscribeOptions {
   group: string;
   topics: string[];
   /** Where a group with no stored position starts; default `earliest`. */
   from?: 'earliest' | 'latest';
-}
-
-/** Messages not yet handled by the group, per partition of its topics. */
-export interface PartitionLag {
-  topic: string;
-  partition: number;
-  /** The group's stored position, or null when it has none. */
-  committed: string | null;
-  /** The position after the last message in the partition. */
-  end: string;
-  lag: number;
 }
 
 /** A group's messages, in order per partition; pulling is the backpressure. */
@@ -68,8 +50,8 @@ export interface Transport {
   /** Resolves when every message is acknowledged; rejects with a HeraldError otherwise. */
   publish(messages: readonly OutgoingMessage[]): Promise<void>;
   close(): Promise<void>;
-  /** Joins a consumer group; transports that cannot consume leave it out. */
-  subscribe?(options: SubscribeOptions): Promise<Subscription>;
+  /** Joins a consumer group. */
+  subscribe(options: SubscribeOptions): Promise<Subscription>;
   /** Where the broker is, for logs; never contains credentials. */
   describe(): string;
 }

@@ -19,28 +19,49 @@ export interface CloudEventAttributes {
   tracestate: string | null;
 }
 
+/**
+ * The attributes Herald writes, in the order it writes them, and reads back: the one list
+ * (`specversion` first, then the event's own).
+ */
+export const attributeNames = [
+  'specversion',
+  'id',
+  'source',
+  'type',
+  'time',
+  'subject',
+  'dataversion',
+  'partitionkey',
+  'correlationid',
+  'causationid',
+  'traceparent',
+  'tracestate',
+] as const satisfies readonly ('specversion' | keyof CloudEventAttributes)[];
+
 export const specVersion = '1.0';
 export const jsonContentType = 'application/json';
+/** Kafka's binding prefix, which Herald uses inside the process whatever the broker. */
+export const attributePrefix = 'ce_';
+
+/** The attribute as header text; null leaves the header out. */
+function headerText(attributes: CloudEventAttributes, name: (typeof attributeNames)[number]): string | null {
+  if (name === 'specversion') return specVersion;
+  const value = attributes[name];
+  if (value === null) return null;
+  return value instanceof Date ? value.toISOString() : String(value);
+}
 
 export function toBinaryHeaders(
   attributes: CloudEventAttributes,
   userHeaders: Record<string, string>,
-  prefix = 'ce_',
+  prefix = attributePrefix,
 ): Record<string, string> {
   const headers: Record<string, string> = { ...userHeaders };
-  headers[`${prefix}specversion`] = specVersion;
-  headers[`${prefix}id`] = attributes.id;
-  headers[`${prefix}source`] = attributes.source;
-  headers[`${prefix}type`] = attributes.type;
-  headers[`${prefix}time`] = attributes.time.toISOString();
+  for (const name of attributeNames) {
+    const value = headerText(attributes, name);
+    if (value !== null) headers[`${prefix}${name}`] = value;
+  }
   headers['content-type'] = jsonContentType;
-  if (attributes.subject !== null) headers[`${prefix}subject`] = attributes.subject;
-  headers[`${prefix}dataversion`] = String(attributes.dataversion);
-  headers[`${prefix}partitionkey`] = attributes.partitionkey;
-  if (attributes.correlationid !== null) headers[`${prefix}correlationid`] = attributes.correlationid;
-  if (attributes.causationid !== null) headers[`${prefix}causationid`] = attributes.causationid;
-  if (attributes.traceparent !== null) headers[`${prefix}traceparent`] = attributes.traceparent;
-  if (attributes.tracestate !== null) headers[`${prefix}tracestate`] = attributes.tracestate;
   return headers;
 }
 

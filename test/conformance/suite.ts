@@ -8,7 +8,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
-import { decodeMessage } from '../../src/consume/decode.ts';
 import {
   createConsumer,
   createOutbox,
@@ -17,6 +16,7 @@ import {
   silentLogger,
   type Transport,
 } from '../../src/index.ts';
+import { decodeMessage } from '../../src/wire/incoming.ts';
 import { createEffects, eventMessage } from '../support/consumer.ts';
 import { freshSchema, inTransaction, type TestSchema, uniqueName } from '../support/env.ts';
 import { waitFor } from '../support/relay-process.ts';

@@ -1,3 +1,4 @@
+import { resolveSettings } from '../../config/settings.ts';
 import {
   type ConsumerDeadLetter,
   type ConsumerDeadLetterFilter,
@@ -9,7 +10,6 @@ import { formatCount, formatSeconds } from '../../status/format.ts';
 import { openPool, type PoolLike, toDatabaseError } from '../../store/connect.ts';
 import { readLag } from '../../store/sql/consumer-lag.ts';
 import { hasSelection } from '../../store/sql/filter.ts';
-import { resolveSettings } from '../settings.ts';
 
 // `herald dlq ... --group G`: the dead letters of consumer groups rather than the relay's. Only
 // the database is needed: retrying marks them, and the group's running consumers re-deliver them.

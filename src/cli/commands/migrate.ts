@@ -1,8 +1,8 @@
+import { resolveSettings } from '../../config/settings.ts';
 import { openPool, toDatabaseError } from '../../store/connect.ts';
 import { migrate } from '../../store/migrate.ts';
 import { setShardCount } from '../../store/sql/shards.ts';
 import { type Command, settingOptions, settingsHelp } from '../command.ts';
-import { resolveSettings } from '../settings.ts';
 
 const migrateKeys = ['databaseUrl', 'schema'] as const;
 export const migrateCommand: Command = {

@@ -1,7 +1,7 @@
+import { resolveSettings } from '../../config/settings.ts';
 import { createLogger } from '../../observe/logger.ts';
 import { createRelay } from '../../relay/relay.ts';
 import { type Command, settingOptions, settingsHelp } from '../command.ts';
-import { resolveSettings } from '../settings.ts';
 import { transportFrom, transportKeys } from '../transport.ts';
 
 const relayKeys = [

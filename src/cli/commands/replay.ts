@@ -1,8 +1,8 @@
+import { resolveSettings } from '../../config/settings.ts';
 import { HeraldError } from '../../errors.ts';
 import { createProgress } from '../../replay/progress.ts';
 import { type ReplayResult, replayEvents } from '../../replay/replay.ts';
 import { type Command, settingOptions, settingsHelp } from '../command.ts';
-import { resolveSettings } from '../settings.ts';
 import { parseTime } from '../time.ts';
 import { transportFrom, transportKeys } from '../transport.ts';
 

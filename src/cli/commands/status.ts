@@ -1,8 +1,8 @@
+import { resolveSettings } from '../../config/settings.ts';
 import { HeraldError } from '../../errors.ts';
 import { formatStatus } from '../../status/format.ts';
 import { defaultThresholds, getStatus, type StatusThresholds } from '../../status/status.ts';
 import { type Command, settingOptions, settingsHelp } from '../command.ts';
-import { resolveSettings } from '../settings.ts';
 
 const statusKeys = ['databaseUrl', 'schema'] as const;
 

@@ -1,6 +1,7 @@
 import type { Queryable } from '../db.ts';
 import { quoteIdent } from '../identifiers.ts';
 import { type DeadLetterSelection, selectionWhere } from './filter.ts';
+import { storableHeaders, storableNullable, storableText } from './text.ts';
 
 export type ConsumerDeadLetterStatus = 'pending' | 'retrying' | 'retried' | 'discarded';
 
@@ -53,18 +54,20 @@ ON CONFLICT (consumer_group, message_id) DO UPDATE SET event_type = EXCLUDED.eve
   headers = EXCLUDED.headers, body = EXCLUDED.body, error_code = EXCLUDED.error_code,
   error_message = EXCLUDED.error_message, attempts = consumer_dead_letters.attempts + EXCLUDED.attempts,
   failed_at = now(), status = 'pending', resolved_at = NULL, retry_error = NULL, claimed_until = NULL`,
+    // Whatever bytes the message carried (a NUL in a header, a key or the error text made from
+    // the body), the row can be written: a database error about the data must not stall the group.
     [
       d.group,
-      d.messageId,
-      d.eventType,
-      d.topic,
+      storableText(d.messageId, 2000),
+      storableNullable(d.eventType, 2000),
+      storableText(d.topic, 2000),
       String(d.partition),
       d.offset,
-      d.key,
-      JSON.stringify(d.headers),
+      storableNullable(d.key, 100_000),
+      storableHeaders(d.headers),
       d.body,
       d.error.code,
-      d.error.message,
+      storableText(d.error.message, 8_000),
       d.attempts,
     ],
   );
@@ -163,6 +166,6 @@ export async function resolveConsumerDeadLetter(
   await db.query(
     `UPDATE ${s}.consumer_dead_letters SET status = 'pending', retry_error = $3, failed_at = now(),
   attempts = attempts + $4, claimed_until = NULL WHERE consumer_group = $1 AND message_id = $2 AND status = 'retrying'`,
-    [group, messageId, outcome.retryError, outcome.attempts],
+    [group, messageId, storableText(outcome.retryError, 8_000), outcome.attempts],
   );
 }

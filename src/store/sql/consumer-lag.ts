@@ -1,6 +1,20 @@
-import type { PartitionLag } from '../../transports/transport.ts';
 import type { Queryable } from '../db.ts';
 import { quoteIdent } from '../identifiers.ts';
+
+/**
+ * Messages not yet handled by a group on one partition of its topics, as a transport measures it
+ * (Subscription.lag()). Brokers with positions (Kafka, NATS, PostgreSQL) give them; brokers that
+ * only count (RabbitMQ, SQS) give `lag` alone.
+ */
+export interface PartitionLag {
+  topic: string;
+  partition: number;
+  /** The group's stored position, or null when it has none; absent where the broker only counts. */
+  committed?: string | null;
+  /** The position after the last message in the partition; absent where the broker only counts. */
+  end?: string;
+  lag: number;
+}
 
 /**
  * Stores the lag a group measured, for `herald status`: one row per partition, replaced; rows of
@@ -27,8 +41,8 @@ ON CONFLICT (consumer_group, topic, partition) DO UPDATE SET committed = EXCLUDE
       group,
       lag.map((l) => l.topic),
       lag.map((l) => l.partition),
-      lag.map((l) => l.committed),
-      lag.map((l) => l.end),
+      lag.map((l) => l.committed ?? null),
+      lag.map((l) => l.end ?? null),
       lag.map((l) => l.lag),
     ],
   );
@@ -45,7 +59,7 @@ export async function readLag(db: Queryable, schema: string): Promise<StoredLag[
     topic: string;
     partition: number;
     committed: string | null;
-    end_offset: string;
+    end_offset: string | null;
     lag: string;
     measured_at: Date;
   }>(
@@ -57,7 +71,7 @@ FROM ${quoteIdent(schema)}.consumer_lag ORDER BY consumer_group, topic, partitio
     topic: r.topic,
     partition: r.partition,
     committed: r.committed,
-    end: r.end_offset,
+    ...(r.end_offset === null ? {} : { end: r.end_offset }),
     lag: Number(r.lag),
     measuredAt: r.measured_at,
   }));

@@ -2,6 +2,7 @@ import type { Queryable } from '../db.ts';
 import { quoteIdent } from '../identifiers.ts';
 import { type DeadLetterSelection, selectionWhere } from './filter.ts';
 import type { LogRow } from './read-batch.ts';
+import { storableText } from './text.ts';
 
 export type DeadLetterStatus = 'pending' | 'retried' | 'discarded';
 
@@ -62,7 +63,7 @@ ON CONFLICT (id) DO UPDATE SET error_code = EXCLUDED.error_code, error_message =
       row.tracestate,
       row.created_at,
       error.code,
-      error.message,
+      storableText(error.message, 8_000),
       attempts,
       firstFailedAt,
     ],
@@ -95,7 +96,7 @@ export async function resolveDeadLetter(
   if ('retryError' in outcome) {
     await db.query(`UPDATE ${quoteIdent(schema)}.dead_letters SET retry_error = $2, failed_at = now() WHERE id = $1`, [
       id,
-      outcome.retryError,
+      storableText(outcome.retryError, 8_000),
     ]);
     return;
   }

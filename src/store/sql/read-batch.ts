@@ -1,3 +1,4 @@
+import type { StoredEvent } from '../../wire/outgoing.ts';
 import { type Queryable, runQuery } from '../db.ts';
 import { quoteIdent } from '../identifiers.ts';
 
@@ -15,24 +16,11 @@ export function comparePositions(a: Position, b: Position): number {
   return s === 0n ? 0 : s < 0n ? -1 : 1;
 }
 
-export interface LogRow {
+/** A row of the log as the relay reads it: the stored event, where it sits, and its shard. */
+export interface LogRow extends StoredEvent {
   xid: string;
   seq: string;
-  id: string;
-  type: string;
-  version: number;
-  source: string;
-  subject: string | null;
-  partition_key: string;
   shard: number;
-  destination: string | null;
-  payload: string;
-  headers: Record<string, string>;
-  correlation_id: string | null;
-  causation_id: string | null;
-  traceparent: string | null;
-  tracestate: string | null;
-  created_at: Date;
 }
 
 const statements = new Map<string, string>();

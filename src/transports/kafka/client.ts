@@ -1,6 +1,6 @@
 import { HeraldError } from '../../errors.ts';
+import { loadOptional } from '../../optional.ts';
 import { withDeadline as deadline } from '../deadline.ts';
-import { loadOptional } from '../optional.ts';
 
 export type KafkaModule = typeof import('@platformatic/kafka');
 export type Producer = InstanceType<KafkaModule['Producer']>;

@@ -1,4 +1,5 @@
 import { HeraldError } from '../../errors.ts';
+import { socketErrorCodes } from '../../retry/classify.ts';
 import { type ErrorLike, firstMessage, walkErrors } from '../error-tree.ts';
 
 interface KafkaErrorLike extends ErrorLike {
@@ -6,7 +7,7 @@ interface KafkaErrorLike extends ErrorLike {
 }
 
 const tooLarge = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
-const networkCodes = new Set(['PLT_KFK_NETWORK', 'PLT_KFK_TIMEOUT', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT']);
+const networkCodes = new Set(['PLT_KFK_NETWORK', 'PLT_KFK_TIMEOUT', ...socketErrorCodes]);
 
 /**
  * Maps a @platformatic/kafka error to a HeraldError that says whether retrying can help. A topic

@@ -1,8 +1,8 @@
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { HeraldError } from '../../errors.ts';
+import { loadOptional } from '../../optional.ts';
 import { withDeadline as deadline } from '../deadline.ts';
-import { loadOptional } from '../optional.ts';
 import type { NatsSettings } from './config.ts';
 import { toHeraldError } from './errors.ts';
 

@@ -1,5 +1,5 @@
 import { HeraldError } from '../../errors.ts';
-import { isConnectionError } from '../../store/connect.ts';
+import { isConnectionError } from '../../retry/classify.ts';
 
 /** A database error as the broker's: unreachable (retried), or refused. */
 export function brokerError(error: unknown, target: string): HeraldError {

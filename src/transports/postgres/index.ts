@@ -1,8 +1,8 @@
 import { HeraldError } from '../../errors.ts';
 import { uuidv7 } from '../../events/uuidv7.ts';
 import { checkDestination } from '../../events/validate.ts';
-import { type DatabaseOption, openPool, type PoolLike } from '../../store/connect.ts';
-import { quoteIdent } from '../../store/identifiers.ts';
+import { type DatabaseOption, openPool, type PoolLike, resolveDatabase } from '../../store/connect.ts';
+import { resolveSchema } from '../../store/identifiers.ts';
 import { assertMigrated } from '../../store/migrate.ts';
 import { partitionOf } from '../partition.ts';
 
@@ -14,8 +14,8 @@ import { appendMessages, expireMessages, topicPartitions } from './sql.ts';
 import { subscribePostgres } from './subscribe.ts';
 
 export interface PostgresTransportOptions {
-  /** Connection string, pg Pool, or the PGlite pool from `herald/pglite`. */
-  db: DatabaseOption;
+  /** Connection string, pg Pool, or the PGlite pool from `herald/pglite`; default `DATABASE_URL`. */
+  db?: DatabaseOption;
   /** The herald schema holding the broker tables (`herald migrate`); default `herald`. */
   schema?: string;
   /** Partitions of a new topic; default 8. A topic keeps the count it was made with. */
@@ -46,8 +46,8 @@ function messageBytes(m: OutgoingMessage): number {
  * it needs no server at all (the embedded default). Headers keep Kafka's `ce_` names.
  */
 export function postgres(options: PostgresTransportOptions): Transport {
-  const schema = options.schema ?? 'herald';
-  quoteIdent(schema);
+  const schema = resolveSchema(options.schema).name;
+  const db = resolveDatabase(options.db);
   const partitions = options.partitions ?? 8;
   if (!(Number.isInteger(partitions) && partitions >= 1 && partitions <= 1024)) {
     throw new HeraldError(
@@ -62,7 +62,7 @@ export function postgres(options: PostgresTransportOptions): Transport {
   const limitFor = typeof limit === 'function' ? limit : () => limit;
   let opened: { pool: PoolLike; owned: boolean; target: string } | null = null;
   const open = () => {
-    opened ??= openPool(options.db, 4);
+    opened ??= openPool(db, 4);
     return opened;
   };
   const counts = new Map<string, number>();
@@ -151,7 +151,7 @@ export function postgres(options: PostgresTransportOptions): Transport {
           partitionsOf: (topic) => partitionsOf(pool, topic),
           pollIntervalMs: options.pollIntervalMs ?? 100,
           leaseMs: options.leaseMs ?? 10_000,
-          listenTo: typeof options.db === 'string' ? options.db : pool,
+          listenTo: typeof db === 'string' ? db : pool,
         },
         subscription,
       );

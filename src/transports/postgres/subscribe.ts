@@ -1,6 +1,6 @@
 import { silentLogger } from '../../observe/logger.ts';
-import { startListener } from '../../relay/listener.ts';
 import type { PoolLike } from '../../store/connect.ts';
+import { startListener } from '../../store/listener.ts';
 import type { Delivery, PartitionLag, SubscribeOptions, Subscription } from '../transport.ts';
 import { brokerError } from './errors.ts';
 import { commitOffsets, type Held, heartbeat, leaveGroup, partitionLag, readPartition } from './sql.ts';

@@ -1,7 +1,7 @@
 import type { ChannelModel } from 'amqplib';
 import { HeraldError } from '../../errors.ts';
+import { loadOptional } from '../../optional.ts';
 import { withDeadline as deadline } from '../deadline.ts';
-import { loadOptional } from '../optional.ts';
 import type { RabbitMQSettings } from './options.ts';
 
 export type AmqpModule = typeof import('amqplib');

@@ -1,5 +1,5 @@
+import { groupPattern } from '../../config/check.ts';
 import { HeraldError } from '../../errors.ts';
-import { groupPattern } from '../transport.ts';
 
 export type QueueType = 'quorum' | 'classic';
 

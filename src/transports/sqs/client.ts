@@ -1,7 +1,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { HeraldError } from '../../errors.ts';
-import { loadOptional } from '../optional.ts';
+import { loadOptional } from '../../optional.ts';
 
 export type SqsModule = typeof import('@aws-sdk/client-sqs');
 export type SqsClient = InstanceType<SqsModule['SQSClient']>;

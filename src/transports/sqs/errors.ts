@@ -1,5 +1,6 @@
 import { HeraldError } from '../../errors.ts';
-import { type ErrorLike, firstMessage, socketErrorCodes, walkErrors } from '../error-tree.ts';
+import { socketErrorCodes } from '../../retry/classify.ts';
+import { type ErrorLike, firstMessage, walkErrors } from '../error-tree.ts';
 
 interface SqsErrorLike extends ErrorLike {
   Code?: unknown;
@@ -18,7 +19,7 @@ const refusedMessage = new Set([
   'BatchRequestTooLong',
 ]);
 const missingQueue = new Set(['QueueDoesNotExist', 'AWS.SimpleQueueService.NonExistentQueue']);
-const network = new Set([...socketErrorCodes, 'ECONNABORTED', 'TimeoutError', 'RequestTimeout', 'NetworkingError']);
+const network = new Set([...socketErrorCodes, 'TimeoutError', 'RequestTimeout', 'NetworkingError']);
 /** Credentials SQS does not take, and SQS or KMS refusing work for now: nothing message-specific. */
 const unavailable = new Set([
   'CredentialsProviderError',

@@ -1,5 +1,5 @@
+import { groupPattern } from '../../config/check.ts';
 import { HeraldError } from '../../errors.ts';
-import { groupPattern } from '../transport.ts';
 import type { Credentials } from './client.ts';
 import { defaultQueueName, type QueueNaming } from './names.ts';
 

@@ -1,4 +1,4 @@
-import { HeraldError } from '../errors.ts';
+import { HeraldError } from './errors.ts';
 
 /**
  * Loads a transport's client library, an optional peer dependency: when it is missing, the error

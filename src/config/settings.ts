@@ -1,10 +1,11 @@
-import { HeraldError } from '../errors.ts';
-import { quoteIdent } from '../store/identifiers.ts';
-import { parseBrokers } from '../transports/kafka/index.ts';
+import { checkIdentifier, hostPortList, invalidSetting, missingSetting } from './check.ts';
 
 /**
- * Every setting of the CLI, with its flag and environment variable. The CLI reference in
- * docs/cli.md is generated from this table (`npm run docs`), so it cannot drift.
+ * Every setting of Herald with its CLI flag and environment variable. The CLI reads flags, then
+ * the variables; the factories (`createRelay`, `createConsumer`, `kafka()`, …) read the same
+ * variables for what their options leave out (`settingFromEnv`), so a service configured by its
+ * environment behaves as `herald relay` does. The CLI reference in docs/cli.md is generated from
+ * this table (`npm run docs`), so it cannot drift.
  */
 export const transportNames = ['kafka', 'rabbitmq', 'nats', 'sqs', 'postgres'] as const;
 export type TransportName = (typeof transportNames)[number];
@@ -18,11 +19,7 @@ export interface Setting<T> {
   parse(raw: string, name: string): T;
 }
 
-function invalid(name: string, raw: string, rule: string): HeraldError {
-  return new HeraldError('HERALD_INVALID_CONFIG', `${name}: ${JSON.stringify(raw)} ${rule}`, {
-    details: { setting: name },
-  });
-}
+const invalid = (name: string, raw: string, rule: string) => invalidSetting(name, rule, raw);
 
 const text = (raw: string) => raw;
 const integer = (min: number, max: number) => (raw: string, name: string) => {
@@ -36,7 +33,7 @@ const postgresUrl = (raw: string, name: string) => {
   try {
     url = new URL(raw);
   } catch {
-    throw invalid(name, '(hidden)', 'is not a URL like postgres://user@host:5432/db');
+    throw invalidSetting(name, 'is not a URL like postgres://user@host:5432/db');
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
     throw invalid(name, `${url.protocol}//…`, 'must start with postgres:// or postgresql://');
@@ -59,11 +56,10 @@ export const settings = {
     description: "Schema that holds Herald's tables",
     parse: (raw: string, name: string) => {
       try {
-        quoteIdent(raw);
+        return checkIdentifier(raw);
       } catch {
         throw invalid(name, raw, 'must be a lower-case SQL identifier');
       }
-      return raw;
     },
   },
   transport: {
@@ -82,7 +78,7 @@ export const settings = {
     flag: 'brokers',
     env: 'KAFKA_BROKERS',
     description: 'Kafka bootstrap brokers, host:port[,host:port] (required with --transport kafka)',
-    parse: (raw: string, name: string) => parseBrokers(raw, name),
+    parse: (raw: string, name: string) => hostPortList(name, raw),
   },
   brokerUrl: {
     flag: 'broker-url',
@@ -194,9 +190,7 @@ export function resolveSettings<K extends keyof Settings>(
     const name = `--${s.flag} / ${s.env}`;
     if (raw === undefined || raw === '') {
       if (s.required) {
-        throw new HeraldError('HERALD_INVALID_CONFIG', `${name} is required: ${s.description}`, {
-          details: { setting: s.env },
-        });
+        throw missingSetting(name, s.description);
       }
       out[key] = s.default;
       continue;
@@ -204,4 +198,18 @@ export function resolveSettings<K extends keyof Settings>(
     out[key] = s.parse(raw, name);
   }
   return out as Resolved<K>;
+}
+
+/**
+ * A setting from its environment variable (parsed and checked as the CLI does), else its default;
+ * undefined when neither is there. How a factory fills an option its caller left out.
+ */
+export function settingFromEnv<K extends keyof Settings>(
+  key: K,
+  env: NodeJS.ProcessEnv = process.env,
+): Resolved<K>[K] | undefined {
+  const s = settings[key] as Setting<unknown>;
+  const raw = env[s.env];
+  if (raw === undefined || raw === '') return s.default as Resolved<K>[K] | undefined;
+  return s.parse(raw, s.env) as Resolved<K>[K];
 }

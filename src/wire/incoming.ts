@@ -1,8 +1,7 @@
 import { HeraldError } from '../errors.ts';
-import type { EventDefinition } from '../events/define.ts';
 import { isUuid } from '../events/uuidv7.ts';
-import type { IncomingMessage } from '../transports/transport.ts';
-import { jsonContentType, specVersion } from '../wire/cloudevents.ts';
+import { attributeNames, attributePrefix, jsonContentType, specVersion } from './cloudevents.ts';
+import type { IncomingMessage } from './message.ts';
 
 /** An event as a handler receives it: the CloudEvents attributes, and the payload validated. */
 export interface ConsumedEvent<P = unknown> {
@@ -39,28 +38,15 @@ function parseJson(m: IncomingMessage, text: string): unknown {
   }
 }
 
-const attributeNames = new Set([
-  'specversion',
-  'id',
-  'source',
-  'type',
-  'time',
-  'subject',
-  'dataversion',
-  'partitionkey',
-  'correlationid',
-  'causationid',
-  'traceparent',
-  'tracestate',
-  'datacontenttype',
-]);
+/** The attributes read from headers: the ones Herald writes, and `datacontenttype` (structured mode). */
+const readable = new Set<string>([...attributeNames, 'datacontenttype']);
 
 /**
  * Reads a CloudEvents 1.0 message in binary mode (attributes in `ce_` headers, the payload as the
  * body), as Herald's relay writes it, or in structured mode (`application/cloudevents+json`).
  * Anything else is HERALD_MALFORMED_MESSAGE, which the consumer dead-letters with the reason.
  */
-export function decodeMessage(m: IncomingMessage, prefix = 'ce_'): ConsumedEvent {
+export function decodeMessage(m: IncomingMessage, prefix = attributePrefix): ConsumedEvent {
   const contentType = (m.headers['content-type'] ?? '').toLowerCase();
   let attrs: Record<string, unknown>;
   let payload: unknown;
@@ -74,7 +60,7 @@ export function decodeMessage(m: IncomingMessage, prefix = 'ce_'): ConsumedEvent
   } else {
     attrs = {};
     for (const [k, v] of Object.entries(m.headers)) {
-      if (k.startsWith(prefix) && attributeNames.has(k.slice(prefix.length))) attrs[k.slice(prefix.length)] = v;
+      if (k.startsWith(prefix) && readable.has(k.slice(prefix.length))) attrs[k.slice(prefix.length)] = v;
       else if (k !== 'content-type') headers[k] = v;
     }
     if (attrs.specversion === undefined) throw malformed(m, `no ${prefix}specversion header: not a CloudEvent`);
@@ -132,32 +118,4 @@ export function eventTime(event: ConsumedEvent): Date {
   if (isUuid(event.id) && event.id[14] === '7')
     return new Date(Number.parseInt(event.id.replaceAll('-', '').slice(0, 12), 16));
   return new Date(0);
-}
-
-/**
- * Brings a payload from the version it was written with to the handler's version through the
- * definition's upcasters, then validates it against the handler's schema.
- */
-export async function upcastAndParse<P>(event: ConsumedEvent, definition: EventDefinition): Promise<ConsumedEvent<P>> {
-  let payload = event.payload;
-  if (event.version > definition.version) {
-    throw new HeraldError(
-      'HERALD_NO_UPCAST_PATH',
-      `${event.type} v${event.version} is newer than the handler's v${definition.version}; events are never downcast`,
-      { details: { type: event.type, from: event.version, to: definition.version } },
-    );
-  }
-  for (let v = event.version; v < definition.version; v++) {
-    const up = definition.upcasters[v];
-    if (!up) {
-      throw new HeraldError(
-        'HERALD_NO_UPCAST_PATH',
-        `${event.type} v${event.version} cannot reach the handler's v${definition.version}: no upcaster from v${v}`,
-        { details: { type: event.type, from: event.version, to: definition.version, missing: v } },
-      );
-    }
-    payload = await up(payload);
-  }
-  const parsed = (await definition.parse(payload)) as P;
-  return { ...event, version: definition.version, payload: parsed };
 }

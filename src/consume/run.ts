@@ -1,0 +1,181 @@
+import { isHeraldError } from '../errors.ts';
+import type { Outbox } from '../outbox/outbox.ts';
+import { openPool } from '../store/connect.ts';
+import { assertMigrated } from '../store/migrate.ts';
+import { maintainPartitions, scheduleRetention } from '../store/retention.ts';
+import { recordLag } from '../store/sql/consumer-lag.ts';
+import type { Delivery, PartitionLag, Subscription } from '../transports/transport.ts';
+import { createDeadLetterer } from './dead-letter.ts';
+import { consumeLoop } from './loop.ts';
+import type { ConsumerSettings } from './options.ts';
+import { createAckTracker, createKeyedRunner } from './ordering.ts';
+import { createPipeline, type Route } from './pipeline.ts';
+import { startRedelivery } from './redeliver.ts';
+import { Released } from './released.ts';
+import type { ConsumerStats } from './types.ts';
+
+/** A consumer that has started: what createConsumer's stop(), lag() and stats() reach. */
+export interface ConsumerRun {
+  stop(): Promise<void>;
+  lag(): Promise<PartitionLag[]>;
+  inFlight(): number;
+}
+
+/**
+ * Starts a consumer: checks the schema, keeps the inbox's partitions, then reads the group's
+ * topics in the background. Each delivery runs through the pipeline (decode, upcast, handler and
+ * inbox row in one transaction) behind the earlier messages of its key; what cannot be handled
+ * goes down the give-up path (dead-letter.ts); acknowledgements follow the finished prefix of
+ * each partition.
+ */
+export async function startConsumer(deps: {
+  settings: ConsumerSettings;
+  routes: Map<string, Route>;
+  topics: string[];
+  stats: ConsumerStats;
+  outbox: Outbox;
+}): Promise<ConsumerRun> {
+  const { settings, stats, topics } = deps;
+  const { group, schema, logger, transport } = settings;
+  const stopper = new AbortController();
+  const cleanups: (() => void)[] = [];
+  const runner = createKeyedRunner();
+  const acks = createAckTracker({
+    maxInFlight: settings.maxInFlight,
+    // A commit refused in a rebalance: the next owner gets the message again; the inbox skips it.
+    onAckError: (error) => logger.debug({ error }, 'acknowledgement not stored; the message may be delivered again'),
+  });
+  let subscription: Subscription | null = null;
+
+  const onOutage = (error: unknown) => {
+    const code = isHeraldError(error) ? error.code : 'HERALD_DATABASE_UNAVAILABLE';
+    if (stats.circuit === 'closed')
+      logger.error({ error, code }, 'consumer cannot reach a dependency; retrying with backoff');
+    stats.circuit = 'open';
+    stats.state = 'retrying';
+    stats.lastError = { code, message: (error as Error).message, at: new Date() };
+  };
+  const onRecovered = () => {
+    if (stats.circuit === 'open') logger.info({}, 'consumer recovered');
+    stats.circuit = 'closed';
+    if (stats.state === 'retrying') stats.state = 'running';
+  };
+
+  const { pool, owned } = openPool(settings.db, settings.concurrency + 2);
+  try {
+    await assertMigrated(pool, schema);
+    const retentionDays = settings.inboxRetentionDays;
+    if (retentionDays > 0)
+      await maintainPartitions(pool, schema, 'inbox', { retentionDays, daysBehind: retentionDays });
+  } catch (error) {
+    if (owned) await pool.end?.().catch(() => {});
+    throw error;
+  }
+  cleanups.push(
+    scheduleRetention({ db: pool, schema, retentionDays: settings.inboxRetentionDays, logger, table: 'inbox' }),
+  );
+  const pipeline = createPipeline({
+    pool,
+    schema,
+    group,
+    routes: deps.routes,
+    onUnknownType: settings.onUnknownType,
+    retry: settings.retry,
+    concurrency: settings.concurrency,
+    prepared: settings.preparedStatements,
+    outbox: deps.outbox,
+    stats,
+    logger,
+    signal: stopper.signal,
+    onOutage,
+    onRecovered,
+  });
+  const giveUp = createDeadLetterer({
+    db: pool,
+    schema,
+    group,
+    transport,
+    topic: settings.deadLetterTopic,
+    stats,
+    logger,
+    backoff: settings.retry,
+    signal: stopper.signal,
+    onOutage,
+    onRecovered,
+  });
+  const dispatch = (delivery: Delivery) => {
+    const done = acks.track(delivery);
+    const key = delivery.key ?? `${delivery.topic}/${delivery.partition}`;
+    void runner.run(key, async () => {
+      try {
+        await pipeline.handle(delivery, giveUp);
+        done();
+      } catch (error) {
+        if (!(error instanceof Released))
+          logger.error({ error }, 'unexpected consumer error; message left for redelivery');
+      }
+    });
+  };
+
+  cleanups.push(
+    startRedelivery({
+      db: pool,
+      schema,
+      group,
+      runner,
+      pipeline,
+      logger,
+      signal: stopper.signal,
+      pollMs: settings.redeliveryPollMs,
+    }),
+  );
+  if (settings.lagIntervalMs > 0) {
+    const timer = setInterval(() => {
+      if (!subscription) return;
+      subscription
+        .lag()
+        .then((lag) => recordLag(pool, schema, group, lag))
+        .catch((error) => logger.debug({ error }, 'lag not measured'));
+    }, settings.lagIntervalMs);
+    timer.unref();
+    cleanups.push(() => clearInterval(timer));
+  }
+
+  const loop = consumeLoop({
+    subscribe: () => transport.subscribe({ group, topics, from: settings.from }),
+    onSubscribed: (s) => {
+      subscription = s;
+      logger.info({ group, topics, transport: transport.describe() }, 'consumer subscribed');
+      onRecovered();
+    },
+    dispatch,
+    acks,
+    signal: stopper.signal,
+    onOutage,
+    retry: settings.retry,
+    // Before the subscription closes: running handlers finish, and what they finished is
+    // acknowledged. Whatever had not started (waiting batches too) is released for redelivery.
+    drain: async () => {
+      subscription = null;
+      if (stopper.signal.aborted) {
+        await pipeline.flushBatches().catch(() => {});
+        await runner.idle();
+      }
+      await acks.flush();
+    },
+  });
+
+  return {
+    inFlight: () => acks.inFlight,
+    lag: async () => (subscription ? subscription.lag() : []),
+    async stop() {
+      stopper.abort();
+      acks.release();
+      for (const c of cleanups) c();
+      await loop;
+      await runner.idle();
+      await acks.flush();
+      if (owned) await pool.end?.().catch(() => {});
+    },
+  };
+}

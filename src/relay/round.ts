@@ -1,0 +1,114 @@
+import type { Logger } from '../observe/logger.ts';
+import type { Queryable } from '../store/db.ts';
+import { advanceCursors } from '../store/sql/cursors.ts';
+import { insertDeadLetter } from '../store/sql/dead-letters.ts';
+import { type LogRow, type Position, readBatch } from '../store/sql/read-batch.ts';
+import type { OutgoingMessage, Transport } from '../transports/transport.ts';
+import { toMessage } from '../wire/outgoing.ts';
+import type { TopicStrategy } from '../wire/topics.ts';
+import type { Attempt } from './attempts.ts';
+import type { Leasing } from './leasing.ts';
+import type { RelayStats } from './relay.ts';
+
+export interface RoundDeps {
+  pool: Queryable;
+  schema: string;
+  transport: Transport;
+  topicFor: TopicStrategy;
+  batchSize: number;
+  maxAttempts: number;
+  onFailure: 'dead-letter' | 'block';
+  leasing: Leasing;
+  stats: RelayStats;
+  attempt: Attempt;
+  logger: Logger;
+}
+
+/**
+ * One round of the relay: read the next batch of the shards held (gapless, in log order),
+ * publish it, and advance their cursors once every message is acknowledged or dead-lettered.
+ * Returns the rows read (0: nothing committed yet), or null when the relay stopped mid-round.
+ */
+export function createRound(deps: RoundDeps) {
+  const { pool, schema, transport, leasing, stats, attempt, logger, maxAttempts } = deps;
+  const closeTransport = () => transport.close();
+
+  /**
+   * A message the broker will not take: publish the batch one message at a time, in order; a
+   * message that fails for good goes to dead letters and its shard moves on.
+   */
+  const publishOneByOne = async (rows: LogRow[], messages: OutgoingMessage[], priorAttempts: number) => {
+    for (const [i, message] of messages.entries()) {
+      const row = rows[i] as LogRow;
+      const firstFailedAt = new Date();
+      const one = await attempt('publish', () => transport.publish([message]), {
+        onError: closeTransport,
+        attempts: Math.max(1, maxAttempts - priorAttempts),
+      });
+      if (one.ok) continue;
+      if (one.stopped) return false;
+      const { error } = one;
+      const attempts = one.failures + priorAttempts;
+      const saved = await attempt('dead letter', () =>
+        insertDeadLetter(pool, schema, row, message.topic, error, attempts, firstFailedAt),
+      );
+      if (!saved.ok) return false;
+      stats.deadLettered++;
+      stats.failures = 0;
+      stats.state = 'running';
+      logger.warn(
+        { id: row.id, type: row.type, key: row.partition_key, topic: message.topic, code: error.code, attempts },
+        'event dead-lettered; its shard moves on (herald dlq list)',
+      );
+    }
+    return true;
+  };
+
+  const publish = async (rows: LogRow[]) => {
+    // After a takeover, reading starts at the lowest cursor held: rows of other shards up to
+    // their own cursors were published already and are skipped.
+    const fresh = rows.filter((row) => leasing.isNew(row.shard, row));
+    const messages = fresh.map((row) => toMessage(row, deps.topicFor));
+    // A batch publishes whole or is retried whole: duplicates are possible, loss is not. With the
+    // dead-letter policy, an error that is not "broker unreachable" is retried a few times, then
+    // the batch is taken apart to find the message at fault.
+    if (messages.length > 0) {
+      const whole = await attempt('publish', () => transport.publish(messages), {
+        onError: closeTransport,
+        ...(deps.onFailure === 'dead-letter' ? { attempts: Math.min(3, maxAttempts) } : {}),
+      });
+      if (!whole.ok) {
+        if (whole.stopped) return false;
+        if (!(await publishOneByOne(fresh, messages, whole.failures))) return false;
+      }
+    }
+    const last = rows[rows.length - 1] as LogRow;
+    const to = { xid: last.xid, seq: last.seq };
+    // The cursors move only after every message of the batch was acknowledged (or dead-lettered),
+    // and only for shards whose lease is still ours.
+    let lost: number[] = [];
+    const saved = await attempt('cursor update', async () => {
+      lost = await advanceCursors(pool, schema, stats.instanceId, leasing.leases(), to);
+    });
+    if (!saved.ok) return false;
+    leasing.advanced(to, lost);
+    stats.position = leasing.position() ?? to;
+    stats.published += fresh.length;
+    stats.batches++;
+    return true;
+  };
+
+  return {
+    /** Reads after `from`, publishes and advances once; the rows read, or null if the relay stopped. */
+    async run(from: Position): Promise<number | null> {
+      stats.position = from;
+      let rows: LogRow[] = [];
+      const read = await attempt('read', async () => {
+        rows = await readBatch(pool, schema, from, deps.batchSize, leasing.holdsAll() ? null : stats.shards);
+      });
+      if (!read.ok) return null;
+      if (rows.length === 0) return 0;
+      return (await publish(rows)) ? rows.length : null;
+    },
+  };
+}

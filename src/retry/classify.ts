@@ -1,0 +1,77 @@
+import { isHeraldError } from '../errors.ts';
+
+/**
+ * What a failure means for the operation that met it; the one classification every retry loop
+ * of Herald uses (relay, consumer, replay, listener):
+ * - `outage`: the database or broker is not there right now. Retried without limit, at the
+ *   backoff's pace, and never counted against a message: it is not the message's fault.
+ * - `retriable`: this attempt failed, another may succeed (a refused batch, a handler that threw).
+ *   Counted; after the allowed attempts the message is dead-lettered.
+ * - `permanent`: the same input fails the same way again (a payload the schema refuses, a
+ *   NonRetriableError, a database error about the data). Given up on at once.
+ */
+export type ErrorKind = 'outage' | 'retriable' | 'permanent';
+
+/** Node's socket and DNS error codes after which a server may answer again later: the one list. */
+export const socketErrorCodes: readonly string[] = [
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+];
+const socketCodes = new Set(socketErrorCodes);
+
+/**
+ * SQLSTATEs that mean "the server is not there right now": class 08 (connection exception),
+ * 57P01-03 (admin shutdown, crash shutdown, cannot connect now) and 53300 (too many connections).
+ */
+function isUnavailableState(code: string): boolean {
+  return code.startsWith('08') || code === '57P01' || code === '57P02' || code === '57P03' || code === '53300';
+}
+
+/** node-postgres' own words for a connection that went away. */
+const connectionGone = /Connection terminated|connection timeout|Client has encountered a connection error/i;
+
+/** Whether a database client's error means the server could not be reached or dropped us. */
+export function isConnectionError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (socketCodes.has(code) || isUnavailableState(code))) return true;
+  return connectionGone.test(error.message);
+}
+
+/**
+ * A PostgreSQL error about the values themselves (SQLSTATE class 22, data exception: a NUL byte
+ * in text, an invalid escape in jsonb, a number out of range). The same values fail again: never
+ * an outage, never worth retrying.
+ */
+export function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code);
+}
+
+/** The database or broker is away: retried without end and never counted against a message. */
+export function isOutage(error: unknown): boolean {
+  return (
+    isHeraldError(error, 'HERALD_DATABASE_UNAVAILABLE') ||
+    isHeraldError(error, 'HERALD_BROKER_UNAVAILABLE') ||
+    isConnectionError(error)
+  );
+}
+
+export function classifyError(error: unknown): ErrorKind {
+  if (isOutage(error)) return 'outage';
+  // By name, so a NonRetriableError from another copy of Herald still counts.
+  if (error instanceof Error && error.name === 'NonRetriableError') return 'permanent';
+  if (isHeraldError(error)) {
+    // A handler that throws Herald's "handler failed" is retried like any handler error.
+    return error.retriable || error.code === 'HERALD_HANDLER_FAILED' ? 'retriable' : 'permanent';
+  }
+  if (isDataError(error)) return 'permanent';
+  return 'retriable';
+}
