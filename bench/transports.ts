@@ -5,7 +5,7 @@ import pg from 'pg';
 import type { TransportName } from '../src/config/settings.ts';
 import { migrate } from '../src/store/migrate.ts';
 import { kafka } from '../src/transports/kafka/index.ts';
-import { defaultStreamFor } from '../src/transports/nats/config.ts';
+import { defaultStreamFor } from '../src/transports/nats/names.ts';
 import { postgres } from '../src/transports/postgres/index.ts';
 import { rabbitmq } from '../src/transports/rabbitmq/index.ts';
 import { dlxSuffix, queueName } from '../src/transports/rabbitmq/topology.ts';

@@ -2,17 +2,17 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HeraldError } from '../src/index.ts';
 import { loadNats, natsPackages } from '../src/transports/nats/client.ts';
+import { toHeraldError } from '../src/transports/nats/errors.ts';
+import { nats } from '../src/transports/nats/index.ts';
 import {
   checkNatsDestination,
   consumerNameOf,
-  natsSettings,
-  partitionOf,
   partitionsInDescription,
   streamOf,
-} from '../src/transports/nats/config.ts';
-import { toHeraldError } from '../src/transports/nats/errors.ts';
-import { nats } from '../src/transports/nats/index.ts';
+} from '../src/transports/nats/names.ts';
+import { natsSettings } from '../src/transports/nats/options.ts';
 import { fromNatsHeaders, toNatsHeaders } from '../src/transports/nats/wire.ts';
+import { partitionOf } from '../src/transports/partition.ts';
 import type { OutgoingMessage } from '../src/transports/transport.ts';
 
 function failure(fn: () => unknown): HeraldError {
@@ -39,6 +39,10 @@ describe('nats transport: options', () => {
       [{ servers: 'h:4222', maxAgeMs: 1_000 }, 'duplicateWindowMs', /must not be longer than maxAgeMs/],
       [{ servers: 'h:4222', groupLeaseMs: 100 }, 'groupLeaseMs', /groupLeaseMs: 100 must be an integer from 3000/],
       [{ servers: 'h:4222', user: 'alice' }, 'user', /give both or neither/],
+      [{ servers: 'h:4222', pass: 'secret' }, 'pass', /give both or neither/],
+      [{ servers: 'h:4222', name: 'has space' }, 'name', /name: "has space" must be 1-128 printable/],
+      [{ servers: 'h:4222', replicas: 6 }, 'replicas', /replicas: 6 must be an integer from 1 to 5/],
+      [{ servers: 'h:4222', fetchBatch: 0 }, 'fetchBatch', /fetchBatch/],
       [{ servers: 'h:4222', user: 'a', pass: 'b', token: 't' }, 'token', /either a token or user and pass/],
     ];
     for (const [options, setting, message] of cases) {
@@ -67,7 +71,11 @@ describe('nats transport: options', () => {
     const bad = failure(() => nats({ servers: 'nats://alice:s3cret@bad host:4222' }));
     assert.doesNotMatch(bad.message, /s3cret/);
     const empty = failure(() => nats({ servers: 'h:1', user: 'alice', pass: '' }));
-    assert.match(empty.message, /^pass must be a non-empty string$/);
+    assert.equal(empty.details.setting, 'pass');
+    assert.match(empty.message, /^pass: must be a non-empty string/);
+    const token = failure(() => nats({ servers: 'h:1', token: 7 as unknown as string }));
+    assert.equal(token.details.setting, 'token');
+    assert.doesNotMatch(token.message, /7/);
   });
 
   it('names the missing packages', async () => {

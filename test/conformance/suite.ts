@@ -2,8 +2,8 @@
  * One conformance suite for every transport, run unchanged against each on its real server:
  * per-key order with acknowledgements, the CloudEvents mapping of its protocol binding,
  * redelivery to a consumer that died, one effect for duplicates, the broker stopped and started
- * mid-stream with nothing lost, two members of a group with one leaving mid-stream, and a message
- * over the broker's size limit dead-lettered.
+ * mid-stream with nothing lost, two members of a group with one leaving mid-stream, a message
+ * over the broker's size limit dead-lettered, and nothing read from a subscription after close().
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -354,6 +354,43 @@ export function conformance(t: TransportUnderTest): void {
         assert.equal(raw?.headers[t.attributeName('id')], small.id);
       } finally {
         await relay.stop();
+      }
+    });
+
+    it('yields nothing after close(), even what it had fetched; the group reads it again', async () => {
+      const group = uniqueName('g');
+      const destination = await t.destination(1, [group]);
+      const messages = Array.from({ length: 10 }, (_, seq) =>
+        eventMessage(destination, Step.type, { key: 'a', seq }, { key: 'a' }),
+      );
+      await transport.publish(messages);
+      const subscribe = () =>
+        (transport.subscribe as NonNullable<Transport['subscribe']>)({ group, topics: [destination] });
+      const first = await subscribe();
+      const it = first[Symbol.asyncIterator]();
+      try {
+        const head = await it.next();
+        assert.equal(head.done, false);
+        await new Promise((r) => setTimeout(r, 1000)); // the rest is fetched meanwhile, not read
+      } finally {
+        await first.close();
+      }
+      const after = await Promise.race([
+        it.next(),
+        new Promise<'waiting'>((r) => setTimeout(() => r('waiting'), 2000)),
+      ]);
+      assert.deepEqual(after, { value: undefined, done: true }, 'a read after close() ends');
+      const second = await subscribe();
+      try {
+        const again = await take(second, 10);
+        assert.deepEqual(
+          again.map((d) => decodeMessage(d).id),
+          messages.map((m) => m.id),
+          'nothing was acknowledged: all of it again, in order',
+        );
+        await again.at(-1)?.ack();
+      } finally {
+        await second.close();
       }
     });
   });

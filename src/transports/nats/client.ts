@@ -3,8 +3,8 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { HeraldError } from '../../errors.ts';
 import { loadOptional } from '../../optional.ts';
 import { withDeadline as deadline } from '../deadline.ts';
-import type { NatsSettings } from './config.ts';
 import { toHeraldError } from './errors.ts';
+import type { NatsSettings } from './options.ts';
 
 export type NatsCore = typeof import('@nats-io/transport-node');
 export type NatsJetStream = typeof import('@nats-io/jetstream');

@@ -1,8 +1,8 @@
 import type { ConsumerConfig, ConsumerInfo } from '@nats-io/jetstream';
 import { HeraldError } from '../../errors.ts';
 import type { Connection } from './client.ts';
-import { type NatsSettings, nanos } from './config.ts';
 import { apiCode, apiCodes } from './errors.ts';
+import { type NatsSettings, nanos } from './options.ts';
 
 export interface GroupPartition {
   stream: string;

@@ -1,7 +1,8 @@
 import { HeraldError } from '../../errors.ts';
 import type { Connection } from './client.ts';
-import { groupToken, type NatsSettings, nanos } from './config.ts';
 import { apiCode, apiCodes } from './errors.ts';
+import { groupToken } from './names.ts';
+import { type NatsSettings, nanos } from './options.ts';
 
 /** The stream of group leases: one subject per group, one message (the holder) per subject. */
 export const leaseStream = 'HERALD_LEASES';

@@ -1,8 +1,9 @@
 import type { StreamInfo } from '@nats-io/jetstream';
 import { HeraldError } from '../../errors.ts';
 import type { Connection } from './client.ts';
-import { describeStream, type NatsSettings, nanos, partitionsInDescription, streamOf } from './config.ts';
 import { apiCode, apiCodes } from './errors.ts';
+import { describeStream, partitionsInDescription, streamOf } from './names.ts';
+import { type NatsSettings, nanos } from './options.ts';
 
 export interface StreamOfDestination {
   destination: string;
