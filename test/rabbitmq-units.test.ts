@@ -4,9 +4,8 @@ import { isHeraldError } from '../src/errors.ts';
 import { toHeraldError } from '../src/transports/rabbitmq/errors.ts';
 import { type RabbitMQOptions, rabbitmq } from '../src/transports/rabbitmq/index.ts';
 import { parseUrl, resolveOptions } from '../src/transports/rabbitmq/options.ts';
-import { toAmqp } from '../src/transports/rabbitmq/publish.ts';
-import { fromAmqp } from '../src/transports/rabbitmq/subscribe.ts';
 import { murmur2, partitionOf, queueName, topologyOf } from '../src/transports/rabbitmq/topology.ts';
+import { fromAmqp, toAmqp } from '../src/transports/rabbitmq/wire.ts';
 import { eventMessage } from './support/consumer.ts';
 
 const secret = 's3cr%65t-pa55';
@@ -91,7 +90,8 @@ describe('rabbitmq options', () => {
       [{ connectionName: 7 as unknown as string }, 'connectionName'],
     ];
     for (const [options, setting] of bad) {
-      rejects(() => rabbitmq({ url, ...options }), 'HERALD_INVALID_CONFIG', setting);
+      const error = rejects(() => rabbitmq({ url, ...options }), 'HERALD_INVALID_CONFIG', setting);
+      assert.ok(error.message.startsWith(`${setting}: `), error.message);
     }
     const s = resolveOptions({ url });
     assert.equal(s.partitionsFor('any'), 4);
@@ -114,7 +114,8 @@ describe('rabbitmq options', () => {
       parkingQueue: null,
     });
     assert.equal(topologyOf({ ...s, partitionsFor: () => 2 }, 'orders.dlq').parkingQueue, 'orders.dlq');
-    rejects(() => topologyOf(s, 'cold'), 'HERALD_INVALID_CONFIG');
+    const cold = rejects(() => topologyOf(s, 'cold'), 'HERALD_INVALID_CONFIG', 'partitions("cold")');
+    assert.match(cold.message, /^partitions\("cold"\): .+ must be an integer from 1 to 1000$/);
     rejects(() => topologyOf(s, 'sys'), 'HERALD_INVALID_DESTINATION');
     rejects(() => topologyOf(s, 'orders.dlx'), 'HERALD_INVALID_DESTINATION');
     rejects(() => topologyOf(s, 'bad name'), 'HERALD_INVALID_DESTINATION');

@@ -124,6 +124,20 @@ export async function rabbitmqctl(...args: string[]): Promise<string> {
   return stdout;
 }
 
+/**
+ * Closes the connections whose name (the transport's `connectionName`) contains `name`, and only
+ * those: other clients of the broker (other test files running meanwhile) keep theirs.
+ */
+export async function closeConnectionsNamed(name: string, reason: string): Promise<number> {
+  const listed = await rabbitmqctl('list_connections', '--quiet', '--no-table-headers', 'pid', 'client_properties');
+  const pids = listed
+    .split('\n')
+    .filter((line) => line.includes(name))
+    .map((line) => line.trim().split(/\s+/)[0] as string);
+  for (const pid of pids) await rabbitmqctl('close_connection', pid, reason);
+  return pids.length;
+}
+
 /** Sets RabbitMQ's max_message_size at run time; channels opened afterwards enforce it. */
 export async function setMaxMessageSize(bytes: number): Promise<void> {
   await rabbitmqctl('eval', `application:set_env(rabbit, max_message_size, ${bytes}).`);

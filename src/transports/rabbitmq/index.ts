@@ -1,10 +1,9 @@
-import type { OutgoingMessage, Transport } from '../transport.ts';
+import type { Transport } from '../transport.ts';
 import { type RabbitMQOptions, resolveOptions } from './options.ts';
 import { createPublisher } from './publish.ts';
 import { subscribeRabbit } from './subscribe.ts';
 
 export type { QueueType, RabbitMQOptions } from './options.ts';
-export { partitionOf, queueName } from './topology.ts';
 
 /**
  * RabbitMQ through amqplib: a durable direct exchange per destination, routing key = partition of
@@ -19,7 +18,7 @@ export function rabbitmq(options: RabbitMQOptions): Transport {
     name: 'rabbitmq',
     describe: () => settings.target,
     connect: () => publisher.connect(),
-    publish: (messages: readonly OutgoingMessage[]) => publisher.publish(messages),
+    publish: (messages) => publisher.publish(messages),
     subscribe: (subscription) => subscribeRabbit(settings, subscription),
     close: () => publisher.close(),
   };

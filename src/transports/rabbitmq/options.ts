@@ -1,5 +1,13 @@
-import { groupPattern } from '../../config/check.ts';
-import { HeraldError } from '../../errors.ts';
+import {
+  checkObject,
+  functionSetting,
+  groupList,
+  integerSetting,
+  invalidSetting,
+  oneOf,
+  textSetting,
+} from '../../config/check.ts';
+import { integerPerDestination } from '../per-destination.ts';
 
 export type QueueType = 'quorum' | 'classic';
 
@@ -72,48 +80,42 @@ const defaultMaxMessageBytes = 134_217_728;
 const maxMessageBytesLimit = 536_870_912;
 const maxPartitions = 1000;
 
-const invalid = (setting: string, rule: string, value?: unknown) =>
-  new HeraldError(
-    'HERALD_INVALID_CONFIG',
-    `${setting}: ${value === undefined ? '' : `${JSON.stringify(value)} `}${rule}`,
-    { details: { setting } },
-  );
-
 /**
- * Parses an AMQP URI. Errors never repeat the URL: it may hold a password.
+ * Parses an AMQP URI. Errors name the setting and never repeat the URL: it may hold a password.
  */
 export function parseUrl(url: unknown, setting = 'url'): Endpoint {
-  if (typeof url !== 'string' || url.length === 0) throw invalid(setting, 'must be an amqp:// or amqps:// URL');
+  const invalid = (rule: string) => invalidSetting(setting, rule);
+  if (typeof url !== 'string' || url.length === 0) throw invalid('must be an amqp:// or amqps:// URL');
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw invalid(setting, 'is not a URL (expected amqp://user:password@host:port/vhost)');
+    throw invalid('is not a URL (expected amqp://user:password@host:port/vhost)');
   }
   const protocol = parsed.protocol.slice(0, -1);
   if (protocol !== 'amqp' && protocol !== 'amqps') {
-    throw invalid(setting, `has the scheme ${JSON.stringify(`${protocol}:`)}; expected amqp:// or amqps://`);
+    throw invalid(`has the scheme ${JSON.stringify(`${protocol}:`)}; expected amqp:// or amqps://`);
   }
-  if (parsed.hostname === '') throw invalid(setting, 'has no host');
+  if (parsed.hostname === '') throw invalid('has no host');
   if (parsed.search !== '' || parsed.hash !== '') {
-    throw invalid(setting, 'must not have a query or fragment (use the transport options instead)');
+    throw invalid('must not have a query or fragment (use the transport options instead)');
   }
   const path = parsed.pathname;
   let vhost = '/';
   if (path !== '' && path !== '/') {
     const raw = path.slice(1);
-    if (raw.includes('/')) throw invalid(setting, 'has a path of several segments; encode a / in the vhost as %2F');
+    if (raw.includes('/')) throw invalid('has a path of several segments; encode a / in the vhost as %2F');
     try {
       vhost = decodeURIComponent(raw);
     } catch {
-      throw invalid(setting, 'has a vhost that is not valid percent-encoding');
+      throw invalid('has a vhost that is not valid percent-encoding');
     }
   }
   const decode = (s: string) => {
     try {
       return decodeURIComponent(s);
     } catch {
-      throw invalid(setting, 'has user information that is not valid percent-encoding');
+      throw invalid('has user information that is not valid percent-encoding');
     }
   };
   return {
@@ -132,58 +134,29 @@ function describeEndpoint(e: Endpoint): string {
   return `${e.protocol}://${host}:${e.port}/${e.vhost === '/' ? '' : encodeURIComponent(e.vhost)}`;
 }
 
-function integer(options: object, setting: string, min: number, max: number, fallback: number): number {
-  const v = (options as Record<string, unknown>)[setting];
-  if (v === undefined) return fallback;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-    throw invalid(setting, `must be an integer from ${min} to ${max}`, v);
-  }
-  return v;
-}
-
 /** Checks every option once, at creation; each error names the option. */
 export function resolveOptions(options: RabbitMQOptions): RabbitMQSettings {
-  if (typeof options !== 'object' || options === null) throw invalid('options', 'must be an object with a url');
+  checkObject(options);
   const endpoint = parseUrl(options.url);
-  const { partitions, groups, exchangeFor, queueType, connectionName } = options;
-  let partitionsFor: (destination: string) => number;
-  if (typeof partitions === 'function') {
-    partitionsFor = (destination) => {
-      const n = partitions(destination);
-      if (!Number.isInteger(n) || n < 1 || n > maxPartitions) {
-        throw invalid(`partitions(${JSON.stringify(destination)})`, `must be an integer from 1 to ${maxPartitions}`, n);
-      }
-      return n;
-    };
-  } else {
-    const n = integer(options, 'partitions', 1, maxPartitions, 4);
-    partitionsFor = () => n;
-  }
-  if (groups !== undefined) {
-    if (!Array.isArray(groups)) throw invalid('groups', 'must be an array of consumer group names', typeof groups);
-    const bad = groups.find((g) => typeof g !== 'string' || !groupPattern.test(g));
-    if (bad !== undefined) throw invalid('groups', 'has a name that is not 1-200 of A-Z a-z 0-9 . _ -', bad);
-  }
-  if (exchangeFor !== undefined && typeof exchangeFor !== 'function') {
-    throw invalid('exchangeFor', 'must be a function of the destination', typeof exchangeFor);
-  }
-  if (queueType !== undefined && queueType !== 'quorum' && queueType !== 'classic') {
-    throw invalid('queueType', "must be 'quorum' or 'classic'", queueType);
-  }
-  if (connectionName !== undefined && (typeof connectionName !== 'string' || connectionName.length > 200)) {
-    throw invalid('connectionName', 'must be a string of at most 200 characters', connectionName);
-  }
   return {
     endpoint,
     target: describeEndpoint(endpoint),
-    partitionsFor,
-    groups: [...new Set(groups ?? [])],
-    exchangeFor: exchangeFor ?? ((d) => d),
-    queueType: queueType ?? 'quorum',
-    timeoutMs: integer(options, 'timeoutMs', 100, 600_000, 10_000),
-    prefetch: integer(options, 'prefetch', 1, 65_535, 250),
-    maxMessageBytes: integer(options, 'maxMessageBytes', 1, maxMessageBytesLimit, defaultMaxMessageBytes),
-    heartbeatSeconds: integer(options, 'heartbeatSeconds', 0, 3600, 30),
-    connectionName: connectionName ?? 'herald',
+    partitionsFor: integerPerDestination('partitions', options.partitions, 1, maxPartitions, 4),
+    groups: options.groups === undefined ? [] : groupList('groups', options.groups),
+    exchangeFor:
+      functionSetting<(destination: string) => string>('exchangeFor', options.exchangeFor, 'of the destination') ??
+      ((d) => d),
+    queueType: oneOf('queueType', options.queueType, ['quorum', 'classic'] as const, 'quorum'),
+    timeoutMs: integerSetting('timeoutMs', options.timeoutMs, 100, 600_000, 10_000),
+    prefetch: integerSetting('prefetch', options.prefetch, 1, 65_535, 250),
+    maxMessageBytes: integerSetting(
+      'maxMessageBytes',
+      options.maxMessageBytes,
+      1,
+      maxMessageBytesLimit,
+      defaultMaxMessageBytes,
+    ),
+    heartbeatSeconds: integerSetting('heartbeatSeconds', options.heartbeatSeconds, 0, 3600, 30),
+    connectionName: textSetting('connectionName', options.connectionName, { max: 200 }) ?? 'herald',
   };
 }

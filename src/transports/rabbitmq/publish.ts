@@ -1,5 +1,4 @@
 import { HeraldError } from '../../errors.ts';
-import { renameAttributes } from '../../wire/cloudevents.ts';
 import type { OutgoingMessage } from '../transport.ts';
 import {
   type ChannelModel,
@@ -12,11 +11,7 @@ import {
 import { toHeraldError } from './errors.ts';
 import type { RabbitMQSettings } from './options.ts';
 import { declareTopology, partitionOf, type Topology, topologyOf } from './topology.ts';
-
-/** The header that carries a message's key: AMQP has no key of its own. */
-export const keyHeader = 'herald_key';
-/** CloudEvents AMQP protocol binding: attributes are application properties with this prefix. */
-export const amqpPrefix = 'cloudEvents_';
+import { toAmqp } from './wire.ts';
 
 interface Open {
   connection: ChannelModel;
@@ -28,20 +23,6 @@ interface Open {
   blocked: string | null;
   /** Messages of the batch in flight that RabbitMQ returned as unroutable. */
   returned: Message[];
-}
-
-/** The AMQP properties of a message: CloudEvents attributes per the AMQP binding. */
-export function toAmqp(m: OutgoingMessage) {
-  const { 'content-type': contentType, ...rest } = m.headers;
-  const headers = renameAttributes(rest, 'ce_', amqpPrefix);
-  headers[keyHeader] = m.key;
-  return {
-    persistent: true,
-    mandatory: true,
-    messageId: m.id,
-    ...(contentType === undefined ? {} : { contentType }),
-    headers,
-  };
 }
 
 /**
