@@ -243,7 +243,8 @@ const sqsCredentials = { accessKeyId: 'herald', secretAccessKey: 'herald' };
 const sqsRegion = 'elasticmq';
 
 async function sqsTransport(env: BenchEnv, setup: TransportSetup): Promise<BenchTransport> {
-  const { sqs, defaultQueueName } = await import('../src/transports/sqs/index.ts');
+  const { sqs } = await import('../src/transports/sqs/index.ts');
+  const { defaultQueueName } = await import('../src/transports/sqs/names.ts');
   const { group } = setup;
   const make = () =>
     sqs({

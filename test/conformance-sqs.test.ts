@@ -1,7 +1,8 @@
 import { before } from 'node:test';
 import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ELASTICMQ_ENDPOINT, ELASTICMQ_REGION, startElasticMq, stopElasticMq } from '../infra/elasticmq.mjs';
-import { defaultQueueName, sqs } from '../src/transports/sqs/index.ts';
+import { sqs } from '../src/transports/sqs/index.ts';
+import { defaultQueueName } from '../src/transports/sqs/names.ts';
 import type { RawMessage } from './conformance/harness.ts';
 import { conformance } from './conformance/suite.ts';
 import { uniqueName } from './support/env.ts';

@@ -74,7 +74,10 @@ describe('sqs options: a clear error naming the setting', () => {
     it(`rejects a bad ${setting}: ${JSON.stringify(bad)}`, () => {
       assert.throws(
         () => sqs({ ...base, ...bad } as never),
-        (e: unknown) => isHeraldError(e, 'HERALD_INVALID_CONFIG') && e.details.setting === setting,
+        (e: unknown) =>
+          isHeraldError(e, 'HERALD_INVALID_CONFIG') &&
+          e.details.setting === setting &&
+          e.message.startsWith(`${setting}: `),
       );
     });
   }

@@ -1,5 +1,11 @@
-import { groupPattern } from '../../config/check.ts';
-import { HeraldError } from '../../errors.ts';
+import {
+  booleanSetting,
+  checkObject,
+  functionSetting,
+  groupList,
+  integerSetting,
+  invalidSetting,
+} from '../../config/check.ts';
 import type { Credentials } from './client.ts';
 import { defaultQueueName, type QueueNaming } from './names.ts';
 
@@ -54,31 +60,24 @@ export interface SqsSettings {
 /** SQS's largest message and SendMessageBatch request (1 MiB since August 2025; 256 KiB before). */
 const sqsMaxMessageBytes = 1_048_576;
 
-const bad = (setting: string, rule: string, value: unknown) =>
-  new HeraldError('HERALD_INVALID_CONFIG', `sqs: ${setting} ${rule}, got ${describeValue(value)}`, {
-    details: { setting },
-  });
-
-/** Never echoes a credential: only its type. */
-const describeValue = (value: unknown) =>
-  typeof value === 'string' || typeof value === 'number' ? JSON.stringify(value) : typeof value;
-
-function integer(value: unknown, setting: string, min: number, max: number, dflt: number): number {
-  if (value === undefined) return dflt;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw bad(setting, `must be an integer from ${min} to ${max}`, value);
+/** An http(s) URL without credentials; a bad one is shown with whatever precedes an @ left out. */
+function endpointSetting(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  let url: URL | null = null;
+  try {
+    url = typeof value === 'string' ? new URL(value) : null;
+  } catch {
+    url = null;
   }
-  return value;
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password) {
+    const shown = typeof value === 'string' ? value.replace(/\/\/[^@]*@/, '//…@') : value;
+    throw invalidSetting('endpoint', 'must be an http(s) URL without credentials', shown);
+  }
+  return value as string;
 }
 
-function checkGroups(groups: unknown, setting: string): readonly string[] {
-  if (!Array.isArray(groups)) throw bad(setting, 'must be a list of consumer group names', groups);
-  const wrong = groups.find((g) => typeof g !== 'string' || !groupPattern.test(g));
-  if (wrong !== undefined) throw bad(setting, 'has a group that is not 1-200 of A-Z a-z 0-9 . _ -:', wrong);
-  return [...new Set(groups as string[])];
-}
-
-function checkCredentials(credentials: unknown): Credentials | undefined {
+/** Keys or a provider function; the error never shows them. */
+function credentialsSetting(credentials: unknown): Credentials | undefined {
   if (credentials === undefined || typeof credentials === 'function') return credentials as Credentials | undefined;
   const c = credentials as Record<string, unknown> | null;
   const text = (v: unknown) => typeof v === 'string' && v.length > 0;
@@ -89,72 +88,71 @@ function checkCredentials(credentials: unknown): Credentials | undefined {
     !text(c.secretAccessKey) ||
     (c.sessionToken !== undefined && !text(c.sessionToken))
   ) {
-    throw new HeraldError(
-      'HERALD_INVALID_CONFIG',
-      'sqs: credentials must be { accessKeyId, secretAccessKey, sessionToken? } (non-empty strings) or a provider function',
-      { details: { setting: 'credentials' } },
+    throw invalidSetting(
+      'credentials',
+      'must be { accessKeyId, secretAccessKey, sessionToken? } (non-empty strings) or a provider function',
     );
   }
   return credentials as Credentials;
 }
 
-/** Checks the options and fills in the defaults; every problem is HERALD_INVALID_CONFIG. */
-export function sqsSettings(options: SqsOptions): SqsSettings {
-  if (typeof options !== 'object' || options === null) throw bad('options', 'must be an object', options);
-  let endpoint: string | undefined;
-  if (options.endpoint !== undefined) {
-    let url: URL | null = null;
-    try {
-      url = new URL(options.endpoint);
-    } catch {
-      url = null;
-    }
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password) {
-      // Anything before an @ could be a secret: never echoed.
-      const shown = String(options.endpoint).replace(/\/\/[^@]*@/, '//…@');
-      throw bad('endpoint', 'must be an http(s) URL without credentials', shown);
-    }
-    endpoint = options.endpoint;
+/** A list of groups for every destination, or a function of the destination whose answer is checked. */
+function groupsSetting(groups: unknown): (destination: string) => readonly string[] {
+  if (typeof groups === 'function') {
+    return (destination) => groupList(`groups(${JSON.stringify(destination)})`, groups(destination));
   }
+  const list = groups === undefined ? [] : groupList('groups', groups);
+  return () => list;
+}
+
+function queueAttributesSetting(value: unknown): Record<string, string> {
+  const attributes = value ?? {};
+  checkObject(attributes, 'queueAttributes');
+  if (Object.values(attributes).some((v) => typeof v !== 'string')) {
+    throw invalidSetting('queueAttributes', 'must be an object of string values', attributes);
+  }
+  return attributes as Record<string, string>;
+}
+
+/** Checks the options and fills in the defaults; every problem is HERALD_INVALID_CONFIG naming the option. */
+export function sqsSettings(options: SqsOptions): SqsSettings {
+  checkObject(options);
+  const endpoint = endpointSetting(options.endpoint);
   const region =
     options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? (endpoint ? 'us-east-1' : undefined);
   if (typeof region !== 'string' || !/^[A-Za-z0-9-]{1,64}$/.test(region)) {
-    throw bad('region', 'must be set (the option, or AWS_REGION) to a region name such as eu-west-1', region);
-  }
-  const groups = options.groups;
-  let groupsOf: (destination: string) => readonly string[];
-  if (typeof groups === 'function') {
-    groupsOf = (destination) => checkGroups(groups(destination), `groups(${JSON.stringify(destination)})`);
-  } else {
-    const list = groups === undefined ? [] : checkGroups(groups, 'groups');
-    groupsOf = () => list;
-  }
-  if (options.queueFor !== undefined && typeof options.queueFor !== 'function') {
-    throw bad('queueFor', 'must be a function (destination, group) => queue name', options.queueFor);
-  }
-  if (options.autoCreateQueues !== undefined && typeof options.autoCreateQueues !== 'boolean') {
-    throw bad('autoCreateQueues', 'must be a boolean', options.autoCreateQueues);
-  }
-  const attributes = options.queueAttributes ?? {};
-  if (
-    typeof attributes !== 'object' ||
-    attributes === null ||
-    Object.values(attributes).some((v) => typeof v !== 'string')
-  ) {
-    throw bad('queueAttributes', 'must be an object of string values', attributes);
+    throw invalidSetting(
+      'region',
+      'must be set (the option, or AWS_REGION) to a region name such as eu-west-1',
+      region,
+    );
   }
   return {
     endpoint,
     region,
-    credentials: checkCredentials(options.credentials),
-    groupsOf,
-    queueFor: options.queueFor ?? defaultQueueName,
-    autoCreateQueues: options.autoCreateQueues ?? true,
-    queueAttributes: { MessageRetentionPeriod: '1209600', ...attributes },
-    waitTimeSeconds: integer(options.waitTimeSeconds, 'waitTimeSeconds', 0, 20, 20),
-    visibilityTimeoutSeconds: integer(options.visibilityTimeoutSeconds, 'visibilityTimeoutSeconds', 2, 43_200, 30),
-    timeoutMs: integer(options.timeoutMs, 'timeoutMs', 100, 600_000, 10_000),
-    maxMessageBytes: integer(options.maxMessageBytes, 'maxMessageBytes', 1024, sqsMaxMessageBytes, sqsMaxMessageBytes),
+    credentials: credentialsSetting(options.credentials),
+    groupsOf: groupsSetting(options.groups),
+    queueFor:
+      functionSetting<QueueNaming>('queueFor', options.queueFor, '(destination, group) => queue name') ??
+      defaultQueueName,
+    autoCreateQueues: booleanSetting('autoCreateQueues', options.autoCreateQueues, true),
+    queueAttributes: { MessageRetentionPeriod: '1209600', ...queueAttributesSetting(options.queueAttributes) },
+    waitTimeSeconds: integerSetting('waitTimeSeconds', options.waitTimeSeconds, 0, 20, 20),
+    visibilityTimeoutSeconds: integerSetting(
+      'visibilityTimeoutSeconds',
+      options.visibilityTimeoutSeconds,
+      2,
+      43_200,
+      30,
+    ),
+    timeoutMs: integerSetting('timeoutMs', options.timeoutMs, 100, 600_000, 10_000),
+    maxMessageBytes: integerSetting(
+      'maxMessageBytes',
+      options.maxMessageBytes,
+      1024,
+      sqsMaxMessageBytes,
+      sqsMaxMessageBytes,
+    ),
     target: endpoint ?? `sqs.${region}.amazonaws.com`,
   };
 }

@@ -149,3 +149,5 @@ export function createReceiptBook(lib: SqsModule, client: SqsClient, settings: S
     },
   };
 }
+
+export type ReceiptBook = ReturnType<typeof createReceiptBook>;
