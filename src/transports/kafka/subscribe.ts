@@ -1,45 +1,91 @@
+import type { Consumer, Message, MessagesStream } from '@platformatic/kafka';
 import type { Delivery, PartitionLag, SubscribeOptions, Subscription } from '../transport.ts';
 import { loadKafka, withDeadline } from './client.ts';
 import { toHeraldError } from './errors.ts';
-
-export interface KafkaConsumerSettings {
-  brokers: string[];
-  clientId: string;
-  timeoutMs: number;
-  /** A member that stops heartbeating is dropped from the group after this; default 10 000. */
-  sessionTimeoutMs: number;
-  heartbeatIntervalMs: number;
-  /** Create the group's topics if missing (as the producer does), so a consumer may start first. */
-  autocreateTopics: boolean;
-}
+import type { KafkaSettings } from './options.ts';
+import { fromRecordHeaders } from './wire.ts';
 
 const text = (b: Buffer | undefined | null) => (b == null ? null : b.toString('utf8'));
+
+/** A record as a delivery: ack() commits `offset + 1` of its partition. */
+function toDelivery(m: Message, settings: KafkaSettings): Delivery {
+  return {
+    topic: m.topic,
+    partition: m.partition,
+    offset: m.offset.toString(),
+    key: text(m.key),
+    value: m.value ?? Buffer.alloc(0),
+    headers: fromRecordHeaders(m.headers),
+    ack: async () => {
+      try {
+        await withDeadline(Promise.resolve(m.commit()), settings.deadlineMs, settings.target);
+      } catch (error) {
+        throw toHeraldError(error, settings.target);
+      }
+    },
+  };
+}
+
+/**
+ * Lag per partition: end offset minus the group's committed one. A group with nothing committed
+ * has the whole partition ahead of it from `earliest` (what retention left), and nothing from
+ * `latest`; the earliest offsets are asked for only when some partition has no commit.
+ */
+async function measureLag(consumer: Consumer, settings: KafkaSettings, options: SubscribeOptions) {
+  const call = <T>(promise: Promise<T>) => withDeadline(promise, settings.deadlineMs, settings.target);
+  const ends = await call(consumer.listOffsets({ topics: options.topics }));
+  const committed = await call(
+    consumer.listCommittedOffsets({
+      topics: [...ends].map(([topic, offsets]) => ({ topic, partitions: offsets.map((_, i) => i) })),
+    }),
+  );
+  const uncommitted = [...ends].some(([topic, offsets]) =>
+    offsets.some((_, partition) => !((committed.get(topic)?.[partition] ?? -1n) >= 0n)),
+  );
+  const starts =
+    options.from === 'latest' || !uncommitted
+      ? ends
+      : await call(consumer.listOffsets({ topics: options.topics, timestamp: -2n }));
+  const lag: PartitionLag[] = [];
+  for (const [topic, offsets] of ends) {
+    offsets.forEach((end, partition) => {
+      const c = committed.get(topic)?.[partition];
+      const known = c !== undefined && c >= 0n;
+      lag.push({
+        topic,
+        partition,
+        committed: known ? c.toString() : null,
+        end: end.toString(),
+        lag: Number(known ? end - c : end - (starts.get(topic)?.[partition] ?? 0n)),
+      });
+    });
+  }
+  return lag;
+}
 
 /**
  * A consumer group member through @platformatic/kafka: reads from the group's committed offsets
  * (from `earliest` for a new group), never commits by itself, and commits `offset + 1` of a
- * message when Herald acknowledges it.
+ * message when Herald acknowledges it. Its client id is `clientId` (or HERALD_CLIENT_ID), else
+ * `herald-<group>`.
  */
-export async function subscribeKafka(
-  settings: KafkaConsumerSettings,
-  options: SubscribeOptions,
-): Promise<Subscription> {
+export async function subscribeKafka(settings: KafkaSettings, options: SubscribeOptions): Promise<Subscription> {
   const lib = await loadKafka();
-  const target = settings.brokers.join(',');
-  const deadlineMs = settings.timeoutMs * 2 + 1000;
+  const { target, deadlineMs, sessionTimeoutMs } = settings;
   const consumer = new lib.Consumer({
-    clientId: settings.clientId,
+    clientId: settings.clientId ?? `herald-${options.group}`,
     groupId: options.group,
     bootstrapBrokers: settings.brokers,
     timeout: settings.timeoutMs,
-    sessionTimeout: settings.sessionTimeoutMs,
-    heartbeatInterval: settings.heartbeatIntervalMs,
-    rebalanceTimeout: Math.max(settings.sessionTimeoutMs, 30_000),
+    sessionTimeout: sessionTimeoutMs,
+    heartbeatInterval: Math.max(500, Math.floor(sessionTimeoutMs / 3)),
+    rebalanceTimeout: Math.max(sessionTimeoutMs, 30_000),
     retries: 1,
     retryDelay: 250,
+    // Create the group's topics if missing (as the producer does), so a consumer may start first.
     autocreateTopics: settings.autocreateTopics,
   });
-  let stream: Awaited<ReturnType<typeof consumer.consume>>;
+  let stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>;
   try {
     stream = await withDeadline(
       consumer.consume({
@@ -60,25 +106,7 @@ export async function subscribeKafka(
 
   const iterate = async function* (): AsyncGenerator<Delivery> {
     try {
-      for await (const m of stream) {
-        const headers: Record<string, string> = {};
-        for (const [k, v] of m.headers) headers[k.toString('utf8')] = v.toString('utf8');
-        yield {
-          topic: m.topic,
-          partition: m.partition,
-          offset: m.offset.toString(),
-          key: text(m.key),
-          value: m.value ?? Buffer.alloc(0),
-          headers,
-          ack: async () => {
-            try {
-              await withDeadline(Promise.resolve(m.commit()), deadlineMs, target);
-            } catch (error) {
-              throw toHeraldError(error, target);
-            }
-          },
-        };
-      }
+      for await (const m of stream) yield toDelivery(m, settings);
     } catch (error) {
       throw toHeraldError(error, target);
     }
@@ -95,39 +123,7 @@ export async function subscribeKafka(
     },
     async lag(): Promise<PartitionLag[]> {
       try {
-        const ends = await withDeadline(consumer.listOffsets({ topics: options.topics }), deadlineMs, target);
-        const committed = await withDeadline(
-          consumer.listCommittedOffsets({
-            topics: [...ends].map(([topic, offsets]) => ({ topic, partitions: offsets.map((_, i) => i) })),
-          }),
-          deadlineMs,
-          target,
-        );
-        // A group with nothing committed has the whole partition ahead of it from `earliest`
-        // (what retention left), and nothing from `latest`. The earliest offsets are asked for
-        // only when some partition has no commit: most measurements need one request less.
-        const uncommitted = [...ends].some(([topic, offsets]) =>
-          offsets.some((_, partition) => !((committed.get(topic)?.[partition] ?? -1n) >= 0n)),
-        );
-        const starts =
-          options.from === 'latest' || !uncommitted
-            ? ends
-            : await withDeadline(consumer.listOffsets({ topics: options.topics, timestamp: -2n }), deadlineMs, target);
-        const lag: PartitionLag[] = [];
-        for (const [topic, offsets] of ends) {
-          offsets.forEach((end, partition) => {
-            const c = committed.get(topic)?.[partition];
-            const known = c !== undefined && c >= 0n;
-            lag.push({
-              topic,
-              partition,
-              committed: known ? c.toString() : null,
-              end: end.toString(),
-              lag: Number(known ? end - c : end - (starts.get(topic)?.[partition] ?? 0n)),
-            });
-          });
-        }
-        return lag;
+        return await measureLag(consumer, settings, options);
       } catch (error) {
         throw toHeraldError(error, target);
       }

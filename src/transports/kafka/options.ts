@@ -1,0 +1,73 @@
+import {
+  booleanSetting,
+  checkObject,
+  hostPortList,
+  integerSetting,
+  missingSetting,
+  oneOf,
+  textSetting,
+} from '../../config/check.ts';
+import { settings as cliSettings, settingFromEnv } from '../../config/settings.ts';
+
+export interface KafkaOptions {
+  /** `host:port` strings, or one comma-separated string; default `KAFKA_BROKERS`. */
+  brokers?: string[] | string;
+  /** Default `HERALD_CLIENT_ID`, else `herald-relay` for the producer and `herald-<group>` for a consumer. */
+  clientId?: string;
+  /** Per-request timeout in ms, 100-600 000; default 10 000. */
+  timeoutMs?: number;
+  /** Let the broker create missing topics on first publish (if it allows); default true. */
+  autocreateTopics?: boolean;
+  compression?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+  /**
+   * Most bytes sent in one produce request; a larger batch goes out as several requests, one
+   * after the other (order kept). Default 900 000, under Kafka's default 1 MB
+   * `message.max.bytes`, which applies to the records of one partition in one request.
+   */
+  maxRequestBytes?: number;
+  /** Consumers: a member that stops heartbeating leaves its group after this; default 10 000 ms. */
+  sessionTimeoutMs?: number;
+}
+
+export interface KafkaSettings {
+  brokers: string[];
+  /** The brokers, for logs and errors. */
+  target: string;
+  /** The client id given (option or HERALD_CLIENT_ID); each role has its own default. */
+  clientId: string | undefined;
+  timeoutMs: number;
+  /** How long a call may go unanswered before it fails: the client's timeout, a retry, and room. */
+  deadlineMs: number;
+  autocreateTopics: boolean;
+  compression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+  maxRequestBytes: number;
+  sessionTimeoutMs: number;
+}
+
+/** The producer's client id when none is given: the CLI's default. */
+export const producerClientId = cliSettings.clientId.default;
+
+/** HERALD_CLIENT_ID when it is set (its default is the producer's alone: a consumer is `herald-<group>`). */
+const clientIdFromEnv = () => (process.env[cliSettings.clientId.env] ? settingFromEnv('clientId') : undefined);
+
+/**
+ * Checks every option once, at creation; each error names the option. Brokers and the client id
+ * left out are read from KAFKA_BROKERS and HERALD_CLIENT_ID, as `herald relay` reads them.
+ */
+export function kafkaSettings(options: KafkaOptions): KafkaSettings {
+  checkObject(options as unknown);
+  const brokers = options.brokers === undefined ? settingFromEnv('brokers') : hostPortList('brokers', options.brokers);
+  if (!brokers) throw missingSetting('brokers', 'host:port list, or one comma-separated string (or set KAFKA_BROKERS)');
+  const timeoutMs = integerSetting('timeoutMs', options.timeoutMs, 100, 600_000, 10_000);
+  return {
+    brokers,
+    target: brokers.join(','),
+    clientId: textSetting('clientId', options.clientId, { max: 255 }) ?? clientIdFromEnv(),
+    timeoutMs,
+    deadlineMs: timeoutMs * 2 + 1000,
+    autocreateTopics: booleanSetting('autocreateTopics', options.autocreateTopics, true),
+    compression: oneOf('compression', options.compression, ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const, 'none'),
+    maxRequestBytes: integerSetting('maxRequestBytes', options.maxRequestBytes, 1024, 104_857_600, 900_000),
+    sessionTimeoutMs: integerSetting('sessionTimeoutMs', options.sessionTimeoutMs, 1_000, 3_600_000, 10_000),
+  };
+}

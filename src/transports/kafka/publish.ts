@@ -1,0 +1,65 @@
+import { checkDestination } from '../../events/validate.ts';
+import type { OutgoingMessage } from '../transport.ts';
+import { loadKafka, type Producer, withDeadline } from './client.ts';
+import { toHeraldError } from './errors.ts';
+import { type KafkaSettings, producerClientId } from './options.ts';
+import { chunkBySize, toRecord } from './wire.ts';
+
+/**
+ * The publishing side of a kafka() transport: an idempotent producer (acks=all, one request in
+ * flight per broker, so per-partition order holds across retries) with Java's partitioner
+ * (murmur2 & 0x7fffffff). A batch goes out in produce requests of at most `maxRequestBytes`,
+ * one after the other.
+ */
+export function createPublisher(settings: KafkaSettings) {
+  const { target, deadlineMs } = settings;
+  let producer: Producer | null = null;
+
+  const open = async () => {
+    if (producer) return producer;
+    const lib = await loadKafka();
+    producer = new lib.Producer({
+      clientId: settings.clientId ?? producerClientId,
+      bootstrapBrokers: settings.brokers,
+      idempotent: true,
+      acks: lib.ProduceAcks.ALL,
+      partitioner: lib.compatibilityPartitioner,
+      autocreateTopics: settings.autocreateTopics,
+      timeout: settings.timeoutMs,
+      // Herald retries whole batches with its own backoff; the client fails fast.
+      retries: 1,
+      retryDelay: 250,
+      ...(settings.compression !== 'none' ? { compression: settings.compression } : {}),
+    });
+    return producer;
+  };
+
+  return {
+    async connect(): Promise<void> {
+      const p = await open();
+      try {
+        await withDeadline(p.metadata({ topics: [] }), deadlineMs, target);
+      } catch (error) {
+        throw toHeraldError(error, target, settings.autocreateTopics);
+      }
+    },
+    async publish(messages: readonly OutgoingMessage[]): Promise<void> {
+      for (const m of messages) checkDestination(m.topic, `topic of event ${m.id}`);
+      const p = await open();
+      try {
+        for (const chunk of chunkBySize(messages, settings.maxRequestBytes)) {
+          await withDeadline(p.send({ messages: chunk.map(toRecord) }), deadlineMs, target);
+        }
+      } catch (error) {
+        throw toHeraldError(error, target, settings.autocreateTopics);
+      }
+    },
+    async close(): Promise<void> {
+      const p = producer;
+      producer = null;
+      // After a failure the producer is replaced, so the next attempt starts with a fresh
+      // producer id and sequence numbers instead of inheriting a broken idempotence state.
+      if (p) await withDeadline(p.close(true), deadlineMs, target).catch(() => {});
+    },
+  };
+}

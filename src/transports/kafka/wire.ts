@@ -1,0 +1,48 @@
+import type { OutgoingMessage } from '../transport.ts';
+
+/**
+ * A message as a Kafka record: the key and value as they are, headers (already Kafka's
+ * CloudEvents binding, `ce_`) as a Map of Buffers: with the client's no-op serialisers, header
+ * names must be Buffers too.
+ */
+export function toRecord(m: OutgoingMessage) {
+  return {
+    topic: m.topic,
+    key: Buffer.from(m.key),
+    value: m.value,
+    headers: new Map(Object.entries(m.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])),
+  };
+}
+
+/** A record's headers as text. */
+export function fromRecordHeaders(headers: Map<Buffer, Buffer>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of headers) out[k.toString('utf8')] = v.toString('utf8');
+  return out;
+}
+
+/** Approximate bytes of a record on the wire: enough to stay under the broker's limit. */
+function recordBytes(m: OutgoingMessage): number {
+  let bytes = 64 + Buffer.byteLength(m.key) + m.value.length;
+  for (const [k, v] of Object.entries(m.headers)) bytes += 8 + k.length + Buffer.byteLength(v);
+  return bytes;
+}
+
+/** Splits messages, in order, into runs of at most `maxBytes` (a single larger message alone). */
+export function chunkBySize(messages: readonly OutgoingMessage[], maxBytes: number): OutgoingMessage[][] {
+  const chunks: OutgoingMessage[][] = [];
+  let current: OutgoingMessage[] = [];
+  let size = 0;
+  for (const m of messages) {
+    const bytes = recordBytes(m);
+    if (current.length > 0 && size + bytes > maxBytes) {
+      chunks.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(m);
+    size += bytes;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
