@@ -19,6 +19,8 @@ const args = [
   '--test',
   '--test-concurrency=1',
   '--test-timeout=240000',
+  // A file that leaves a relay, consumer, pool or connection open fails (test/support/leak-guard.ts).
+  '--import=./test/support/leak-guard.ts',
   ...(files.length > 0 ? files : ['test/**/*.test.ts']),
 ];
 // Herald's factories log at info by default (JSON lines on stderr); the tests' output keeps warnings

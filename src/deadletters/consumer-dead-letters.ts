@@ -68,11 +68,13 @@ function toDeadLetter(row: ConsumerDeadLetterRow): ConsumerDeadLetter {
 }
 
 /** Consumers' dead letters, for operators and code: list, inspect, re-deliver and discard. */
-export function createConsumerDeadLetters(options: {
-  /** A connection string, a pool, or a client (in your transaction); default `DATABASE_URL`. */
-  db?: DatabaseOption | Queryable;
-  schema?: string;
-}): ConsumerDeadLetters {
+export function createConsumerDeadLetters(
+  options: {
+    /** A connection string, a pool, or a client (in your transaction); default `DATABASE_URL`. */
+    db?: DatabaseOption | Queryable;
+    schema?: string;
+  } = {},
+): ConsumerDeadLetters {
   const store = openDeadLetterStore(options.db, options.schema);
   const { schema, pool, guard } = store;
   return {

@@ -84,7 +84,7 @@ function toFailedEvent(row: DeadLetterRow): FailedEvent {
  * Dead letters, for operators and code: list, inspect, retry (publish again) and discard.
  * Retrying or discarding needs ids or a filter: never everything by accident.
  */
-export function createDeadLetters(options: DeadLettersOptions): DeadLetters {
+export function createDeadLetters(options: DeadLettersOptions = {}): DeadLetters {
   const store = openDeadLetterStore(options.db, options.schema);
   const { schema, pool, guard } = store;
   const requireTarget = store.requireSelection;
