@@ -35,7 +35,7 @@ describe('configured by the environment alone (HERALD_SCHEMA, DATABASE_URL)', ()
     process.env.HERALD_SCHEMA = schema;
     process.env.HERALD_LOG_LEVEL = 'info';
     // The default logger writes JSON lines to stderr: kept here to check both write alike.
-    process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    process.stderr.write = ((chunk: string | Uint8Array) => {
       const text = chunk.toString();
       for (const line of text.split('\n').filter(Boolean)) {
         try {
