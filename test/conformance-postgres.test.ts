@@ -1,24 +1,20 @@
 import { after } from 'node:test';
-import pg from 'pg';
 import { privatePostgres } from '../infra/postgres.mjs';
-import { migrate } from '../src/store/migrate.ts';
 import { postgres } from '../src/transports/postgres/index.ts';
 import { topicPartitions } from '../src/transports/postgres/sql.ts';
 import { conformance } from './conformance/suite.ts';
-import { databaseUrl, uniqueName } from './support/env.ts';
+import { databaseUrl, freshSchema, uniqueName } from './support/env.ts';
 
 /**
  * The broker's tables in a schema of their own in the database at `url`, as a separate broker
  * database would be; the transport under test on them, and a way to make its topics.
  */
 async function brokerOn(url: string) {
-  const schema = uniqueName('herald_broker');
-  const admin = new pg.Pool({ connectionString: url, max: 2 });
-  admin.on('error', () => {});
-  await migrate(admin, { schema });
+  const { schema, pool: admin, drop } = await freshSchema(url);
   return {
     schema,
     admin,
+    drop,
     make: () =>
       postgres({
         db: url,
@@ -37,10 +33,7 @@ async function brokerOn(url: string) {
 }
 
 const shared = await brokerOn(databaseUrl);
-after(async () => {
-  await shared.admin.query(`DROP SCHEMA IF EXISTS "${shared.schema}" CASCADE`);
-  await shared.admin.end();
-});
+after(() => shared.drop());
 
 conformance({
   name: 'postgres',
