@@ -168,7 +168,7 @@ export function kafkaBroker(o) {
     title: 'Kafka',
     noun: 'broker',
     jars,
-    shared: o.dir === undefined || path.resolve(o.dir) === kafkaPaths.dir,
+    shared: path.resolve(paths.dir) === kafkaPaths.dir,
     paths,
     host,
     port,

@@ -41,8 +41,9 @@ export class ServiceUnavailable extends Error {
 // ---------------------------------------------------------------- ports
 
 /**
- * Ports 10000 and up, ending 10011 below the first ephemeral port: RabbitMQ's command-line tools
- * listen on the node's distribution port + 10000..10010, which must stay out of that range too.
+ * Ports 10000 and up, ending 10011 below the first ephemeral port: the command-line tools of some
+ * RabbitMQ versions listen on the node's distribution port + 10000..10010, which must stay out of
+ * that range too.
  */
 function portRange() {
   let ephemeral = 32768;
