@@ -1,6 +1,7 @@
 // `npm run chaos -- [--events N] [--relays 3] [--kills K] [--lease-ms MS] [--json] [--no-report]`
-// A bounded chaos run: relays SIGKILLed and paused, Kafka and PostgreSQL restarted, while writers
-// commit; then every topic is read back and checked for loss and per-key order.
+// A bounded chaos run: relays SIGKILLed and paused, Kafka and PostgreSQL restarted (a broker and a
+// cluster of the run's own, never the shared ones), while writers commit; then every topic is read
+// back and checked for loss and per-key order.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { renderReport } from './report.ts';
@@ -42,6 +43,11 @@ const started = new Date();
 const result = await runChaos({
   ...options,
   log: (line) => console.error(`[chaos ${new Date().toISOString().slice(11, 19)}] ${line}`),
+}).catch((error: Error & { unavailable?: boolean }) => {
+  // The run restarts a Kafka broker and a PostgreSQL cluster of its own; none could be started here.
+  if (!error.unavailable) throw error;
+  console.error(`[chaos] cannot run: ${error.message}`);
+  process.exit(2);
 });
 if (!values['no-report']) {
   writeFileSync(new URL('../docs/reliability.md', import.meta.url), renderReport(result, { command, started }));

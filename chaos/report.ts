@@ -28,6 +28,11 @@ again (and restarted), one is paused with SIGSTOP for twice its lease, Kafka is 
 PostgreSQL is restarted once. Then the run waits until every shard's cursor is past its last
 row, reads the topic back with a plain Kafka consumer and checks every committed event.
 
+The Kafka broker and the PostgreSQL cluster that are restarted are the run's own: a single-node
+broker and a cluster started for it on free ports (\`infra/kafka.mjs\` \`privateKafka()\`,
+\`infra/postgres.mjs\` \`privatePostgres()\`) and removed at its end. The shared services of
+\`npm test\` (which may be the machine's own, not started by herald) are never stopped.
+
 \`\`\`sh
 ${command}                 # this report (full size, 5 s leases)
 npm run -s chaos -- --events 8000 --kills 2 --lease-ms 3000 --no-report   # the size test/chaos.test.ts runs

@@ -1,6 +1,6 @@
-import { execFileSync } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
-import { kafkaStatus, restartKafka, startKafka } from '../infra/kafka.mjs';
+import { writeFileSync } from 'node:fs';
+import { type PrivateKafka, privateKafka } from '../infra/kafka.mjs';
+import { type PrivatePostgres, privatePostgres } from '../infra/postgres.mjs';
 import { createOutbox, getStatus } from '../src/index.ts';
 import { freshSchema, type TestSchema } from '../test/support/env.ts';
 import { createTopic, readTopic } from '../test/support/kafka.ts';
@@ -65,11 +65,6 @@ export function plan(kills: number): Action[] {
   return actions;
 }
 
-function restartPostgres(): void {
-  const version = readdirSync('/etc/postgresql')[0] as string;
-  execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'restart', '--mode', 'fast']);
-}
-
 async function retry<T>(what: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -95,18 +90,31 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   let db: TestSchema | undefined;
   let fleet: Fleet | undefined;
   let writers: ReturnType<typeof startWriters> | undefined;
-  let kafkaDown = false;
+  // Restarted mid-run: a Kafka broker and a PostgreSQL cluster of the run's own (infra/), never the
+  // shared ones, which may be the user's. Rejects with ServiceUnavailable when they cannot run here.
+  let kafka: PrivateKafka | undefined;
+  let postgres: PrivatePostgres | undefined;
   try {
-    db = await freshSchema();
+    kafka = await privateKafka();
+    postgres = await privatePostgres();
+    log(
+      `private Kafka on ${kafka.bootstrap} (${kafka.startMs} ms), PostgreSQL on ${postgres.url} (${postgres.startMs} ms)`,
+    );
+    const brokers = [kafka.bootstrap];
+    db = await freshSchema(postgres.url);
     const { pool, schema } = db;
-    const topic = await createTopic(options.partitions ?? 6, 'herald-chaos');
+    const topic = await createTopic(options.partitions ?? 6, 'herald-chaos', {}, brokers);
     log(
       `schema ${schema}, topic ${topic}, ${events} events over ~${Math.round(estimate)} s, plan: ${actions.join(' ')}`,
     );
     const shardCount = (await pool.query<{ n: number }>(`SELECT shard_count AS n FROM "${schema}".settings`)).rows[0]
       ?.n as number;
     const keysByShard = await probeKeys(pool, schema);
-    fleet = createFleet(schema, { HERALD_LEASE_MS: String(leaseMs) });
+    fleet = createFleet(schema, {
+      HERALD_LEASE_MS: String(leaseMs),
+      DATABASE_URL: postgres.url,
+      KAFKA_BROKERS: kafka.bootstrap,
+    });
     await fleet.start(relays);
     await settled(pool, schema, fleet, shardCount, 30_000);
 
@@ -202,18 +210,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
           );
         }
       } else if (action === 'kafka') {
-        const status = await kafkaStatus();
-        if (!status.ours) throw new Error('the broker on 9092 was not started by infra/up.mjs: cannot restart it');
         log(`restarting Kafka, ${progress}`);
-        kafkaDown = true;
-        const r = await restartKafka({ log });
-        kafkaDown = false;
+        const r = await kafka.restart({ log });
         kafkaRestarts++;
         log(`Kafka back after ${((r.stop.ms + r.ms) / 1000).toFixed(1)} s`);
       } else {
         log(`restarting PostgreSQL, ${progress}`);
         const t = Date.now();
-        restartPostgres();
+        await postgres.restart({ mode: 'fast' });
         pgRestarts++;
         log(`PostgreSQL back after ${((Date.now() - t) / 1000).toFixed(1)} s`);
       }
@@ -243,6 +247,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const messages = await readTopic(topic, committed.size, {
       untilIds: [...committed],
       timeoutMs: Math.max(60_000, events * 2),
+      brokers,
     });
     const verdict = verify(committed, messages);
     await fleet.stopAll();
@@ -274,7 +279,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     await writers?.done.catch(() => {});
     await fleet?.stopAll().catch(() => {});
     if (fleet && process.env.CHAOS_RELAY_LOGS) writeFileSync(process.env.CHAOS_RELAY_LOGS, fleet.logs());
-    if (kafkaDown || !(await kafkaStatus().catch(() => ({ up: false }))).up) await startKafka({ log }).catch(() => {});
-    await retry('dropping the schema', async () => db?.drop(), 30_000).catch((e: Error) => log(e.message));
+    // No DROP SCHEMA: the cluster goes, with the broker.
+    await db?.pool.end().catch(() => {});
+    await kafka?.destroy();
+    await postgres?.destroy();
   }
 }

@@ -5,12 +5,16 @@ import { KAFKA_BOOTSTRAP, stopKafka } from './kafka.mjs';
 // infra/elasticmq.mjs startElasticMq()) started, as recorded in .cache/infra/started.json.
 //
 //   node infra/down.mjs
-import { forgetStarted, readState, run } from './lib.mjs';
+import { forgetStarted, NATS_PID_FILE, readState, run } from './lib.mjs';
 
 const STOP = {
   postgres: (info) => ['pg_ctlcluster', ['--skip-systemctl-redirect', info.version, 'main', 'stop']],
   rabbitmq: () => ['rabbitmqctl', ['stop']],
-  nats: () => ['start-stop-daemon', ['--stop', '--oknodo', '--retry', '10', '--exec', '/usr/sbin/nats-server']],
+  // The one up.mjs started (its pid file), not any other nats-server (a test's private ones).
+  nats: () => [
+    'start-stop-daemon',
+    ['--stop', '--oknodo', '--retry', '10', '--pidfile', NATS_PID_FILE, '--exec', '/usr/sbin/nats-server'],
+  ],
 };
 
 const started = readState().services;

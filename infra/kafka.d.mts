@@ -1,6 +1,7 @@
 // Types for infra/kafka.mjs (so TypeScript tests can import it under strict mode).
 
-import type { JavaService, JavaServiceAddress, JavaServiceStartResult, JavaServiceStopResult } from './java-service.mjs';
+import type { EnsureJars, JavaService, JavaServiceAddress, JavaServiceStartResult, JavaServiceStopResult } from './java-service.mjs';
+import type { PrivateInstance } from './private.mjs';
 
 // Start options: timeoutMs defaults to 120000 (HERALD_KAFKA_START_TIMEOUT_MS).
 // Stop options: timeoutMs, the wait before SIGKILL, defaults to 60000.
@@ -27,7 +28,7 @@ export declare const kafkaPaths: Readonly<{
 type KafkaService = JavaService<'bootstrap'>;
 export type KafkaStartResult = JavaServiceStartResult & JavaServiceAddress<'bootstrap'>;
 
-export declare const ensureKafkaJars: KafkaService['ensureJars'];
+export declare const ensureKafkaJars: EnsureJars;
 export declare const kafkaPid: KafkaService['pid'];
 export declare const kafkaStatus: KafkaService['status'];
 export declare const startKafka: KafkaService['start'];
@@ -35,3 +36,54 @@ export declare const stopKafka: KafkaService['stop'];
 export declare function killKafka(): Promise<JavaServiceStopResult>;
 export declare const restartKafka: KafkaService['restart'];
 export declare function runKafkaTool(mainClass: string, args?: string[], opts?: { timeoutMs?: number }): { ok: boolean; code: number | null; out: string };
+
+/** A new KRaft cluster id, to give every broker of one cluster. */
+export declare function newClusterId(): string;
+
+export interface KafkaBrokerOptions {
+  /** in messages (default 'kafka') */
+  name?: string;
+  /** its directory (default .cache/<name>) */
+  dir?: string;
+  /** the client listener, PLAINTEXT://127.0.0.1:<port> */
+  port: number;
+  /** the controller listener (default port + 1) */
+  controllerPort?: number;
+  /** node.id (default 1) */
+  nodeId?: number;
+  /** the controller quorum (default: this node alone); every node of a cluster gets the same list */
+  voters?: { id: number; host?: string; port: number }[];
+  /** shared by the nodes of a cluster (default: one of its own, kept in <dir>/cluster-id) */
+  clusterId?: string;
+  /** for new topics and the internal topics (default 1) */
+  replicationFactor?: number;
+  /** default 1 */
+  minInsyncReplicas?: number;
+  /** more server.properties */
+  props?: Record<string, string | number | boolean>;
+  heapOpts?: string[];
+  env?: Record<string, string>;
+  /** note it in .cache/infra/started.json (the default broker only) */
+  record?: boolean;
+  /** its port is its own: something else answering there is an error (default true) */
+  exclusive?: boolean;
+}
+
+export interface KafkaBroker extends KafkaService {
+  name: string;
+  nodeId: number;
+  /** '127.0.0.1:<port>' */
+  bootstrap: string;
+  port: number;
+  controllerPort: number;
+  paths: Readonly<{ dir: string; data: string; logs: string; outLog: string; pidFile: string; lock: string; serverLog: string; config: string; clusterId: string }>;
+  /** Hard crash: SIGKILL, no clean shutdown. */
+  kill(): Promise<JavaServiceStopResult>;
+}
+
+export declare function kafkaBroker(options: KafkaBrokerOptions): KafkaBroker;
+
+export type PrivateKafka = KafkaBroker & PrivateInstance;
+
+/** A single-node broker of the caller's own on free ports in .cache/private (started; destroy() removes it). */
+export declare function privateKafka(options?: { heapOpts?: string[]; props?: Record<string, string | number | boolean> }): Promise<PrivateKafka>;

@@ -1,7 +1,7 @@
-// Shared helpers for infra/up.mjs, infra/down.mjs, infra/java-service.mjs and the services on it.
+// Shared helpers for infra/up.mjs, infra/down.mjs, infra/service.mjs and the services on it.
 // Plain ESM, Node >= 20, no dependencies.
 
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -14,6 +14,8 @@ export const CACHE_DIR = process.env.HERALD_CACHE_DIR
   ? path.resolve(process.env.HERALD_CACHE_DIR)
   : path.join(REPO_ROOT, '.cache');
 export const STATE_FILE = path.join(CACHE_DIR, 'infra', 'started.json');
+/** The pid file of the nats-server infra/up.mjs starts (read by infra/down.mjs). */
+export const NATS_PID_FILE = path.join(CACHE_DIR, 'infra', 'nats.pid');
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -55,6 +57,16 @@ export function run(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', ...opts });
   const out = `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}`.trim();
   return { ok: r.status === 0 && !r.error, code: r.status, out };
+}
+
+/** Runs a command without blocking the event loop; resolves { ok, code, out } (stdout+stderr). */
+export function runAsync(cmd, args, opts = {}) {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024, ...opts }, (error, stdout, stderr) => {
+      const out = `${stdout ?? ''}${stderr ?? ''}${error && error.code === 'ENOENT' ? String(error) : ''}`.trim();
+      resolve({ ok: !error, code: error ? (typeof error.code === 'number' ? error.code : null) : 0, out });
+    });
+  });
 }
 
 // ---------- process helpers ----------
@@ -250,4 +262,63 @@ export function readRange(file, start, length) {
     fs.closeSync(fd);
   }
   return buf;
+}
+
+/**
+ * A readiness probe: true once `line` has been written to file past byte offset `from`. Each call
+ * reads only what is new; a file that got shorter has rolled over and is read from its start.
+ */
+export function logSays(file, from, line) {
+  let pos = from;
+  let carry = '';
+  return () => {
+    let size = 0;
+    try {
+      size = fs.statSync(file).size;
+    } catch {
+      /* not yet */
+    }
+    if (size < pos) {
+      pos = 0;
+      carry = '';
+    }
+    if (size === pos) return false;
+    const text = carry + readRange(file, pos, size - pos).toString('utf8');
+    pos = size;
+    carry = text.slice(-line.length);
+    return text.includes(line);
+  };
+}
+
+/** The size of file in bytes, 0 if it does not exist yet (where a readiness probe starts reading). */
+export function fileSize(file) {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** The first of `paths` that is an executable file, or null. */
+export function firstExecutable(paths) {
+  for (const p of paths) {
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      if (fs.statSync(p).isFile()) return p;
+    } catch {
+      /* next */
+    }
+  }
+  return null;
+}
+
+/** Where `bin` is on the PATH (symbolic links resolved), or null. */
+export function onPath(bin) {
+  const found = firstExecutable(
+    (process.env.PATH ?? '')
+      .split(path.delimiter)
+      .filter(Boolean)
+      .map((d) => path.join(d, bin)),
+  );
+  return found && fs.realpathSync(found);
 }

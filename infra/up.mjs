@@ -11,9 +11,10 @@
 // What this script started is recorded in .cache/infra/started.json, so that
 // infra/down.mjs stops only that.
 import fs from 'node:fs';
+import path from 'node:path';
 import { ELASTICMQ_ENDPOINT, startElasticMq } from './elasticmq.mjs';
 import { KAFKA_BOOTSTRAP, startKafka } from './kafka.mjs';
-import { portOpen, recordStarted, run, waitForPort } from './lib.mjs';
+import { NATS_PID_FILE, portOpen, recordStarted, run, waitForPort } from './lib.mjs';
 
 const ALL = ['postgres', 'rabbitmq', 'nats', 'kafka', 'elasticmq'];
 
@@ -77,29 +78,36 @@ const SERVICES = {
   nats: {
     port: 4222,
     waitMs: 30_000,
-    start: () => ({
-      cmd: [
-        'start-stop-daemon',
-        [
-          '--start',
-          '--oknodo',
-          '--background',
-          '--exec',
-          '/usr/sbin/nats-server',
-          '--',
-          '-a',
-          '127.0.0.1',
-          '-p',
-          '4222',
-          '-js',
-          '-sd',
-          '/var/lib/nats-server',
-          '-l',
-          '/var/log/nats-server.log',
+    start: () => {
+      fs.mkdirSync(path.dirname(NATS_PID_FILE), { recursive: true });
+      return {
+        cmd: [
+          'start-stop-daemon',
+          [
+            '--start',
+            '--oknodo',
+            '--background',
+            // down.mjs stops this process only, not every nats-server (a test's private ones).
+            '--make-pidfile',
+            '--pidfile',
+            NATS_PID_FILE,
+            '--exec',
+            '/usr/sbin/nats-server',
+            '--',
+            '-a',
+            '127.0.0.1',
+            '-p',
+            '4222',
+            '-js',
+            '-sd',
+            '/var/lib/nats-server',
+            '-l',
+            '/var/log/nats-server.log',
+          ],
         ],
-      ],
-      info: {},
-    }),
+        info: {},
+      };
+    },
   },
 };
 

@@ -20,7 +20,18 @@ export function cliReference(): string {
   for (const [name, command] of Object.entries(commands)) {
     lines.push(`## herald ${name}`, '', `${command.summary}.`, '', '```text', command.help(), '```', '');
   }
-  lines.push('## Settings', '', '| flag | environment | default | meaning |', '|---|---|---|---|');
+  lines.push(
+    '## Settings',
+    '',
+    'Flags win over environment variables. The library reads the same variables for what its options leave out:',
+    '`createRelay`, `createConsumer`, `replayEvents`, `getStatus`, the dead-letter APIs, `postgres()` and `migrate()`',
+    'take `DATABASE_URL` and `HERALD_SCHEMA`; `createRelay` the relay settings below; `kafka()` `KAFKA_BROKERS` and',
+    '`HERALD_CLIENT_ID`; every default logger `HERALD_LOG_LEVEL`. So a service configured by its environment behaves as',
+    '`herald relay` does.',
+    '',
+    '| flag | environment | default | meaning |',
+    '|---|---|---|---|',
+  );
   for (const s of Object.values(settings) as {
     flag: string;
     env: string;

@@ -19,10 +19,12 @@ const args = [
   '--test',
   '--test-concurrency=1',
   '--test-timeout=240000',
+  // A file that leaves a relay, consumer, pool or connection open fails (test/support/leak-guard.ts).
+  '--import=./test/support/leak-guard.ts',
   ...(files.length > 0 ? files : ['test/**/*.test.ts']),
 ];
-// Herald's factories log at info by default (JSON lines on stderr); the tests' output keeps warnings
-// and errors only, unless HERALD_LOG_LEVEL says otherwise.
-const env = { ...process.env, HERALD_LOG_LEVEL: process.env.HERALD_LOG_LEVEL ?? 'warn' };
+// Herald's factories log at info by default (JSON lines on stderr); the tests' output keeps errors
+// only, unless HERALD_LOG_LEVEL says otherwise.
+const env = { ...process.env, HERALD_LOG_LEVEL: process.env.HERALD_LOG_LEVEL ?? 'error' };
 const result = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit', env });
 process.exit(result.status ?? 1);

@@ -1,23 +1,17 @@
-import { execFile } from 'node:child_process';
-import { connect as tcpConnect } from 'node:net';
 import { after } from 'node:test';
-import { promisify } from 'node:util';
 import { jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { privateNats } from '../infra/nats.mjs';
 import { nats } from '../src/transports/nats/index.ts';
 import type { RawMessage } from './conformance/harness.ts';
 import { conformance } from './conformance/suite.ts';
 import { uniqueName } from './support/env.ts';
 
 const servers = process.env.NATS_URL ?? '127.0.0.1:4222';
-const [host = '127.0.0.1', port = '4222'] = servers.replace(/^nats:\/\//, '').split(':');
-const run = promisify(execFile);
-const daemon = '/usr/sbin/start-stop-daemon';
-const server = '/usr/sbin/nats-server';
 
 /** A plain NATS client, not Herald's transport: the suite checks the wire with the broker's own client. */
-async function withClient<T>(fn: (nc: NatsConnection) => Promise<T>): Promise<T> {
-  const nc = await connect({ servers, timeout: 5000 });
+async function withClient<T>(fn: (nc: NatsConnection) => Promise<T>, at = servers): Promise<T> {
+  const nc = await connect({ servers: at, timeout: 5000 });
   try {
     return await fn(nc);
   } finally {
@@ -26,7 +20,8 @@ async function withClient<T>(fn: (nc: NatsConnection) => Promise<T>): Promise<T>
 }
 
 const created: string[] = [];
-// The streams this file made go with it (they are on disk: they would slow every restart).
+// The streams this file made on the shared server go with it (they are on disk: they would slow
+// every restart). A private server's go with the server.
 after(() =>
   withClient(async (nc) => {
     const jsm = await jetstreamManager(nc);
@@ -35,11 +30,11 @@ after(() =>
 );
 
 /** A stream made the way docs/nats.md says to pre-create one: subjects `<destination>.*`, partitions in the description. */
-async function createStream(partitions: number, extra: { max_msg_size?: number } = {}): Promise<string> {
+async function createStream(partitions: number, extra: { max_msg_size?: number } = {}, at = servers): Promise<string> {
   // A dot in the name: the stream is `herald-conf_<hex>`, the subjects keep the dots.
   const destination = `herald-conf.${uniqueName('d')}`;
   const name = destination.replaceAll('.', '_');
-  created.push(name);
+  if (at === servers) created.push(name);
   await withClient(async (nc) => {
     const jsm = await jetstreamManager(nc);
     await jsm.streams.add({
@@ -49,19 +44,9 @@ async function createStream(partitions: number, extra: { max_msg_size?: number }
       description: `herald partitions=${partitions}`,
       ...extra,
     });
-  });
+  }, at);
   return destination;
 }
-
-const portOpen = () =>
-  new Promise<boolean>((resolve) => {
-    const socket = tcpConnect({ host, port: Number(port) });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -71,10 +56,15 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30
   }
 }
 
+/** The transport under test on the server `at`, and a way to make its streams there. */
+const on = (at: string) => ({
+  make: () => nats({ servers: at, timeoutMs: 2000 }),
+  destination: (partitions: number) => createStream(partitions, {}, at),
+});
+
 conformance({
   name: 'nats',
-  make: () => nats({ servers, timeoutMs: 2000 }),
-  destination: (partitions) => createStream(partitions),
+  ...on(servers),
   // CloudEvents NATS protocol binding: `ce-` headers.
   attributeName: (attribute) => `ce-${attribute}`,
   readRaw: (destination, count) =>
@@ -91,34 +81,26 @@ conformance({
       }
       return out;
     }),
-  stopBroker: async () => {
-    await run(daemon, ['--stop', '--oknodo', '--retry', 'TERM/15/KILL/5', '--exec', server]);
-    await until('nats-server to stop', async () => !(await portOpen()));
-  },
-  startBroker: async () => {
-    await run(daemon, [
-      '--start',
-      '--oknodo',
-      '--background',
-      '--exec',
-      server,
-      '--',
-      '-a',
-      host,
-      '-p',
-      port,
-      '-js',
-      '-sd',
-      '/var/lib/nats-server',
-      '-l',
-      '/var/log/nats-server.log',
-    ]);
-    await until('nats-server and JetStream to answer', () =>
-      withClient(async (nc) => {
-        await (await jetstreamManager(nc)).getAccountInfo();
-        return true;
-      }),
-    );
+  // A nats-server of its own (infra/nats.mjs), stopped with SIGTERM and started again on the same
+  // port and JetStream store.
+  privateBroker: async () => {
+    const server = await privateNats();
+    return {
+      ...on(server.servers),
+      stopBroker: async () => {
+        await server.stop();
+      },
+      startBroker: async () => {
+        await server.start();
+        await until('nats-server and JetStream to answer', () =>
+          withClient(async (nc) => {
+            await (await jetstreamManager(nc)).getAccountInfo();
+            return true;
+          }, server.servers),
+        );
+      },
+      destroy: server.destroy,
+    };
   },
   oversized: async () => ({ destination: await createStream(1, { max_msg_size: 20_000 }), bytes: 20_000 }),
 });

@@ -1,6 +1,6 @@
 import { before } from 'node:test';
 import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { ELASTICMQ_ENDPOINT, ELASTICMQ_REGION, startElasticMq, stopElasticMq } from '../infra/elasticmq.mjs';
+import { ELASTICMQ_ENDPOINT, ELASTICMQ_REGION, privateElasticMq, startElasticMq } from '../infra/elasticmq.mjs';
 import { sqs } from '../src/transports/sqs/index.ts';
 import { defaultQueueName } from '../src/transports/sqs/names.ts';
 import type { RawMessage } from './conformance/harness.ts';
@@ -10,22 +10,37 @@ import { uniqueName } from './support/env.ts';
 const endpoint = process.env.SQS_ENDPOINT ?? ELASTICMQ_ENDPOINT;
 // ElasticMQ takes any credentials; the SDK needs some.
 const credentials = { accessKeyId: 'herald', secretAccessKey: 'herald' };
-const admin = new SQSClient({ endpoint, region: ELASTICMQ_REGION, credentials });
+const adminOf = (at: string) => new SQSClient({ endpoint: at, region: ELASTICMQ_REGION, credentials });
+const admin = adminOf(endpoint);
 
 // SQS has no fan-out: the transport sends each message to the queue of every group its
 // destination is delivered to. destination() names them here, as an application's settings would.
 const groupsOf = new Map<string, string[]>();
 
-async function destination(groups: string[]): Promise<string> {
+async function destination(groups: string[], client = admin): Promise<string> {
   const name = uniqueName('herald-conf');
   groupsOf.set(name, groups);
   for (const group of groups) {
-    await admin.send(
+    await client.send(
       new CreateQueueCommand({ QueueName: defaultQueueName(name, group), Attributes: { FifoQueue: 'true' } }),
     );
   }
   return name;
 }
+
+/** The transport under test on the server at `at`, and a way to make its destinations there. */
+const on = (at: string, client = admin) => ({
+  make: () =>
+    sqs({
+      endpoint: at,
+      region: ELASTICMQ_REGION,
+      credentials,
+      groups: (d) => groupsOf.get(d) ?? [],
+      timeoutMs: 2000,
+      visibilityTimeoutSeconds: 10,
+    }),
+  destination: (_partitions: number, groups: string[]) => destination(groups, client),
+});
 
 /**
  * Structured mode: the CloudEvents attributes are members of the JSON body, not headers. To let the
@@ -76,23 +91,27 @@ before(async () => {
 
 conformance({
   name: 'sqs',
-  make: () =>
-    sqs({
-      endpoint,
-      region: ELASTICMQ_REGION,
-      credentials,
-      groups: (destination) => groupsOf.get(destination) ?? [],
-      timeoutMs: 2000,
-      visibilityTimeoutSeconds: 10,
-    }),
-  destination: (_partitions, groups) => destination(groups),
+  ...on(endpoint),
   attributeName: (attribute) => attribute,
   readRaw,
-  stopBroker: async () => {
-    await stopElasticMq();
-  },
-  startBroker: async () => {
-    await startElasticMq();
+  // An ElasticMQ of its own (infra/elasticmq.mjs), stopped with SIGTERM and started again on the
+  // same port and H2 store.
+  privateBroker: async () => {
+    const server = await privateElasticMq();
+    const client = adminOf(server.endpoint);
+    return {
+      ...on(server.endpoint, client),
+      stopBroker: async () => {
+        await server.stop();
+      },
+      startBroker: async () => {
+        await server.start();
+      },
+      destroy: async () => {
+        client.destroy();
+        await server.destroy();
+      },
+    };
   },
   // SQS's limit is fixed (1 MiB, body and attributes); the transport refuses a larger message
   // before sending it, as SQS would.

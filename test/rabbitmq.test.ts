@@ -2,18 +2,20 @@
  * What the RabbitMQ transport does beyond the conformance suite: unroutable messages fail the
  * batch, `.dlq` destinations keep their messages, RabbitMQ's own dead letters land in the DLX
  * queue, a closed connection ends a subscription with an error, acknowledgements are prefixes,
- * lag counts ready messages, and a group's second member takes over from the first.
+ * lag counts ready messages, and a group's second member takes over from the first. The
+ * connection is closed on a private node (infra/rabbitmq.mjs), not on the shared broker.
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { privateRabbitMq } from '../infra/rabbitmq.mjs';
 import { isHeraldError } from '../src/errors.ts';
 import { rabbitmq } from '../src/transports/rabbitmq/index.ts';
 import { partitionOf, queueName } from '../src/transports/rabbitmq/topology.ts';
-import type { Delivery, Subscription } from '../src/transports/transport.ts';
+import type { Delivery, Subscription, Transport } from '../src/transports/transport.ts';
 import { eventMessage } from './support/consumer.ts';
 import { uniqueName } from './support/env.ts';
+import { orSkip } from './support/private.ts';
 import {
-  closeConnectionsNamed,
   createRegistry,
   rabbitmqctl,
   rabbitmqUrl,
@@ -23,16 +25,11 @@ import {
 } from './support/rabbitmq.ts';
 
 const destinations = createRegistry();
-// A name of its own: the test that closes connections closes this transport's alone.
-const connectionName = uniqueName('herald-rabbitmq-test');
-const transport = rabbitmq({
-  url: rabbitmqUrl,
-  partitions: destinations.partitionsOf,
-  timeoutMs: 3000,
-  connectionName,
-});
-const subscribe = (group: string, topic: string) =>
-  (transport.subscribe as NonNullable<typeof transport.subscribe>)({ group, topics: [topic] });
+const transport = rabbitmq({ url: rabbitmqUrl, partitions: destinations.partitionsOf, timeoutMs: 3000 });
+/** subscribe() of a RabbitMQ transport, one group and topic at a time. */
+const subscriber = (of: Transport) => (group: string, topic: string) =>
+  (of.subscribe as NonNullable<Transport['subscribe']>)({ group, topics: [topic] });
+const subscribe = subscriber(transport);
 
 after(async () => {
   await transport.close();
@@ -219,15 +216,27 @@ describe('rabbitmq transport', () => {
     }
   });
 
-  it('ends a subscription with an error when its connection closes; the publisher reconnects', async () => {
+  it('ends a subscription with an error when its connection closes; the publisher reconnects', async (t) => {
+    // `rabbitmqctl close_all_connections` closes every connection of a broker: a node of the
+    // test's own, not the shared one (which may be the user's, with their applications on it).
+    const node = await orSkip(t, () => privateRabbitMq());
+    if (!node) return;
+    const own = createRegistry(node.url);
+    // This test's transport and subscribe() are on that node.
+    const transport = rabbitmq({ url: node.url, partitions: own.partitionsOf, timeoutMs: 3000 });
+    const subscribe = subscriber(transport);
+    t.after(async () => {
+      await transport.close();
+      await node.destroy();
+    });
     const group = uniqueName('g');
-    const destination = await destinations.make(1, [group]);
+    const destination = await own.make(1, [group]);
     await transport.publish([eventMessage(destination, 't', { n: 1 }, { key: 'a' })]);
     const subscription = await subscribe(group, destination);
     const it = subscription[Symbol.asyncIterator]();
     const first = await next(it);
     assert.ok(first);
-    assert.ok((await closeConnectionsNamed(connectionName, 'herald test: connection closed')) > 0);
+    await node.ctl('close_all_connections', 'herald test: connection closed');
     await assert.rejects(
       it.next(),
       (e) => isHeraldError(e, 'HERALD_BROKER_UNAVAILABLE') && e.retriable && /connection closed/i.test(e.message),

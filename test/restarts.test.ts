@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { z } from 'zod';
-import { startKafka, stopKafka } from '../infra/kafka.mjs';
+import { privateKafka } from '../infra/kafka.mjs';
+import { privatePostgres } from '../infra/postgres.mjs';
 import { createConsumer, createLogger, createOutbox, createRelay, defineEvent, type Relay } from '../src/index.ts';
 import { kafka } from '../src/transports/kafka/index.ts';
 import { createEffects } from './support/consumer.ts';
-import { brokers, freshSchema, inTransaction, uniqueName } from './support/env.ts';
+import { databaseUrl, freshSchema, inTransaction, brokers as sharedBrokers, uniqueName } from './support/env.ts';
 import { createTopic, readTopic } from './support/kafka.ts';
+import { orSkip } from './support/private.ts';
 import { waitFor } from './support/relay-process.ts';
 
 const Ticked = defineEvent({
@@ -48,12 +48,38 @@ function startWriter(db: Awaited<ReturnType<typeof freshSchema>>, topic: string)
   };
 }
 
-describe('services restarting under a running relay and consumer', () => {
-  let db: Awaited<ReturnType<typeof freshSchema>>;
-  let relay: Relay;
-  let effects: string;
-  const lines: string[] = [];
+/**
+ * A schema, a running relay and consumers of the test, on the database at `url` and the Kafka at
+ * `brokers`; when the test ends, whatever fails first, all are stopped, the schema dropped, and
+ * then the private instance `on` destroyed.
+ */
+async function pipeline(
+  t: TestContext,
+  { url, brokers, on }: { url: string; brokers: string[]; on: { destroy(): Promise<void> } },
+) {
   const consumers: { stop(): Promise<void> }[] = [];
+  let relay: Relay | undefined;
+  let db: Awaited<ReturnType<typeof freshSchema>> | undefined;
+  t.after(async () => {
+    try {
+      for (const consumer of consumers) await consumer.stop();
+      await relay?.stop();
+      await db?.drop();
+    } finally {
+      await on.destroy();
+    }
+  });
+  db = await freshSchema(url);
+  const effects = await createEffects(db.pool, db.schema);
+  const lines: string[] = [];
+  relay = createRelay({
+    db: db.pool,
+    schema: db.schema,
+    transport: kafka({ brokers, timeoutMs: 2000 }),
+    logger: createLogger({ level: 'info', write: (line) => lines.push(line) }),
+    backoff: { initialMs: 100, maxMs: 1000 },
+  });
+  await relay.start();
   /** A consumer of the test's topic that records one effect per event it handles. */
   const startConsumer = async (topic: string) => {
     const consumer = createConsumer({
@@ -67,7 +93,7 @@ describe('services restarting under a running relay and consumer', () => {
     consumer.on(Ticked, async (event, { tx }) => {
       await tx.query(`INSERT INTO ${effects} (event_id, key) VALUES ($1, $2)`, [event.id, event.key]);
     });
-    consumers.push(consumer); // stopped in after() too, whatever fails first
+    consumers.push(consumer); // stopped when the test ends too, whatever fails first
     await consumer.start();
     return consumer;
   };
@@ -84,39 +110,37 @@ describe('services restarting under a running relay and consumer', () => {
     assert.deepEqual(rows.rows[0], { n: committed.length, d: committed.length });
     assert.equal(consumer.stats().deadLettered, 0, 'an outage dead-letters nothing');
   };
-  before(async () => {
-    db = await freshSchema();
-    effects = await createEffects(db.pool, db.schema);
-    relay = createRelay({
-      db: db.pool,
-      schema: db.schema,
-      transport: kafka({ brokers, timeoutMs: 2000 }),
-      logger: createLogger({ level: 'info', write: (line) => lines.push(line) }),
-      backoff: { initialMs: 100, maxMs: 1000 },
-    });
-    await relay.start();
-  });
-  after(async () => {
-    for (const consumer of consumers) await consumer.stop();
-    await relay.stop();
-    await db.drop();
-  });
+  return { db, relay, lines, startConsumer, assertOneEffectEach };
+}
 
-  it('Kafka stopped and started mid-stream: nothing lost, one log line per state change', async () => {
-    const topic = await createTopic(3);
+// What is stopped or restarted is a private instance of the test's own (infra/kafka.mjs,
+// infra/postgres.mjs), never the shared service, which may be the user's own; the relay, the
+// consumer, the topic and the schema of the test are on it. The test is skipped, saying why, when
+// that instance cannot run here.
+describe('services restarting under a running relay and consumer', () => {
+  it('Kafka stopped and started mid-stream: nothing lost, one log line per state change', async (t) => {
+    const broker = await orSkip(t, () => privateKafka());
+    if (!broker) return;
+    const brokers = [broker.bootstrap];
+    const { db, relay, lines, startConsumer, assertOneEffectEach } = await pipeline(t, {
+      url: databaseUrl,
+      brokers,
+      on: broker,
+    });
+    const topic = await createTopic(3, 'herald-test', {}, brokers);
     const consumer = await startConsumer(topic);
     const writer = startWriter(db, topic);
     let failuresWhileDown = 0;
     try {
       await waitFor('some events published', () => relay.stats().published > 50);
-      await stopKafka();
+      assert.ok((await broker.stop()).stopped, 'the broker was stopped');
       try {
         await waitFor('the relay to notice', () => relay.stats().failures > 0, 60_000);
         await new Promise((r) => setTimeout(r, 3000));
         failuresWhileDown = relay.stats().failures;
         assert.equal(relay.stats().circuit, 'open', 'the circuit is open while the broker is down');
       } finally {
-        await startKafka();
+        await broker.start();
       }
       await waitFor('the relay to recover', () => relay.stats().failures === 0, 60_000);
     } finally {
@@ -129,7 +153,7 @@ describe('services restarting under a running relay and consumer', () => {
     });
 
     // Until every committed id is seen: duplicates count as records, so a count alone stops early.
-    const messages = await readTopic(topic, total, { timeoutMs: 60_000, untilIds: writer.committed });
+    const messages = await readTopic(topic, total, { timeoutMs: 60_000, untilIds: writer.committed, brokers });
     const seen = new Set(messages.map((m) => m.headers.ce_id));
     const lost = writer.committed.filter((id) => !seen.has(id));
     assert.equal(lost.length, 0, `lost ${lost.length} of ${total}`);
@@ -145,14 +169,22 @@ describe('services restarting under a running relay and consumer', () => {
     }
   });
 
-  it('PostgreSQL restarted mid-stream: every committed event still arrives, and is handled once', async () => {
+  it('PostgreSQL restarted mid-stream: every committed event still arrives, and is handled once', async (t) => {
+    const cluster = await orSkip(t, () => privatePostgres());
+    if (!cluster) return;
+    const { db, relay, startConsumer, assertOneEffectEach } = await pipeline(t, {
+      url: cluster.url,
+      brokers: sharedBrokers,
+      on: cluster,
+    });
     const topic = await createTopic(3);
     const consumer = await startConsumer(topic);
     const writer = startWriter(db, topic);
     try {
       await waitFor('some events published', () => relay.stats().published > 50);
-      const version = readdirSync('/etc/postgresql')[0] as string;
-      execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'restart', '--mode', 'fast']);
+      const before = cluster.pid();
+      await cluster.restart({ mode: 'fast' });
+      assert.notEqual(cluster.pid(), before, 'a new postmaster runs');
       await new Promise((r) => setTimeout(r, 1500));
     } finally {
       await writer.stop();

@@ -1,14 +1,11 @@
 import { isHeraldError } from '../errors.ts';
-import type { Logger } from '../observe/logger.ts';
-import type { BackoffOptions } from '../retry/backoff.ts';
 import { isOutage } from '../retry/classify.ts';
 import { retry } from '../retry/retry.ts';
-import type { Queryable } from '../store/db.ts';
 import { insertConsumerDeadLetter } from '../store/sql/consumer-dead-letters.ts';
 import type { IncomingMessage, OutgoingMessage, Transport } from '../transports/transport.ts';
 import type { ConsumedEvent } from '../wire/incoming.ts';
 import { Released } from './released.ts';
-import type { ConsumerStats } from './types.ts';
+import type { ConsumerContext } from './types.ts';
 
 /** Where a topic's dead letters are published; false: recorded in the database only. */
 export type DeadLetterTopic = ((topic: string) => string) | false;
@@ -79,24 +76,12 @@ export type GiveUp = (
  * alone and the refusal is logged. Either way the group moves on: one bad message never stalls
  * the others.
  */
-export function createDeadLetterer(deps: {
-  db: Queryable;
-  schema: string;
-  group: string;
-  transport: Transport;
-  topic: DeadLetterTopic;
-  stats: ConsumerStats;
-  logger: Logger;
-  backoff: BackoffOptions;
-  signal: AbortSignal;
-  onOutage: (error: unknown) => void;
-  onRecovered: () => void;
-}): GiveUp {
+export function createDeadLetterer(deps: ConsumerContext & { transport: Transport; topic: DeadLetterTopic }): GiveUp {
   const { group, logger, signal } = deps;
   const persistently = async (what: string, fn: () => Promise<void>): Promise<boolean> => {
     const outcome = await retry(fn, {
       signal,
-      backoff: deps.backoff,
+      backoff: deps.retry,
       attempts: 3,
       onError: (error) => {
         if (isOutage(error)) deps.onOutage(error);
@@ -128,9 +113,9 @@ export function createDeadLetterer(deps: {
       attempts,
     };
     const stored =
-      (await persistently('recording a dead letter', () => insertConsumerDeadLetter(deps.db, deps.schema, record))) ||
+      (await persistently('recording a dead letter', () => insertConsumerDeadLetter(deps.pool, deps.schema, record))) ||
       (await persistently('recording a dead letter without its headers', () =>
-        insertConsumerDeadLetter(deps.db, deps.schema, { ...record, headers: {} }),
+        insertConsumerDeadLetter(deps.pool, deps.schema, { ...record, headers: {} }),
       ));
     // Not recorded (the database refuses even that): the message is not acknowledged, so the
     // broker keeps it; the next member or restart tries again.

@@ -1,9 +1,8 @@
 import { HeraldError } from '../errors.ts';
 import type { EventDefinition } from '../events/define.ts';
-import type { Logger } from '../observe/logger.ts';
 import type { Outbox } from '../outbox/outbox.ts';
 import { retry } from '../retry/retry.ts';
-import { type PoolLike, withTransaction } from '../store/connect.ts';
+import { withTransaction } from '../store/connect.ts';
 import { claimInbox } from '../store/sql/inbox.ts';
 import type { IncomingMessage } from '../transports/transport.ts';
 import { type ConsumedEvent, decodeMessage, eventTime } from '../wire/incoming.ts';
@@ -12,7 +11,7 @@ import type { GiveUp } from './dead-letter.ts';
 import { emitter } from './emit.ts';
 import { createSemaphore } from './ordering.ts';
 import { Released } from './released.ts';
-import type { BatchHandler, ConsumerStats, Handler } from './types.ts';
+import type { BatchHandler, ConsumerContext, Handler } from './types.ts';
 import { upcastAndParse } from './upcast.ts';
 
 export interface Route {
@@ -21,32 +20,21 @@ export interface Route {
   batch?: { handler: BatchHandler<unknown>; size: number; maxWaitMs: number };
 }
 
-export interface RetryPolicy {
-  /** Handler attempts before a message is dead-lettered; default 5. */
-  attempts: number;
-  initialMs: number;
-  maxMs: number;
-}
+/** Handler attempts before a message is dead-lettered (default 5), and the backoff between them. */
+export type RetryPolicy = ConsumerContext['retry'];
 
 /** What becomes of a message: handled, skipped, or given up on (then the give-up path ran). */
 export type Outcome = 'handled' | 'duplicate' | 'skipped' | 'failed';
 
-export function createPipeline(deps: {
-  pool: PoolLike;
-  schema: string;
-  group: string;
-  routes: Map<string, Route>;
-  onUnknownType: 'skip' | 'dead-letter';
-  retry: RetryPolicy;
-  concurrency: number;
-  prepared: boolean;
-  outbox: Outbox;
-  stats: ConsumerStats;
-  logger: Logger;
-  signal: AbortSignal;
-  onOutage: (error: unknown) => void;
-  onRecovered: () => void;
-}) {
+export function createPipeline(
+  deps: ConsumerContext & {
+    routes: Map<string, Route>;
+    onUnknownType: 'skip' | 'dead-letter';
+    concurrency: number;
+    prepared: boolean;
+    outbox: Outbox;
+  },
+) {
   const { pool, schema, group, stats, logger, signal } = deps;
   const slots = createSemaphore(deps.concurrency);
 

@@ -12,7 +12,7 @@ import { createAckTracker, createKeyedRunner } from './ordering.ts';
 import { createPipeline, type Route } from './pipeline.ts';
 import { startRedelivery } from './redeliver.ts';
 import { Released } from './released.ts';
-import type { ConsumerStats } from './types.ts';
+import type { ConsumerContext, ConsumerStats } from './types.ts';
 
 /** A consumer that has started: what createConsumer's stop(), lag() and stats() reach. */
 export interface ConsumerRun {
@@ -74,35 +74,26 @@ export async function startConsumer(deps: {
   cleanups.push(
     scheduleRetention({ db: pool, schema, retentionDays: settings.inboxRetentionDays, logger, table: 'inbox' }),
   );
-  const pipeline = createPipeline({
+  const context: ConsumerContext = {
     pool,
     schema,
     group,
+    retry: settings.retry,
+    stats,
+    logger,
+    signal: stopper.signal,
+    onOutage,
+    onRecovered,
+  };
+  const pipeline = createPipeline({
+    ...context,
     routes: deps.routes,
     onUnknownType: settings.onUnknownType,
-    retry: settings.retry,
     concurrency: settings.concurrency,
     prepared: settings.preparedStatements,
     outbox: deps.outbox,
-    stats,
-    logger,
-    signal: stopper.signal,
-    onOutage,
-    onRecovered,
   });
-  const giveUp = createDeadLetterer({
-    db: pool,
-    schema,
-    group,
-    transport,
-    topic: settings.deadLetterTopic,
-    stats,
-    logger,
-    backoff: settings.retry,
-    signal: stopper.signal,
-    onOutage,
-    onRecovered,
-  });
+  const giveUp = createDeadLetterer({ ...context, transport, topic: settings.deadLetterTopic });
   const dispatch = (delivery: Delivery) => {
     const done = acks.track(delivery);
     const key = delivery.key ?? `${delivery.topic}/${delivery.partition}`;

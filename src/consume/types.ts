@@ -1,5 +1,7 @@
 import type { OutboxEvent } from '../events/define.ts';
+import type { Logger } from '../observe/logger.ts';
 import type { AddedEvent } from '../outbox/outbox.ts';
+import type { PoolLike } from '../store/connect.ts';
 import type { Queryable } from '../store/db.ts';
 import type { ConsumedEvent } from '../wire/incoming.ts';
 
@@ -57,4 +59,20 @@ export interface ConsumerStats {
   /** `open` while the broker or database is unreachable. */
   circuit: 'closed' | 'open';
   lastError: { code: string; message: string; at: Date } | null;
+}
+
+/** What every part of a running consumer shares: where it writes, who it is, how it reports. */
+export interface ConsumerContext {
+  pool: PoolLike;
+  schema: string;
+  group: string;
+  /** Handler attempts and the backoff between them (also paces the give-up path). */
+  retry: { attempts: number; initialMs: number; maxMs: number };
+  stats: ConsumerStats;
+  logger: Logger;
+  /** Fires at stop: work not started is released for redelivery. */
+  signal: AbortSignal;
+  /** The database or broker is away (the circuit opens), and back. */
+  onOutage: (error: unknown) => void;
+  onRecovered: () => void;
 }

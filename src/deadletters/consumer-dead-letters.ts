@@ -7,12 +7,12 @@ import {
   listConsumerDeadLetters,
   setConsumerDeadLetterStatus,
 } from '../store/sql/consumer-dead-letters.ts';
-import { openDeadLetterStore } from './access.ts';
+import { type Failure, failureOf, openDeadLetterStore } from './access.ts';
 
 export type { ConsumerDeadLetterFilter, ConsumerDeadLetterStatus } from '../store/sql/consumer-dead-letters.ts';
 
 /** A message a consumer group gave up on, as it arrived, with why. */
-export interface ConsumerDeadLetter {
+export interface ConsumerDeadLetter extends Failure<ConsumerDeadLetterStatus> {
   group: string;
   /** The event id, or `topic/partition/offset` for a message that had none. */
   id: string;
@@ -24,14 +24,6 @@ export interface ConsumerDeadLetter {
   headers: Record<string, string>;
   /** The body as UTF-8 text (what arrived, even when it was not JSON). */
   body: string;
-  error: { code: string; message: string };
-  attempts: number;
-  firstFailedAt: Date;
-  failedAt: Date;
-  /** `retrying`: waiting for a running consumer of the group to handle it again. */
-  status: ConsumerDeadLetterStatus;
-  resolvedAt: Date | null;
-  retryError: string | null;
 }
 
 export interface ConsumerDeadLetters {
@@ -57,22 +49,18 @@ function toDeadLetter(row: ConsumerDeadLetterRow): ConsumerDeadLetter {
     key: row.partition_key,
     headers: row.headers,
     body: row.body.toString('utf8'),
-    error: { code: row.error_code, message: row.error_message },
-    attempts: row.attempts,
-    firstFailedAt: row.first_failed_at,
-    failedAt: row.failed_at,
-    status: row.status,
-    resolvedAt: row.resolved_at,
-    retryError: row.retry_error,
+    ...failureOf(row),
   };
 }
 
 /** Consumers' dead letters, for operators and code: list, inspect, re-deliver and discard. */
-export function createConsumerDeadLetters(options: {
-  /** A connection string, a pool, or a client (in your transaction); default `DATABASE_URL`. */
-  db?: DatabaseOption | Queryable;
-  schema?: string;
-}): ConsumerDeadLetters {
+export function createConsumerDeadLetters(
+  options: {
+    /** A connection string, a pool, or a client (in your transaction); default `DATABASE_URL`. */
+    db?: DatabaseOption | Queryable;
+    schema?: string;
+  } = {},
+): ConsumerDeadLetters {
   const store = openDeadLetterStore(options.db, options.schema);
   const { schema, pool, guard } = store;
   return {

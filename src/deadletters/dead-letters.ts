@@ -4,17 +4,18 @@ import type { Queryable } from '../store/db.ts';
 import {
   type DeadLetterFilter,
   type DeadLetterRow,
+  type DeadLetterStatus,
   listDeadLetters,
   resolveDeadLetter,
 } from '../store/sql/dead-letters.ts';
 import type { Transport } from '../transports/transport.ts';
 import { toMessage } from '../wire/outgoing.ts';
-import { openDeadLetterStore } from './access.ts';
+import { type Failure, failureOf, openDeadLetterStore } from './access.ts';
 
 export type { DeadLetterFilter, DeadLetterStatus } from '../store/sql/dead-letters.ts';
 
 /** An event the relay gave up on, with why (seed 002's FailedEvent). */
-export interface FailedEvent {
+export interface FailedEvent extends Failure<DeadLetterStatus> {
   id: string;
   type: string;
   version: number;
@@ -25,13 +26,6 @@ export interface FailedEvent {
   correlationId: string | null;
   causationId: string | null;
   createdAt: Date;
-  error: { code: string; message: string };
-  attempts: number;
-  firstFailedAt: Date;
-  failedAt: Date;
-  status: 'pending' | 'retried' | 'discarded';
-  resolvedAt: Date | null;
-  retryError: string | null;
 }
 
 export interface RetryResult {
@@ -70,13 +64,7 @@ function toFailedEvent(row: DeadLetterRow): FailedEvent {
     correlationId: row.correlation_id,
     causationId: row.causation_id,
     createdAt: row.created_at,
-    error: { code: row.error_code, message: row.error_message },
-    attempts: row.attempts,
-    firstFailedAt: row.first_failed_at,
-    failedAt: row.failed_at,
-    status: row.status,
-    resolvedAt: row.resolved_at,
-    retryError: row.retry_error,
+    ...failureOf(row),
   };
 }
 
@@ -84,7 +72,7 @@ function toFailedEvent(row: DeadLetterRow): FailedEvent {
  * Dead letters, for operators and code: list, inspect, retry (publish again) and discard.
  * Retrying or discarding needs ids or a filter: never everything by accident.
  */
-export function createDeadLetters(options: DeadLettersOptions): DeadLetters {
+export function createDeadLetters(options: DeadLettersOptions = {}): DeadLetters {
   const store = openDeadLetterStore(options.db, options.schema);
   const { schema, pool, guard } = store;
   const requireTarget = store.requireSelection;

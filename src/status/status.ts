@@ -224,7 +224,7 @@ export function assessStatus(
  * Throws HERALD_NOT_MIGRATED for a schema that lacks migrations and HERALD_DATABASE_UNAVAILABLE
  * when PostgreSQL cannot be reached.
  */
-export async function getStatus(options: StatusOptions): Promise<HeraldStatus> {
+export async function getStatus(options: StatusOptions = {}): Promise<HeraldStatus> {
   const schema = resolveSchema(options.schema).name;
   const thresholds = thresholdsOf(options);
   const { pool, owned, target } = openPool(resolveDatabase(options.db), 1);

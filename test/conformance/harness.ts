@@ -26,10 +26,27 @@ export interface TransportUnderTest {
    * may take the messages from the group's queue: each is read once.
    */
   readRaw(destination: string, count: number, group: string): Promise<RawMessage[]>;
-  stopBroker(): Promise<void>;
-  startBroker(): Promise<void>;
   /** A destination whose broker refuses messages over `bytes` (the limit set for it, or the broker's). */
   oversized(groups: string[]): Promise<{ destination: string; bytes: number }>;
+  /**
+   * A broker of this kind of the suite's own, for the test that stops and starts it: a private
+   * instance on free ports (infra/), never the shared service, which may be the user's own.
+   * Rejects with infra's ServiceUnavailable when none can run here (the test is skipped, saying why).
+   */
+  privateBroker(): Promise<PrivateBroker>;
+}
+
+/** The private broker of the stop-and-start test, with the transport under test on it. */
+export interface PrivateBroker extends Pick<TransportUnderTest, 'make' | 'destination'> {
+  stopBroker(): Promise<void>;
+  startBroker(): Promise<void>;
+  /**
+   * The database of the test's schema when stopping the broker stops it too (the PostgreSQL
+   * transport, whose broker is the database); when unset, the shared one.
+   */
+  databaseUrl?: string;
+  /** Kills it and removes its files (and closes what the test file opened on it). */
+  destroy(): Promise<void>;
 }
 
 const iterators = new WeakMap<Subscription, AsyncIterator<Delivery>>();

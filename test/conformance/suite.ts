@@ -2,8 +2,9 @@
  * One conformance suite for every transport, run unchanged against each on its real server:
  * per-key order with acknowledgements, the CloudEvents mapping of its protocol binding,
  * redelivery to a consumer that died, one effect for duplicates, the broker stopped and started
- * mid-stream with nothing lost, two members of a group with one leaving mid-stream, a message
- * over the broker's size limit dead-lettered, and nothing read from a subscription after close().
+ * mid-stream with nothing lost (a private broker of the test's own: never the shared one), two
+ * members of a group with one leaving mid-stream, a message over the broker's size limit
+ * dead-lettered, and nothing read from a subscription after close().
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -19,6 +20,7 @@ import {
 import { decodeMessage } from '../../src/wire/incoming.ts';
 import { createEffects, eventMessage } from '../support/consumer.ts';
 import { freshSchema, inTransaction, type TestSchema, uniqueName } from '../support/env.ts';
+import { orSkip } from '../support/private.ts';
 import { waitFor } from '../support/relay-process.ts';
 import { type RawMessage, type TransportUnderTest, take } from './harness.ts';
 
@@ -169,36 +171,45 @@ export function conformance(t: TransportUnderTest): void {
       assert.equal(rows.rows[0].n, 1);
     });
 
-    it('loses nothing when the broker stops and starts mid-stream; the cursor waits for acknowledgements', async () => {
+    it('loses nothing when the broker stops and starts mid-stream; the cursor waits for acknowledgements', async (ctx) => {
+      // Stopped and started: a broker of the test's own, never the shared one (it may be the user's).
+      const broker = await orSkip(ctx, () => t.privateBroker());
+      if (!broker) return;
+      ctx.after(() => broker.destroy());
+      // For the PostgreSQL transport the broker is the database: the test's schema goes in it too.
+      const own = broker.databaseUrl === undefined ? undefined : await freshSchema(broker.databaseUrl);
+      if (own) ctx.after(() => own.pool.end()); // no DROP SCHEMA: its cluster goes with the broker
+      const store = own ?? db;
+      const table = own ? await createEffects(own.pool, own.schema) : effects;
       const group = uniqueName('g');
-      const destination = await t.destination(3, [group]);
+      const destination = await broker.destination(3, [group]);
       const Def = defineEvent({ type: Step.type, version: 1, schema: Step.schema, key: Step.key, destination });
-      const relayTransport = t.make();
+      const relayTransport = broker.make();
       const relay = createRelay({
-        db: db.pool,
-        schema: db.schema,
+        db: store.pool,
+        schema: store.schema,
         transport: relayTransport,
         backoff: { initialMs: 100, maxMs: 1000 },
         logger: silentLogger,
       });
-      const consumerTransport = t.make();
+      const consumerTransport = broker.make();
       const consumer = createConsumer({
         transport: consumerTransport,
         group,
-        db: db.pool,
-        schema: db.schema,
+        db: store.pool,
+        schema: store.schema,
         retry: { attempts: 3, initialMs: 100, maxMs: 1000 },
       });
       consumer.on(Def, async (event, { tx }) => {
-        await tx.query(`INSERT INTO ${effects} (event_id, key) VALUES ($1, $2)`, [event.id, event.key]);
+        await tx.query(`INSERT INTO ${table} (event_id, key) VALUES ($1, $2)`, [event.id, event.key]);
       });
-      const outbox = createOutbox({ schema: db.schema });
+      const outbox = createOutbox({ schema: store.schema });
       const committed: string[] = [];
       // Retried until it commits: for the PostgreSQL transport the broker is the database.
       const write = async (n: number) => {
         for (let attempt = 0; ; attempt++) {
           try {
-            const added = await inTransaction(db.pool, (tx) => outbox.add(tx, Def({ key: `k${n % 7}`, seq: n })));
+            const added = await inTransaction(store.pool, (tx) => outbox.add(tx, Def({ key: `k${n % 7}`, seq: n })));
             committed.push(...added.map((a) => a.id));
             return;
           } catch (error) {
@@ -212,7 +223,7 @@ export function conformance(t: TransportUnderTest): void {
       try {
         for (let n = 0; n < 50; n++) await write(n);
         await waitFor('some published', () => relay.stats().published >= 50, 30_000);
-        await t.stopBroker();
+        await broker.stopBroker();
         let writing: Promise<void> = Promise.resolve();
         try {
           const publishedBefore = relay.stats().published;
@@ -227,13 +238,13 @@ export function conformance(t: TransportUnderTest): void {
             'nothing counts as published while the broker is down',
           );
         } finally {
-          await t.startBroker();
+          await broker.startBroker();
         }
         await writing;
         for (let n = 100; n < 150; n++) await write(n);
         const count = async () =>
           (
-            await db.pool.query(`SELECT count(DISTINCT event_id)::int AS n FROM ${effects} WHERE event_id = ANY($1)`, [
+            await store.pool.query(`SELECT count(DISTINCT event_id)::int AS n FROM ${table} WHERE event_id = ANY($1)`, [
               committed,
             ])
           ).rows[0].n as number;
@@ -244,7 +255,7 @@ export function conformance(t: TransportUnderTest): void {
         await relayTransport.close();
         await consumerTransport.close();
       }
-      const rows = await db.pool.query(`SELECT count(*)::int AS n FROM ${effects} WHERE event_id = ANY($1)`, [
+      const rows = await store.pool.query(`SELECT count(*)::int AS n FROM ${table} WHERE event_id = ANY($1)`, [
         committed,
       ]);
       assert.equal(rows.rows[0].n, committed.length, 'no effect twice');

@@ -11,10 +11,15 @@ export function uniqueName(prefix: string): string {
   return `${prefix}_${randomBytes(5).toString('hex')}`;
 }
 
-/** A migrated schema of its own for one test file, and a pool; `drop()` removes both. */
-export async function freshSchema(): Promise<{ schema: string; pool: pg.Pool; drop(): Promise<void> }> {
+/**
+ * A migrated schema of its own for one test file, and a pool; `drop()` removes both. In the shared
+ * database unless `url` names another (a private cluster of infra/postgres.mjs).
+ */
+export async function freshSchema(
+  url = databaseUrl,
+): Promise<{ schema: string; pool: pg.Pool; drop(): Promise<void> }> {
   const schema = uniqueName('herald_t');
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 8 });
+  const pool = new pg.Pool({ connectionString: url, max: 8 });
   pool.on('error', () => {});
   await migrate(pool, { schema });
   return {

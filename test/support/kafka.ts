@@ -10,14 +10,18 @@ export interface ReadMessage {
   headers: Record<string, string>;
 }
 
-/** Creates a topic with a random name; a plain admin client, not Herald's. */
+/**
+ * Creates a topic with a random name; a plain admin client, not Herald's. On the shared broker
+ * unless `on` names others (a private broker of infra/kafka.mjs).
+ */
 export async function createTopic(
   partitions = 3,
   prefix = 'herald-test',
   configs: Record<string, string> = {},
+  on: string[] = brokers,
 ): Promise<string> {
   const topic = uniqueName(prefix);
-  const admin = new Admin({ clientId: 'herald-test-admin', bootstrapBrokers: brokers });
+  const admin = new Admin({ clientId: 'herald-test-admin', bootstrapBrokers: on });
   try {
     await admin.createTopics({
       topics: [topic],
@@ -47,17 +51,22 @@ export async function setTopicConfig(topic: string, name: string, value: string)
  * Reads a topic from the beginning with a plain Kafka consumer (a fresh group each time) until
  * `count` records arrived (and then `settleMs` more), or with `untilIds` until every one of those
  * event ids was seen (duplicates included in the result), or `timeoutMs` passed. Records come
- * back in offset order per partition.
+ * back in offset order per partition. From the shared broker unless `brokers` names others.
  */
 export async function readTopic(
   topic: string,
   count: number,
-  { timeoutMs = 30_000, settleMs = 0, untilIds }: { timeoutMs?: number; settleMs?: number; untilIds?: string[] } = {},
+  {
+    timeoutMs = 30_000,
+    settleMs = 0,
+    untilIds,
+    brokers: on = brokers,
+  }: { timeoutMs?: number; settleMs?: number; untilIds?: string[]; brokers?: string[] } = {},
 ): Promise<ReadMessage[]> {
   const consumer = new Consumer({
     groupId: uniqueName('herald-test-reader'),
     clientId: 'herald-test-reader',
-    bootstrapBrokers: brokers,
+    bootstrapBrokers: on,
     maxWaitTime: 200,
   });
   const out: ReadMessage[] = [];

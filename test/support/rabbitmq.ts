@@ -21,9 +21,9 @@ export interface RawAmqpMessage {
   body: string;
 }
 
-/** A connection of the test's own (not Herald's), closed after `fn`. */
-export async function withChannel<T>(fn: (channel: amqp.Channel) => Promise<T>): Promise<T> {
-  const connection = await amqp.connect(rabbitmqUrl);
+/** A connection of the test's own (not Herald's), closed after `fn`; to the shared broker unless `url` says otherwise. */
+export async function withChannel<T>(fn: (channel: amqp.Channel) => Promise<T>, url = rabbitmqUrl): Promise<T> {
+  const connection = await amqp.connect(url);
   connection.on('error', () => {});
   try {
     const channel = await connection.createChannel();
@@ -36,9 +36,10 @@ export async function withChannel<T>(fn: (channel: amqp.Channel) => Promise<T>):
 
 /**
  * Destinations made by the tests, with the partitions and groups they were made for, so that
- * the transport under test is given the same partition count and the tests can clean up.
+ * the transport under test is given the same partition count and the tests can clean up. On the
+ * shared broker unless `url` names another (a private node of infra/rabbitmq.mjs).
  */
-export function createRegistry() {
+export function createRegistry(url = rabbitmqUrl) {
   const made = new Map<string, { partitions: number; groups: Set<string> }>();
   const partitionsOf = (destination: string) => made.get(destination)?.partitions ?? 1;
   return {
@@ -53,8 +54,8 @@ export function createRegistry() {
     async make(partitions: number, groups: string[], prefix = 'herald-conf'): Promise<string> {
       const destination = uniqueName(prefix);
       made.set(destination, { partitions, groups: new Set(groups) });
-      const settings = resolveOptions({ url: rabbitmqUrl, partitions: partitionsOf });
-      await withChannel((channel) => declareTopology(channel, settings, destination, groups));
+      const settings = resolveOptions({ url, partitions: partitionsOf });
+      await withChannel((channel) => declareTopology(channel, settings, destination, groups), url);
       return destination;
     },
     /** Deletes every exchange and queue the tests made (and those Herald made for them). */
@@ -71,7 +72,7 @@ export function createRegistry() {
           }
           await channel.deleteQueue(`${destination}.dlq`);
         }
-      });
+      }, url);
       made.clear();
     },
   };
@@ -119,36 +120,31 @@ export async function readQueues(queues: string[], count: number, timeoutMs = 15
   });
 }
 
+/** rabbitmqctl on the shared node: for what touches only the test's own queues and settings, never to stop it. */
 export async function rabbitmqctl(...args: string[]): Promise<string> {
   const { stdout } = await run('rabbitmqctl', args, { timeout: 120_000 });
   return stdout;
 }
 
 /**
- * Closes the connections whose name (the transport's `connectionName`) contains `name`, and only
- * those: other clients of the broker (other test files running meanwhile) keep theirs.
+ * Sets RabbitMQ's max_message_size at run time (channels opened afterwards enforce it); resolves
+ * the value it had, to put back (RabbitMQ's default when none was set).
  */
-export async function closeConnectionsNamed(name: string, reason: string): Promise<number> {
-  const listed = await rabbitmqctl('list_connections', '--quiet', '--no-table-headers', 'pid', 'client_properties');
-  const pids = listed
-    .split('\n')
-    .filter((line) => line.includes(name))
-    .map((line) => line.trim().split(/\s+/)[0] as string);
-  for (const pid of pids) await rabbitmqctl('close_connection', pid, reason);
-  return pids.length;
+export async function setMaxMessageSize(bytes: number): Promise<number> {
+  const before = await rabbitmqctl(
+    'eval',
+    `Before = application:get_env(rabbit, max_message_size), application:set_env(rabbit, max_message_size, ${bytes}), Before.`,
+  );
+  const set = /\{ok,\s*(\d+)\}/.exec(before);
+  return set ? Number(set[1]) : defaultMaxMessageSize;
 }
 
-/** Sets RabbitMQ's max_message_size at run time; channels opened afterwards enforce it. */
-export async function setMaxMessageSize(bytes: number): Promise<void> {
-  await rabbitmqctl('eval', `application:set_env(rabbit, max_message_size, ${bytes}).`);
-}
-
-/** Waits until a new connection and channel work. */
-export async function waitForRabbitMQ(timeoutMs = 60_000): Promise<void> {
+/** Waits until a new connection and channel work (on the shared broker unless `url` says otherwise). */
+export async function waitForRabbitMQ(timeoutMs = 60_000, url = rabbitmqUrl): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      await withChannel(async () => {});
+      await withChannel(async () => {}, url);
       return;
     } catch (error) {
       if (Date.now() > deadline) throw error;

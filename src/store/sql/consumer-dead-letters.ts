@@ -1,11 +1,11 @@
 import type { Queryable } from '../db.ts';
 import { quoteIdent } from '../identifiers.ts';
-import { type DeadLetterSelection, selectionWhere } from './filter.ts';
+import { type DeadLetterSelection, type FailureRow, selectionWhere } from './filter.ts';
 import { storableHeaders, storableNullable, storableText } from './text.ts';
 
 export type ConsumerDeadLetterStatus = 'pending' | 'retrying' | 'retried' | 'discarded';
 
-export interface ConsumerDeadLetterRow {
+export interface ConsumerDeadLetterRow extends FailureRow<ConsumerDeadLetterStatus> {
   consumer_group: string;
   message_id: string;
   event_type: string | null;
@@ -15,14 +15,6 @@ export interface ConsumerDeadLetterRow {
   partition_key: string | null;
   headers: Record<string, string>;
   body: Buffer;
-  error_code: string;
-  error_message: string;
-  attempts: number;
-  first_failed_at: Date;
-  failed_at: Date;
-  status: ConsumerDeadLetterStatus;
-  resolved_at: Date | null;
-  retry_error: string | null;
 }
 
 export interface ConsumerDeadLetterInput {

@@ -1,22 +1,14 @@
 import type { Queryable } from '../db.ts';
 import { quoteIdent } from '../identifiers.ts';
-import { type DeadLetterSelection, selectionWhere } from './filter.ts';
+import { type DeadLetterSelection, type FailureRow, selectionWhere } from './filter.ts';
 import type { LogRow } from './read-batch.ts';
 import { storableText } from './text.ts';
 
 export type DeadLetterStatus = 'pending' | 'retried' | 'discarded';
 
 /** A log row as it was (its topic resolved), with why it failed and what became of it. */
-export interface DeadLetterRow extends Omit<LogRow, 'destination'> {
+export interface DeadLetterRow extends Omit<LogRow, 'destination'>, FailureRow<DeadLetterStatus> {
   destination: string;
-  error_code: string;
-  error_message: string;
-  attempts: number;
-  first_failed_at: Date;
-  failed_at: Date;
-  status: DeadLetterStatus;
-  resolved_at: Date | null;
-  retry_error: string | null;
 }
 
 export interface DeadLetterFilter extends DeadLetterSelection {

@@ -44,3 +44,15 @@ export function hasSelection(filter: DeadLetterSelection & { groups?: string[] }
     filter.ids?.length || filter.types?.length || filter.keys?.length || filter.error || filter.since || filter.until,
   );
 }
+
+/** What a dead letter's row says of its failure, in both tables: why, how often, when, and what became of it. */
+export interface FailureRow<S> {
+  error_code: string;
+  error_message: string;
+  attempts: number;
+  first_failed_at: Date;
+  failed_at: Date;
+  status: S;
+  resolved_at: Date | null;
+  retry_error: string | null;
+}

@@ -76,6 +76,14 @@ export function toHeraldError(error: unknown, target: string): HeraldError {
       },
     );
   }
+  // The client itself refused the message (a header name or value NATS cannot carry): sending it
+  // again cannot help.
+  if (all.some((e) => e.name === 'InvalidArgumentError')) {
+    return new HeraldError('HERALD_PUBLISH_FAILED', `the NATS client refused the message: ${reason}`, {
+      cause: error,
+      details,
+    });
+  }
   const unreachable =
     all.some((e) => typeof e.name === 'string' && unreachableNames.has(e.name)) ||
     all.some((e) => typeof e.code === 'string' && unreachableCodes.has(e.code)) ||

@@ -1,0 +1,25 @@
+// Types for infra/postgres.mjs (so TypeScript tests can import it under strict mode).
+import type { PrivateInstance } from './private.mjs';
+
+export type PgShutdownMode = 'smart' | 'fast' | 'immediate';
+
+export interface PrivatePostgres extends PrivateInstance {
+  /** postgres://postgres@127.0.0.1:<port>/test */
+  url: string;
+  host: string;
+  port: number;
+  dataDir: string;
+  logFile: string;
+  /** The postmaster's pid, if it runs. */
+  pid(): number | null;
+  start(): Promise<{ ms: number }>;
+  stop(opts?: { mode?: PgShutdownMode }): Promise<{ ms: number }>;
+  restart(opts?: { mode?: PgShutdownMode }): Promise<{ ms: number }>;
+}
+
+export declare function postgresBinDir(): string | null;
+export declare function postgresRequirements(): string | null;
+export declare function privatePostgres(options?: {
+  database?: string;
+  settings?: Record<string, string | number>;
+}): Promise<PrivatePostgres>;
