@@ -117,6 +117,8 @@ describe('rabbitmq options', () => {
     const cold = rejects(() => topologyOf(s, 'cold'), 'HERALD_INVALID_CONFIG', 'partitions("cold")');
     assert.match(cold.message, /^partitions\("cold"\): .+ must be an integer from 1 to 1000$/);
     rejects(() => topologyOf(s, 'sys'), 'HERALD_INVALID_DESTINATION');
+    const numbered = { ...s, exchangeFor: () => 7 as unknown as string };
+    rejects(() => topologyOf(numbered, 'orders'), 'HERALD_INVALID_CONFIG', 'exchangeFor("orders")');
     rejects(() => topologyOf(s, 'orders.dlx'), 'HERALD_INVALID_DESTINATION');
     rejects(() => topologyOf(s, 'bad name'), 'HERALD_INVALID_DESTINATION');
     assert.equal(queueName('orders', 'billing', 3), 'orders.billing.3');

@@ -1,3 +1,4 @@
+import { invalidSetting } from '../../config/check.ts';
 import { HeraldError } from '../../errors.ts';
 import { checkDestination } from '../../events/validate.ts';
 import type { Channel } from './client.ts';
@@ -50,9 +51,11 @@ export function topologyOf(settings: RabbitMQSettings, destination: string): Top
   }
   const exchange = settings.exchangeFor(destination);
   if (typeof exchange !== 'string') {
-    throw new HeraldError('HERALD_INVALID_CONFIG', `exchangeFor(${JSON.stringify(destination)}) is not a string`, {
-      details: { setting: 'exchangeFor' },
-    });
+    throw invalidSetting(
+      `exchangeFor(${JSON.stringify(destination)})`,
+      'must be a string (an exchange name)',
+      exchange,
+    );
   }
   checkName(exchange, 'exchange', destination);
   const dlx = `${destination}${dlxSuffix}`;
