@@ -14,16 +14,7 @@ import { natsSettings } from '../src/transports/nats/options.ts';
 import { fromNatsHeaders, toNatsHeaders } from '../src/transports/nats/wire.ts';
 import { partitionOf } from '../src/transports/partition.ts';
 import type { OutgoingMessage } from '../src/transports/transport.ts';
-
-function failure(fn: () => unknown): HeraldError {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof HeraldError, String(error));
-    return error;
-  }
-  assert.fail('expected a HeraldError');
-}
+import { thrown } from './support/errors.ts';
 
 describe('nats transport: options', () => {
   it('names the bad setting', () => {
@@ -46,7 +37,7 @@ describe('nats transport: options', () => {
       [{ servers: 'h:4222', user: 'a', pass: 'b', token: 't' }, 'token', /either a token or user and pass/],
     ];
     for (const [options, setting, message] of cases) {
-      const error = failure(() => nats(options as never));
+      const error = thrown(() => nats(options as never));
       assert.equal(error.code, 'HERALD_INVALID_CONFIG');
       assert.equal(error.details.setting, setting, JSON.stringify(options));
       assert.match(error.message, message);
@@ -68,12 +59,12 @@ describe('nats transport: options', () => {
     const t = nats({ servers: 'nats://alice:s3cret@broker:4222' });
     assert.equal(t.describe(), 'nats://broker:4222');
     assert.doesNotMatch(nats({ servers: 'h:1', user: 'alice', pass: 's3cret' }).describe(), /alice|s3cret/);
-    const bad = failure(() => nats({ servers: 'nats://alice:s3cret@bad host:4222' }));
+    const bad = thrown(() => nats({ servers: 'nats://alice:s3cret@bad host:4222' }));
     assert.doesNotMatch(bad.message, /s3cret/);
-    const empty = failure(() => nats({ servers: 'h:1', user: 'alice', pass: '' }));
+    const empty = thrown(() => nats({ servers: 'h:1', user: 'alice', pass: '' }));
     assert.equal(empty.details.setting, 'pass');
     assert.match(empty.message, /^pass: must be a non-empty string/);
-    const token = failure(() => nats({ servers: 'h:1', token: 7 as unknown as string }));
+    const token = thrown(() => nats({ servers: 'h:1', token: 7 as unknown as string }));
     assert.equal(token.details.setting, 'token');
     assert.doesNotMatch(token.message, /7/);
   });
@@ -102,12 +93,12 @@ describe('nats transport: names and partitions', () => {
     const s = natsSettings({ servers: 'h:1' });
     assert.equal(streamOf(s, 'orders.created'), 'orders_created');
     const custom = natsSettings({ servers: 'h:1', streamFor: () => 'bad.name' });
-    assert.equal(failure(() => streamOf(custom, 'orders.created')).code, 'HERALD_INVALID_DESTINATION');
+    assert.equal(thrown(() => streamOf(custom, 'orders.created')).code, 'HERALD_INVALID_DESTINATION');
     assert.equal(consumerNameOf('billing', 3), 'billing-p3');
     assert.match(consumerNameOf('billing.eu', 0), /^billing_eu-[0-9a-f]{8}-p0$/);
     assert.notEqual(consumerNameOf('a.b', 0), consumerNameOf('a_b', 0));
     for (const bad of ['a..b', '.a', 'a.', 'a b']) {
-      assert.equal(failure(() => checkNatsDestination(bad, 'topic')).code, 'HERALD_INVALID_DESTINATION');
+      assert.equal(thrown(() => checkNatsDestination(bad, 'topic')).code, 'HERALD_INVALID_DESTINATION');
     }
     assert.equal(partitionsInDescription('herald partitions=3'), 3);
     assert.equal(partitionsInDescription('made by hand'), null);

@@ -1,24 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isHeraldError } from '../src/errors.ts';
+import { type HeraldError, isHeraldError } from '../src/errors.ts';
 import { toHeraldError } from '../src/transports/rabbitmq/errors.ts';
 import { type RabbitMQOptions, rabbitmq } from '../src/transports/rabbitmq/index.ts';
 import { parseUrl, resolveOptions } from '../src/transports/rabbitmq/options.ts';
 import { murmur2, partitionOf, queueName, topologyOf } from '../src/transports/rabbitmq/topology.ts';
 import { fromAmqp, toAmqp } from '../src/transports/rabbitmq/wire.ts';
 import { eventMessage } from './support/consumer.ts';
+import { thrown } from './support/errors.ts';
 
 const secret = 's3cr%65t-pa55';
 
-function rejects(fn: () => unknown, code: string, setting?: string): Error {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(isHeraldError(error, code as 'HERALD_INVALID_CONFIG'), `${String(error)} is not ${code}`);
-    if (setting !== undefined) assert.equal(error.details.setting, setting);
-    return error;
-  }
-  assert.fail(`no ${code}`);
+function rejects(fn: () => unknown, code: string, setting?: string): HeraldError {
+  const error = thrown(fn);
+  assert.equal(error.code, code, error.message);
+  if (setting !== undefined) assert.equal(error.details.setting, setting);
+  return error;
 }
 
 describe('rabbitmq options', () => {

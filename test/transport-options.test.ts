@@ -5,24 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { HeraldError } from '../src/index.ts';
+import type { HeraldError } from '../src/index.ts';
 import { kafka } from '../src/transports/kafka/index.ts';
 import { kafkaSettings } from '../src/transports/kafka/options.ts';
 import { postgres } from '../src/transports/postgres/index.ts';
 import { postgresSettings } from '../src/transports/postgres/options.ts';
-
-function failure(fn: () => unknown): HeraldError {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof HeraldError, String(error));
-    return error;
-  }
-  assert.fail('expected a HeraldError');
-}
+import { thrown } from './support/errors.ts';
 
 function rejects(fn: () => unknown, setting: string): HeraldError {
-  const error = failure(fn);
+  const error = thrown(fn);
   assert.equal(error.code, 'HERALD_INVALID_CONFIG', error.message);
   assert.equal(error.details.setting, setting, error.message);
   assert.ok(error.message.startsWith(`${setting}`), error.message);
@@ -73,7 +64,7 @@ describe('kafka options', () => {
     }
     rejects(() => kafka(null as never), 'options');
     assert.match(
-      failure(() => kafka({ brokers, compression: 'brotli' as 'gzip' })).message,
+      thrown(() => kafka({ brokers, compression: 'brotli' as 'gzip' })).message,
       /^compression: "brotli" must be "none" or "gzip" or "snappy" or "lz4" or "zstd"$/,
     );
   });
@@ -100,7 +91,7 @@ describe('kafka options', () => {
       assert.equal(kafkaSettings({}).clientId, undefined, 'each role has its default');
     });
     withEnv({ KAFKA_BROKERS: undefined }, () => {
-      const missing = failure(() => kafka());
+      const missing = thrown(() => kafka());
       assert.equal(missing.code, 'HERALD_INVALID_CONFIG');
       assert.equal(missing.details.setting, 'brokers');
       assert.match(missing.message, /^brokers is required: .*KAFKA_BROKERS/);
@@ -156,7 +147,7 @@ describe('postgres transport options', () => {
 
   it('refuses a schema name that is not a safe SQL identifier, as every entry point does', () => {
     for (const schema of ['Herald', 'x"; DROP TABLE y; --', 42]) {
-      const error = failure(() => postgres({ db, schema: schema as string }));
+      const error = thrown(() => postgres({ db, schema: schema as string }));
       assert.equal(error.code, 'HERALD_INVALID_IDENTIFIER');
       assert.match(error.message, /^schema name /);
     }
@@ -175,7 +166,7 @@ describe('postgres transport options', () => {
       assert.equal(fromEnv.schema, 'broker_x');
     });
     withEnv({ DATABASE_URL: undefined }, () => {
-      const missing = failure(() => postgres());
+      const missing = thrown(() => postgres());
       assert.equal(missing.code, 'HERALD_INVALID_CONFIG');
       assert.equal(missing.details.setting, 'db');
     });

@@ -1,3 +1,5 @@
+import type { Delivery, PartitionLag, Subscription } from './transport.ts';
+
 /**
  * The deliveries a push-style subscription has fetched and its one reader has not taken yet: the
  * queue between the fetch loops (NATS pull requests, SQS long polls, PostgreSQL reads) or the
@@ -104,5 +106,28 @@ export function createDeliveryQueue<T>(limit = Number.POSITIVE_INFINITY): Delive
         },
       };
     },
+  };
+}
+
+/**
+ * A push-style subscription: read from its delivery queue; close() runs once (a second call waits
+ * for the first), ends the queue first, so that nothing is read after close(), then runs the
+ * adapter's own `shutdown` (acknowledgements flushed, connections closed).
+ */
+export function queuedSubscription(
+  queue: DeliveryQueue<Delivery>,
+  adapter: { shutdown(): Promise<void>; lag(): Promise<PartitionLag[]> },
+): Subscription {
+  let closing: Promise<void> | null = null;
+  return {
+    [Symbol.asyncIterator]: () => queue[Symbol.asyncIterator](),
+    close() {
+      closing ??= (async () => {
+        queue.end();
+        await adapter.shutdown();
+      })();
+      return closing;
+    },
+    lag: () => adapter.lag(),
   };
 }

@@ -118,7 +118,8 @@ export function conformance(t: TransportUnderTest): void {
       }
     });
 
-    it('redelivers to the group what a consumer that died did not acknowledge', async () => {
+    /** A new group and one-partition destination with ten messages of one key published, and subscribe(). */
+    const tenOfOneKey = async () => {
       const group = uniqueName('g');
       const destination = await t.destination(1, [group]);
       const messages = Array.from({ length: 10 }, (_, seq) =>
@@ -127,6 +128,11 @@ export function conformance(t: TransportUnderTest): void {
       await transport.publish(messages);
       const subscribe = () =>
         (transport.subscribe as NonNullable<Transport['subscribe']>)({ group, topics: [destination] });
+      return { messages, subscribe };
+    };
+
+    it('redelivers to the group what a consumer that died did not acknowledge', async () => {
+      const { messages, subscribe } = await tenOfOneKey();
       const first = await subscribe();
       try {
         const got = await take(first, 10);
@@ -369,14 +375,7 @@ export function conformance(t: TransportUnderTest): void {
     });
 
     it('yields nothing after close(), even what it had fetched; the group reads it again', async () => {
-      const group = uniqueName('g');
-      const destination = await t.destination(1, [group]);
-      const messages = Array.from({ length: 10 }, (_, seq) =>
-        eventMessage(destination, Step.type, { key: 'a', seq }, { key: 'a' }),
-      );
-      await transport.publish(messages);
-      const subscribe = () =>
-        (transport.subscribe as NonNullable<Transport['subscribe']>)({ group, topics: [destination] });
+      const { messages, subscribe } = await tenOfOneKey();
       const first = await subscribe();
       const it = first[Symbol.asyncIterator]();
       try {

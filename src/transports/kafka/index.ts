@@ -1,3 +1,4 @@
+import { transportOf } from '../adapter.ts';
 import type { Transport } from '../transport.ts';
 import { type KafkaOptions, kafkaSettings } from './options.ts';
 import { createPublisher } from './publish.ts';
@@ -13,13 +14,9 @@ export type { KafkaOptions } from './options.ts';
  */
 export function kafka(options: KafkaOptions = {}): Transport {
   const settings = kafkaSettings(options);
-  const publisher = createPublisher(settings);
-  return {
-    name: 'kafka',
+  return transportOf('kafka', {
     describe: () => settings.target,
-    connect: () => publisher.connect(),
-    publish: (messages) => publisher.publish(messages),
+    publisher: createPublisher(settings),
     subscribe: (subscription) => subscribeKafka(settings, subscription),
-    close: () => publisher.close(),
-  };
+  });
 }

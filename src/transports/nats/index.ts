@@ -1,10 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
-import { invalidSetting } from '../../config/check.ts';
-import type { Subscription, Transport } from '../transport.ts';
+import { transportOf } from '../adapter.ts';
+import type { Transport } from '../transport.ts';
 import { type NatsOptions, natsSettings } from './options.ts';
 import { createPublisher } from './publish.ts';
-import { subscribeNats } from './subscribe.ts';
+import { createSubscriber } from './subscribe.ts';
 
 export type { NatsOptions } from './options.ts';
 
@@ -18,43 +16,9 @@ export type { NatsOptions } from './options.ts';
  */
 export function nats(options: NatsOptions): Transport {
   const settings = natsSettings(options);
-  const publisher = createPublisher(settings);
-  // Who holds a group's lease: this transport (a consumer that subscribes again takes its own back).
-  const owner = `${hostname()}/${process.pid}/${randomUUID()}`;
-  const reading = new Set<string>();
-  return {
-    name: 'nats',
+  return transportOf('nats', {
     describe: () => settings.target,
-    connect: () => publisher.connect(),
-    publish: (messages) => publisher.publish(messages),
-    async subscribe(subscription): Promise<Subscription> {
-      // The lease is this transport's: two open subscriptions of one group on it would both read.
-      if (reading.has(subscription.group)) {
-        throw invalidSetting(
-          'group',
-          'already has an open subscription on this transport; give each member its own nats() transport',
-          subscription.group,
-        );
-      }
-      reading.add(subscription.group);
-      try {
-        const opened = await subscribeNats(settings, subscription, owner);
-        return {
-          ...opened,
-          [Symbol.asyncIterator]: () => opened[Symbol.asyncIterator](),
-          async close() {
-            try {
-              await opened.close();
-            } finally {
-              reading.delete(subscription.group);
-            }
-          },
-        };
-      } catch (error) {
-        reading.delete(subscription.group);
-        throw error;
-      }
-    },
-    close: () => publisher.close(),
-  };
+    publisher: createPublisher(settings),
+    subscribe: createSubscriber(settings),
+  });
 }

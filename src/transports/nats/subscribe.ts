@@ -1,6 +1,9 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
-import { createDeliveryQueue } from '../delivery-queue.ts';
-import type { Delivery, PartitionLag, SubscribeOptions, Subscription } from '../transport.ts';
+import { invalidSetting } from '../../config/check.ts';
+import { createDeliveryQueue, queuedSubscription } from '../delivery-queue.ts';
+import type { Delivery, SubscribeOptions, Subscription } from '../transport.ts';
 import { type Connection, openConnection, unavailable } from './client.ts';
 import { ensureConsumer, type GroupPartition, partitionLag } from './consumers.ts';
 import { toHeraldError } from './errors.ts';
@@ -149,11 +152,10 @@ function createReader(conn: Connection, settings: NatsSettings, parts: Part[], l
           }
         }
     },
-    /** Stops fetching and ends the queue; acknowledgements already made reach the server first. */
+    /** Stops fetching (the queue has ended); acknowledgements already made reach the server first. */
     async stop(): Promise<void> {
       stopped = true;
       for (const batch of fetches) batch.stop();
-      queue.end();
       await Promise.allSettled([...acks]);
       await conn.deadline(Promise.allSettled(pumps)).catch(() => {});
     },
@@ -232,25 +234,14 @@ export async function subscribeNats(
   progress.unref();
   conn.onDown(() => reader.fail(unavailable(target, 'the connection was lost')));
 
-  let closed = false;
-  const close = async () => {
-    if (closed) return;
-    closed = true;
-    clearInterval(progress);
-    await Promise.all([reader.stop(), holder.stop()]);
-    await lease.release();
-    await conn.close();
-  };
-  try {
-    await holder.tick();
-  } catch (error) {
-    await close();
-    throw toHeraldError(error, target);
-  }
-  return {
-    [Symbol.asyncIterator]: () => reader.queue[Symbol.asyncIterator](),
-    close,
-    async lag(): Promise<PartitionLag[]> {
+  const subscription = queuedSubscription(reader.queue, {
+    async shutdown() {
+      clearInterval(progress);
+      await Promise.all([reader.stop(), holder.stop()]);
+      await lease.release();
+      await conn.close();
+    },
+    async lag() {
       try {
         // A member waiting for the lease reports nothing: the holder reports the group's lag.
         return await Promise.all(
@@ -264,5 +255,49 @@ export async function subscribeNats(
         throw toHeraldError(error, target);
       }
     },
+  });
+  try {
+    await holder.tick();
+  } catch (error) {
+    await subscription.close();
+    throw toHeraldError(error, target);
+  }
+  return subscription;
+}
+
+/**
+ * The subscribing side of a nats() transport. The group lease is held in the transport's name
+ * (a consumer that subscribes again takes its own back), so two open subscriptions of one group
+ * on it would both read: a second is refused.
+ */
+export function createSubscriber(settings: NatsSettings) {
+  const owner = `${hostname()}/${process.pid}/${randomUUID()}`;
+  const reading = new Set<string>();
+  return async (options: SubscribeOptions): Promise<Subscription> => {
+    if (reading.has(options.group)) {
+      throw invalidSetting(
+        'group',
+        'already has an open subscription on this transport; give each member its own nats() transport',
+        options.group,
+      );
+    }
+    reading.add(options.group);
+    try {
+      const opened = await subscribeNats(settings, options, owner);
+      return {
+        ...opened,
+        [Symbol.asyncIterator]: () => opened[Symbol.asyncIterator](),
+        async close() {
+          try {
+            await opened.close();
+          } finally {
+            reading.delete(options.group);
+          }
+        },
+      };
+    } catch (error) {
+      reading.delete(options.group);
+      throw error;
+    }
   };
 }

@@ -1,3 +1,4 @@
+import { transportOf } from '../adapter.ts';
 import type { Transport } from '../transport.ts';
 import { createBrokerClient } from './client.ts';
 import { type PostgresTransportOptions, postgresSettings } from './options.ts';
@@ -17,15 +18,13 @@ export function postgres(options: PostgresTransportOptions = {}): Transport {
   const client = createBrokerClient(settings);
   const publisher = createPublisher(settings, client);
   const subscriber = createSubscriber(settings, client);
-  return {
-    name: 'postgres',
+  return transportOf('postgres', {
     describe: () => `postgres:${client.open().target}/${settings.schema}`,
-    connect: () => publisher.connect(),
-    publish: (messages) => publisher.publish(messages),
+    publisher,
     subscribe: (subscription) => subscriber.subscribe(subscription),
     async close() {
       subscriber.close();
-      await client.close();
+      await publisher.close();
     },
-  };
+  });
 }

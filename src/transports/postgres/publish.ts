@@ -1,6 +1,7 @@
 import { HeraldError } from '../../errors.ts';
 import { checkDestination } from '../../events/validate.ts';
 import { assertMigrated } from '../../store/migrate.ts';
+import type { Publisher } from '../adapter.ts';
 import { partitionOf } from '../partition.ts';
 import type { OutgoingMessage } from '../transport.ts';
 import type { BrokerClient } from './client.ts';
@@ -35,7 +36,7 @@ function checkBatch(settings: PostgresSettings, messages: readonly OutgoingMessa
  * The publishing side of a postgres() transport: a batch is one INSERT, in order, each message in
  * the partition of its key (FNV-1a); the commit is the acknowledgement.
  */
-export function createPublisher(settings: PostgresSettings, client: BrokerClient) {
+export function createPublisher(settings: PostgresSettings, client: BrokerClient): Publisher {
   return {
     /** Checks the broker's tables are there (`herald migrate`). */
     async connect(): Promise<void> {
@@ -60,5 +61,7 @@ export function createPublisher(settings: PostgresSettings, client: BrokerClient
         throw brokerError(error, target);
       }
     },
+    /** Closes the broker's pool (if the transport opened it); the next call opens it again. */
+    close: () => client.close(),
   };
 }

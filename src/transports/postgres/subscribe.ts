@@ -2,8 +2,8 @@ import { uuidv7 } from '../../events/uuidv7.ts';
 import { silentLogger } from '../../observe/logger.ts';
 import type { PoolLike } from '../../store/connect.ts';
 import { startListener } from '../../store/listener.ts';
-import { createDeliveryQueue, type DeliveryQueue } from '../delivery-queue.ts';
-import type { Delivery, PartitionLag, SubscribeOptions, Subscription } from '../transport.ts';
+import { createDeliveryQueue, type DeliveryQueue, queuedSubscription } from '../delivery-queue.ts';
+import type { Delivery, SubscribeOptions, Subscription } from '../transport.ts';
 import type { BrokerClient } from './client.ts';
 import { brokerError } from './errors.ts';
 import type { PostgresSettings } from './options.ts';
@@ -225,15 +225,10 @@ export async function subscribePostgres(deps: PostgresSubscribeDeps, options: Su
     queue.fail(fail(error)),
   );
 
-  let closed = false;
-  return {
-    [Symbol.asyncIterator]: () => queue[Symbol.asyncIterator](),
-    async close() {
-      if (closed) return;
-      closed = true;
+  return queuedSubscription(queue, {
+    async shutdown() {
       clearInterval(timer);
       stopListening.abort();
-      queue.end();
       waker.wake();
       await commits.flushed();
       // A heartbeat under way would take partitions again after they are handed over.
@@ -242,7 +237,7 @@ export async function subscribePostgres(deps: PostgresSubscribeDeps, options: Su
       await leaveGroup(pool, schema, group, member).catch(() => {});
       await fetching;
     },
-    async lag(): Promise<PartitionLag[]> {
+    async lag() {
       try {
         const rows = await partitionLag(pool, schema, group, options.topics);
         return rows.map((r) => ({
@@ -256,7 +251,7 @@ export async function subscribePostgres(deps: PostgresSubscribeDeps, options: Su
         throw fail(error);
       }
     },
-  };
+  });
 }
 
 /**

@@ -1,3 +1,4 @@
+import { transportOf } from '../adapter.ts';
 import type { Transport } from '../transport.ts';
 import { type RabbitMQOptions, resolveOptions } from './options.ts';
 import { createPublisher } from './publish.ts';
@@ -13,13 +14,9 @@ export type { QueueType, RabbitMQOptions } from './options.ts';
  */
 export function rabbitmq(options: RabbitMQOptions): Transport {
   const settings = resolveOptions(options);
-  const publisher = createPublisher(settings);
-  return {
-    name: 'rabbitmq',
+  return transportOf('rabbitmq', {
     describe: () => settings.target,
-    connect: () => publisher.connect(),
-    publish: (messages) => publisher.publish(messages),
+    publisher: createPublisher(settings),
     subscribe: (subscription) => subscribeRabbit(settings, subscription),
-    close: () => publisher.close(),
-  };
+  });
 }

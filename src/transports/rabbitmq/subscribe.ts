@@ -1,5 +1,5 @@
 import { HeraldError } from '../../errors.ts';
-import { createDeliveryQueue, type DeliveryQueue } from '../delivery-queue.ts';
+import { createDeliveryQueue, type DeliveryQueue, queuedSubscription } from '../delivery-queue.ts';
 import type { Delivery, PartitionLag, SubscribeOptions, Subscription } from '../transport.ts';
 import {
   type Channel,
@@ -134,10 +134,10 @@ export async function subscribeRabbit(settings: RabbitMQSettings, options: Subsc
 
   const queue = createDeliveryQueue<Delivery>();
   let failure: HeraldError | null = null;
-  let closing = false;
-  // What waits in the queue is dropped: RabbitMQ requeues it, it was never acknowledged.
+  // What waits in the queue is dropped: RabbitMQ requeues it, it was never acknowledged. Once the
+  // queue is over (failed, or ended at close), later errors say nothing new.
   const fail = (error: unknown) => {
-    if (closing || failure) return;
+    if (queue.finished) return;
     failure = toHeraldError(error, target, 'consume');
     queue.fail(failure);
   };
@@ -161,28 +161,24 @@ export async function subscribeRabbit(settings: RabbitMQSettings, options: Subsc
     partitions = await declare(await adminChannel(), settings, options, call);
     await consume(connection, partitions, settings, call, queue, fail);
   } catch (error) {
-    closing = true;
+    queue.end();
     await closeQuietly(connection, timeoutMs);
     throw toHeraldError(failure ?? error, target, 'consume');
   }
 
-  return {
-    [Symbol.asyncIterator]: () => queue[Symbol.asyncIterator](),
-    async close() {
-      if (closing) return;
-      closing = true;
-      queue.end();
+  return queuedSubscription(queue, {
+    async shutdown() {
       // Closing a channel is a handshake: the acknowledgements sent before it are processed first.
       // What was delivered and not acknowledged goes back to its queue, in order.
       await Promise.all(partitions.map((p) => closeQuietly(p.channel, timeoutMs)));
       await closeQuietly(connection, timeoutMs);
     },
-    async lag(): Promise<PartitionLag[]> {
+    async lag() {
       try {
         return await measureLag(await adminChannel(), partitions, call);
       } catch (error) {
         throw toHeraldError(error, target, 'consume');
       }
     },
-  };
+  });
 }

@@ -1,3 +1,4 @@
+import { transportOf } from '../adapter.ts';
 import type { Transport } from '../transport.ts';
 import { loadSqs } from './client.ts';
 import { type SqsOptions, sqsSettings } from './options.ts';
@@ -15,13 +16,9 @@ export type { SqsOptions } from './options.ts';
  */
 export function sqs(options: SqsOptions): Transport {
   const settings = sqsSettings(options);
-  const publisher = createPublisher(settings);
-  return {
-    name: 'sqs',
+  return transportOf('sqs', {
     describe: () => settings.target,
-    connect: () => publisher.connect(),
-    publish: (messages) => publisher.publish(messages),
+    publisher: createPublisher(settings),
     subscribe: async (subscription) => subscribeSqs(await loadSqs(), settings, subscription),
-    close: () => publisher.close(),
-  };
+  });
 }

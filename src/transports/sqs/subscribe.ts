@@ -1,6 +1,6 @@
 import type { Message } from '@aws-sdk/client-sqs';
 import { HeraldError } from '../../errors.ts';
-import { createDeliveryQueue } from '../delivery-queue.ts';
+import { createDeliveryQueue, queuedSubscription } from '../delivery-queue.ts';
 import type { Delivery, PartitionLag, SubscribeOptions, Subscription } from '../transport.ts';
 import { createClient, type SqsClient, type SqsModule, withDeadline } from './client.ts';
 import { toHeraldError } from './errors.ts';
@@ -141,7 +141,9 @@ export async function subscribeSqs(
   const book = createReceiptBook(lib, client, settings);
   const deliveries = createDeliveryQueue<Delivery>(highWater);
   let closed = false;
+  // The first failure stops every receive; later ones, and any after close(), say nothing new.
   const fail = (error: unknown) => {
+    if (deliveries.finished) return;
     deliveries.fail(toHeraldError(error, target));
     stop.abort();
   };
@@ -155,7 +157,7 @@ export async function subscribeSqs(
       try {
         messages = (await receiveOnce(lib, client, settings, queue, stop.signal)).Messages ?? [];
       } catch (error) {
-        if (!closed) fail(error);
+        fail(error);
         return;
       }
       if (closed) {
@@ -175,13 +177,10 @@ export async function subscribeSqs(
   );
   heartbeat.unref();
 
-  return {
-    [Symbol.asyncIterator]: () => deliveries[Symbol.asyncIterator](),
-    async close() {
-      if (closed) return;
+  return queuedSubscription(deliveries, {
+    async shutdown() {
       closed = true;
       clearInterval(heartbeat);
-      deliveries.end();
       // Acknowledgements already made are sent first; what is held is then visible again at once.
       await book.close().catch(() => {});
       // A long poll under way is not aborted: the server would still hand it messages (those just
@@ -192,7 +191,7 @@ export async function subscribeSqs(
       client.detach();
       void Promise.allSettled(receivers).then(() => client.destroy());
     },
-    async lag(): Promise<PartitionLag[]> {
+    async lag() {
       if (closed) throw new HeraldError('HERALD_STOPPED', 'the SQS subscription is closed');
       try {
         return await measureLag(lib, client, settings, queues);
@@ -200,5 +199,5 @@ export async function subscribeSqs(
         throw toHeraldError(error, target);
       }
     },
-  };
+  });
 }
