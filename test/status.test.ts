@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createOutbox, getStatus, type HeraldStatus, isHeraldError } from '../src/index.ts';
+import { recordLag } from '../src/store/sql/consumer-lag.ts';
 import { databaseUrl, uniqueName } from './support/env.ts';
 import { waitFor } from './support/relay-process.ts';
 import {
@@ -276,5 +277,21 @@ FROM (SELECT l.xid, l.seq FROM "${db.schema}".log l ORDER BY l.xid DESC, l.seq D
     assert.doesNotMatch((down as Error).message, /pw/);
     const bad = await getStatus({ db: databaseUrl, maxLagSeconds: -1 }).catch((e: unknown) => e);
     assert.ok(isHeraldError(bad, 'HERALD_INVALID_CONFIG'), String(bad));
+  });
+
+  it('keeps lag as each broker gives it: positions that are not numbers, and counts alone', async () => {
+    const db = await schemaForTest();
+    // PostgreSQL as the broker: positions are `xid:seq`; RabbitMQ and SQS only count.
+    await recordLag(db.pool, db.schema, 'ledger', [
+      { topic: 'orders', partition: 0, committed: '1234:7', end: '1240:2', lag: 9 },
+    ]);
+    await recordLag(db.pool, db.schema, 'mailer', [{ topic: 'orders', partition: 0, lag: 4 }]);
+    const status = await getStatus({ db: db.pool, schema: db.schema, ...patient });
+    const partitions = (group: string) =>
+      status.consumers.find((c) => c.group === group)?.partitions.map(({ measuredAgeSeconds: _, ...p }) => p);
+    assert.deepEqual(partitions('ledger'), [
+      { topic: 'orders', partition: 0, committed: '1234:7', end: '1240:2', lag: 9 },
+    ]);
+    assert.deepEqual(partitions('mailer'), [{ topic: 'orders', partition: 0, committed: null, end: null, lag: 4 }]);
   });
 });

@@ -11,6 +11,8 @@ const hidden = Symbol('hidden');
 
 function shown(value: unknown): string {
   if (value === hidden) return '';
+  // JSON would show NaN and Infinity as null.
+  if (typeof value === 'number' && !Number.isFinite(value)) return `${value} `;
   const plain = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
   if (plain(value) || (Array.isArray(value) && value.length <= 20 && value.every(plain))) {
     const text = JSON.stringify(value);

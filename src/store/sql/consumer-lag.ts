@@ -34,7 +34,7 @@ export async function recordLag(
   );
   await db.query(
     `INSERT INTO ${quoteIdent(schema)}.consumer_lag (consumer_group, topic, partition, committed, end_offset, lag)
-SELECT $1, * FROM unnest($2::text[], $3::int[], $4::bigint[], $5::bigint[], $6::bigint[])
+SELECT $1, * FROM unnest($2::text[], $3::int[], $4::text[], $5::text[], $6::bigint[])
 ON CONFLICT (consumer_group, topic, partition) DO UPDATE SET committed = EXCLUDED.committed,
   end_offset = EXCLUDED.end_offset, lag = EXCLUDED.lag, measured_at = now()`,
     [
