@@ -35,11 +35,11 @@ broker and a cluster started for it on free ports (\`infra/kafka.mjs\` \`private
 
 \`\`\`sh
 ${command}                 # this report (full size, 5 s leases)
-npm run -s chaos -- --events 8000 --kills 2 --lease-ms 3000 --no-report   # the size test/chaos.test.ts runs
+npm run -s chaos -- --events 8000 --kills 2 --lease-ms 3000 --no-report   # the size test/reliability/chaos.test.ts runs
 \`\`\`
 
 Code: \`chaos/scenario.ts\` (the run), \`chaos/writers.ts\`, \`chaos/fleet.ts\` (relay processes),
-\`chaos/probes.ts\` (failover measures), \`chaos/verify.ts\` (the checks). \`test/chaos.test.ts\`
+\`chaos/probes.ts\` (failover measures), \`chaos/verify.ts\` (the checks). \`test/reliability/chaos.test.ts\`
 runs the same scenario small in \`npm test\`.
 
 ## Last run

@@ -1,6 +1,6 @@
 // Generates the reference pages that must not drift from the code: docs/cli.md from the CLI's
 // commands and settings, docs/errors.md from the error-code table. `npm run docs` writes them;
-// test/docs.test.ts fails when they are stale.
+// test/project/docs.test.ts fails when they are stale.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { commands } from '../src/cli/commands/index.ts';
 import { settings } from '../src/config/settings.ts';

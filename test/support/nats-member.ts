@@ -1,5 +1,5 @@
 /**
- * A group member in a process of its own, for test/nats-group.test.ts: reads `count` messages of
+ * A group member in a process of its own, for test/transports/nats/group.test.ts: reads `count` messages of
  * `topic` as `group`, acknowledges the first `acked`, says so on stdout, and waits to be killed.
  * Usage: node nats-member.ts <servers> <group> <topic> <count> <acked>
  */
