@@ -84,21 +84,54 @@ export function createRound(deps: RoundDeps) {
     }
     const last = rows[rows.length - 1] as LogRow;
     const to = { xid: last.xid, seq: last.seq };
-    // The cursors move only after every message of the batch was acknowledged (or dead-lettered),
-    // and only for shards whose lease is still ours.
-    let lost: number[] = [];
-    const saved = await attempt('cursor update', async () => {
-      lost = await advanceCursors(pool, schema, stats.instanceId, leasing.leases(), to);
-    });
-    if (!saved.ok) return false;
-    leasing.advanced(to, lost);
+    // The cursors move only after every message of the batch was acknowledged (or dead-lettered).
+    // They are saved behind, by saveCursors: a relay that dies republishes at most what it
+    // published since the last save (duplicates, never loss).
+    leasing.advance(to);
+    unsaved = to;
     stats.position = leasing.position() ?? to;
     stats.published += fresh.length;
     stats.batches++;
     return true;
   };
 
+  let unsaved: Position | null = null;
+  let savedAt = Date.now();
+
   return {
+    /** Milliseconds since the cursors were last saved, 0 when nothing is waiting to be saved. */
+    unsavedMs: () => (unsaved === null ? 0 : Date.now() - savedAt),
+
+    /**
+     * Saves how far publishing has come, for the shards whose lease is still ours at the same
+     * epoch; shards found lost are dropped. False if the relay stopped while retrying.
+     */
+    async saveCursors(): Promise<boolean> {
+      const to = unsaved;
+      if (to === null) return true;
+      let lost: number[] = [];
+      const saved = await attempt('cursor update', async () => {
+        lost = await advanceCursors(pool, schema, stats.instanceId, leasing.leases(), to);
+      });
+      if (!saved.ok) return false;
+      if (unsaved === to) unsaved = null;
+      savedAt = Date.now();
+      leasing.lost(lost);
+      return true;
+    },
+
+    /** At stop, after the loop ended: one try to save, so the next relay starts where this one got. */
+    async saveOnStop(): Promise<void> {
+      const to = unsaved;
+      if (to === null) return;
+      try {
+        await advanceCursors(pool, schema, stats.instanceId, leasing.leases(), to);
+        unsaved = null;
+      } catch (error) {
+        logger.warn({ error }, 'cursors not saved at stop; the next relay republishes from the last save');
+      }
+    },
+
     /** Reads after `from`, publishes and advances once; the rows read, or null if the relay stopped. */
     async run(from: Position): Promise<number | null> {
       stats.position = from;
