@@ -223,6 +223,7 @@ export function createRelay(options: RelayOptions): Relay {
           stopper.abort();
           clearInterval(renewTimer);
           stopRetention();
+          await round?.settle();
           await round?.saveOnStop();
           await leasing.releaseAll().catch(() => {});
           await transport.close().catch(() => {});
