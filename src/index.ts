@@ -39,6 +39,7 @@ export type { RelayHealth } from './relay/health.ts';
 export { createRelay, type Relay, type RelayOptions, type RelayState, type RelayStats } from './relay/relay.ts';
 export { type ReplayOptions, type ReplayResult, replayEvents } from './replay/replay.ts';
 export { getStatus, type HeraldStatus, type StatusOptions } from './status/status.ts';
+export { listUnpublished, type UnpublishedEvent, type UnpublishedOptions } from './status/unpublished.ts';
 export { type DatabaseOption, type PoolClientLike, type PoolLike, withTransaction } from './store/connect.ts';
 export type { Queryable, QueryResultLike } from './store/db.ts';
 export { type MigrateOptions, type MigrateResult, type Migration, migrate } from './store/migrate.ts';

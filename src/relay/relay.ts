@@ -95,6 +95,13 @@ export interface Relay {
   stats(): RelayStats;
   /** Resolves when the relay has stopped. */
   readonly done: Promise<void>;
+  /**
+   * Publishes what is committed now and resolves, with the events published meanwhile: for
+   * cron-style runs (`herald relay --once`) and tests. A relay not started is started and
+   * stopped again; a running one keeps running. It drains the shards this relay holds (all of
+   * them when it runs alone); events held back behind a transaction still open stay for later.
+   */
+  drain(): Promise<{ published: number }>;
   /** Dead letters, pending by default (seed 002's getFailedEvents). */
   getFailedEvents(filter?: DeadLetterFilter): Promise<FailedEvent[]>;
   /** Publishes a dead letter again and records the outcome (seed 002's retryFailedEvent). */
@@ -134,12 +141,25 @@ export function createRelay(options: RelayOptions): Relay {
   let renewTimer: NodeJS.Timeout | undefined;
   let stopRetention = () => {};
   let round: ReturnType<typeof createRound> | undefined;
+  // drain() callers, told when a read finds nothing left (or nothing is held to read).
+  let caughtUp: (() => void)[] = [];
+  const tellCaughtUp = (count = caughtUp.length) => {
+    const waiting = caughtUp.slice(0, count);
+    caughtUp = caughtUp.slice(count);
+    for (const fn of waiting) fn();
+  };
+  const nextCaughtUp = () => {
+    const waiting = new Promise<void>((resolve) => caughtUp.push(resolve));
+    wake();
+    return Promise.race([waiting, done]);
+  };
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => {
     resolveDone = r;
   });
 
-  /** Waits `ms` or until stop(), whichever comes first. */
+  let wake = () => {};
+  /** Waits `ms`, or until stop() or drain() wakes it, whichever comes first. */
   const idle = (ms: number) =>
     new Promise<void>((resolve) => {
       if (stopper.signal.aborted) return resolve();
@@ -147,8 +167,10 @@ export function createRelay(options: RelayOptions): Relay {
       function finish() {
         clearTimeout(timer);
         stopper.signal.removeEventListener('abort', finish);
+        wake = () => {};
         resolve();
       }
+      wake = finish;
       stopper.signal.addEventListener('abort', finish, { once: true });
     });
 
@@ -171,13 +193,17 @@ export function createRelay(options: RelayOptions): Relay {
       const from = leasing.position();
       const untilBeat = Math.max(1, nextRebalance - Date.now());
       if (!from) {
+        tellCaughtUp(); // nothing held: other relays hold every shard
         await idle(untilBeat); // no shard held yet: another relay holds them, or is handing over
         continue;
       }
+      const waiters = caughtUp.length;
       const read = await r.run(from);
       if (read === null) break;
       if (r.unsavedMs() >= cursorMs && !(await r.saveCursors())) break;
       if (read === 0) {
+        // Only callers already waiting when this read began: theirs saw everything committed.
+        if (waiters > 0 && (await r.saveCursors())) tellCaughtUp(waiters);
         await idle(Math.min(waitMs, untilBeat));
         waitMs = Math.min(waitMs * 2, pollMs);
         continue;
@@ -188,7 +214,7 @@ export function createRelay(options: RelayOptions): Relay {
 
   const deadLetters = createDeadLetters({ db: pool, schema, transport });
   const snapshot = (): RelayStats => ({ ...stats, position: { ...stats.position }, shards: [...stats.shards] });
-  return {
+  const relay: Relay = {
     done,
     stats: snapshot,
     getFailedEvents: (filter) => deadLetters.list(filter),
@@ -233,6 +259,18 @@ export function createRelay(options: RelayOptions): Relay {
           resolveDone();
         });
     },
+    async drain() {
+      const before = stats.published;
+      if (stats.state === 'idle') {
+        await relay.start();
+        await nextCaughtUp();
+        await relay.stop();
+        return { published: stats.published - before };
+      }
+      if (stats.state === 'stopping' || stats.state === 'stopped') return { published: 0 };
+      await nextCaughtUp();
+      return { published: stats.published - before };
+    },
     async stop() {
       if (stats.state === 'idle') {
         stats.state = 'stopped';
@@ -243,4 +281,5 @@ export function createRelay(options: RelayOptions): Relay {
       await done;
     },
   };
+  return relay;
 }
