@@ -33,6 +33,13 @@ export {
 } from './events/define.ts';
 export type { StandardSchemaV1 } from './events/standard-schema.ts';
 export { uuidv7 } from './events/uuidv7.ts';
+export {
+  type HistoryEvent,
+  type ReadStreamOptions,
+  readStream,
+  type StreamPage,
+  type StreamSelector,
+} from './history/read-stream.ts';
 export { createLogger, type Logger, type LogLevel, silentLogger } from './observe/logger.ts';
 export { type AddedEvent, createOutbox, type Outbox, type OutboxOptions } from './outbox/outbox.ts';
 export type { RelayHealth } from './relay/health.ts';

@@ -57,6 +57,11 @@ describe('examples', () => {
     assert.match(stdout, /published 2; unpublished now: 0/);
   });
 
+  it("history: rebuilds an account's balance from its events, page by page (docs/history.md)", async () => {
+    const { stdout } = await run(process.execPath, ['examples/history.ts']);
+    assert.match(stdout, /acc-1: 4 events, balance 2625 cents/);
+  });
+
   for (const broker of ['rabbitmq', 'nats', 'sqs', 'postgres']) {
     it(`transports: one event through the relay and a consumer on ${broker}`, async () => {
       const { stdout } = await run(process.execPath, ['examples/transports.ts', broker]);
