@@ -50,6 +50,7 @@ export { listUnpublished, type UnpublishedEvent, type UnpublishedOptions } from 
 export { type DatabaseOption, type PoolClientLike, type PoolLike, withTransaction } from './store/connect.ts';
 export type { Queryable, QueryResultLike } from './store/db.ts';
 export { type MigrateOptions, type MigrateResult, type Migration, migrate } from './store/migrate.ts';
+export { type AppliedMigration, type MigrationStatus, migrationStatus } from './store/migration-status.ts';
 export type {
   Delivery,
   IncomingMessage,
