@@ -26,6 +26,9 @@ describe('inventory example: low-stock thresholds', () => {
   });
 });
 
+// biome-ignore lint/suspicious/noExplicitAny: event payloads, checked field by field in the test
+type Payload = Record<string, any>;
+
 describe('inventory example: alerts and replenishment events', () => {
   const f = inventoryFixture();
   it('raises each alert once as stock falls, and purchasing answers CRITICAL and OUT_OF_STOCK with a delivery', async () => {
@@ -52,7 +55,6 @@ describe('inventory example: alerts and replenishment events', () => {
     await adjust(-36); // 0: OUT_OF_STOCK (the restock cleared the level); another 32 ordered
     await waitFor('the restock of the OUT_OF_STOCK alert', async () => (await stock()) === 32, 30_000);
 
-    // biome-ignore lint/suspicious/noExplicitAny: event payloads, checked field by field below
     const events = async (type: string) =>
       (
         await f.stack.db.query(
@@ -60,7 +62,7 @@ describe('inventory example: alerts and replenishment events', () => {
 WHERE type = $1 AND payload::text LIKE '%' || $2 || '%' ORDER BY xid, seq`,
           [type, productId],
         )
-      ).rows.map((r) => r.payload as Record<string, any>);
+      ).rows.map((r) => r.payload as Payload);
     const alerts = await events('inventory.stock.low_stock_alert');
     assert.deepEqual(
       alerts.map((a) => [a.severity, a.currentStock, a.minimumStock, a.warehouseId]),
