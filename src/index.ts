@@ -34,6 +34,19 @@ export {
 export type { StandardSchemaV1 } from './events/standard-schema.ts';
 export { uuidv7 } from './events/uuidv7.ts';
 export { createLogger, type Logger, type LogLevel, silentLogger } from './observe/logger.ts';
+export {
+  type GaugeReading,
+  type MetricDefinition,
+  type MetricsRecorder,
+  metricDefinitions,
+  noMetrics,
+} from './observe/metrics.ts';
+export {
+  type PrometheusMetrics,
+  type PrometheusOptions,
+  prometheusMetrics,
+  type Scrape,
+} from './observe/prometheus.ts';
 export { type AddedEvent, createOutbox, type Outbox, type OutboxOptions } from './outbox/outbox.ts';
 export type { RelayHealth } from './relay/health.ts';
 export { createRelay, type Relay, type RelayOptions, type RelayState, type RelayStats } from './relay/relay.ts';

@@ -2,6 +2,7 @@ import { HeraldError } from '../errors.ts';
 import type { EventDefinition } from '../events/define.ts';
 import type { InferOutput, StandardSchemaV1 } from '../events/standard-schema.ts';
 import type { Logger } from '../observe/logger.ts';
+import type { MetricsRecorder } from '../observe/metrics.ts';
 import { createOutbox } from '../outbox/outbox.ts';
 import type { DatabaseOption } from '../store/connect.ts';
 import type { PartitionLag, Transport } from '../transports/transport.ts';
@@ -47,6 +48,8 @@ export interface ConsumerOptions {
   source?: string;
   /** Default: JSON lines on stderr at `HERALD_LOG_LEVEL` (info), as the relay and the CLI. */
   logger?: Logger;
+  /** Where the consumer reports its metrics: `await prometheusMetrics()`, `openTelemetryMetrics()`. */
+  metrics?: MetricsRecorder;
 }
 
 export interface Consumer {

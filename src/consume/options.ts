@@ -10,6 +10,7 @@ import {
 } from '../config/check.ts';
 import { settingFromEnv } from '../config/settings.ts';
 import { createLogger, type Logger } from '../observe/logger.ts';
+import { type MetricsRecorder, noMetrics } from '../observe/metrics.ts';
 import { type DatabaseOption, resolveDatabase } from '../store/connect.ts';
 import { resolveSchema } from '../store/identifiers.ts';
 import type { Transport } from '../transports/transport.ts';
@@ -38,6 +39,7 @@ export interface ConsumerSettings {
   preparedStatements: boolean;
   source: string | undefined;
   logger: Logger;
+  metrics: MetricsRecorder;
 }
 
 /**
@@ -92,5 +94,6 @@ export function consumerSettings(options: ConsumerOptions): ConsumerSettings {
     preparedStatements: booleanSetting('preparedStatements', options.preparedStatements, true),
     source: textSetting('source', options.source),
     logger: options.logger ?? createLogger(),
+    metrics: options.metrics ?? noMetrics,
   };
 }

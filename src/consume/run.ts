@@ -1,5 +1,6 @@
 import { isHeraldError } from '../errors.ts';
 import type { Outbox } from '../outbox/outbox.ts';
+import { readGauges } from '../status/readings.ts';
 import { openPool } from '../store/connect.ts';
 import { assertMigrated } from '../store/migrate.ts';
 import { maintainPartitions, scheduleRetention } from '../store/retention.ts';
@@ -7,6 +8,7 @@ import { recordLag } from '../store/sql/consumer-lag.ts';
 import type { Delivery, PartitionLag, Subscription } from '../transports/transport.ts';
 import { createDeadLetterer } from './dead-letter.ts';
 import { consumeLoop } from './loop.ts';
+import { observedHandling } from './observed.ts';
 import type { ConsumerSettings } from './options.ts';
 import { createAckTracker, createKeyedRunner } from './ordering.ts';
 import { createPipeline, type Route } from './pipeline.ts';
@@ -94,12 +96,14 @@ export async function startConsumer(deps: {
     outbox: deps.outbox,
   });
   const giveUp = createDeadLetterer({ ...context, transport, topic: settings.deadLetterTopic });
+  const handle = observedHandling(pipeline.handle, settings.metrics, group);
+  cleanups.push(settings.metrics.watch(schema, readGauges(pool, schema)));
   const dispatch = (delivery: Delivery) => {
     const done = acks.track(delivery);
     const key = delivery.key ?? `${delivery.topic}/${delivery.partition}`;
     void runner.run(key, async () => {
       try {
-        await pipeline.handle(delivery, giveUp);
+        await handle(delivery, giveUp);
         done();
       } catch (error) {
         if (!(error instanceof Released))

@@ -6,7 +6,9 @@ import {
 } from '../deadletters/dead-letters.ts';
 import { HeraldError } from '../errors.ts';
 import type { Logger } from '../observe/logger.ts';
+import type { MetricsRecorder } from '../observe/metrics.ts';
 import type { BackoffOptions } from '../retry/backoff.ts';
+import { readGauges } from '../status/readings.ts';
 import type { StatusThresholds } from '../status/status.ts';
 import { type DatabaseOption, openPool, toDatabaseError } from '../store/connect.ts';
 import { channelName } from '../store/identifiers.ts';
@@ -60,6 +62,8 @@ export interface RelayOptions {
    */
   retentionDays?: number;
   logger?: Logger;
+  /** Where the relay reports its metrics: `await prometheusMetrics()`, `openTelemetryMetrics()`. */
+  metrics?: MetricsRecorder;
 }
 
 export type RelayState = 'idle' | 'starting' | 'running' | 'retrying' | 'stopping' | 'stopped';
@@ -221,6 +225,7 @@ export function createRelay(options: RelayOptions): Relay {
       }
       renewTimer = setInterval(() => void leasing.renew().catch(() => {}), heartbeatMs);
       stopRetention = scheduleRetention({ db: pool, schema, retentionDays: settings.retentionDays, logger });
+      const unwatch = settings.metrics.watch(schema, readGauges(pool, schema));
       if (stats.state === 'starting') stats.state = 'running';
       logger.info({ schema, instance: stats.instanceId, transport: transport.describe(), leaseMs }, 'relay started');
       run()
@@ -230,6 +235,7 @@ export function createRelay(options: RelayOptions): Relay {
           stopper.abort();
           clearInterval(renewTimer);
           stopRetention();
+          unwatch();
           await leasing.releaseAll().catch(() => {});
           await listener.catch(() => {});
           await transport.close().catch(() => {});
