@@ -33,6 +33,13 @@ export {
 } from './events/define.ts';
 export type { StandardSchemaV1 } from './events/standard-schema.ts';
 export { uuidv7 } from './events/uuidv7.ts';
+export {
+  createHttpHandler,
+  type HealthCheck,
+  type HttpHandler,
+  type HttpHandlerOptions,
+  type Readiness,
+} from './observe/http.ts';
 export { createLogger, type Logger, type LogLevel, silentLogger } from './observe/logger.ts';
 export {
   type GaugeReading,

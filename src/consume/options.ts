@@ -36,6 +36,7 @@ export interface ConsumerSettings {
   inboxRetentionDays: number;
   lagIntervalMs: number;
   redeliveryPollMs: number;
+  stuckAfterMs: number;
   preparedStatements: boolean;
   source: string | undefined;
   logger: Logger;
@@ -91,6 +92,7 @@ export function consumerSettings(options: ConsumerOptions): ConsumerSettings {
     inboxRetentionDays: integerSetting('inboxRetentionDays', options.inboxRetentionDays, 0, 3650, 7),
     lagIntervalMs: numberSetting('lagIntervalMs', options.lagIntervalMs, 0, 5_000),
     redeliveryPollMs: numberSetting('redeliveryPollMs', options.redeliveryPollMs, 10, 1_000),
+    stuckAfterMs: numberSetting('stuckAfterMs', options.stuckAfterMs, 0, 60_000),
     preparedStatements: booleanSetting('preparedStatements', options.preparedStatements, true),
     source: textSetting('source', options.source),
     logger: options.logger ?? createLogger(),

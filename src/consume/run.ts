@@ -1,4 +1,5 @@
 import { isHeraldError } from '../errors.ts';
+import type { Readiness } from '../observe/http.ts';
 import type { Outbox } from '../outbox/outbox.ts';
 import { readGauges } from '../status/readings.ts';
 import { openPool } from '../store/connect.ts';
@@ -7,6 +8,7 @@ import { maintainPartitions, scheduleRetention } from '../store/retention.ts';
 import { recordLag } from '../store/sql/consumer-lag.ts';
 import type { Delivery, PartitionLag, Subscription } from '../transports/transport.ts';
 import { createDeadLetterer } from './dead-letter.ts';
+import { consumerReadiness } from './health.ts';
 import { consumeLoop } from './loop.ts';
 import { observedHandling } from './observed.ts';
 import type { ConsumerSettings } from './options.ts';
@@ -21,6 +23,7 @@ export interface ConsumerRun {
   stop(): Promise<void>;
   lag(): Promise<PartitionLag[]>;
   inFlight(): number;
+  readiness(): Promise<Readiness>;
 }
 
 /**
@@ -162,6 +165,15 @@ export async function startConsumer(deps: {
 
   return {
     inFlight: () => acks.inFlight,
+    readiness: () =>
+      consumerReadiness({
+        group,
+        stats: { ...stats, inFlight: acks.inFlight },
+        subscribed: subscription !== null,
+        stuck: acks.stuck(settings.stuckAfterMs),
+        stuckAfterMs: settings.stuckAfterMs,
+        pool,
+      }),
     lag: async () => (subscription ? subscription.lag() : []),
     async stop() {
       stopper.abort();

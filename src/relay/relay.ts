@@ -5,6 +5,7 @@ import {
   type RetryResult,
 } from '../deadletters/dead-letters.ts';
 import { HeraldError } from '../errors.ts';
+import type { HealthCheck } from '../observe/http.ts';
 import type { Logger } from '../observe/logger.ts';
 import type { MetricsRecorder } from '../observe/metrics.ts';
 import type { BackoffOptions } from '../retry/backoff.ts';
@@ -20,7 +21,7 @@ import type { Position } from '../store/sql/read-batch.ts';
 import type { Transport } from '../transports/transport.ts';
 import type { TopicStrategy } from '../wire/topics.ts';
 import { createAttempts, relayError } from './attempts.ts';
-import { type RelayHealth, relayHealth } from './health.ts';
+import { type RelayHealth, relayHealth, relayReadiness } from './health.ts';
 import { createLeasing, type Leasing } from './leasing.ts';
 import { relaySettings } from './options.ts';
 import { createRound } from './round.ts';
@@ -86,7 +87,7 @@ export interface RelayStats {
   lastError: { code: string; message: string; at: Date } | null;
 }
 
-export interface Relay {
+export interface Relay extends HealthCheck {
   start(): Promise<void>;
   /** Finishes the batch in flight (or abandons it while retrying), then closes what it opened. */
   stop(): Promise<void>;
@@ -195,6 +196,8 @@ export function createRelay(options: RelayOptions): Relay {
     stats: snapshot,
     getFailedEvents: (filter) => deadLetters.list(filter),
     health: (thresholds = {}) => relayHealth(pool, schema, snapshot(), thresholds),
+    readiness: () => relayReadiness(pool, transport, snapshot()),
+    alive: () => stats.state !== 'stopped',
     async retryFailedEvent(id) {
       const [result] = await deadLetters.retry({ ids: [id], status: 'all' });
       return result ?? { id, ok: false, error: { code: 'HERALD_INVALID_CONFIG', message: `no dead letter ${id}` } };

@@ -2,6 +2,7 @@ import { resolveSettings } from '../../config/settings.ts';
 import { createLogger } from '../../observe/logger.ts';
 import { createRelay } from '../../relay/relay.ts';
 import { type Command, settingOptions, settingsHelp } from '../command.ts';
+import { cliMetrics, serveHttp } from '../http.ts';
 import { transportFrom, transportKeys } from '../transport.ts';
 
 const relayKeys = [
@@ -13,6 +14,8 @@ const relayKeys = [
   'onFailure',
   'leaseMs',
   'retentionDays',
+  'http',
+  'httpToken',
   'logLevel',
 ] as const;
 
@@ -20,10 +23,11 @@ export const relayCommand: Command = {
   summary: 'Publish committed events from the log to the broker (Kafka by default) until stopped (SIGTERM/SIGINT)',
   options: settingOptions(relayKeys),
   help: () =>
-    `herald relay [options]\n\nRuns until SIGTERM or SIGINT, then finishes the batch in flight and exits.\n\n${settingsHelp(relayKeys)}`,
+    `herald relay [options]\n\nRuns until SIGTERM or SIGINT, then finishes the batch in flight and exits. With --http, serves\n/healthz, /readyz and /metrics (docs/operations.md).\n\n${settingsHelp(relayKeys)}`,
   async run(flags) {
     const config = resolveSettings(relayKeys, flags, process.env);
     const logger = createLogger({ level: config.logLevel });
+    const metrics = config.http ? await cliMetrics(logger) : undefined;
     const relay = createRelay({
       db: config.databaseUrl,
       schema: config.schema,
@@ -36,6 +40,7 @@ export const relayCommand: Command = {
       retentionDays: config.retentionDays,
       logger,
       ...(config.topicPrefix ? { topicPrefix: config.topicPrefix } : {}),
+      ...(metrics ? { metrics } : {}),
     });
     const stop = (signal: string) => {
       logger.info({ signal }, 'stopping');
@@ -43,8 +48,16 @@ export const relayCommand: Command = {
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
-    await relay.start();
-    await relay.done;
+    const server = config.http
+      ? await serveHttp(config.http, { checks: [relay], metrics, token: config.httpToken }, logger)
+      : undefined;
+    try {
+      await relay.start();
+      await relay.done;
+    } finally {
+      server?.closeAllConnections();
+      server?.close();
+    }
     return 0;
   },
 };
