@@ -48,6 +48,11 @@ export interface ConsumerOptions {
    * this while others wait behind it (stuck retrying one message); default 60 000 ms.
    */
   stuckAfterMs?: number;
+  /**
+   * With @opentelemetry/api: the `process` span of each message links to the span that created the
+   * event (`link`, the default: a new trace per handling) or continues its trace (`child`).
+   */
+  processSpan?: 'link' | 'child';
   /** Named prepared statements for the inbox; turn off behind transaction-mode poolers. Default true. */
   preparedStatements?: boolean;
   /** CloudEvents source of events the handlers emit; default `$HERALD_SOURCE` or `/herald`. */

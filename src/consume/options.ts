@@ -37,6 +37,7 @@ export interface ConsumerSettings {
   lagIntervalMs: number;
   redeliveryPollMs: number;
   stuckAfterMs: number;
+  processSpan: 'link' | 'child';
   preparedStatements: boolean;
   source: string | undefined;
   logger: Logger;
@@ -93,6 +94,7 @@ export function consumerSettings(options: ConsumerOptions): ConsumerSettings {
     lagIntervalMs: numberSetting('lagIntervalMs', options.lagIntervalMs, 0, 5_000),
     redeliveryPollMs: numberSetting('redeliveryPollMs', options.redeliveryPollMs, 10, 1_000),
     stuckAfterMs: numberSetting('stuckAfterMs', options.stuckAfterMs, 0, 60_000),
+    processSpan: oneOf('processSpan', options.processSpan, ['link', 'child'] as const, 'link'),
     preparedStatements: booleanSetting('preparedStatements', options.preparedStatements, true),
     source: textSetting('source', options.source),
     logger: options.logger ?? createLogger(),

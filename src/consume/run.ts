@@ -1,5 +1,6 @@
 import { isHeraldError } from '../errors.ts';
 import type { Readiness } from '../observe/http.ts';
+import { loadTracing } from '../observe/tracing.ts';
 import type { Outbox } from '../outbox/outbox.ts';
 import { readGauges } from '../status/readings.ts';
 import { openPool } from '../store/connect.ts';
@@ -99,7 +100,13 @@ export async function startConsumer(deps: {
     outbox: deps.outbox,
   });
   const giveUp = createDeadLetterer({ ...context, transport, topic: settings.deadLetterTopic });
-  const handle = observedHandling(pipeline.handle, settings.metrics, group);
+  await loadTracing();
+  const handle = observedHandling(pipeline.handle, {
+    metrics: settings.metrics,
+    group,
+    transport: transport.name,
+    processSpan: settings.processSpan,
+  });
   cleanups.push(settings.metrics.watch(schema, readGauges(pool, schema)));
   const dispatch = (delivery: Delivery) => {
     const done = acks.track(delivery);
