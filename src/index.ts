@@ -48,6 +48,7 @@ export {
   metricDefinitions,
   noMetrics,
 } from './observe/metrics.ts';
+export { type OpenTelemetryMetricsOptions, openTelemetryMetrics } from './observe/opentelemetry.ts';
 export {
   type PrometheusMetrics,
   type PrometheusOptions,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { DataPointType, MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { Registry } from 'prom-client';
 import { z } from 'zod';
 import {
@@ -9,6 +10,7 @@ import {
   defineEvent,
   metricDefinitions,
   NonRetriableError,
+  openTelemetryMetrics,
   prometheusMetrics,
   replayEvents,
   silentLogger,
@@ -33,7 +35,7 @@ async function sample(registry: Registry, name: string, labels: Record<string, s
   return found?.value;
 }
 
-describe('metrics: Prometheus, from the relay and the consumer on PostgreSQL and Kafka', () => {
+describe('metrics: Prometheus and OpenTelemetry, from the relay and the consumer on PostgreSQL and Kafka', () => {
   let db: TestSchema;
   before(async () => {
     db = await freshSchema();
@@ -160,5 +162,70 @@ describe('metrics: Prometheus, from the relay and the consumer on PostgreSQL and
     const registry = new Registry();
     await prometheusMetrics({ registry });
     await assert.rejects(prometheusMetrics({ registry }), /herald_relay_published_events_total/);
+  });
+
+  it('the same observations on OpenTelemetry instruments, under the messaging semantic-convention names', async () => {
+    // An application's OpenTelemetry SDK, read on demand.
+    class OnDemand extends MetricReader {
+      protected override async onForceFlush() {}
+      protected override async onShutdown() {}
+    }
+    const reader = new OnDemand();
+    const provider = new MeterProvider({ readers: [reader] });
+    const metrics = await openTelemetryMetrics({ meter: provider.getMeter('herald') });
+    const topic = await createTopic(1);
+    const Noted = defineEvent({ type: 'noted', version: 1, destination: topic, schema: z.object({}), key: () => 'k' });
+    await inTransaction(db.pool, (tx) => createOutbox({ schema: db.schema }).add(tx, Noted({})));
+    const group = uniqueName('g');
+    const transport = kafka({ brokers });
+    const consumer = createConsumer({
+      transport,
+      group,
+      db: db.pool,
+      schema: db.schema,
+      metrics,
+      logger: silentLogger,
+    });
+    consumer.on(Noted, () => {});
+    const relay = createRelay({ db: db.pool, schema: db.schema, transport, metrics, logger: silentLogger });
+    await consumer.start();
+    await relay.start();
+    let collected: ResourceMetrics;
+    try {
+      await waitFor('handled', () => consumer.stats().handled === 1);
+      await waitFor('its leases', () => relay.stats().shards.length === 64);
+      collected = (await reader.collect()).resourceMetrics;
+    } finally {
+      await relay.stop();
+      await consumer.stop();
+      await transport.close();
+      await provider.shutdown();
+    }
+    const points = (name: string) => {
+      const metric = collected.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === name);
+      assert.ok(metric, `${name} collected`);
+      return metric;
+    };
+    const sent = points('messaging.client.sent.messages');
+    assert.deepEqual(
+      sent.dataPoints.map((p) => [p.attributes, p.value]),
+      [[{ 'messaging.system': 'kafka', 'messaging.destination.name': topic, 'herald.outcome': 'published' }, 1]],
+    );
+    const processed = points('messaging.process.duration');
+    assert.equal(processed.dataPointType, DataPointType.HISTOGRAM);
+    assert.equal(processed.descriptor.unit, 's');
+    assert.deepEqual(processed.dataPoints[0]?.attributes, { 'messaging.consumer.group.name': group });
+    assert.equal((processed.dataPoints[0]?.value as { count: number } | undefined)?.count, 1);
+    const consumed = points('messaging.client.consumed.messages').dataPoints;
+    assert.deepEqual(consumed[0]?.attributes, { 'messaging.consumer.group.name': group, 'herald.outcome': 'handled' });
+    const leases = points('herald.relay.shard_leases').dataPoints;
+    assert.deepEqual(
+      leases.map((p) => [p.attributes['herald.lease.state'], p.value]),
+      [
+        ['held', 64],
+        ['free', 0],
+      ],
+    );
+    assert.equal(points('herald.outbox.pending_events').dataPoints[0]?.value, 0);
   });
 });

@@ -25,6 +25,7 @@ describe('optional peer dependencies', () => {
       ['src/transports/sqs/client.ts', '@aws-sdk/client-sqs'],
       ['src/store/pglite.ts', '@electric-sql/pglite'],
       ['src/observe/prometheus.ts', 'prom-client'],
+      ['src/observe/opentelemetry.ts', '@opentelemetry/api'],
     ];
     for (const [file, pkg] of sources) {
       const text = await readFile(file, 'utf8');
