@@ -1,4 +1,5 @@
 import type { Command } from '../command.ts';
+import { dashboardCommand } from './dashboard.ts';
 import { dlqCommand } from './dlq.ts';
 import { migrateCommand } from './migrate.ts';
 import { relayCommand } from './relay.ts';
@@ -12,4 +13,5 @@ export const commands: Record<string, Command> = {
   status: statusCommand,
   replay: replayCommand,
   dlq: dlqCommand,
+  dashboard: dashboardCommand,
 };

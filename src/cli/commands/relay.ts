@@ -16,6 +16,8 @@ const relayKeys = [
   'retentionDays',
   'http',
   'httpToken',
+  'adminToken',
+  'readToken',
   'logLevel',
 ] as const;
 
@@ -23,7 +25,8 @@ export const relayCommand: Command = {
   summary: 'Publish committed events from the log to the broker (Kafka by default) until stopped (SIGTERM/SIGINT)',
   options: settingOptions(relayKeys),
   help: () =>
-    `herald relay [options]\n\nRuns until SIGTERM or SIGINT, then finishes the batch in flight and exits. With --http, serves\n/healthz, /readyz and /metrics (docs/operations.md).\n\n${settingsHelp(relayKeys)}`,
+    `herald relay [options]\n\nRuns until SIGTERM or SIGINT, then finishes the batch in flight and exits. With --http, serves\n/healthz, /readyz and /metrics (docs/operations.md); with --admin-token or --read-token
+(better: HERALD_ADMIN_TOKEN, HERALD_READ_TOKEN) also the admin API and dashboard (docs/dashboard.md).\n\n${settingsHelp(relayKeys)}`,
   async run(flags) {
     const config = resolveSettings(relayKeys, flags, process.env);
     const logger = createLogger({ level: config.logLevel });
@@ -48,15 +51,38 @@ export const relayCommand: Command = {
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    const withAdmin = config.adminToken !== undefined || config.readToken !== undefined;
+    // The admin API publishes retries and replays with a producer of its own, not the relay's.
+    const adminTransport = config.http && withAdmin ? transportFrom(config) : undefined;
     const server = config.http
-      ? await serveHttp(config.http, { checks: [relay], metrics, token: config.httpToken }, logger)
+      ? await serveHttp(
+          config.http,
+          {
+            checks: [relay],
+            metrics,
+            token: config.httpToken,
+            ...(adminTransport
+              ? {
+                  admin: {
+                    db: config.databaseUrl,
+                    schema: config.schema,
+                    transport: adminTransport,
+                    ...(config.adminToken ? { adminToken: config.adminToken } : {}),
+                    ...(config.readToken ? { readToken: config.readToken } : {}),
+                    ...(config.topicPrefix ? { topicPrefix: config.topicPrefix } : {}),
+                  },
+                }
+              : {}),
+          },
+          logger,
+        )
       : undefined;
     try {
       await relay.start();
       await relay.done;
     } finally {
-      server?.closeAllConnections();
-      server?.close();
+      await server?.close();
+      await adminTransport?.close();
     }
     return 0;
   },
