@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { adminRoutes, createAdminHandler, createHttpHandler, silentLogger } from '../../src/index.ts';
 import { uniqueName } from '../support/env.ts';
@@ -272,6 +273,12 @@ describe('admin API on PostgreSQL and Kafka', () => {
     assert.deepEqual(doc.body.paths['/api/replays'].post.requestBody.content['application/json'].schema.required, [
       'from',
     ]);
+    // docs/dashboard.md lists every route.
+    const page = readFileSync(new URL('../../docs/dashboard.md', import.meta.url), 'utf8');
+    for (const r of adminRoutes) {
+      const shown = r.path.replace(/^\/api\/dead-letters\/\{id\}\/(retry|discard)$/, '/api/dead-letters/{id}/retry');
+      assert.ok(page.includes(`${r.method} ${shown}`), `docs/dashboard.md lists ${r.method} ${r.path}`);
+    }
   });
 });
 

@@ -11,11 +11,9 @@ import { adminFixture, adminToken, readToken } from './fixture.ts';
 
 const found = findChromium();
 const skip = found.path === null ? `skipped: ${found.reason}` : false;
-// HERALD_SCREENSHOTS=1 writes the pages' screenshots into docs/ (docs/dashboard.md shows them).
-const shots =
-  process.env.HERALD_SCREENSHOTS === '1'
-    ? new URL('../../docs/', import.meta.url).pathname
-    : mkdtempSync(join(tmpdir(), 'herald-shots-'));
+// Screenshots of what each test saw, for a failure's post-mortem (docs' own come from
+// `npm run dashboard:screenshots`).
+const shots = mkdtempSync(join(tmpdir(), 'herald-shots-'));
 
 describe('the dashboard in a real browser (Debian chromium, playwright-core)', { skip }, () => {
   let f: Awaited<ReturnType<typeof adminFixture>>;
