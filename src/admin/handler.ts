@@ -16,6 +16,7 @@ import { getStatus, type HeraldStatus } from '../status/status.ts';
 import { type DatabaseOption, openPool, resolveDatabase } from '../store/connect.ts';
 import { resolveSchema } from '../store/identifiers.ts';
 import type { Transport } from '../transports/transport.ts';
+import type { TopicStrategy } from '../wire/topics.ts';
 import { type AdminAuthOptions, createAuth } from './auth.ts';
 import { BadInput, fromBody, fromQuery } from './input.ts';
 import { openApiDocument } from './openapi.ts';
@@ -38,8 +39,10 @@ export interface AdminHandlerOptions extends AdminAuthOptions, Omit<HttpHandlerO
    * it the API still lists, discards and dry-runs, and marks consumer groups' dead letters.
    */
   transport?: Transport;
-  /** For events stored without a destination, as the relay's option; default `HERALD_TOPIC_PREFIX`. */
+  /** For replayed events stored without a destination, as the relay's option; default `HERALD_TOPIC_PREFIX`. */
   topicPrefix?: string;
+  /** Or any mapping from event type to topic, as the relay's `topic` option. */
+  topic?: TopicStrategy;
   /** The bearer token of /healthz, /readyz and /metrics; they need none when unset. */
   healthToken?: string;
   /** Serve the web UI under /dashboard/; default true. */
@@ -116,6 +119,7 @@ export function createAdminHandler(options: AdminHandlerOptions = {}): AdminHand
         schema,
         ...(options.transport ? { transport: options.transport } : {}),
         ...(options.topicPrefix ? { topicPrefix: options.topicPrefix } : {}),
+        ...(options.topic ? { topic: options.topic } : {}),
       }),
     logger,
   );
