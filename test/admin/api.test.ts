@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { adminRoutes, createAdminHandler, createHttpHandler, silentLogger } from '../../src/index.ts';
-import { uniqueName } from '../support/env.ts';
+import { adminRoutes, createAdminHandler, createHttpHandler, silentLogger, type Transport } from '../../src/index.ts';
+import { kafka } from '../../src/transports/kafka/index.ts';
+import { brokers, uniqueName } from '../support/env.ts';
 import { readTopic, setTopicConfig } from '../support/kafka.ts';
 import { waitFor } from '../support/relay-process.ts';
-import { adminFixture, call, close, readToken, serve } from './fixture.ts';
+import { adminFixture, adminToken, call, close, readToken, serve } from './fixture.ts';
 
 type Fixture = Awaited<ReturnType<typeof adminFixture>>;
 
@@ -238,6 +239,50 @@ describe('admin API on PostgreSQL and Kafka', () => {
     );
     assert.equal((await call(f.base, 'GET', '/api/replays/r-none')).status, 404);
     assert.equal((await call(f.base, 'POST', '/api/replays/r-none/cancel')).status, 404);
+  });
+
+  it('cancel stops a running replay after its page in flight', async () => {
+    // Kafka behind a gate: the first page is published, the second waits until the test opens it.
+    const kafkaTransport = kafka({ brokers });
+    let pages = 0;
+    let open: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const gated: Transport = {
+      ...kafkaTransport,
+      async publish(messages) {
+        if (++pages > 1) await gate;
+        return kafkaTransport.publish(messages);
+      },
+    };
+    const admin = createAdminHandler({
+      db: f.db.pool,
+      schema: f.db.schema,
+      transport: gated,
+      adminToken,
+      logger: silentLogger,
+    });
+    const served = await serve(admin);
+    try {
+      const started = await call(served.base, 'POST', '/api/replays', {
+        body: { from: '1h', destination: uniqueName('herald-admin-cancel'), pageSize: 1 },
+      });
+      await waitFor('the second page waiting', () => pages === 2);
+      const cancelling = call(served.base, 'POST', `/api/replays/${started.body.id}/cancel`);
+      const running = await call(served.base, 'GET', `/api/replays/${started.body.id}`);
+      assert.deepEqual([running.body.state, running.body.done, running.body.total], ['running', 1, 4]);
+      open();
+      const cancelled = await cancelling;
+      assert.equal(cancelled.body.state, 'cancelled');
+      assert.equal(cancelled.body.result.complete, false);
+      assert.equal(cancelled.body.done, 2, 'the page in flight, then no more');
+    } finally {
+      open();
+      await close(served.server);
+      await admin.close();
+      await kafkaTransport.close();
+    }
   });
 
   it('events by id, key, type and time range, newest first, with whether each is published', async () => {
