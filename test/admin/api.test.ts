@@ -369,6 +369,7 @@ describe('admin API: off, open, mounted', () => {
     const admin = createAdminHandler({
       db: 'postgres://nobody:hunter2@127.0.0.1:1/none',
       readToken,
+      adminToken,
       logger: silentLogger,
     });
     const handler = createHttpHandler({ basePath: '/ops', routes: [admin] });
@@ -388,6 +389,18 @@ describe('admin API: off, open, mounted', () => {
       assert.doesNotMatch(await sneaky.text(), /"name"/, "only the dashboard folder's own files");
     } finally {
       await close(app.server);
+    }
+    // A body a framework parsed already (express.json(), Fastify's request.body) is taken from req.body.
+    const parsed = await serve((req, res) => {
+      Object.assign(req, { body: { ids: ['not-a-uuid'] } });
+      admin(req, res);
+    });
+    try {
+      const r = await call(parsed.base, 'POST', '/api/dead-letters/discard', { token: adminToken });
+      assert.equal(r.status, 400);
+      assert.match(r.body.error, /ids: "not-a-uuid" is not an event id/);
+    } finally {
+      await close(parsed.server);
     }
     const viaFetch = await admin.fetch(
       new Request('http://service/api/whoami', { headers: { authorization: `Bearer ${readToken}` } }),
