@@ -12,7 +12,6 @@ import {
 } from '../observe/http.ts';
 import { createLogger, type Logger, redact } from '../observe/logger.ts';
 import { replayEvents } from '../replay/replay.ts';
-import { getStatus, type HeraldStatus } from '../status/status.ts';
 import { type DatabaseOption, openPool, resolveDatabase } from '../store/connect.ts';
 import { resolveSchema } from '../store/identifiers.ts';
 import type { Transport } from '../transports/transport.ts';
@@ -21,11 +20,12 @@ import { type AdminAuthOptions, createAuth } from './auth.ts';
 import { BadInput, fromBody, fromQuery } from './input.ts';
 import { openApiDocument } from './openapi.ts';
 import { createReplayJobs } from './replays.ts';
-import { type AdminContext, Refusal, type Route, type StatusSample } from './route.ts';
+import { type AdminContext, Refusal, type Route } from './route.ts';
 import { deadLetterRoutes } from './routes-dead-letters.ts';
 import { replayRoutes } from './routes-replays.ts';
 import { statusRoutes } from './routes-status.ts';
 import { createStaticFiles } from './static.ts';
+import { createStatusReader } from './status-reader.ts';
 
 /** Every route of the admin API, in the order the OpenAPI document lists them. */
 export const adminRoutes: readonly Route[] = [...statusRoutes, ...deadLetterRoutes, ...replayRoutes];
@@ -71,9 +71,6 @@ const version = (() => {
     return '0.0.0';
   }
 })();
-
-const historyLength = 720;
-const sampleEveryMs = 2_000;
 
 /** A route's path as a pattern: `{id}` matches one segment. */
 function matcher(path: string): (p: string) => Record<string, string> | null {
@@ -130,36 +127,7 @@ export function createAdminHandler(options: AdminHandlerOptions = {}): AdminHand
   routes.sort((a, b) => Number(b.literal) - Number(a.literal));
   let document: string | undefined;
 
-  let reading: { at: number; status: Promise<HeraldStatus> } | undefined;
-  const samples: StatusSample[] = [];
-  const status = () => {
-    const now = Date.now();
-    if (!reading || now - reading.at >= 1_000) {
-      const read = getStatus({ db: pool, schema });
-      reading = { at: now, status: read };
-      read.then(
-        (s) => {
-          const last = samples.at(-1);
-          if (last && s.at.getTime() - last.at.getTime() < sampleEveryMs) return;
-          const lags = s.consumers.filter((g) => g.lag !== null);
-          samples.push({
-            at: s.at,
-            pending: s.backlog.events,
-            oldestAgeSeconds: s.backlog.oldestAgeSeconds,
-            writtenPerSecond: s.rates.writtenPerSecond,
-            publishedPerSecond: s.rates.publishedPerSecond,
-            deadLetters: s.deadLetters.pending + s.consumers.reduce((n, g) => n + g.deadLetters.pending, 0),
-            consumerLag: lags.length > 0 ? lags.reduce((n, g) => n + (g.lag ?? 0), 0) : null,
-          });
-          if (samples.length > historyLength) samples.shift();
-        },
-        () => {
-          reading = undefined;
-        },
-      );
-    }
-    return reading.status;
-  };
+  const { status, history, settled } = createStatusReader(pool, schema);
 
   /** The API's answer; null for a path that is none of its routes (your app's own /api/… then). */
   const api = async (request: HttpRequest): Promise<HttpAnswer | null> => {
@@ -202,7 +170,7 @@ export function createAdminHandler(options: AdminHandlerOptions = {}): AdminHand
         pool,
         schema,
         status,
-        history: () => [...samples],
+        history,
         deadLetters,
         consumerDeadLetters,
         canPublish: options.transport !== undefined,
@@ -243,7 +211,7 @@ export function createAdminHandler(options: AdminHandlerOptions = {}): AdminHand
   handler.answer = answer;
   handler.close = async () => {
     await replays.close();
-    await Promise.allSettled([reading?.status]);
+    await settled();
     if (owned) await pool.end?.().catch(() => {});
   };
   if (!auth.configured && !auth.open) {
