@@ -15,6 +15,7 @@ import {
   replayEvents,
   silentLogger,
 } from '../../src/index.ts';
+import { createGaugeSources } from '../../src/observe/metrics.ts';
 import { kafka } from '../../src/transports/kafka/index.ts';
 import { brokers, freshSchema, inTransaction, type TestSchema, uniqueName } from '../support/env.ts';
 import { createTopic } from '../support/kafka.ts';
@@ -156,6 +157,28 @@ describe('metrics: Prometheus and OpenTelemetry, from the relay and the consumer
     for (const d of Object.values(metricDefinitions))
       assert.match(text, new RegExp(`^# TYPE ${d.name} ${d.kind}$`, 'm'));
     assert.doesNotMatch(text, /password|postgres:\/\//);
+  });
+
+  it('a schema watched by a relay and a consumer is read once, through the one still running', async () => {
+    const sources = createGaugeSources();
+    let reads = 0;
+    const reading = (value: number) => async () => {
+      reads++;
+      return [{ metric: 'outboxPending' as const, labels: {}, value }];
+    };
+    const stopRelay = sources.watch('shop', reading(1));
+    const stopConsumer = sources.watch('shop', reading(2));
+    const [a, b] = await Promise.all([sources.read(), sources.read()]);
+    assert.deepEqual(a, [{ metric: 'outboxPending', labels: {}, value: 1 }]);
+    assert.equal(a, b, 'the gauges of one scrape share one read');
+    assert.equal(reads, 1);
+    stopRelay();
+    assert.deepEqual(
+      (await sources.read()).map((r) => r.value),
+      [2],
+    );
+    stopConsumer();
+    assert.deepEqual(await sources.read(), []);
   });
 
   it('registers on the registry given, and a second recorder on it is refused by name', async () => {
