@@ -49,6 +49,19 @@ describe('examples', () => {
     assert.match(stdout, /replay [0-9a-f-]{36}: published 5 of 5 events/);
   });
 
+  it('drain: lists the unpublished events, then publishes them and returns (docs/relay.md)', async () => {
+    const { stdout } = await run(process.execPath, ['examples/drain.ts'], {
+      env: { ...process.env, HERALD_LOG_LEVEL: 'error' },
+    });
+    assert.match(stdout, /unpublished: billing\.invoice\.issued inv-1, billing\.invoice\.issued inv-2/);
+    assert.match(stdout, /published 2; unpublished now: 0/);
+  });
+
+  it("history: rebuilds an account's balance from its events, page by page (docs/history.md)", async () => {
+    const { stdout } = await run(process.execPath, ['examples/history.ts']);
+    assert.match(stdout, /acc-1: 4 events, balance 2625 cents/);
+  });
+
   for (const broker of ['rabbitmq', 'nats', 'sqs', 'postgres']) {
     it(`transports: one event through the relay and a consumer on ${broker}`, async () => {
       const { stdout } = await run(process.execPath, ['examples/transports.ts', broker]);

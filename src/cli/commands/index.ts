@@ -1,5 +1,6 @@
 import type { Command } from '../command.ts';
 import { dlqCommand } from './dlq.ts';
+import { eventsCommand } from './events.ts';
 import { migrateCommand } from './migrate.ts';
 import { relayCommand } from './relay.ts';
 import { replayCommand } from './replay.ts';
@@ -12,4 +13,5 @@ export const commands: Record<string, Command> = {
   status: statusCommand,
   replay: replayCommand,
   dlq: dlqCommand,
+  events: eventsCommand,
 };

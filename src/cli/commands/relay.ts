@@ -10,6 +10,7 @@ const relayKeys = [
   'topicPrefix',
   'batchSize',
   'pollIntervalMs',
+  'cursorIntervalMs',
   'maxAttempts',
   'onFailure',
   'leaseMs',
@@ -21,9 +22,9 @@ const relayKeys = [
 
 export const relayCommand: Command = {
   summary: 'Publish committed events from the log to the broker (Kafka by default) until stopped (SIGTERM/SIGINT)',
-  options: settingOptions(relayKeys),
+  options: { ...settingOptions(relayKeys), once: { type: 'boolean' } },
   help: () =>
-    `herald relay [options]\n\nRuns until SIGTERM or SIGINT, then finishes the batch in flight and exits. With --http, serves\n/healthz, /readyz and /metrics (docs/operations.md).\n\n${settingsHelp(relayKeys)}`,
+    `herald relay [--once] [options]\n\nRuns until SIGTERM or SIGINT, then finishes the batch in flight and exits.\n--once publishes what is committed now, then exits (for cron-style runs). With --http, serves\n/healthz, /readyz and /metrics (docs/operations.md).\n\n${settingsHelp(relayKeys)}`,
   async run(flags) {
     const config = resolveSettings(relayKeys, flags, process.env);
     const logger = createLogger({ level: config.logLevel });
@@ -34,6 +35,7 @@ export const relayCommand: Command = {
       transport: transportFrom(config),
       batchSize: config.batchSize,
       pollIntervalMs: config.pollIntervalMs,
+      cursorIntervalMs: config.cursorIntervalMs,
       maxAttempts: config.maxAttempts,
       onFailure: config.onFailure,
       leaseMs: config.leaseMs,
@@ -48,6 +50,11 @@ export const relayCommand: Command = {
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    if (flags.once === true) {
+      const { published } = await relay.drain();
+      process.stdout.write(`published ${published} event${published === 1 ? '' : 's'}\n`);
+      return 0;
+    }
     const server = config.http
       ? await serveHttp(config.http, { checks: [relay], metrics, token: config.httpToken }, logger)
       : undefined;
