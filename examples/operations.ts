@@ -97,9 +97,6 @@ while (ready.status !== 200 && Date.now() < deadline) {
 console.log(`readyz: ${ready.status}`);
 const scraped = await (await fetch(`${base}/metrics`)).text();
 for (const line of scraped.split('\n')) {
-  if (/^herald_(relay_published_events_total|consumer_processed_events_total|outbox_pending_events) /.test(line)) {
-    console.log(line);
-  }
   if (/^herald_(relay_published_events_total|consumer_processed_events_total)\{/.test(line)) {
     console.log(line.replace(/destination="[^"]+"/, 'destination="payments"'));
   }

@@ -77,7 +77,6 @@ describe('examples', () => {
       /^herald_relay_published_events_total\{transport="kafka",destination="payments",outcome="published"\} 1$/m,
     );
     assert.match(stdout, /^herald_consumer_processed_events_total\{group="ledger",outcome="handled"\} 1$/m);
-    assert.match(stdout, /^herald_outbox_pending_events 0$/m);
     assert.match(
       stdout,
       /trace: create is a child of the request: true; send links to it: true; process links to it: true/,
