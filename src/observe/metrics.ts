@@ -185,3 +185,22 @@ export function seriesKey(metric: keyof Metrics, labels: Partial<Record<string, 
   for (const name of metricDefinitions[metric].labels) key += `\u0000${labels[name] ?? ''}`;
   return key;
 }
+
+/**
+ * What a recorder makes once per series (a labelled child, an attributes object), kept: a hot
+ * call is then one key and one map lookup.
+ */
+export function perSeries<T>(
+  make: (metric: keyof Metrics, labels: Record<string, string>) => T,
+): (metric: keyof Metrics, labels: Record<string, string>) => T {
+  const made = new Map<string, T>();
+  return (metric, labels) => {
+    const key = seriesKey(metric, labels);
+    let value = made.get(key);
+    if (value === undefined) {
+      value = make(metric, labels);
+      made.set(key, value);
+    }
+    return value;
+  };
+}
