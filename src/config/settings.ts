@@ -117,6 +117,16 @@ export const settings = {
     description: 'Longest wait between reads of the log when idle (polls back off from 1 ms to this)',
     parse: integer(1, 3_600_000),
   },
+  source: {
+    flag: 'source',
+    env: 'HERALD_RELAY_SOURCE',
+    default: 'polling' as const,
+    description: 'polling (reads the log) or cdc (streams it from a logical replication slot; wal_level=logical)',
+    parse: (raw: string, name: string) => {
+      if (raw !== 'polling' && raw !== 'cdc') throw invalid(name, raw, 'must be polling or cdc');
+      return raw as 'polling' | 'cdc';
+    },
+  },
   cursorIntervalMs: {
     flag: 'cursor-interval-ms',
     env: 'HERALD_CURSOR_INTERVAL_MS',

@@ -20,6 +20,8 @@ export interface RelaySettings {
   batchSize: number;
   pollMs: number;
   cursorMs: number;
+  source: 'polling' | 'cdc';
+  replicationUrl: string | undefined;
   backoff: BackoffOptions;
   maxAttempts: number;
   onFailure: 'dead-letter' | 'block';
@@ -58,6 +60,9 @@ export function relaySettings(options: RelayOptions): RelaySettings {
     topicFor: options.topic ?? prefixTopics(topicPrefix),
     batchSize: integerSetting('batchSize', options.batchSize, 1, 100_000) ?? (settingFromEnv('batchSize') as number),
     pollMs: numberSetting('pollIntervalMs', options.pollIntervalMs, 1) ?? (settingFromEnv('pollIntervalMs') as number),
+    source:
+      oneOf('source', options.source, ['polling', 'cdc'] as const) ?? (settingFromEnv('source') as 'polling' | 'cdc'),
+    replicationUrl: textSetting('replicationUrl', options.replicationUrl, { secret: true }),
     cursorMs:
       numberSetting('cursorIntervalMs', options.cursorIntervalMs, 0) ?? (settingFromEnv('cursorIntervalMs') as number),
     backoff,
