@@ -29,6 +29,7 @@ export function replayPage(container, session) {
             if (f.get('to')) body.to = f.get('to');
             if (list(f.get('types')).length) body.types = list(f.get('types'));
             if (list(f.get('keys')).length) body.keys = list(f.get('keys'));
+            if (list(f.get('aggregateTypes')).length) body.aggregateTypes = list(f.get('aggregateTypes'));
             if (f.get('destination')) body.destination = f.get('destination');
             if (f.get('dryRun')) body.dryRun = true;
             message.textContent = '';
@@ -44,6 +45,7 @@ export function replayPage(container, session) {
         field('To', 'to', '', 'now'),
         field('Types', 'types', '', 'a.b, c.d'),
         field('Keys', 'keys', '', 'order-1, order-2'),
+        field('Aggregate types', 'aggregateTypes', '', 'order'),
         field('Destination', 'destination', '', 'their own topics'),
         h('label', {}, 'Dry run', h('input', { type: 'checkbox', name: 'dryRun' })),
         h('button', { class: 'primary', type: 'submit' }, 'Start replay'),
@@ -121,6 +123,7 @@ export function replayPage(container, session) {
 function describe(f) {
   const parts = [];
   if (f.types.length) parts.push(`types ${f.types.join(', ')}`);
+  if (f.aggregateTypes?.length) parts.push(`aggregate types ${f.aggregateTypes.join(', ')}`);
   if (f.keys.length) parts.push(`keys ${f.keys.join(', ')}`);
   if (f.destination) parts.push(`to ${f.destination}`);
   return parts.join('; ') || 'every event';

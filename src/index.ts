@@ -36,6 +36,13 @@ export {
 export type { StandardSchemaV1 } from './events/standard-schema.ts';
 export { uuidv7 } from './events/uuidv7.ts';
 export {
+  type HistoryEvent,
+  type ReadStreamOptions,
+  readStream,
+  type StreamPage,
+  type StreamSelector,
+} from './history/read-stream.ts';
+export {
   createHttpHandler,
   type HealthCheck,
   type HttpAnswer,
@@ -65,9 +72,11 @@ export type { RelayHealth } from './relay/health.ts';
 export { createRelay, type Relay, type RelayOptions, type RelayState, type RelayStats } from './relay/relay.ts';
 export { type ReplayOptions, type ReplayResult, replayEvents } from './replay/replay.ts';
 export { getStatus, type HeraldStatus, type StatusOptions } from './status/status.ts';
+export { listUnpublished, type UnpublishedEvent, type UnpublishedOptions } from './status/unpublished.ts';
 export { type DatabaseOption, type PoolClientLike, type PoolLike, withTransaction } from './store/connect.ts';
 export type { Queryable, QueryResultLike } from './store/db.ts';
 export { type MigrateOptions, type MigrateResult, type Migration, migrate } from './store/migrate.ts';
+export { type AppliedMigration, type MigrationStatus, migrationStatus } from './store/migration-status.ts';
 export type {
   Delivery,
   IncomingMessage,

@@ -18,6 +18,7 @@ export interface ReplayJob {
     from: Date;
     to: Date | null;
     types: string[];
+    aggregateTypes: string[];
     keys: string[];
     destination: string | null;
     dryRun: boolean;
@@ -81,6 +82,7 @@ export function createReplayJobs(
         from: filter.from,
         ...(filter.to ? { to: filter.to } : {}),
         ...(filter.types.length ? { types: filter.types } : {}),
+        ...(filter.aggregateTypes.length ? { aggregateTypes: filter.aggregateTypes } : {}),
         ...(filter.keys.length ? { keys: filter.keys } : {}),
         ...(filter.destination ? { destination: filter.destination } : {}),
         dryRun: filter.dryRun,

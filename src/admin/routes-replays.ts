@@ -40,6 +40,11 @@ export const replayRoutes = [
       from: { kind: 'time', required: true, description: 'Start of the window, inclusive' },
       to: { kind: 'time', description: 'End of the window, exclusive (default now)' },
       types: { kind: 'strings', commas: false, description: 'Only these event types' },
+      aggregateTypes: {
+        kind: 'strings',
+        commas: false,
+        description: 'Only events of these aggregate types (every event of one kind of entity)',
+      },
       keys: { kind: 'strings', commas: false, description: 'Only these partition keys' },
       destination: {
         kind: 'string',
@@ -71,6 +76,7 @@ export const replayRoutes = [
           from,
           to,
           types: body.types ?? [],
+          aggregateTypes: body.aggregateTypes ?? [],
           keys: body.keys ?? [],
           destination: body.destination ?? null,
           dryRun: body.dryRun ?? false,

@@ -105,7 +105,9 @@ const withTimeout = <T>(promise: Promise<T>, ms: number, what: string): Promise<
  */
 export function createHttpHandler(options: HttpHandlerOptions = {}): HttpHandler {
   const checks = options.checks ?? [];
-  const base = (options.basePath ?? '').replace(/\/+$/, '');
+  // '/ops', 'ops' and '/ops/' are one base path; '' and '/' the root.
+  const trimmed = (options.basePath ?? '').replace(/^\/+|\/+$/g, '');
+  const base = trimmed === '' ? '' : `/${trimmed}`;
   const token = options.token ? digest(options.token) : null;
   const timeoutMs = options.timeoutMs ?? 5_000;
 

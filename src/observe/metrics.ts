@@ -142,28 +142,33 @@ export const noMetrics: MetricsRecorder = {
 };
 
 /**
- * The gauge sources of a recorder: by key, counted (a relay and a consumer of one schema share
- * one), and read once per scrape: the gauges of one scrape ask together, while a read is under way.
+ * The gauge sources of a recorder: by key (a relay and a consumer of one schema are read once,
+ * through whichever of them still runs), and read once per scrape: the gauges of one scrape ask
+ * together, while a read is under way.
  */
 export function createGaugeSources() {
-  const sources = new Map<string, { read: () => Promise<GaugeReading[]>; users: number }>();
+  // Per key, the watchers' read functions: the first is read; when its owner stops (and its pool
+  // may close), the next one's takes over.
+  const sources = new Map<string, (() => Promise<GaugeReading[]>)[]>();
   let reading: Promise<GaugeReading[]> | null = null;
   return {
     watch(key: string, read: () => Promise<GaugeReading[]>): () => void {
-      const source = sources.get(key) ?? { read, users: 0 };
-      source.users++;
-      sources.set(key, source);
-      let removed = false;
+      const watchers = sources.get(key) ?? [];
+      const own = () => read();
+      watchers.push(own);
+      sources.set(key, watchers);
       return () => {
-        if (removed) return;
-        removed = true;
-        if (--source.users === 0) sources.delete(key);
+        const i = watchers.indexOf(own);
+        if (i !== -1) watchers.splice(i, 1);
+        if (watchers.length === 0 && sources.get(key) === watchers) sources.delete(key);
       };
     },
     /** Every source's readings; a source that fails (database away) gives none. */
     read(): Promise<GaugeReading[]> {
       if (reading) return reading;
-      const all = Promise.all([...sources.values()].map((s) => s.read().catch(() => [])));
+      const all = Promise.all(
+        [...sources.values()].map((w) => (w[0] as () => Promise<GaugeReading[]>)().catch(() => [])),
+      );
       const current = all.then((lists) => lists.flat());
       reading = current;
       void current.finally(() => {
@@ -179,4 +184,23 @@ export function seriesKey(metric: keyof Metrics, labels: Partial<Record<string, 
   let key: string = metric;
   for (const name of metricDefinitions[metric].labels) key += `\u0000${labels[name] ?? ''}`;
   return key;
+}
+
+/**
+ * What a recorder makes once per series (a labelled child, an attributes object), kept: a hot
+ * call is then one key and one map lookup.
+ */
+export function perSeries<T>(
+  make: (metric: keyof Metrics, labels: Record<string, string>) => T,
+): (metric: keyof Metrics, labels: Record<string, string>) => T {
+  const made = new Map<string, T>();
+  return (metric, labels) => {
+    const key = seriesKey(metric, labels);
+    let value = made.get(key);
+    if (value === undefined) {
+      value = make(metric, labels);
+      made.set(key, value);
+    }
+    return value;
+  };
 }

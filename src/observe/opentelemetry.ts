@@ -5,8 +5,8 @@ import {
   type GaugeName,
   type MetricsRecorder,
   metricDefinitions,
+  perSeries,
   secondsBuckets,
-  seriesKey,
 } from './metrics.ts';
 import { messagingSystem } from './tracing.ts';
 
@@ -65,17 +65,7 @@ export async function openTelemetryMetrics(options: OpenTelemetryMetricsOptions 
       });
     }
   }
-  // Attributes made once per series: a hot call is a lookup and the instrument's own work.
-  const series = new Map<string, Attributes>();
-  const attributesOf = (metric: keyof typeof metricDefinitions, labels: Record<string, string>) => {
-    const key = seriesKey(metric, labels);
-    let attributes = series.get(key);
-    if (!attributes) {
-      attributes = toAttributes(labels);
-      series.set(key, attributes);
-    }
-    return attributes;
-  };
+  const attributesOf = perSeries((_, labels) => toAttributes(labels));
   return {
     add(metric, labels, value) {
       instruments.get(metric)?.add?.(value, attributesOf(metric, labels));

@@ -5,8 +5,8 @@ import {
   type GaugeName,
   type MetricsRecorder,
   metricDefinitions,
+  perSeries,
   secondsBuckets,
-  seriesKey,
 } from './metrics.ts';
 
 export interface PrometheusOptions {
@@ -45,8 +45,7 @@ export async function prometheusMetrics(options: PrometheusOptions = {}): Promis
   const registers = [registry];
   const buckets = options.buckets ?? secondsBuckets;
   const sources = createGaugeSources();
-  // One prom-client metric per definition; its labelled children are kept, so a hot call is one
-  // map lookup and an addition.
+  // One prom-client metric per definition; its labelled children are made once per series.
   const metrics = new Map<string, { labels(values: Record<string, string>): Child } & Partial<Child>>();
   for (const [key, d] of Object.entries(metricDefinitions)) {
     const base = { name: d.name, help: d.help, labelNames: [...d.labels], registers };
@@ -64,17 +63,10 @@ export async function prometheusMetrics(options: PrometheusOptions = {}): Promis
       });
     }
   }
-  const children = new Map<string, Child>();
-  const child = (metric: keyof typeof metricDefinitions, labels: Record<string, string>): Child => {
-    const key = seriesKey(metric, labels);
-    let c = children.get(key);
-    if (!c) {
-      const m = metrics.get(metric) as { labels(values: Record<string, string>): Child } & Child;
-      c = metricDefinitions[metric].labels.length === 0 ? m : m.labels(labels);
-      children.set(key, c);
-    }
-    return c;
-  };
+  const child = perSeries((metric, labels): Child => {
+    const m = metrics.get(metric) as { labels(values: Record<string, string>): Child } & Child;
+    return metricDefinitions[metric].labels.length === 0 ? m : m.labels(labels);
+  });
   return {
     registry,
     add(metric, labels, value) {

@@ -12,6 +12,8 @@ export interface LeasingOptions {
   shardCount: number;
   leaseMs: number;
   logger: Logger;
+  /** Every shard to the first live relay, none to the others (the CDC source's one reader). */
+  exclusive?: boolean;
 }
 
 /**
@@ -56,8 +58,8 @@ export function createLeasing(options: LeasingOptions) {
       const live = await heartbeat(db, schema, id, leaseMs);
       const rank = Math.max(0, live.indexOf(id));
       const n = Math.max(1, live.length);
-      const desired = Array.from({ length: shardCount }, (_, s) => s).filter(
-        (s) => Math.floor((s * n) / shardCount) === rank,
+      const desired = Array.from({ length: shardCount }, (_, s) => s).filter((s) =>
+        options.exclusive ? rank === 0 : Math.floor((s * n) / shardCount) === rank,
       );
       const wanted = new Set(desired);
       const giveBack = [...held.keys()].filter((s) => !wanted.has(s));
@@ -98,13 +100,16 @@ export function createLeasing(options: LeasingOptions) {
       );
     },
 
-    /** After the cursors moved to `to`: record it, and drop the shards whose lease was lost. */
-    advanced(to: Position, lost: number[]): void {
-      if (lost.length > 0) {
-        logger.warn({ shards: lost }, 'lost shard leases to another relay; no longer publishing them');
-        drop(lost);
-      }
+    /** After every message up to `to` was acknowledged or dead-lettered: the cursors held move there. */
+    advance(to: Position): void {
       for (const [shard, c] of cursors) if (comparePositions(c, to) < 0) cursors.set(shard, to);
+    },
+
+    /** After the cursors were saved: drop the shards whose lease was lost to another relay. */
+    lost(shards: number[]): void {
+      if (shards.length === 0) return;
+      logger.warn({ shards }, 'lost shard leases to another relay; no longer publishing them');
+      drop(shards);
     },
 
     /** On stop: give every shard back at once, so others need not wait for the leases to lapse. */

@@ -12,8 +12,6 @@ import type { BackoffOptions } from '../retry/backoff.ts';
 import { readGauges } from '../status/readings.ts';
 import type { StatusThresholds } from '../status/status.ts';
 import { type DatabaseOption, openPool, toDatabaseError } from '../store/connect.ts';
-import { channelName } from '../store/identifiers.ts';
-import { startListener } from '../store/listener.ts';
 import { assertMigrated } from '../store/migrate.ts';
 import { scheduleRetention } from '../store/retention.ts';
 import { ensureCursors } from '../store/sql/cursors.ts';
@@ -21,6 +19,7 @@ import type { Position } from '../store/sql/read-batch.ts';
 import type { Transport } from '../transports/transport.ts';
 import type { TopicStrategy } from '../wire/topics.ts';
 import { createAttempts, relayError } from './attempts.ts';
+import { runCdc } from './cdc.ts';
 import { type RelayHealth, relayHealth, relayReadiness } from './health.ts';
 import { createLeasing, type Leasing } from './leasing.ts';
 import { relaySettings } from './options.ts';
@@ -37,10 +36,30 @@ export interface RelayOptions {
   topic?: TopicStrategy;
   /** Events read and published per round trip; default 1000. */
   batchSize?: number;
-  /** Backstop poll when no NOTIFY arrives; default 1000 ms. */
+  /**
+   * Longest wait between two reads of the log when there is nothing to publish; default 50 ms.
+   * The relay polls adaptively: again at once while batches come back full of events, from 1 ms
+   * doubling up to this when the log is quiet. (Writers pay for no NOTIFY: see docs/relay.md.)
+   */
   pollIntervalMs?: number;
-  /** Wake on NOTIFY (default true); polling alone otherwise. */
-  listen?: boolean;
+  /**
+   * Where events come from: `polling` (default) reads the log's primary key adaptively;
+   * `cdc` streams the log's inserts from a logical replication slot (pgoutput, needs
+   * `wal_level=logical` and the optional peer `pg-logical-replication`), in commit order, with
+   * no polling load. See docs/relay.md.
+   */
+  source?: 'polling' | 'cdc';
+  /**
+   * CDC: the connection string of the replication connection (a role with REPLICATION); default
+   * the `db` connection string, or the pool's own settings.
+   */
+  replicationUrl?: string;
+  /**
+   * How often the cursors (how far publishing has come) are saved while publishing; default
+   * 100 ms. They are also saved before leases change hands and at stop. A relay killed between
+   * two saves republishes what it sent since the last one: duplicates, never loss.
+   */
+  cursorIntervalMs?: number;
   backoff?: BackoffOptions;
   /** Attempts for a message the broker refuses (not "unreachable") before it is dead-lettered; default 10. */
   maxAttempts?: number;
@@ -94,6 +113,13 @@ export interface Relay extends HealthCheck {
   stats(): RelayStats;
   /** Resolves when the relay has stopped. */
   readonly done: Promise<void>;
+  /**
+   * Publishes what is committed now and resolves, with the events published meanwhile: for
+   * cron-style runs (`herald relay --once`) and tests. A relay not started is started and
+   * stopped again; a running one keeps running. It drains the shards this relay holds (all of
+   * them when it runs alone); events held back behind a transaction still open stay for later.
+   */
+  drain(): Promise<{ published: number }>;
   /** Dead letters, pending by default (seed 002's getFailedEvents). */
   getFailedEvents(filter?: DeadLetterFilter): Promise<FailedEvent[]>;
   /** Publishes a dead letter again and records the outcome (seed 002's retryFailedEvent). */
@@ -104,7 +130,7 @@ export interface Relay extends HealthCheck {
 
 export function createRelay(options: RelayOptions): Relay {
   const settings = relaySettings(options);
-  const { schema, transport, logger, pollMs, leaseMs, heartbeatMs } = settings;
+  const { schema, transport, logger, pollMs, cursorMs, leaseMs, heartbeatMs } = settings;
   const { pool, owned, target } = openPool(settings.db);
   const stopper = new AbortController();
 
@@ -132,66 +158,102 @@ export function createRelay(options: RelayOptions): Relay {
   let nextRebalance = 0;
   let renewTimer: NodeJS.Timeout | undefined;
   let stopRetention = () => {};
-  let wake: (() => void) | null = null;
-  let woken = false;
-  let listener: Promise<void> = Promise.resolve();
+  let round: ReturnType<typeof createRound> | undefined;
+  // drain() callers, told when a read finds nothing left (or nothing is held to read).
+  let caughtUp: (() => void)[] = [];
+  const tellCaughtUp = (count = caughtUp.length) => {
+    const waiting = caughtUp.slice(0, count);
+    caughtUp = caughtUp.slice(count);
+    for (const fn of waiting) fn();
+  };
+  const nextCaughtUp = () => {
+    const waiting = new Promise<void>((resolve) => caughtUp.push(resolve));
+    wake();
+    return Promise.race([waiting, done]);
+  };
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => {
     resolveDone = r;
   });
 
-  const onWake = () => {
-    woken = true;
-    wake?.();
-  };
-
-  /** Waits for a NOTIFY, the poll timer or stop(), whichever comes first. */
+  let wake = () => {};
+  /** Waits `ms`, or until stop() or drain() wakes it, whichever comes first. */
   const idle = (ms: number) =>
     new Promise<void>((resolve) => {
-      if (woken || stopper.signal.aborted) return resolve();
+      if (stopper.signal.aborted) return resolve();
       const timer = setTimeout(finish, ms);
       function finish() {
         clearTimeout(timer);
-        wake = null;
+        stopper.signal.removeEventListener('abort', finish);
+        wake = () => {};
         resolve();
       }
       wake = finish;
       stopper.signal.addEventListener('abort', finish, { once: true });
     });
 
+  /** Saves the cursors, then heartbeat and rebalance; false when the relay stopped. */
+  const beat = async (r: ReturnType<typeof createRound>): Promise<boolean> => {
+    // Saved before leases move, so a shard handed over resumes where this relay got.
+    if (!(await r.saveCursors())) return false;
+    const outcome = await attempt('lease heartbeat', () => leasing.rebalance());
+    if (!outcome.ok) return false;
+    nextRebalance = Date.now() + heartbeatMs;
+    stats.shards = leasing.shards();
+    return true;
+  };
+
   const run = async () => {
-    const round = createRound({ ...settings, pool, leasing, stats, attempt });
-    let quietMs = 5;
+    const r = createRound({ ...settings, pool, leasing, stats, attempt });
+    round = r;
+    if (settings.source === 'cdc') {
+      return runCdc({
+        ...settings,
+        pool,
+        connection: replicationConnection(settings.replicationUrl ?? settings.db),
+        round: r,
+        leasing,
+        stats,
+        attempt,
+        signal: stopper.signal,
+        beat: () => beat(r),
+        msUntilBeat: () => nextRebalance - Date.now(),
+        idle,
+        waiting: () => caughtUp.length,
+        caughtUp: tellCaughtUp,
+      });
+    }
+    // Adaptive polling, no NOTIFY: writers' commits never wait on a notification lock. A read that
+    // finds nothing costs one probe of the primary key above the cursor; the wait after it doubles
+    // from 1 ms to pollIntervalMs, and goes back to 0 as soon as a read finds events.
+    let waitMs = 1;
     while (!stopper.signal.aborted) {
-      woken = false;
-      if (Date.now() >= nextRebalance) {
-        const beat = await attempt('lease heartbeat', () => leasing.rebalance());
-        if (!beat.ok) break;
-        nextRebalance = Date.now() + heartbeatMs;
-        stats.shards = leasing.shards();
-      }
+      if (Date.now() >= nextRebalance && !(await beat(r))) break;
       const from = leasing.position();
-      const untilBeat = Math.max(5, nextRebalance - Date.now());
+      const untilBeat = Math.max(1, nextRebalance - Date.now());
       if (!from) {
+        tellCaughtUp(); // nothing held: other relays hold every shard
         await idle(untilBeat); // no shard held yet: another relay holds them, or is handing over
         continue;
       }
-      const read = await round.run(from);
+      const waiters = caughtUp.length;
+      const read = await r.run(from);
       if (read === null) break;
+      if (r.unsavedMs() >= cursorMs && !(await r.saveCursors())) break;
       if (read === 0) {
-        // After a NOTIFY, rows can be held back briefly by an older transaction still open;
-        // look again soon, backing off to the poll interval.
-        await idle(Math.min(quietMs, pollMs, untilBeat));
-        quietMs = woken ? 5 : Math.min(quietMs * 2, pollMs);
+        // Only callers already waiting when this read began: theirs saw everything committed.
+        if (waiters > 0 && (await r.saveCursors())) tellCaughtUp(waiters);
+        await idle(Math.min(waitMs, untilBeat));
+        waitMs = Math.min(waitMs * 2, pollMs);
         continue;
       }
-      quietMs = 5;
+      waitMs = 1;
     }
   };
 
   const deadLetters = createDeadLetters({ db: pool, schema, transport });
   const snapshot = (): RelayStats => ({ ...stats, position: { ...stats.position }, shards: [...stats.shards] });
-  return {
+  const relay: Relay = {
     done,
     stats: snapshot,
     getFailedEvents: (filter) => deadLetters.list(filter),
@@ -208,7 +270,16 @@ export function createRelay(options: RelayOptions): Relay {
       try {
         await assertMigrated(pool, schema);
         const shardCount = await ensureCursors(pool, schema);
-        leasing = createLeasing({ db: pool, schema, id: stats.instanceId, shardCount, leaseMs, logger });
+        leasing = createLeasing({
+          db: pool,
+          schema,
+          id: stats.instanceId,
+          shardCount,
+          leaseMs,
+          logger,
+          // One slot, one reader: with CDC the first live relay holds every shard.
+          exclusive: settings.source === 'cdc',
+        });
       } catch (error) {
         stats.state = 'stopped';
         if (owned) await pool.end?.().catch(() => {});
@@ -217,15 +288,6 @@ export function createRelay(options: RelayOptions): Relay {
       }
       // A broker that is down at start is not fatal: publishing retries until it is back.
       await transport.connect().catch((error) => failed('broker connection', relayError(error, target)));
-      if (settings.listen) {
-        listener = startListener({
-          db: settings.db,
-          channel: channelName(schema),
-          onWake,
-          logger,
-          signal: stopper.signal,
-        });
-      }
       renewTimer = setInterval(() => void leasing.renew().catch(() => {}), heartbeatMs);
       stopRetention = scheduleRetention({ db: pool, schema, retentionDays: settings.retentionDays, logger });
       const unwatch = settings.metrics.watch(schema, readGauges(pool, schema));
@@ -239,14 +301,27 @@ export function createRelay(options: RelayOptions): Relay {
           clearInterval(renewTimer);
           stopRetention();
           unwatch();
+          await round?.settle();
+          await round?.saveOnStop();
           await leasing.releaseAll().catch(() => {});
-          await listener.catch(() => {});
           await transport.close().catch(() => {});
           if (owned) await pool.end?.().catch(() => {});
           stats.state = 'stopped';
           logger.info({ published: stats.published, position: stats.position }, 'relay stopped');
           resolveDone();
         });
+    },
+    async drain() {
+      const before = stats.published;
+      if (stats.state === 'idle') {
+        await relay.start();
+        await nextCaughtUp();
+        await relay.stop();
+        return { published: stats.published - before };
+      }
+      if (stats.state === 'stopping' || stats.state === 'stopped') return { published: 0 };
+      await nextCaughtUp();
+      return { published: stats.published - before };
     },
     async stop() {
       if (stats.state === 'idle') {
@@ -258,4 +333,26 @@ export function createRelay(options: RelayOptions): Relay {
       await done;
     },
   };
+  return relay;
+}
+
+/** node-postgres settings of the CDC source's replication connection. */
+function replicationConnection(db: DatabaseOption): Record<string, unknown> {
+  if (typeof db === 'string') return { connectionString: db };
+  const options = (db as { options?: Record<string, unknown> }).options;
+  if (options && typeof options === 'object') {
+    const { connectionString, host, port, user, password, database, ssl } = options;
+    return Object.fromEntries(
+      Object.entries({ connectionString, host, port, user, password, database, ssl }).filter(
+        ([, v]) => v !== undefined,
+      ),
+    );
+  }
+  throw new HeraldError(
+    'HERALD_INVALID_CONFIG',
+    "source 'cdc' with a pool that is not node-postgres needs replicationUrl",
+    {
+      details: { setting: 'replicationUrl' },
+    },
+  );
 }

@@ -61,6 +61,11 @@ describe('admin API on PostgreSQL and Kafka', () => {
     assert.equal(status.body.schema, f.db.schema);
     assert.equal(status.body.deadLetters.pending, 1);
     assert.equal(status.body.backlog.shards.length, 64);
+    // The relay stores its cursors with its heartbeat: the backlog follows publishing by up to one.
+    await waitFor('the backlog read as published', async () => {
+      const b = await call(f.base, 'GET', '/api/backlog', { token: readToken });
+      return b.body.events === 0;
+    });
     const backlog = await call(f.base, 'GET', '/api/backlog', { token: readToken });
     assert.equal(backlog.body.events, 0, 'everything published');
     assert.equal(backlog.body.shards.length, 64);
@@ -228,10 +233,15 @@ describe('admin API on PostgreSQL and Kafka', () => {
     assert.deepEqual(replayed.map((m) => JSON.parse(m.value).n).sort(), [1, 3]);
     assert.equal(replayed[0]?.headers['herald-replay'], job.result.replayId);
 
-    const dry = await call(f.base, 'POST', '/api/replays', { body: { from: '1h', dryRun: true } });
+    const dry = await call(f.base, 'POST', '/api/replays', {
+      body: { from: '1h', dryRun: true, aggregateTypes: ['no-such-aggregate'] },
+    });
     const cancelled = await call(f.base, 'POST', `/api/replays/${dry.body.id}/cancel`);
     assert.equal(cancelled.status, 200);
     assert.ok(['completed', 'cancelled'].includes(cancelled.body.state));
+    assert.deepEqual(cancelled.body.filter.aggregateTypes, ['no-such-aggregate']);
+    if (cancelled.body.state === 'completed')
+      assert.equal(cancelled.body.result.matched, 0, 'no event of that aggregate');
     const list = await call(f.base, 'GET', '/api/replays', { token: readToken });
     assert.deepEqual(
       list.body.replays.map((r: { id: string }) => r.id),

@@ -49,12 +49,39 @@ describe('examples', () => {
     assert.match(stdout, /replay [0-9a-f-]{36}: published 5 of 5 events/);
   });
 
+  it('drain: lists the unpublished events, then publishes them and returns (docs/relay.md)', async () => {
+    const { stdout } = await run(process.execPath, ['examples/drain.ts'], {
+      env: { ...process.env, HERALD_LOG_LEVEL: 'error' },
+    });
+    assert.match(stdout, /unpublished: billing\.invoice\.issued inv-1, billing\.invoice\.issued inv-2/);
+    assert.match(stdout, /published 2; unpublished now: 0/);
+  });
+
+  it("history: rebuilds an account's balance from its events, page by page (docs/history.md)", async () => {
+    const { stdout } = await run(process.execPath, ['examples/history.ts']);
+    assert.match(stdout, /acc-1: 4 events, balance 2625 cents/);
+  });
+
   for (const broker of ['rabbitmq', 'nats', 'sqs', 'postgres']) {
     it(`transports: one event through the relay and a consumer on ${broker}`, async () => {
       const { stdout } = await run(process.execPath, ['examples/transports.ts', broker]);
       assert.match(stdout, new RegExp(`^${broker}: handled o-1$`, 'm'));
     });
   }
+
+  it('operations: metrics, readiness and one trace from the request to the handler (docs/operations.md)', async () => {
+    const { stdout } = await run(process.execPath, ['examples/operations.ts']);
+    assert.match(stdout, /^readyz: 200$/m);
+    assert.match(
+      stdout,
+      /^herald_relay_published_events_total\{transport="kafka",destination="payments",outcome="published"\} 1$/m,
+    );
+    assert.match(stdout, /^herald_consumer_processed_events_total\{group="ledger",outcome="handled"\} 1$/m);
+    assert.match(
+      stdout,
+      /trace: create is a child of the request: true; send links to it: true; process links to it: true/,
+    );
+  });
 
   it('dashboard: the admin API mounted under /ops in a node:http server (docs/dashboard.md)', async () => {
     const { stdout } = await run(process.execPath, ['examples/dashboard.ts'], {

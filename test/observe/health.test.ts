@@ -110,7 +110,7 @@ describe('health endpoints: /healthz, /readyz, /metrics', () => {
   });
 
   it('asks for the token when one is set, and mounts as middleware and as a fetch handler', async () => {
-    const handler: HttpHandler = createHttpHandler({ token: 's3cret', basePath: '/ops' });
+    const handler: HttpHandler = createHttpHandler({ token: 's3cret', basePath: 'ops' });
     const app = await serve((req, res) =>
       handler(req, res, () => {
         res.end('the next middleware');

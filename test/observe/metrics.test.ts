@@ -15,6 +15,7 @@ import {
   replayEvents,
   silentLogger,
 } from '../../src/index.ts';
+import { createGaugeSources } from '../../src/observe/metrics.ts';
 import { kafka } from '../../src/transports/kafka/index.ts';
 import { brokers, freshSchema, inTransaction, type TestSchema, uniqueName } from '../support/env.ts';
 import { createTopic } from '../support/kafka.ts';
@@ -115,7 +116,11 @@ describe('metrics: Prometheus and OpenTelemetry, from the relay and the consumer
         assert.equal(await sample(registry, 'herald_relay_shard_leases', { state: 'held' }), 64);
         assert.equal(await sample(registry, 'herald_relay_shard_leases', { state: 'free' }), 0);
         assert.equal(await sample(registry, 'herald_relay_instances'), 1);
-        assert.equal(await sample(registry, 'herald_outbox_pending_events'), 0);
+        // The relay stores its cursors with its heartbeat: the backlog read from them follows.
+        await waitFor(
+          'the backlog read as 0',
+          async () => (await sample(registry, 'herald_outbox_pending_events')) === 0,
+        );
         assert.equal(await sample(registry, 'herald_dead_letter_events', { source: 'relay' }), 1);
 
         // Event a published again (a replay): the inbox skips it.
@@ -158,6 +163,28 @@ describe('metrics: Prometheus and OpenTelemetry, from the relay and the consumer
     assert.doesNotMatch(text, /password|postgres:\/\//);
   });
 
+  it('a schema watched by a relay and a consumer is read once, through the one still running', async () => {
+    const sources = createGaugeSources();
+    let reads = 0;
+    const reading = (value: number) => async () => {
+      reads++;
+      return [{ metric: 'outboxPending' as const, labels: {}, value }];
+    };
+    const stopRelay = sources.watch('shop', reading(1));
+    const stopConsumer = sources.watch('shop', reading(2));
+    const [a, b] = await Promise.all([sources.read(), sources.read()]);
+    assert.deepEqual(a, [{ metric: 'outboxPending', labels: {}, value: 1 }]);
+    assert.equal(a, b, 'the gauges of one scrape share one read');
+    assert.equal(reads, 1);
+    stopRelay();
+    assert.deepEqual(
+      (await sources.read()).map((r) => r.value),
+      [2],
+    );
+    stopConsumer();
+    assert.deepEqual(await sources.read(), []);
+  });
+
   it('registers on the registry given, and a second recorder on it is refused by name', async () => {
     const registry = new Registry();
     await prometheusMetrics({ registry });
@@ -194,6 +221,11 @@ describe('metrics: Prometheus and OpenTelemetry, from the relay and the consumer
     try {
       await waitFor('handled', () => consumer.stats().handled === 1);
       await waitFor('its leases', () => relay.stats().shards.length === 64);
+      const pending = (m: ResourceMetrics) =>
+        m.scopeMetrics.flatMap((s) => s.metrics).find((x) => x.descriptor.name === 'herald.outbox.pending_events')
+          ?.dataPoints[0]?.value;
+      // The relay stores its cursors with its heartbeat: the backlog read from them follows.
+      await waitFor('the backlog read as 0', async () => pending((await reader.collect()).resourceMetrics) === 0);
       collected = (await reader.collect()).resourceMetrics;
     } finally {
       await relay.stop();

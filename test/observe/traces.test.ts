@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { context, type SpanContext, SpanKind, trace } from '@opentelemetry/api';
+import { context, type SpanContext, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
   BasicTracerProvider,
@@ -15,6 +15,7 @@ import {
   createOutbox,
   createRelay,
   defineEvent,
+  NonRetriableError,
   silentLogger,
   type Transport,
 } from '../../src/index.ts';
@@ -198,5 +199,70 @@ describe('traces: outbox.add -> relay -> handler, linked', () => {
     const lines: string[] = [];
     createLogger({ level: 'info', write: (line) => lines.push(line) }).info({}, 'outside any span');
     assert.doesNotMatch(lines[0] ?? '', /trace_id/);
+  });
+
+  it('failures are spans with error.type: a message the broker refuses, a message dead-lettered', async () => {
+    const small = await createTopic(1, 'herald-trace-small', { 'max.message.bytes': '1024' });
+    const Note = defineEvent({
+      type: 'note',
+      version: 1,
+      destination: small,
+      schema: z.object({ text: z.string() }),
+      key: () => 'k',
+    });
+    await inTransaction(db.pool, (tx) => createOutbox({ schema: db.schema }).add(tx, Note({ text: 'x'.repeat(4000) })));
+    const kafkaTransport = kafka({ brokers });
+    const refusing = createRelay({
+      db: db.pool,
+      schema: db.schema,
+      transport: kafkaTransport,
+      logger: silentLogger,
+      maxAttempts: 1,
+    });
+    await refusing.start();
+    try {
+      await waitFor('the event dead-lettered by the relay', () => refusing.stats().deadLettered === 1);
+    } finally {
+      await refusing.stop();
+      await kafkaTransport.close();
+    }
+    const refused = exporter.getFinishedSpans().find((s) => s.name === `send ${small}`);
+    assert.equal(refused?.status.code, SpanStatusCode.ERROR);
+    assert.equal(refused?.attributes['error.type'], 'HERALD_MESSAGE_TOO_LARGE');
+
+    const Refused = defineEvent({
+      type: 'refund.refused',
+      version: 1,
+      destination: 'refunds',
+      schema: z.object({}),
+      key: () => 'k',
+    });
+    await inTransaction(db.pool, (tx) => createOutbox({ schema: db.schema }).add(tx, Refused({})));
+    const transport = postgres({ db: db.pool, schema: db.schema });
+    const consumer = createConsumer({
+      transport,
+      group: uniqueName('g'),
+      db: db.pool,
+      schema: db.schema,
+      logger: silentLogger,
+    });
+    consumer.on(Refused, () => {
+      throw new NonRetriableError('refunds are closed');
+    });
+    const relay = createRelay({ db: db.pool, schema: db.schema, transport, logger: silentLogger });
+    await consumer.start();
+    await relay.start();
+    try {
+      await waitFor('dead-lettered', () => consumer.stats().deadLettered === 1);
+      await waitFor('the process span', () => exporter.getFinishedSpans().some((s) => s.name === 'process refunds'));
+    } finally {
+      await relay.stop();
+      await consumer.stop();
+      await transport.close();
+    }
+    const failed = exporter.getFinishedSpans().find((s) => s.name === 'process refunds');
+    assert.equal(failed?.status.code, SpanStatusCode.ERROR);
+    assert.equal(failed?.attributes['error.type'], 'HERALD_HANDLER_FAILED');
+    assert.equal(failed?.attributes['herald.outcome'], 'dead_lettered');
   });
 });

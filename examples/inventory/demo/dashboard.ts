@@ -28,7 +28,10 @@ export async function serveDashboards(
     // Each service's handler in turn; the last one's next() is the index of the three.
     const at = (i: number): void => {
       const admin = admins[i];
-      if (admin) return admin(req, res, () => at(i + 1));
+      if (admin) {
+        admin(req, res, () => at(i + 1));
+        return;
+      }
       res.writeHead(req.url === '/' ? 200 : 404, { 'content-type': 'text/html; charset=utf-8' });
       res.end(`<!doctype html><title>Herald demo</title><h1>Herald dashboards</h1><ul>${links}</ul>`);
     };

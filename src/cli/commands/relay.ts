@@ -10,6 +10,8 @@ const relayKeys = [
   'topicPrefix',
   'batchSize',
   'pollIntervalMs',
+  'cursorIntervalMs',
+  'source',
   'maxAttempts',
   'onFailure',
   'leaseMs',
@@ -23,9 +25,9 @@ const relayKeys = [
 
 export const relayCommand: Command = {
   summary: 'Publish committed events from the log to the broker (Kafka by default) until stopped (SIGTERM/SIGINT)',
-  options: settingOptions(relayKeys),
+  options: { ...settingOptions(relayKeys), once: { type: 'boolean' } },
   help: () =>
-    `herald relay [options]\n\nRuns until SIGTERM or SIGINT, then finishes the batch in flight and exits. With --http, serves\n/healthz, /readyz and /metrics (docs/operations.md); with --admin-token or --read-token
+    `herald relay [--once] [options]\n\nRuns until SIGTERM or SIGINT, then finishes the batch in flight and exits.\n--once publishes what is committed now, then exits (for cron-style runs). With --http, serves\n/healthz, /readyz and /metrics (docs/operations.md); with --admin-token or --read-token
 (better: HERALD_ADMIN_TOKEN, HERALD_READ_TOKEN) also the admin API and dashboard (docs/dashboard.md).\n\n${settingsHelp(relayKeys)}`,
   async run(flags) {
     const config = resolveSettings(relayKeys, flags, process.env);
@@ -37,6 +39,8 @@ export const relayCommand: Command = {
       transport: transportFrom(config),
       batchSize: config.batchSize,
       pollIntervalMs: config.pollIntervalMs,
+      cursorIntervalMs: config.cursorIntervalMs,
+      source: config.source,
       maxAttempts: config.maxAttempts,
       onFailure: config.onFailure,
       leaseMs: config.leaseMs,
@@ -51,6 +55,11 @@ export const relayCommand: Command = {
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    if (flags.once === true) {
+      const { published } = await relay.drain();
+      process.stdout.write(`published ${published} event${published === 1 ? '' : 's'}\n`);
+      return 0;
+    }
     const withAdmin = config.adminToken !== undefined || config.readToken !== undefined;
     // The admin API publishes retries and replays with a producer of its own, not the relay's.
     const adminTransport = config.http && withAdmin ? transportFrom(config) : undefined;
