@@ -9,7 +9,7 @@ export function eventsPage(container) {
     event?.preventDefault();
     const f = new FormData(form);
     const q = new URLSearchParams();
-    for (const name of ['id', 'key', 'type', 'from', 'to']) {
+    for (const name of ['id', 'key', 'type', 'aggregateType', 'aggregateId', 'from', 'to']) {
       const v = String(f.get(name) ?? '').trim();
       if (v) q.set(name, v);
     }
@@ -65,6 +65,8 @@ export function eventsPage(container) {
     input('Id', 'id', 'event id'),
     input('Key', 'key', 'partition key'),
     input('Type', 'type', 'event type'),
+    input('Aggregate type', 'aggregateType', 'order'),
+    input('Aggregate id', 'aggregateId', 'o-1001'),
     input('From', 'from', '2h or ISO time'),
     input('To', 'to', 'now'),
     h('button', { class: 'primary', type: 'submit' }, 'Search'),

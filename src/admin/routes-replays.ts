@@ -10,6 +10,7 @@ const toEvent = (r: FoundEventRow) => ({
   source: r.source,
   subject: r.subject,
   partitionKey: r.partition_key,
+  aggregate: r.aggregate_type === null ? null : { type: r.aggregate_type, id: r.aggregate_id },
   shard: r.shard,
   destination: r.destination,
   payload: JSON.parse(r.payload) as unknown,
@@ -116,17 +117,21 @@ export const replayRoutes = [
     method: 'GET',
     path: '/api/events',
     role: 'read',
-    summary: 'Events of the log by id, key, type or time written, newest first, with whether each is published',
+    summary:
+      'Events of the log by id, key, type, aggregate or time written, newest first, with whether each is published',
     query: {
       id: { kind: 'strings', commas: true, description: 'Event ids' },
       key: { kind: 'strings', commas: false, description: 'Partition keys (repeat for several)' },
       type: { kind: 'strings', commas: true, description: 'Event types' },
+      aggregateType: { kind: 'string', maxLength: 200, description: 'The aggregate type events were written for' },
+      aggregateId: { kind: 'string', maxLength: 1000, description: 'The aggregate id (with aggregateType)' },
       from: { kind: 'time', description: 'Written at or after' },
       to: { kind: 'time', description: 'Written before' },
       limit: { kind: 'integer', min: 1, max: 1000, description: 'At most this many (default 50)' },
     },
     returns: '{ events: [...] }',
     run: async ({ query }, c) => {
+      if (query.aggregateId && !query.aggregateType) throw new BadInput('aggregateId', 'needs aggregateType');
       if (query.from && query.to && query.from.getTime() >= query.to.getTime()) {
         throw new BadInput('from', 'must be before to');
       }
@@ -134,6 +139,8 @@ export const replayRoutes = [
         ...(query.id ? { ids: query.id } : {}),
         ...(query.key ? { keys: query.key } : {}),
         ...(query.type ? { types: query.type } : {}),
+        ...(query.aggregateType ? { aggregateType: query.aggregateType } : {}),
+        ...(query.aggregateId ? { aggregateId: query.aggregateId } : {}),
         ...(query.from ? { from: query.from } : {}),
         ...(query.to ? { to: query.to } : {}),
         limit: query.limit ?? 50,

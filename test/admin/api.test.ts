@@ -305,6 +305,15 @@ describe('admin API on PostgreSQL and Kafka', () => {
       token: readToken,
     });
     assert.equal(byType.body.events.length, 3);
+    const byAggregate = await call(f.base, 'GET', '/api/events?aggregateType=order&aggregateId=o-3', {
+      token: readToken,
+    });
+    assert.deepEqual(
+      byAggregate.body.events.map((e: { id: string; aggregate: unknown }) => [e.id, e.aggregate]),
+      [[third?.id, { type: 'order', id: 'o-3' }]],
+    );
+    const lonelyId = await call(f.base, 'GET', '/api/events?aggregateId=o-3', { token: readToken });
+    assert.deepEqual([lonelyId.status, lonelyId.body.error], [400, 'aggregateId: needs aggregateType']);
     const none = await call(f.base, 'GET', '/api/events?type=admin.shipped&to=2000-01-01', { token: readToken });
     assert.deepEqual(none.body.events, []);
     assert.equal((await call(f.base, 'GET', '/api/events/nope', { token: readToken })).status, 404);

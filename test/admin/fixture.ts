@@ -26,6 +26,7 @@ export const Shipped = defineEvent({
   version: 1,
   schema: z.object({ n: z.number().int(), pad: z.string().default('') }),
   key: (p) => `order-${p.n}`,
+  aggregate: (p) => ({ type: 'order', id: `o-${p.n}` }),
 });
 
 /** Serves a handler on a free port of 127.0.0.1, as node:http users mount it. */

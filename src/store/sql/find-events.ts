@@ -7,6 +7,8 @@ export interface EventSearch {
   ids?: readonly string[];
   keys?: readonly string[];
   types?: readonly string[];
+  aggregateType?: string;
+  aggregateId?: string;
   /** Written at or after (`created_at`). */
   from?: Date;
   /** Written before. */
@@ -17,6 +19,8 @@ export interface EventSearch {
 /** A row of the log as the lookup reads it: the stored event, where it sits, and whether it is out. */
 export interface FoundEventRow extends Omit<StoredEvent, 'traceparent' | 'tracestate'> {
   shard: number;
+  aggregate_type: string | null;
+  aggregate_id: string | null;
   xid: string;
   seq: string;
   /** Whether the relay has published it: at or before its shard's cursor. */
@@ -39,13 +43,15 @@ export async function findEvents(db: Queryable, schema: string, search: EventSea
   if (search.ids?.length) add((p) => `l.id::text = ANY(${p}::text[])`, [...search.ids]);
   if (search.keys?.length) add((p) => `l.partition_key = ANY(${p}::text[])`, [...search.keys]);
   if (search.types?.length) add((p) => `l.type = ANY(${p}::text[])`, [...search.types]);
+  if (search.aggregateType) add((p) => `l.aggregate_type = ${p}`, search.aggregateType);
+  if (search.aggregateId) add((p) => `l.aggregate_id = ${p}`, search.aggregateId);
   if (search.from) add((p) => `l.created_at >= ${p}::timestamptz`, search.from);
   if (search.to) add((p) => `l.created_at < ${p}::timestamptz`, search.to);
   values.push(search.limit);
   const result = await db.query<FoundEventRow>(
     `SELECT l.id::text AS id, l.type, l.version, l.source, l.subject, l.partition_key, l.shard, l.destination,
   l.payload::text AS payload, l.headers, l.correlation_id, l.causation_id, l.created_at,
-  l.xid::text AS xid, l.seq::text AS seq,
+  l.aggregate_type, l.aggregate_id, l.xid::text AS xid, l.seq::text AS seq,
   (l.xid, l.seq) <= (coalesce(c.xid, '0'::xid8), coalesce(c.seq, 0)) AS published
 FROM ${s}.log l
 LEFT JOIN ${s}.cursors c ON c.shard = l.shard
