@@ -173,6 +173,38 @@ export const settings = {
     description: 'Kafka client id',
     parse: text,
   },
+  http: {
+    flag: 'http',
+    env: 'HERALD_HTTP',
+    description: 'Serve /healthz, /readyz and /metrics on HOST:PORT (metrics with prom-client installed)',
+    parse: (raw: string, name: string) => {
+      const [address] = hostPortList(name, raw);
+      if (raw.includes(',')) throw invalid(name, raw, 'must be one host:port');
+      const colon = (address as string).lastIndexOf(':');
+      const port = Number((address as string).slice(colon + 1));
+      if (port > 65_535) throw invalid(name, raw, 'must have a port from 0 to 65535');
+      return { host: (address as string).slice(0, colon).replace(/^\[|\]$/g, ''), port };
+    },
+  },
+  httpToken: {
+    flag: 'http-token',
+    env: 'HERALD_HTTP_TOKEN',
+    description: 'Bearer token the --http endpoints require (none when unset)',
+    parse: text,
+  },
+  adminToken: {
+    flag: 'admin-token',
+    env: 'HERALD_ADMIN_TOKEN',
+    description:
+      'Bearer token of the admin API (/api/) with the admin role: also retries, discards, replays (8+ characters; prefer the variable, flags show in ps)',
+    parse: text,
+  },
+  readToken: {
+    flag: 'read-token',
+    env: 'HERALD_READ_TOKEN',
+    description: 'Bearer token of the admin API with the read-only role (8+ characters)',
+    parse: text,
+  },
   logLevel: {
     flag: 'log-level',
     env: 'HERALD_LOG_LEVEL',

@@ -3,6 +3,7 @@ import { eventBrand, isOutboxEvent, type OutboxEvent } from '../events/define.ts
 import type { Queryable } from '../store/db.ts';
 import { resolveSchema } from '../store/identifiers.ts';
 import { insertEvents, type LogRecord } from '../store/sql/insert-events.ts';
+import { traceCreation } from './trace.ts';
 
 export interface OutboxOptions {
   /** The herald schema; default `herald`. */
@@ -120,11 +121,14 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
       if (list.length === 0) return [];
       // Validate everything before the first write: a bad event leaves the transaction untouched.
       const records = await Promise.all(list.map((e) => resolve(e, source, maxBytes)));
+      const spans = await traceCreation(records, schema);
       try {
         await insertEvents(tx, schema, records, prepared);
       } catch (error) {
+        spans?.fail(error);
         throw wrapWriteError(error, schema);
       }
+      spans?.end();
       return records.map((r) => ({ id: r.id, type: r.type, partitionKey: r.partitionKey }));
     },
   };

@@ -5,8 +5,11 @@ import {
   type RetryResult,
 } from '../deadletters/dead-letters.ts';
 import { HeraldError } from '../errors.ts';
+import type { HealthCheck } from '../observe/http.ts';
 import type { Logger } from '../observe/logger.ts';
+import type { MetricsRecorder } from '../observe/metrics.ts';
 import type { BackoffOptions } from '../retry/backoff.ts';
+import { readGauges } from '../status/readings.ts';
 import type { StatusThresholds } from '../status/status.ts';
 import { type DatabaseOption, openPool, toDatabaseError } from '../store/connect.ts';
 import { assertMigrated } from '../store/migrate.ts';
@@ -17,7 +20,7 @@ import type { Transport } from '../transports/transport.ts';
 import type { TopicStrategy } from '../wire/topics.ts';
 import { createAttempts, relayError } from './attempts.ts';
 import { runCdc } from './cdc.ts';
-import { type RelayHealth, relayHealth } from './health.ts';
+import { type RelayHealth, relayHealth, relayReadiness } from './health.ts';
 import { createLeasing, type Leasing } from './leasing.ts';
 import { relaySettings } from './options.ts';
 import { createRound } from './round.ts';
@@ -79,6 +82,8 @@ export interface RelayOptions {
    */
   retentionDays?: number;
   logger?: Logger;
+  /** Where the relay reports its metrics: `await prometheusMetrics()`, `openTelemetryMetrics()`. */
+  metrics?: MetricsRecorder;
 }
 
 export type RelayState = 'idle' | 'starting' | 'running' | 'retrying' | 'stopping' | 'stopped';
@@ -101,7 +106,7 @@ export interface RelayStats {
   lastError: { code: string; message: string; at: Date } | null;
 }
 
-export interface Relay {
+export interface Relay extends HealthCheck {
   start(): Promise<void>;
   /** Finishes the batch in flight (or abandons it while retrying), then closes what it opened. */
   stop(): Promise<void>;
@@ -253,6 +258,8 @@ export function createRelay(options: RelayOptions): Relay {
     stats: snapshot,
     getFailedEvents: (filter) => deadLetters.list(filter),
     health: (thresholds = {}) => relayHealth(pool, schema, snapshot(), thresholds),
+    readiness: () => relayReadiness(pool, transport, snapshot()),
+    alive: () => stats.state !== 'stopped',
     async retryFailedEvent(id) {
       const [result] = await deadLetters.retry({ ids: [id], status: 'all' });
       return result ?? { id, ok: false, error: { code: 'HERALD_INVALID_CONFIG', message: `no dead letter ${id}` } };
@@ -283,6 +290,7 @@ export function createRelay(options: RelayOptions): Relay {
       await transport.connect().catch((error) => failed('broker connection', relayError(error, target)));
       renewTimer = setInterval(() => void leasing.renew().catch(() => {}), heartbeatMs);
       stopRetention = scheduleRetention({ db: pool, schema, retentionDays: settings.retentionDays, logger });
+      const unwatch = settings.metrics.watch(schema, readGauges(pool, schema));
       if (stats.state === 'starting') stats.state = 'running';
       logger.info({ schema, instance: stats.instanceId, transport: transport.describe(), leaseMs }, 'relay started');
       run()
@@ -292,6 +300,7 @@ export function createRelay(options: RelayOptions): Relay {
           stopper.abort();
           clearInterval(renewTimer);
           stopRetention();
+          unwatch();
           await round?.settle();
           await round?.saveOnStop();
           await leasing.releaseAll().catch(() => {});

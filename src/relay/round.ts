@@ -1,4 +1,5 @@
 import type { Logger } from '../observe/logger.ts';
+import type { MetricsRecorder } from '../observe/metrics.ts';
 import type { Queryable } from '../store/db.ts';
 import { advanceCursors } from '../store/sql/cursors.ts';
 import { insertDeadLetter } from '../store/sql/dead-letters.ts';
@@ -22,6 +23,7 @@ export interface RoundDeps {
   stats: RelayStats;
   attempt: Attempt;
   logger: Logger;
+  metrics: MetricsRecorder;
 }
 
 /**
@@ -54,6 +56,8 @@ export function createRound(deps: RoundDeps) {
       );
       if (!saved.ok) return false;
       stats.deadLettered++;
+      const labels = { transport: transport.name, destination: message.topic, outcome: 'dead_lettered' };
+      deps.metrics.add('relayPublished', labels, 1);
       stats.failures = 0;
       stats.state = 'running';
       logger.warn(
