@@ -127,6 +127,12 @@ export const settings = {
       return raw as 'polling' | 'cdc';
     },
   },
+  replicationUrl: {
+    flag: 'replication-url',
+    env: 'HERALD_REPLICATION_URL',
+    description: 'With --source cdc: the replication connection (a role with REPLICATION); default the database URL',
+    parse: postgresUrl,
+  },
   cursorIntervalMs: {
     flag: 'cursor-interval-ms',
     env: 'HERALD_CURSOR_INTERVAL_MS',

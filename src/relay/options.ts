@@ -62,7 +62,9 @@ export function relaySettings(options: RelayOptions): RelaySettings {
     pollMs: numberSetting('pollIntervalMs', options.pollIntervalMs, 1) ?? (settingFromEnv('pollIntervalMs') as number),
     source:
       oneOf('source', options.source, ['polling', 'cdc'] as const) ?? (settingFromEnv('source') as 'polling' | 'cdc'),
-    replicationUrl: textSetting('replicationUrl', options.replicationUrl, { secret: true }),
+    replicationUrl:
+      textSetting('replicationUrl', options.replicationUrl, { secret: true }) ??
+      (settingFromEnv('replicationUrl') as string | undefined),
     cursorMs:
       numberSetting('cursorIntervalMs', options.cursorIntervalMs, 0) ?? (settingFromEnv('cursorIntervalMs') as number),
     backoff,

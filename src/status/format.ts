@@ -15,6 +15,18 @@ export function formatSeconds(seconds: number): string {
   return `${Math.round(s / 86_400)} d`;
 }
 
+/** `512 B`, `3.4 MB`, `12.0 GB`. */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let v = Math.max(0, bytes);
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
+}
+
 /** `1 event`, `5,000 events`. */
 export function formatCount(n: number, noun: string): string {
   return `${n.toLocaleString('en-US')} ${noun}${n === 1 ? '' : 's'}`;
@@ -48,6 +60,12 @@ export function formatStatus(status: HeraldStatus): string {
   for (const p of status.problems) out.push(`  ! ${p}`);
   out.push('');
 
+  if (status.replication) {
+    const r = status.replication;
+    out.push(
+      `replication slot  ${r.slot}: ${r.active ? 'streamed' : 'NOT STREAMED'}, keeps ${formatBytes(r.retainedBytes)} of WAL`,
+    );
+  }
   if (backlog.events === 0) {
     out.push('backlog           none: every committed event is published');
   } else {

@@ -2,6 +2,7 @@ import { numberSetting } from '../config/check.ts';
 import { type DatabaseOption, openPool, resolveDatabase, toDatabaseError, withTransaction } from '../store/connect.ts';
 import { resolveSchema } from '../store/identifiers.ts';
 import { assertMigrated } from '../store/migrate.ts';
+import { type SlotInfo, slotInfo } from '../store/replication.ts';
 import type { Position } from '../store/sql/read-batch.ts';
 import {
   type ConsumerGroupStatus,
@@ -149,6 +150,11 @@ export interface HeraldStatus {
   openTransaction: OpenTransaction | null;
   /** Relay instances and the shards each holds a lease on. */
   relays: RelayInstanceStatus[];
+  /**
+   * The CDC source's replication slot (`source: 'cdc'`): whether a relay streams it and the WAL
+   * it keeps from being recycled. Null when the schema has no slot (the polling source).
+   */
+  replication: SlotInfo | null;
   /** Shards no relay holds a valid lease on: nobody publishes them. */
   unheldShards: number[];
   /**
@@ -242,7 +248,8 @@ export async function getStatus(options: StatusOptions = {}): Promise<HeraldStat
       const deadLetters = await readDeadLetters(tx, schema, topDeadLetterGroups);
       const leases = await readRelays(tx, schema);
       const consumers = await readConsumers(tx, schema);
-      return { shards, blocker, rates, deadLetters, leases, consumers };
+      const replication = await slotInfo(tx, schema);
+      return { shards, blocker, rates, deadLetters, leases, consumers, replication };
     });
 
     const shards: ShardStatus[] = read.shards.map((r) => ({
@@ -312,6 +319,7 @@ export async function getStatus(options: StatusOptions = {}): Promise<HeraldStat
     // Shards no relay holds are shown, not judged: a backlog they leave behind shows up as lag.
     return {
       relays,
+      replication: read.replication,
       unheldShards,
       schema,
       at,

@@ -17,6 +17,7 @@ import {
   type Relay,
   silentLogger,
 } from '../../src/index.ts';
+import { formatStatus } from '../../src/status/format.ts';
 import { dropReplication, slotInfo } from '../../src/store/replication.ts';
 import { kafka } from '../../src/transports/kafka/index.ts';
 import { brokers, inTransaction, uniqueName } from '../support/env.ts';
@@ -106,6 +107,12 @@ describe('relay with source: cdc (logical replication)', () => {
     assert.deepEqual(await listUnpublished({ db: pool, schema }), [], 'the cursors caught up by checkpoint');
     const status = await getStatus({ db: pool, schema });
     assert.equal(status.backlog.events, 0);
+    assert.equal(status.replication?.active, true, 'herald status shows the slot streamed');
+    assert.ok((status.replication?.retainedBytes ?? -1) >= 0);
+    assert.match(
+      formatStatus(status),
+      /replication slot {2}herald_herald_cdc_\w+: streamed, keeps [\d.]+ k?M?B of WAL/,
+    );
   });
 
   it('a new relay resumes after what was acknowledged; a dropped slot loses nothing', async () => {
