@@ -42,7 +42,8 @@ const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sq
 
   write   What outbox.add costs the business transaction: writers commit transactions that insert
           one business row, alone (plain) or with one INSERT into a bare table (floor-table), a
-          pg_logical_emit_message (floor-emit), or Herald's outbox.add (herald). Plain runs before
+          pg_logical_emit_message (floor-emit), or Herald's outbox.add (herald; herald-wal in
+          table-less mode). Plain runs before
           and after every round; overheadPct is against their median.
 
   --writers N           concurrent writers, one connection each (default 16)

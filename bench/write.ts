@@ -41,7 +41,7 @@ export interface WriteResult {
   rounds: number[];
 }
 
-export const defaultVariants = ['plain', 'floor-table', 'floor-emit', 'herald'];
+export const defaultVariants = ['plain', 'floor-table', 'floor-emit', 'herald', 'herald-wal'];
 
 function coreVariants(schema: string): Variant[] {
   const s = quoteIdent(schema);
@@ -53,6 +53,7 @@ function coreVariants(schema: string): Variant[] {
     key: (p) => p.orderId,
   });
   const outbox = createOutbox({ schema, source: '/herald-bench' });
+  const walOutbox = createOutbox({ schema, source: '/herald-bench', mode: 'wal' });
   return [
     { name: 'plain', describe: 'the business row alone', extra: null },
     {
@@ -82,6 +83,11 @@ function coreVariants(schema: string): Variant[] {
       name: 'herald',
       describe: 'outbox.add of one event, as shipped',
       extra: (client, body) => outbox.add(client, Event({ orderId: randomUUID(), body })),
+    },
+    {
+      name: 'herald-wal',
+      describe: "outbox.add of one event in table-less mode (createOutbox({ mode: 'wal' }))",
+      extra: (client, body) => walOutbox.add(client, Event({ orderId: randomUUID(), body })),
     },
   ];
 }

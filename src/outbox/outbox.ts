@@ -1,7 +1,9 @@
+import { oneOf } from '../config/check.ts';
 import { HeraldError } from '../errors.ts';
 import { eventBrand, isOutboxEvent, type OutboxEvent } from '../events/define.ts';
 import type { Queryable } from '../store/db.ts';
 import { resolveSchema } from '../store/identifiers.ts';
+import { emitEvents } from '../store/sql/emit-events.ts';
 import { insertEvents, type LogRecord } from '../store/sql/insert-events.ts';
 import { traceCreation } from './trace.ts';
 
@@ -17,6 +19,13 @@ export interface OutboxOptions {
    * pooler that cannot keep prepared statements (PgBouncer before 1.21 in transaction mode).
    */
   preparedStatements?: boolean;
+  /**
+   * `log` (default): each event a row of the log. `wal`: no table at all; each event a
+   * transactional message in the WAL (`pg_logical_emit_message`), published only by a relay with
+   * `source: 'cdc'`. It gives up what needs the rows: replay and history from the log, the
+   * backlog in `herald status`, and recovery if the slot is lost. See docs/outbox.md.
+   */
+  mode?: 'log' | 'wal';
 }
 
 export interface Outbox {
@@ -115,6 +124,8 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
   }
   const maxBytes = options.maxPayloadBytes ?? 1024 * 1024;
   const prepared = options.preparedStatements ?? true;
+  const mode = oneOf('mode', options.mode, ['log', 'wal'] as const) ?? 'log';
+  const write = mode === 'wal' ? emitEvents : insertEvents;
   return {
     async add(tx, events) {
       const list = Array.isArray(events) ? events : [events as OutboxEvent];
@@ -123,7 +134,7 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
       const records = await Promise.all(list.map((e) => resolve(e, source, maxBytes)));
       const spans = await traceCreation(records, schema);
       try {
-        await insertEvents(tx, schema, records, prepared);
+        await write(tx, schema, records, prepared);
       } catch (error) {
         spans?.fail(error);
         throw wrapWriteError(error, schema);

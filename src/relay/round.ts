@@ -7,6 +7,7 @@ import { comparePositions, type LogRow, type Position, readBatch } from '../stor
 import type { OutgoingMessage, Transport } from '../transports/transport.ts';
 import { toMessage } from '../wire/outgoing.ts';
 import type { TopicStrategy } from '../wire/topics.ts';
+import { walMessageShard } from '../wire/wal-event.ts';
 import type { Attempt } from './attempts.ts';
 import type { Leasing } from './leasing.ts';
 import type { RelayStats } from './relay.ts';
@@ -76,7 +77,7 @@ export function createRound(deps: RoundDeps) {
   const publish = async (rows: LogRow[], advance = true) => {
     // After a takeover, reading starts at the lowest cursor held: rows of other shards up to
     // their own cursors were published already and are skipped.
-    const fresh = rows.filter((row) => leasing.isNew(row.shard, row));
+    const fresh = rows.filter((row) => row.shard === walMessageShard || leasing.isNew(row.shard, row));
     const messages = fresh.map((row) => toMessage(row, deps.topicFor));
     // A batch publishes whole or is retried whole: duplicates are possible, loss is not. With the
     // dead-letter policy, an error that is not "broker unreachable" is retried a few times, then

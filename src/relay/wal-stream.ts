@@ -1,5 +1,6 @@
 import { loadOptional } from '../optional.ts';
 import type { LogRow } from '../store/sql/read-batch.ts';
+import { decodeWalEvent, walMessageShard, walPrefix } from '../wire/wal-event.ts';
 
 /** A committed transaction of the log, as logical replication delivers it, in commit order. */
 export interface WalTransaction {
@@ -34,6 +35,9 @@ interface PgoutputMessage {
   relation?: { schema: string; name: string };
   new?: Record<string, unknown>;
   commitEndLsn?: string | null;
+  transactional?: boolean;
+  prefix?: string;
+  content?: Uint8Array;
 }
 
 const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
@@ -75,6 +79,7 @@ export async function openWalStream(options: {
   slot: string;
   publication: string;
   schema: string;
+  onUnreadable?: (error: unknown, bytes: number) => void;
 }): Promise<WalStream> {
   const lib = await loadOptional(
     () => import('pg-logical-replication'),
@@ -87,7 +92,8 @@ export async function openWalStream(options: {
     // keepalives are handled at once, so a keepalive could vouch for transactions not yet seen.
     flowControl: { enabled: false },
   });
-  const plugin = new lib.PgoutputPlugin({ protoVersion: 1, publicationNames: [options.publication] });
+  const plugin = new lib.PgoutputPlugin({ protoVersion: 1, publicationNames: [options.publication], messages: true });
+  const prefix = walPrefix(options.schema);
 
   const ready: WalTransaction[] = [];
   let open: LogRow[] | null = null;
@@ -120,6 +126,18 @@ export async function openWalStream(options: {
       message.relation.schema === options.schema
     ) {
       open.push(toRow(message.new ?? {}));
+    } else if (message.tag === 'message' && open && message.transactional && message.prefix === prefix) {
+      try {
+        open.push({
+          ...decodeWalEvent(message.content ?? new Uint8Array()),
+          xid: '0',
+          seq: '0',
+          shard: walMessageShard,
+        });
+      } catch (error) {
+        // Not an event this version can read: stop rather than acknowledge past it.
+        fail(new Error(`unreadable table-less event in the WAL: ${(error as Error).message}`));
+      }
     } else if (message.tag === 'commit' && open) {
       if (open.length > 0) ready.push({ rows: open, endLsn: message.commitEndLsn ?? '0/0' });
       open = null;

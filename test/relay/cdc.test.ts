@@ -159,4 +159,41 @@ describe('relay with source: cdc (logical replication)', () => {
     const messages = await readTopic(topic, 1, { untilIds: [...before, ...later] });
     assert.ok(messages.length >= 8);
   });
+
+  it('table-less mode: outbox.add writes WAL messages only, the CDC relay publishes them; a bad one is skipped', async () => {
+    await Promise.all(relays.map((r) => r.stop()));
+    const r = relay();
+    await r.start();
+    await waitFor('streaming', async () => (await slotInfo(pool, schema))?.active === true);
+    const walOutbox = createOutbox({ schema, mode: 'wal' });
+    const logRows = async () =>
+      (await pool.query(`SELECT count(*)::int AS n FROM "${schema}".log`)).rows[0].n as number;
+    const rowsBefore = await logRows();
+    const published = r.stats().published;
+    const first = await inTransaction(pool, (tx) =>
+      walOutbox.add(tx, [Item({ n: 1000 }, { destination: topic }), Item({ n: 1001 }, { destination: topic })]),
+    );
+    await assert.rejects(
+      inTransaction(pool, async (tx) => {
+        await walOutbox.add(tx, Item({ n: 1002 }, { destination: topic }));
+        throw new Error('rolled back');
+      }),
+    );
+    // Something under Herald's prefix that is not an event: skipped, not a stall.
+    await pool.query(`SELECT pg_logical_emit_message(true, $1, 'not json')`, [`herald:${schema}`]);
+    const second = await inTransaction(pool, (tx) => walOutbox.add(tx, Item({ n: 1003 }, { destination: topic })));
+    await waitFor('three published', () => r.stats().published === published + 3);
+    assert.equal(await logRows(), rowsBefore, 'no row in the log');
+    const ids = [...first, ...second].map((a) => a.id);
+    const messages = await readTopic(topic, 1, { untilIds: ids });
+    const got = messages.filter((m) => ids.includes(m.headers.ce_id as string));
+    assert.deepEqual(
+      got.map((m) => m.headers.ce_id),
+      ids,
+      'in commit order, once each',
+    );
+    assert.deepEqual(JSON.parse(got[0]?.value ?? '{}'), { n: 1000 });
+    assert.equal(got[0]?.headers.ce_type, 'cdc.item');
+    assert.equal(got[0]?.key, 'k0');
+  });
 });

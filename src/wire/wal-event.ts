@@ -1,0 +1,62 @@
+import type { StoredEvent } from './outgoing.ts';
+
+/**
+ * The table-less outbox's event, as the text of a `pg_logical_emit_message`: the log row's
+ * fields as JSON, the payload embedded as it was validated. Written by the outbox in `wal` mode,
+ * read back by the relay's CDC source. `v` is the format's version.
+ */
+export interface WalEvent {
+  v: 1;
+  id: string;
+  type: string;
+  version: number;
+  source: string;
+  subject: string | null;
+  partitionKey: string;
+  destination: string | null;
+  headers: Record<string, string>;
+  correlationId: string | null;
+  causationId: string | null;
+  traceparent: string | null;
+  tracestate: string | null;
+  time: string;
+}
+
+/**
+ * The shard of a table-less event in the relay (-1): it has no row and no position in the log,
+ * so no cursor covers it, and the relay publishes it as it comes.
+ */
+export const walMessageShard = -1;
+
+/** The message prefix of a schema's events: a relay reads only its own schema's. */
+export const walPrefix = (schema: string) => `herald:${schema}`;
+
+/** The message text: the envelope's JSON with the payload's JSON text spliced in as `payload`. */
+export function encodeWalEvent(event: WalEvent, payloadJson: string): string {
+  const envelope = JSON.stringify(event);
+  return `${envelope.slice(0, -1)},"payload":${payloadJson}}`;
+}
+
+/** A message's content back as a stored event; throws on anything that is not one. */
+export function decodeWalEvent(content: Uint8Array): StoredEvent {
+  const parsed = JSON.parse(Buffer.from(content).toString('utf8')) as WalEvent & { payload: unknown };
+  if (parsed.v !== 1 || typeof parsed.id !== 'string' || typeof parsed.type !== 'string') {
+    throw new Error('not a herald table-less event');
+  }
+  return {
+    id: parsed.id,
+    type: parsed.type,
+    version: parsed.version,
+    source: parsed.source,
+    subject: parsed.subject,
+    partition_key: parsed.partitionKey,
+    destination: parsed.destination,
+    payload: JSON.stringify(parsed.payload),
+    headers: parsed.headers,
+    correlation_id: parsed.correlationId,
+    causation_id: parsed.causationId,
+    traceparent: parsed.traceparent,
+    tracestate: parsed.tracestate,
+    created_at: new Date(parsed.time),
+  };
+}
