@@ -4,7 +4,14 @@ import pg from 'pg';
 import { withTransaction } from '../src/store/connect.ts';
 import type { Transport } from '../src/transports/transport.ts';
 import type { BenchPayload } from './payload.ts';
-import { type BenchSystem, backlogChunk, commitTimed, type SystemConfig, type Writer } from './system.ts';
+import {
+  type BenchSystem,
+  backlogChunk,
+  commitTimed,
+  relayApplicationName,
+  type SystemConfig,
+  type Writer,
+} from './system.ts';
 import { uniqueName } from './topic.ts';
 import { recordAcks } from './transports.ts';
 
@@ -152,7 +159,12 @@ export async function baselineSystem(config: SystemConfig): Promise<BenchSystem>
   const schema = uniqueName('herald_bench_base');
   const topic = await config.transport.prepare('herald-bench-baseline');
   const admin = new pg.Pool({ connectionString: config.databaseUrl, max: 2 });
-  const relayPool = new pg.Pool({ connectionString: config.databaseUrl, max: 2 });
+  const relayPool = new pg.Pool({
+    connectionString: config.databaseUrl,
+    max: 2,
+    application_name: relayApplicationName('baseline'),
+    idleTimeoutMillis: 0, // its backends live through the run, so their CPU can be counted
+  });
   admin.on('error', () => {});
   relayPool.on('error', () => {});
   await admin.query(tableSql(`"${schema}"`));
@@ -165,6 +177,8 @@ export async function baselineSystem(config: SystemConfig): Promise<BenchSystem>
   return {
     name: 'baseline',
     relays: 1,
+    source: 'polling',
+    applicationName: relayApplicationName('baseline'),
     topic,
     writer: { system: 'baseline', schema, topic },
     writeBacklog: (payloads) => writer.writeBacklog(payloads),

@@ -11,8 +11,16 @@ import {
   silentLogger,
 } from '../src/index.ts';
 import { withTransaction } from '../src/store/connect.ts';
+import { dropReplication } from '../src/store/replication.ts';
 import type { BenchPayload } from './payload.ts';
-import { type BenchSystem, backlogChunk, commitTimed, type SystemConfig, type Writer } from './system.ts';
+import {
+  type BenchSystem,
+  backlogChunk,
+  commitTimed,
+  relayApplicationName,
+  type SystemConfig,
+  type Writer,
+} from './system.ts';
 import { uniqueName } from './topic.ts';
 import { recordAcks } from './transports.ts';
 
@@ -56,13 +64,20 @@ export const scrapeEveryMs = 5_000;
  * pool and a transport of its own; with `metrics`, reporting to a Prometheus registry that is
  * scraped every `scrapeEveryMs` while the relays run.
  */
-export async function heraldSystem(config: SystemConfig, instances = 1, metrics = false): Promise<BenchSystem> {
+export async function heraldSystem(
+  config: SystemConfig,
+  instances = 1,
+  metrics = false,
+  source: 'polling' | 'cdc' = 'polling',
+): Promise<BenchSystem> {
+  const app = relayApplicationName('herald');
   const schema = uniqueName('herald_bench');
   const topic = await config.transport.prepare('herald-bench-herald');
   const admin = new pg.Pool({ connectionString: config.databaseUrl, max: 2 });
   const relayPools = Array.from(
     { length: instances },
-    () => new pg.Pool({ connectionString: config.databaseUrl, max: 4 }),
+    // Backends that live through the run (no idle timeout), named, so their CPU can be counted.
+    () => new pg.Pool({ connectionString: config.databaseUrl, max: 4, application_name: app, idleTimeoutMillis: 0 }),
   );
   admin.on('error', () => {});
   for (const p of relayPools) p.on('error', () => {});
@@ -76,6 +91,8 @@ export async function heraldSystem(config: SystemConfig, instances = 1, metrics 
   return {
     name: 'herald',
     relays: instances,
+    source,
+    applicationName: app,
     metrics,
     topic,
     writer: { system: 'herald', schema, topic },
@@ -88,6 +105,8 @@ export async function heraldSystem(config: SystemConfig, instances = 1, metrics 
           transport: recordAcks(config.transport.create('herald-bench-relay'), acked),
           logger: silentLogger,
           batchSize: heraldBatchSize,
+          source,
+          ...(source === 'cdc' ? { replicationUrl: withApplicationName(config.databaseUrl, app) } : {}),
           ...(registry ? { metrics: registry } : {}),
         }),
       );
@@ -114,6 +133,18 @@ export async function heraldSystem(config: SystemConfig, instances = 1, metrics 
       await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
       await config.transport.remove(topic).catch(() => {});
       await Promise.all([admin.end(), ...relayPools.map((p) => p.end())]);
+      if (source === 'cdc') {
+        const db = new pg.Pool({ connectionString: config.databaseUrl, max: 1 });
+        await dropReplication(db, schema).catch(() => {});
+        await db.end();
+      }
     },
   };
+}
+
+/** The connection string with application_name set (the replication connection's walsender). */
+function withApplicationName(url: string, name: string): string {
+  const parsed = new URL(url);
+  parsed.searchParams.set('application_name', name);
+  return parsed.toString();
 }

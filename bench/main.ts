@@ -1,11 +1,13 @@
 import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { privatePostgres } from '../infra/postgres.mjs';
 import { type ConsumeBenchOptions, type ConsumeSystem, consumeBench } from './consume.ts';
 import { type RelayBenchOptions, relayBench } from './relay.ts';
 import { type BenchEnv, type TransportName, transportNames } from './transports.ts';
 import { defaultVariants, writeBench } from './write.ts';
 import { anatomyNames } from './write-anatomy.ts';
 
-const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sqs|postgres|all] [--events N] [--baseline-events N] [--rate R] [--seconds S] [--only herald|baseline] [--relays N] [--metrics] [--json]
+const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sqs|postgres|all] [--events N] [--baseline-events N] [--rate R] [--seconds S] [--only herald|baseline] [--relays N] [--metrics] [--source polling|cdc|all] [--json]
        npm run bench -- consume [--events N] [--duplicates FRACTION] [--concurrency N] [--only herald|herald-batch|baseline] [--json]
        npm run bench -- write [--writers N] [--payload-bytes B] [--seconds S] [--rounds R] [--anatomy] [--variants a,b] [--json]
 
@@ -27,6 +29,9 @@ const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sq
   --metrics             also run Herald with metrics on (Prometheus, scraped every 5 s) in the same
                         run, off, on, on, off, and report the drain with metrics on against off,
                         with the recorder's own CPU time per event (measured without a broker)
+  --source S            Herald's relay source: polling (default), cdc (logical replication), or all
+                        (each in turn). CDC needs wal_level=logical: when the database lacks it,
+                        every system of the run uses a private cluster that has it (fsync on)
   --json                machine-readable output
 
   consume Herald's consumer (inbox row and handler in one transaction) against a seed-style consumer
@@ -53,6 +58,39 @@ const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sq
   --anatomy             also the log's features one at a time (bench/write-anatomy.ts)
   --variants a,b        these variants only (plain is always measured)
   --json                one JSON line per variant: variant, txPerSec, overheadPct, rounds`;
+
+function sourceList(value: string | undefined): ('polling' | 'cdc')[] {
+  if (value === undefined || value === 'polling') return ['polling'];
+  if (value === 'cdc') return ['cdc'];
+  if (value === 'all') return ['polling', 'cdc'];
+  fail(`--source takes polling, cdc or all, got ${JSON.stringify(value)}`);
+}
+
+/**
+ * A database with wal_level=logical for the CDC source: the given one if it has it, else a
+ * private cluster (infra/postgres.mjs, fsync on like a real server) used by every system of the
+ * run, so the sources and the baseline are compared on one server.
+ */
+async function logicalDatabase(url: string): Promise<{ url: string; close(): Promise<void> }> {
+  const db = new pg.Client({ connectionString: url });
+  await db.connect();
+  const level = (await db.query<{ wal_level: string }>('SHOW wal_level')).rows[0]?.wal_level;
+  await db.end();
+  if (level === 'logical') return { url, close: async () => {} };
+  process.stderr.write(
+    `bench: ${url.replace(/:[^:@/]*@/, ':***@')} has wal_level=${level}; every system of this run uses a private cluster with wal_level=logical\n`,
+  );
+  const cluster = await privatePostgres({
+    settings: {
+      wal_level: 'logical',
+      fsync: 'on',
+      shared_buffers: "'128MB'",
+      max_wal_senders: 10,
+      max_replication_slots: 10,
+    },
+  });
+  return { url: cluster.url, close: () => cluster.destroy() };
+}
 
 function fail(message: string): never {
   process.stderr.write(`bench: ${message}\n${usage}\n`);
@@ -100,6 +138,7 @@ function parse() {
       rounds: { type: 'string' },
       variants: { type: 'string' },
       anatomy: { type: 'boolean', default: false },
+      source: { type: 'string' },
       json: { type: 'boolean', default: false },
       metrics: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -122,7 +161,19 @@ if (command !== 'relay' && command !== 'consume' && command !== 'write')
   fail(`unknown subcommand ${JSON.stringify(command)}`);
 if (rest.length > 0) fail(`unexpected arguments: ${rest.join(' ')}`);
 const flags: Record<string, readonly string[]> = {
-  relay: ['transport', 'events', 'baseline-events', 'rate', 'seconds', 'only', 'relays', 'metrics', 'json', 'help'],
+  relay: [
+    'transport',
+    'events',
+    'baseline-events',
+    'rate',
+    'seconds',
+    'only',
+    'relays',
+    'metrics',
+    'source',
+    'json',
+    'help',
+  ],
   consume: ['events', 'duplicates', 'concurrency', 'only', 'json', 'help'],
   write: ['writers', 'payload-bytes', 'seconds', 'rounds', 'variants', 'anatomy', 'json', 'help'],
 };
@@ -159,14 +210,22 @@ if (command === 'relay') {
     relays: positive('relays', values.relays, 1),
     metrics: values.metrics,
     systems: only === 'herald' || only === 'baseline' ? [only] : ['herald', 'baseline'],
+    sources: sourceList(values.source),
   };
+  let logical: { url: string; close(): Promise<void> } | undefined;
   try {
+    if (options.sources.includes('cdc')) {
+      logical = await logicalDatabase(env.databaseUrl);
+      env.databaseUrl = logical.url;
+    }
     const { results, failed } = await relayBench(options, env);
     for (const f of failed) process.stderr.write(`bench: ${f.transport} was not measured: ${f.error}\n`);
     process.exitCode = failed.length > 0 || results.some((r) => r.lost > 0) ? 1 : 0;
   } catch (error) {
     process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
     process.exitCode = 1;
+  } finally {
+    await logical?.close();
   }
 } else if (command === 'write') {
   const listed = values.variants?.split(',').map((v) => v.trim()) ?? [

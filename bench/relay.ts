@@ -1,4 +1,6 @@
+import pg from 'pg';
 import { baselineBatch, baselinePollMs, baselineSystem } from './baseline-relay.ts';
+import { cpuProbe, per10k } from './cpu.ts';
 import { measureFailover } from './failover.ts';
 import { heraldBatchSize, heraldSystem, scrapeEveryMs } from './herald-system.ts';
 import { metricsCostPerEvent } from './metrics-cost.ts';
@@ -25,6 +27,8 @@ export interface RelayBenchOptions {
   relays: number;
   /** Herald also runs with metrics on (Prometheus, scraped), in the same run, to measure their cost. */
   metrics: boolean;
+  /** Herald's relay sources to run, one after the other (--source polling|cdc|all). */
+  sources: readonly ('polling' | 'cdc')[];
 }
 
 export interface SystemResult {
@@ -67,6 +71,12 @@ export interface SystemResult {
   /** Steady rate: when the relay's publish() holding the event resolved − commit time. */
   ackP50Ms: number;
   ackP99Ms: number;
+  /** Herald's relay source (the baseline polls). */
+  source: 'polling' | 'cdc';
+  /** CPU seconds per 10,000 events in the steady-rate phase (bench/cpu.ts); null where unknown. */
+  relayCpuSecPer10k: number | null;
+  relayPgCpuSecPer10k: number | null;
+  pgCpuSecPer10k: number | null;
 }
 
 const partitions = 6;
@@ -129,6 +139,8 @@ async function runSystem(
   const drainIds = await sys.writeBacklog(payloads);
 
   progress(`${name}: observing ${sys.topic} on ${transport.name} (untimed)`);
+  const probeDb = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+  probeDb.on('error', () => {});
   const observer = await transport.observe(sys.topic);
   try {
     progress(`${name}: draining`);
@@ -141,6 +153,8 @@ async function runSystem(
       `${name}: published ${sys.published()} (drain done in ~${drainedIn} ms); offering ${options.rate}/s for ${options.seconds} s`,
     );
 
+    const probe = await cpuProbe(probeDb, sys.applicationName);
+    const cpuBefore = probe.sample();
     const writes = await pacedWritesInWorker({
       spec: sys.writer,
       databaseUrl,
@@ -154,6 +168,7 @@ async function runSystem(
     );
     progress(`${name}: commits in each second: ${Array.from(writes.perSecond, (n) => n ?? 0).join(' ')}`);
     await waitFor(`${name} steady`, () => sys.published(), drainEvents + writes.committed.size);
+    const cpu = per10k(cpuBefore, probe.sample(), writes.committed.size);
     await settle(() => sys.published());
     await sys.stopRelay();
 
@@ -191,9 +206,12 @@ async function runSystem(
       ackEventsPerSec: round(drainEvents / ((a.drainEnd - started) / 1000), 0),
       ackP50Ms: ackLatency.p50,
       ackP99Ms: ackLatency.p99,
+      source: sys.source,
+      ...cpu,
     };
   } finally {
     await observer.close();
+    await probeDb.end();
   }
 }
 
@@ -207,22 +225,32 @@ async function relayOn(
   // With --metrics, off and on twice each in the order off, on, on, off: neither has the warmer
   // machine or the fuller database more often.
   const runs = options.systems.flatMap((name) => [
-    { name, relays: 1, metrics: false },
+    ...(name === 'herald' ? options.sources : (['polling'] as const)).map((source) => ({
+      name,
+      relays: 1,
+      metrics: false,
+      source,
+    })),
     ...(name === 'herald' && options.metrics
       ? [
-          { name, relays: 1, metrics: true },
-          { name, relays: 1, metrics: true },
-          { name, relays: 1, metrics: false },
+          { name, relays: 1, metrics: true, source: 'polling' as const },
+          { name, relays: 1, metrics: true, source: 'polling' as const },
+          { name, relays: 1, metrics: false, source: 'polling' as const },
         ]
       : []),
-    ...(name === 'herald' && options.relays > 1 ? [{ name, relays: options.relays, metrics: false }] : []),
+    ...(name === 'herald' && options.relays > 1
+      ? [{ name, relays: options.relays, metrics: false, source: 'polling' as const }]
+      : []),
   ]);
-  for (const { name, relays, metrics } of runs) {
-    progress(`${transportName}: ${name}${relays > 1 ? ` with ${relays} relays` : ''}${metrics ? ' with metrics' : ''}`);
+  for (const { name, relays, metrics, source } of runs) {
+    progress(
+      `${transportName}: ${name}${relays > 1 ? ` with ${relays} relays` : ''}${metrics ? ' with metrics' : ''}${name === 'herald' ? ` (source ${source})` : ''}`,
+    );
     const transport = await makeTransport(transportName, env, { group: uniqueName('herald-bench'), partitions });
     try {
       const config: SystemConfig = { databaseUrl: env.databaseUrl, transport, partitions, writers };
-      const sys = name === 'herald' ? await heraldSystem(config, relays, metrics) : await baselineSystem(config);
+      const sys =
+        name === 'herald' ? await heraldSystem(config, relays, metrics, source) : await baselineSystem(config);
       try {
         const drainEvents = name === 'herald' ? options.events(transportName) : options.baselineEvents(transportName);
         const result = await runSystem(sys, transport, drainEvents, options, env);
@@ -274,7 +302,7 @@ export async function relayBench(options: RelayBenchOptions, env: BenchEnv): Pro
 }
 
 function report(transportName: TransportName, results: SystemResult[], cost?: { onUs: number; offUs: number }): string {
-  const h = results.find((r) => r.system === 'herald' && r.relays === 1 && !r.metrics);
+  const h = results.find((r) => r.system === 'herald' && r.relays === 1 && !r.metrics && r.source === 'polling');
   const single = results.filter((r) => r.system === 'herald' && r.relays === 1);
   const withMetrics = single.filter((r) => r.metrics);
   const without = single.filter((r) => !r.metrics);
@@ -328,6 +356,10 @@ function report(transportName: TransportName, results: SystemResult[], cost?: { 
   );
   add('commit→relay ack p50 (ms)', (r) => r.ackP50Ms);
   add('commit→relay ack p99 (ms)', (r) => r.ackP99Ms);
+  const cpuCell = (v: number | null) => (v === null ? NaN : v);
+  add('relay CPU s / 10k events (steady)', (r) => cpuCell(r.relayCpuSecPer10k));
+  add("relay's PG backends CPU s / 10k", (r) => cpuCell(r.relayPgCpuSecPer10k));
+  add('PostgreSQL CPU s / 10k (all)', (r) => cpuCell(r.pgCpuSecPer10k));
   const where =
     transportName === 'kafka'
       ? `Kafka topic per system, ${partitions} partitions, LogAppendTime (arrival = broker append time)`
@@ -356,5 +388,24 @@ function report(transportName: TransportName, results: SystemResult[], cost?: { 
       `herald with ${many.relays} relays: drain ${many.eventsPerSec} events/s, p99 ${many.p99Ms} ms, lost ${many.lost}, duplicates ${many.duplicates}; failover after SIGKILL ${many.failoverSeconds ?? '-'} s.`,
     );
   }
-  return `${table(rows)}\n\n${notes.join('\n')}`;
+  const bySource = results.filter((r) => r.system === 'herald' && r.relays === 1 && !r.metrics);
+  const sourcesTable =
+    bySource.length > 1
+      ? `\n\n${table([
+          ["herald's sources", ...bySource.map((r) => r.source)],
+          ...(
+            [
+              ['drain (events/s)', (r) => r.eventsPerSec],
+              ['commit→ack p50 (ms)', (r) => r.p50Ms],
+              ['commit→ack p99 (ms)', (r) => r.p99Ms],
+              ['relay CPU s / 10k', (r) => r.relayCpuSecPer10k],
+              ["relay's PG backends CPU s / 10k", (r) => r.relayPgCpuSecPer10k],
+              ['PostgreSQL CPU s / 10k (all)', (r) => r.pgCpuSecPer10k],
+              ['lost', (r) => r.lost],
+              ['duplicates', (r) => r.duplicates],
+            ] as [string, (r: SystemResult) => number | null][]
+          ).map(([label, f]) => [label, ...bySource.map((r) => String(f(r) ?? '-'))]),
+        ])}`
+      : '';
+  return `${table(rows)}${sourcesTable}\n\n${notes.join('\n')}`;
 }

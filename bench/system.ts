@@ -29,6 +29,10 @@ export interface BenchSystem {
   /** Its destination: a Kafka topic, a RabbitMQ exchange, a NATS stream's subjects, ... */
   readonly topic: string;
   readonly writer: WriterSpec;
+  /** Herald's relay source; the baseline polls. */
+  readonly source: 'polling' | 'cdc';
+  /** application_name of the relay's connections, so their backends' CPU can be told apart. */
+  readonly applicationName: string;
   writeBacklog(payloads: readonly BenchPayload[]): Promise<string[]>;
   startRelay(): Promise<void>;
   /** Events the relay has published and recorded as published. */
@@ -66,3 +70,6 @@ export async function commitTimed(pool: pg.Pool, fn: (tx: pg.PoolClient) => Prom
     client.release();
   }
 }
+
+/** application_name the relays' connections carry in the bench (bench/cpu.ts finds them by it). */
+export const relayApplicationName = (system: SystemName) => `herald-bench-relay-${system}`;

@@ -1,0 +1,103 @@
+// CPU seconds as the kernel counts them, for the relay bench's cost per event: the bench's main
+// thread (where the relay runs; writers have a thread of their own), the PostgreSQL backends that
+// serve the relay (found by application_name, the walsender included), and the whole server (the
+// postmaster's children). Linux /proc only; null elsewhere or for a server on another machine.
+import { readFileSync } from 'node:fs';
+import type pg from 'pg';
+
+const ticksPerSecond = 100; // USER_HZ on Linux
+
+function cpuOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+  } catch {
+    return null;
+  }
+}
+
+function parentOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return null;
+  }
+}
+
+function childrenOf(parent: number): number[] {
+  try {
+    return readFileSync(`/proc/${parent}/task/${parent}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+export interface CpuSample {
+  mainThread: number;
+  relayBackends: number | null;
+  /** Per process of the server, so one started meanwhile counts whole and none twice. */
+  server: Map<number, number> | null;
+}
+
+export interface CpuProbe {
+  sample(): CpuSample;
+}
+
+/**
+ * Finds the relay's backends (application_name `app`) and the server's processes now; samples
+ * add up their CPU. Backends must live through the measurement (pools without idle timeout).
+ */
+export async function cpuProbe(db: pg.Pool, app: string): Promise<CpuProbe> {
+  const own = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  const postmaster = parentOf(own.rows[0]?.pid ?? -1);
+  const relay = (
+    await db.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [app])
+  ).rows.map((r) => r.pid);
+  const sum = (pids: number[]) => {
+    const values = pids.map(cpuOf);
+    return values.some((v) => v === null) && values.every((v) => v === null)
+      ? null
+      : values.reduce<number>((a, v) => a + (v ?? 0), 0);
+  };
+  return {
+    sample() {
+      const thread = process.threadCpuUsage();
+      return {
+        mainThread: (thread.user + thread.system) / 1e6,
+        relayBackends: relay.length > 0 ? sum(relay) : null,
+        server: postmaster
+          ? new Map(
+              [postmaster, ...childrenOf(postmaster)].flatMap((pid) => {
+                const cpu = cpuOf(pid);
+                return cpu === null ? [] : [[pid, cpu] as [number, number]];
+              }),
+            )
+          : null,
+      };
+    },
+  };
+}
+
+/** CPU seconds per 10,000 events between two samples; null where a sample was null. */
+export function per10k(before: CpuSample, after: CpuSample, events: number) {
+  const per = (a: number | null, b: number | null) =>
+    a === null || b === null || events === 0 ? null : Math.round(((b - a) / events) * 10_000 * 1000) / 1000;
+  const server = (a: Map<number, number> | null, b: Map<number, number> | null) => {
+    if (a === null || b === null) return null;
+    let spent = 0;
+    for (const [pid, cpu] of b) spent += cpu - (a.get(pid) ?? 0);
+    return spent;
+  };
+  return {
+    relayCpuSecPer10k: per(before.mainThread, after.mainThread),
+    relayPgCpuSecPer10k: per(before.relayBackends, after.relayBackends),
+    pgCpuSecPer10k: per(0, server(before.server, after.server)),
+  };
+}
