@@ -1,7 +1,6 @@
-import { prometheusMetrics } from '../src/index.ts';
-import { noMetrics } from '../src/observe/metrics.ts';
 import { observedHandling } from '../src/consume/observed.ts';
-import type { MetricsRecorder } from '../src/observe/metrics.ts';
+import { prometheusMetrics } from '../src/index.ts';
+import { type MetricsRecorder, noMetrics } from '../src/observe/metrics.ts';
 import { observedTransport } from '../src/relay/observed.ts';
 import type { OutgoingMessage, Transport } from '../src/transports/transport.ts';
 import { toMessage } from '../src/wire/outgoing.ts';
