@@ -14,6 +14,7 @@ export const metricDefinitions = {
     help: 'Events the relay published (acknowledged by the broker) or dead-lettered, by topic',
     labels: ['transport', 'destination', 'outcome'],
     otel: 'messaging.client.sent.messages',
+    otelAttributes: { 'messaging.operation.name': 'send' },
   },
   relayPublishDuration: {
     kind: 'histogram',
@@ -21,6 +22,7 @@ export const metricDefinitions = {
     help: 'Time from handing a batch to the broker to its acknowledgement, per publish call',
     labels: ['transport'],
     otel: 'messaging.client.operation.duration',
+    otelAttributes: { 'messaging.operation.name': 'send' },
   },
   relayCommitToAck: {
     kind: 'histogram',
@@ -35,6 +37,7 @@ export const metricDefinitions = {
     help: 'Messages a consumer group finished: handled, duplicate, skipped or dead_lettered',
     labels: ['group', 'outcome'],
     otel: 'messaging.client.consumed.messages',
+    otelAttributes: { 'messaging.operation.name': 'process' },
   },
   consumerProcessDuration: {
     kind: 'histogram',
@@ -42,6 +45,7 @@ export const metricDefinitions = {
     help: 'Time from a delivery to its outcome, retries and waiting for its key included',
     labels: ['group'],
     otel: 'messaging.process.duration',
+    otelAttributes: { 'messaging.operation.name': 'process' },
   },
   inboxDuplicates: {
     kind: 'counter',
@@ -99,7 +103,10 @@ export interface MetricDefinition {
   name: string;
   help: string;
   labels: readonly string[];
+  /** Its OpenTelemetry instrument's name: the messaging semantic conventions' where one exists. */
   otel: string;
+  /** Attributes every OpenTelemetry data point of it carries (the operation the convention asks for). */
+  otelAttributes?: Readonly<Record<string, string>>;
 }
 
 type Metrics = typeof metricDefinitions;
