@@ -170,6 +170,10 @@ describe('health endpoints: /healthz, /readyz, /metrics', () => {
     try {
       await consumer.start();
       await waitFor('the consumer ready', async () => (await get(url('/readyz'))).status === 200);
+      await waitFor('its partition assigned', async () => {
+        const { details } = JSON.parse((await get(url('/readyz'))).text).checks[0];
+        return JSON.stringify(details.assigned) === JSON.stringify([{ topic, partitions: [0] }]);
+      });
       await transport.publish([1, 2, 3].map((n) => eventMessage(topic, Noted.type, { n }, { key: String(n) })));
       await waitFor('the consumer stuck', async () => (await get(url('/readyz'))).status === 503);
       const stuck = JSON.parse((await get(url('/readyz'))).text);
