@@ -1,3 +1,5 @@
+export type { AdminAuthOptions, Role } from './admin/auth.ts';
+export { type AdminHandler, type AdminHandlerOptions, adminRoutes, createAdminHandler } from './admin/handler.ts';
 export { type Consumer, type ConsumerOptions, createConsumer } from './consume/consumer.ts';
 export {
   type BatchContext,
@@ -43,8 +45,11 @@ export {
 export {
   createHttpHandler,
   type HealthCheck,
+  type HttpAnswer,
   type HttpHandler,
   type HttpHandlerOptions,
+  type HttpRequest,
+  type HttpRoutes,
   type Readiness,
 } from './observe/http.ts';
 export { createLogger, type Logger, type LogLevel, silentLogger } from './observe/logger.ts';

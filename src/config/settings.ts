@@ -192,6 +192,19 @@ export const settings = {
     description: 'Bearer token the --http endpoints require (none when unset)',
     parse: text,
   },
+  adminToken: {
+    flag: 'admin-token',
+    env: 'HERALD_ADMIN_TOKEN',
+    description:
+      'Bearer token of the admin API (/api/) with the admin role: also retries, discards, replays (8+ characters; prefer the variable, flags show in ps)',
+    parse: text,
+  },
+  readToken: {
+    flag: 'read-token',
+    env: 'HERALD_READ_TOKEN',
+    description: 'Bearer token of the admin API with the read-only role (8+ characters)',
+    parse: text,
+  },
   logLevel: {
     flag: 'log-level',
     env: 'HERALD_LOG_LEVEL',

@@ -34,7 +34,44 @@ export interface HttpHandlerOptions {
   token?: string;
   /** How long `/readyz` waits for a check before counting it not ready; default 5 000 ms. */
   timeoutMs?: number;
+  /**
+   * More routes on the same server, asked in order after the health endpoints, each with its own
+   * authorisation (the token above is the health endpoints'): `createAdminHandler()`'s admin API
+   * and dashboard are one.
+   */
+  routes?: readonly HttpRoutes[];
 }
+
+/** A request as `HttpRoutes` see it, whichever framework it came through. */
+export interface HttpRequest {
+  method: string;
+  /** The path below the base path, e.g. `/api/status`. */
+  path: string;
+  query: URLSearchParams;
+  /** A request header by its lower-case name, or null. */
+  header(name: string): string | null;
+  /** The body as text, '' when there is none; at most 1 MiB (a larger one is answered 413). */
+  text(): Promise<string>;
+  /** The client's address where the framework tells it (node:http, Express, Fastify); null with `fetch`. */
+  remoteAddress: string | null;
+}
+
+export interface HttpAnswer {
+  status: number;
+  contentType: string;
+  body: string | Uint8Array;
+  headers?: Record<string, string>;
+}
+
+/** Routes served beside /healthz, /readyz and /metrics. */
+export interface HttpRoutes {
+  /** The answer, or null when the path is not one of its own. */
+  answer(request: HttpRequest): Promise<HttpAnswer | null>;
+}
+
+/** A body larger than the handler reads: answered 413. */
+export class BodyTooLarge extends Error {}
+const maxBody = 1 << 20;
 
 /** A node:http request listener (and Express middleware), with `fetch` for Fetch-API frameworks (Hono). */
 export interface HttpHandler {
@@ -42,12 +79,7 @@ export interface HttpHandler {
   fetch(request: Request): Promise<Response>;
 }
 
-interface Answer {
-  status: number;
-  contentType: string;
-  body: string;
-  headers?: Record<string, string>;
-}
+type Answer = HttpAnswer;
 
 const json = (status: number, value: unknown, headers?: Record<string, string>): Answer => ({
   status,
@@ -101,10 +133,22 @@ export function createHttpHandler(options: HttpHandlerOptions = {}): HttpHandler
     return { ready: safe.every((r) => r.ready), checks: safe };
   };
 
+  const routes = options.routes ?? [];
+
   /** The answer for a path below the base path, or null when the path is not ours. */
-  const answer = async (method: string, path: string, authorization: string | null): Promise<Answer | null> => {
+  const answer = async (request: Omit<HttpRequest, 'path'> & { path: string }): Promise<Answer | null> => {
+    const { method, path } = request;
+    if (base !== '' && path !== base && !path.startsWith(`${base}/`)) return null;
     const endpoint = path === `${base}/healthz` || path === `${base}/readyz` || path === `${base}/metrics`;
-    if (!endpoint) return null;
+    if (!endpoint) {
+      const below = { ...request, path: path.slice(base.length) || '/' };
+      for (const r of routes) {
+        const a = await r.answer(below);
+        if (a) return a;
+      }
+      return null;
+    }
+    const authorization = request.header('authorization');
     if (method !== 'GET' && method !== 'HEAD') return json(405, { error: 'GET only' }, { allow: 'GET, HEAD' });
     if (!authorized(authorization)) {
       return json(401, { error: 'a bearer token is required' }, { 'www-authenticate': 'Bearer' });
@@ -129,7 +173,19 @@ export function createHttpHandler(options: HttpHandlerOptions = {}): HttpHandler
   };
 
   const handler = ((req, res, next) => {
-    answer(req.method ?? 'GET', pathOf(req.url ?? '/'), req.headers.authorization ?? null)
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    answer({
+      method: req.method ?? 'GET',
+      path: pathOf(url),
+      query: new URLSearchParams(q === -1 ? '' : url.slice(q + 1)),
+      header: (name) => {
+        const v = req.headers[name];
+        return Array.isArray(v) ? v.join(', ') : (v ?? null);
+      },
+      text: () => readBody(req),
+      remoteAddress: req.socket?.remoteAddress ?? null,
+    })
       .then((a) => {
         if (!a) {
           if (next) return next();
@@ -137,17 +193,27 @@ export function createHttpHandler(options: HttpHandlerOptions = {}): HttpHandler
         }
         send(res, a, req.method === 'HEAD');
       })
-      .catch((error: unknown) => {
-        send(res, json(500, { error: redact(error instanceof Error ? error.message : String(error)) }), false);
-      });
+      .catch((error: unknown) => send(res, failure(error), false));
   }) as HttpHandler;
 
   handler.fetch = async (request) => {
     let a: Answer | null;
+    const url = new URL(request.url);
     try {
-      a = await answer(request.method, new URL(request.url).pathname, request.headers.get('authorization'));
+      a = await answer({
+        method: request.method,
+        path: url.pathname,
+        query: url.searchParams,
+        header: (name) => request.headers.get(name),
+        text: async () => {
+          const text = await request.text();
+          if (Buffer.byteLength(text) > maxBody) throw new BodyTooLarge();
+          return text;
+        },
+        remoteAddress: null,
+      });
     } catch (error) {
-      a = json(500, { error: redact(error instanceof Error ? error.message : String(error)) });
+      a = failure(error);
     }
     a ??= json(404, { error: 'not found' });
     return new Response(request.method === 'HEAD' ? null : a.body, {
@@ -156,6 +222,26 @@ export function createHttpHandler(options: HttpHandlerOptions = {}): HttpHandler
     });
   };
   return handler;
+}
+
+function failure(error: unknown): Answer {
+  if (error instanceof BodyTooLarge) return json(413, { error: `the body is larger than ${maxBody} bytes` });
+  return json(500, { error: redact(error instanceof Error ? error.message : String(error)) });
+}
+
+/** The request body: what a body parser already read (Express' req.body), else the stream. */
+async function readBody(req: IncomingMessage): Promise<string> {
+  const parsed = (req as IncomingMessage & { body?: unknown }).body;
+  if (typeof parsed === 'string') return parsed;
+  if (parsed !== undefined && parsed !== null && !(parsed instanceof Uint8Array)) return JSON.stringify(parsed);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBody) throw new BodyTooLarge();
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function send(res: ServerResponse, a: Answer, head: boolean): void {

@@ -74,6 +74,7 @@ export async function runCdc(d: CdcDeps): Promise<void> {
       }
     });
     if (!ready.ok) return false;
+    const before = d.stats.published;
     for (;;) {
       const from = leasing.position();
       if (!from) return true;
@@ -82,6 +83,7 @@ export async function runCdc(d: CdcDeps): Promise<void> {
       if (read === 0) break;
     }
     if (!(await round.saveCursors())) return false;
+    logger.info({ published: d.stats.published - before, from: leasing.position() }, 'read the log from the cursors');
     let opened: WalStream | null = null;
     const open = await d.attempt('replication stream', async () => {
       opened = await openWalStream({

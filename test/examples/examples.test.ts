@@ -83,6 +83,14 @@ describe('examples', () => {
     );
   });
 
+  it('dashboard: the admin API mounted under /ops in a node:http server (docs/dashboard.md)', async () => {
+    const { stdout } = await run(process.execPath, ['examples/dashboard.ts'], {
+      env: { ...process.env, HERALD_ADMIN_TOKEN: 'example-admin-token', HERALD_READ_TOKEN: 'example-read-token' },
+    });
+    assert.match(stdout, /^status 200: healthy (true|false), \d+ events pending$/m);
+    assert.match(stdout, /^dashboard: http:\/\/127\.0\.0\.1:\d+\/ops\/dashboard\/$/m);
+  });
+
   it('dead letters: lists and retries through the API', async () => {
     const { stdout } = await run(process.execPath, ['examples/dead-letters.ts']);
     assert.match(stdout, /\d+ of \d+ published again/);

@@ -1,4 +1,5 @@
 import type { Command } from '../command.ts';
+import { dashboardCommand } from './dashboard.ts';
 import { dlqCommand } from './dlq.ts';
 import { eventsCommand } from './events.ts';
 import { migrateCommand } from './migrate.ts';
@@ -14,4 +15,5 @@ export const commands: Record<string, Command> = {
   replay: replayCommand,
   dlq: dlqCommand,
   events: eventsCommand,
+  dashboard: dashboardCommand,
 };

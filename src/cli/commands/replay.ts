@@ -1,9 +1,9 @@
 import { resolveSettings } from '../../config/settings.ts';
+import { parseTime } from '../../config/time.ts';
 import { HeraldError } from '../../errors.ts';
 import { createProgress } from '../../replay/progress.ts';
 import { type ReplayResult, replayEvents } from '../../replay/replay.ts';
 import { type Command, settingOptions, settingsHelp } from '../command.ts';
-import { parseTime } from '../time.ts';
 import { transportFrom, transportKeys } from '../transport.ts';
 
 const replayKeys = [...transportKeys, 'topicPrefix'] as const;
