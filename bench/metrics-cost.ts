@@ -1,5 +1,6 @@
+import { observedHandling } from '../src/consume/observed.ts';
 import { prometheusMetrics } from '../src/index.ts';
-import { noMetrics } from '../src/observe/metrics.ts';
+import { type MetricsRecorder, noMetrics } from '../src/observe/metrics.ts';
 import { observedTransport } from '../src/relay/observed.ts';
 import type { OutgoingMessage, Transport } from '../src/transports/transport.ts';
 import { toMessage } from '../src/wire/outgoing.ts';
@@ -10,7 +11,10 @@ import { makePayload } from './payload.ts';
  * once), so the figure is the recorder's own CPU time and not the noise of a shared machine: the
  * wrapped publish of `batch` messages with metrics on against off, microseconds per event.
  */
-export async function metricsCostPerEvent(batch = 1000, rounds = 300): Promise<{ onUs: number; offUs: number }> {
+export async function metricsCostPerEvent(
+  batch = 1000,
+  rounds = 300,
+): Promise<{ onUs: number; offUs: number; consumerOnUs: number; consumerOffUs: number }> {
   const instant: Transport = {
     name: 'kafka',
     describe: () => 'nowhere',
@@ -47,7 +51,8 @@ export async function metricsCostPerEvent(batch = 1000, rounds = 300): Promise<{
     for (let i = 0; i < rounds; i++) await transport.publish(messages);
     return ((performance.now() - started) * 1000) / (rounds * batch);
   };
-  const on = observedTransport(instant, await prometheusMetrics());
+  const recorder = await prometheusMetrics();
+  const on = observedTransport(instant, recorder);
   const off = observedTransport(instant, noMetrics);
   // Alternated, so neither side has the warmer process.
   const onUs: number[] = [];
@@ -57,5 +62,33 @@ export async function metricsCostPerEvent(batch = 1000, rounds = 300): Promise<{
     onUs.push(await time(on));
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[1] as number;
-  return { onUs: median(onUs), offUs: median(offUs) };
+  // The consumer's side: one message's handling (a handler that returns at once), observed.
+  const handling = (metrics: MetricsRecorder) => {
+    const handle = observedHandling(async () => 'handled', {
+      metrics,
+      group: 'bench',
+      transport: 'kafka',
+      processSpan: 'link',
+    });
+    const delivery = { ...(messages[0] as OutgoingMessage), partition: 0, offset: '0', key: 'k' };
+    const giveUp = async () => {};
+    return async () => {
+      for (let i = 0; i < 20_000; i++) await handle(delivery, giveUp);
+      const started = performance.now();
+      for (let i = 0; i < rounds * 100; i++) await handle(delivery, giveUp);
+      return ((performance.now() - started) * 1000) / (rounds * 100);
+    };
+  };
+  const consumerOnUs: number[] = [];
+  const consumerOffUs: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    consumerOffUs.push(await handling(noMetrics)());
+    consumerOnUs.push(await handling(recorder)());
+  }
+  return {
+    onUs: median(onUs),
+    offUs: median(offUs),
+    consumerOnUs: median(consumerOnUs),
+    consumerOffUs: median(consumerOffUs),
+  };
 }

@@ -301,7 +301,11 @@ export async function relayBench(options: RelayBenchOptions, env: BenchEnv): Pro
   return { results, failed };
 }
 
-function report(transportName: TransportName, results: SystemResult[], cost?: { onUs: number; offUs: number }): string {
+function report(
+  transportName: TransportName,
+  results: SystemResult[],
+  cost?: Awaited<ReturnType<typeof metricsCostPerEvent>>,
+): string {
   const h = results.find((r) => r.system === 'herald' && r.relays === 1 && !r.metrics && r.source === 'polling');
   const single = results.filter((r) => r.system === 'herald' && r.relays === 1);
   const withMetrics = single.filter((r) => r.metrics);
@@ -379,7 +383,7 @@ function report(transportName: TransportName, results: SystemResult[], cost?: { 
     );
     if (cost) {
       notes.push(
-        `metrics' own CPU time in the relay (no broker): ${round(cost.onUs - cost.offUs, 3)} µs per event (${round(cost.onUs, 3)} on, ${round(cost.offUs, 3)} off).`,
+        `metrics' own CPU time (no broker): relay ${round(cost.onUs - cost.offUs, 3)} µs per event (${round(cost.onUs, 3)} on, ${round(cost.offUs, 3)} off); consumer ${round(cost.consumerOnUs - cost.consumerOffUs, 3)} µs per message (${round(cost.consumerOnUs, 3)} on, ${round(cost.consumerOffUs, 3)} off).`,
       );
     }
   }

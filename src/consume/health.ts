@@ -12,6 +12,8 @@ export async function consumerReadiness(deps: {
   group: string;
   stats: ConsumerStats;
   subscribed: boolean;
+  /** The partitions assigned to this member, where the broker assigns them (Kafka). */
+  assignment: { topic: string; partitions: number[] }[] | undefined;
   stuck: StuckMessage[];
   stuckAfterMs: number;
   pool: PoolLike;
@@ -35,6 +37,12 @@ export async function consumerReadiness(deps: {
     name: `consumer ${deps.group}`,
     ready: reasons.length === 0,
     reasons,
-    details: { state: stats.state, subscribed: deps.subscribed, inFlight: stats.inFlight, stuck: deps.stuck },
+    details: {
+      state: stats.state,
+      subscribed: deps.subscribed,
+      ...(deps.assignment ? { assigned: deps.assignment } : {}),
+      inFlight: stats.inFlight,
+      stuck: deps.stuck,
+    },
   };
 }

@@ -33,6 +33,10 @@ export interface Observation {
 export function observedHandling(handle: Handle, o: Observation): Handle {
   const { metrics, group } = o;
   const labels = { group };
+  // One labels object per outcome, made once: the recorder finds its series by the object.
+  const processed = Object.fromEntries(
+    Object.entries(outcomes).map(([outcome, name]) => [outcome, { group, outcome: name }]),
+  ) as Record<Outcome, { group: string; outcome: string }>;
   const measured: Handle =
     metrics === noMetrics
       ? handle
@@ -40,7 +44,7 @@ export function observedHandling(handle: Handle, o: Observation): Handle {
           const started = performance.now();
           const outcome = await handle(m, giveUp);
           metrics.observe('consumerProcessDuration', labels, (performance.now() - started) / 1000);
-          metrics.add('consumerProcessed', { group, outcome: outcomes[outcome] }, 1);
+          metrics.add('consumerProcessed', processed[outcome], 1);
           if (outcome === 'duplicate') metrics.add('inboxDuplicates', labels, 1);
           return outcome;
         };

@@ -177,6 +177,7 @@ export async function startConsumer(deps: {
         group,
         stats: { ...stats, inFlight: acks.inFlight },
         subscribed: subscription !== null,
+        assignment: subscription?.assignment?.(),
         stuck: acks.stuck(settings.stuckAfterMs),
         stuckAfterMs: settings.stuckAfterMs,
         pool,

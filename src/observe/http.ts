@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { redact } from './logger.ts';
 import type { Scrape } from './prometheus.ts';
+import { redact } from './redact.ts';
 
 /** Whether one part (a relay, a consumer) can do its work now, and why not. */
 export interface Readiness {

@@ -14,6 +14,7 @@ export const metricDefinitions = {
     help: 'Events the relay published (acknowledged by the broker) or dead-lettered, by topic',
     labels: ['transport', 'destination', 'outcome'],
     otel: 'messaging.client.sent.messages',
+    otelAttributes: { 'messaging.operation.name': 'send' },
   },
   relayPublishDuration: {
     kind: 'histogram',
@@ -21,6 +22,7 @@ export const metricDefinitions = {
     help: 'Time from handing a batch to the broker to its acknowledgement, per publish call',
     labels: ['transport'],
     otel: 'messaging.client.operation.duration',
+    otelAttributes: { 'messaging.operation.name': 'send' },
   },
   relayCommitToAck: {
     kind: 'histogram',
@@ -35,6 +37,7 @@ export const metricDefinitions = {
     help: 'Messages a consumer group finished: handled, duplicate, skipped or dead_lettered',
     labels: ['group', 'outcome'],
     otel: 'messaging.client.consumed.messages',
+    otelAttributes: { 'messaging.operation.name': 'process' },
   },
   consumerProcessDuration: {
     kind: 'histogram',
@@ -42,6 +45,7 @@ export const metricDefinitions = {
     help: 'Time from a delivery to its outcome, retries and waiting for its key included',
     labels: ['group'],
     otel: 'messaging.process.duration',
+    otelAttributes: { 'messaging.operation.name': 'process' },
   },
   inboxDuplicates: {
     kind: 'counter',
@@ -99,7 +103,10 @@ export interface MetricDefinition {
   name: string;
   help: string;
   labels: readonly string[];
+  /** Its OpenTelemetry instrument's name: the messaging semantic conventions' where one exists. */
   otel: string;
+  /** Attributes every OpenTelemetry data point of it carries (the operation the convention asks for). */
+  otelAttributes?: Readonly<Record<string, string>>;
 }
 
 type Metrics = typeof metricDefinitions;
@@ -122,7 +129,10 @@ export interface GaugeReading {
 /** Seconds buckets from 1 ms to 1 min: publishing and handling take milliseconds, stalls take longer. */
 export const secondsBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
-/** What the relay and the consumer report to; one implementation per metrics library. */
+/**
+ * What the relay and the consumer report to; one implementation per metrics library. A labels
+ * object passed once is not changed afterwards (the recorders remember series by it).
+ */
 export interface MetricsRecorder {
   add<N extends CounterName>(metric: N, labels: Labels<N>, value: number): void;
   /** One observation, or many with the same labels (an event each, of one batch). */
@@ -188,19 +198,29 @@ export function seriesKey(metric: keyof Metrics, labels: Partial<Record<string, 
 
 /**
  * What a recorder makes once per series (a labelled child, an attributes object), kept: a hot
- * call is then one key and one map lookup.
+ * call is then one key and one map lookup, or one lookup alone when the caller passes the same
+ * labels object again (the relay and the consumer keep theirs).
  */
 export function perSeries<T>(
   make: (metric: keyof Metrics, labels: Record<string, string>) => T,
 ): (metric: keyof Metrics, labels: Record<string, string>) => T {
   const made = new Map<string, T>();
+  const byObject = new Map<keyof Metrics, WeakMap<object, T>>();
   return (metric, labels) => {
+    let objects = byObject.get(metric);
+    const known = objects?.get(labels);
+    if (known !== undefined) return known;
     const key = seriesKey(metric, labels);
     let value = made.get(key);
     if (value === undefined) {
       value = make(metric, labels);
       made.set(key, value);
     }
+    if (!objects) {
+      objects = new WeakMap();
+      byObject.set(metric, objects);
+    }
+    objects.set(labels, value);
     return value;
   };
 }

@@ -3,6 +3,7 @@ import { loadOptional } from '../optional.ts';
 import {
   createGaugeSources,
   type GaugeName,
+  type MetricDefinition,
   type MetricsRecorder,
   metricDefinitions,
   perSeries,
@@ -65,7 +66,10 @@ export async function openTelemetryMetrics(options: OpenTelemetryMetricsOptions 
       });
     }
   }
-  const attributesOf = perSeries((_, labels) => toAttributes(labels));
+  const attributesOf = perSeries((metric, labels) => {
+    const fixed = (metricDefinitions[metric] as MetricDefinition).otelAttributes;
+    return { ...fixed, ...toAttributes(labels) };
+  });
   return {
     add(metric, labels, value) {
       instruments.get(metric)?.add?.(value, attributesOf(metric, labels));

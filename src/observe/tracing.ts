@@ -1,4 +1,5 @@
 import type * as Otel from '@opentelemetry/api';
+import { redact } from './redact.ts';
 
 /**
  * OpenTelemetry tracing, through `@opentelemetry/api` alone (an optional peer): when it is
@@ -75,5 +76,6 @@ export function failSpan(otel: OtelApi, span: Otel.Span, error: unknown): void {
   const code = (error as { code?: unknown } | null)?.code;
   const type = typeof code === 'string' ? code : error instanceof Error ? error.name : 'Error';
   span.setAttribute('error.type', type);
-  span.setStatus({ code: otel.SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+  const message = error instanceof Error ? error.message : String((error as { message?: unknown })?.message ?? error);
+  span.setStatus({ code: otel.SpanStatusCode.ERROR, message: redact(message) as string });
 }

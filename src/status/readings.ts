@@ -1,21 +1,34 @@
 import type { GaugeReading } from '../observe/metrics.ts';
 import type { PoolLike } from '../store/connect.ts';
-import { getStatus, type HeraldStatus } from './status.ts';
+import { consumerGroups, readConsumers } from './consumers.ts';
+import { readDeadLetters, readRelays, readShards } from './queries.ts';
+import { inStatusSnapshot } from './status.ts';
 
-/** `herald status` as gauge readings: what a scrape reads, with no work per event. */
-export function statusReadings(status: HeraldStatus): GaugeReading[] {
-  const shardCount = status.backlog.shards.length;
+/**
+ * The gauges a scrape reads, from `herald status`'s own queries in one snapshot, with no work per
+ * event: the backlog per shard (an index range scan each), pending dead letters, leases and the
+ * consumers' stored lag. Not the rates or the blocking transaction: the rates count the last
+ * minute of the log, more than a scrape every few seconds should cost.
+ */
+export const readGauges = (db: PoolLike, schema: string) => async (): Promise<GaugeReading[]> => {
+  const read = await inStatusSnapshot(db, async (tx) => ({
+    shards: await readShards(tx, schema),
+    deadLetters: await readDeadLetters(tx, schema, 1),
+    leases: await readRelays(tx, schema),
+    consumers: await readConsumers(tx, schema),
+  }));
+  const ages = read.shards.map((s) => s.oldest_age_seconds).filter((a): a is number => a !== null);
   // Shards with a valid lease; the others (no cursor yet included) nobody publishes.
-  const held = status.relays.reduce((n, r) => n + r.shards.length, 0);
+  const held = read.leases.relays.reduce((n, r) => n + r.shards.length, 0);
   const readings: GaugeReading[] = [
-    { metric: 'outboxPending', labels: {}, value: status.backlog.events },
-    { metric: 'outboxOldestAge', labels: {}, value: status.backlog.oldestAgeSeconds ?? 0 },
+    { metric: 'outboxPending', labels: {}, value: read.shards.reduce((n, s) => n + s.events, 0) },
+    { metric: 'outboxOldestAge', labels: {}, value: ages.length === 0 ? 0 : Math.max(0, ...ages) },
     { metric: 'shardLeases', labels: { state: 'held' }, value: held },
-    { metric: 'shardLeases', labels: { state: 'free' }, value: shardCount - held },
-    { metric: 'relays', labels: {}, value: status.relays.filter((r) => r.alive).length },
-    { metric: 'deadLetters', labels: { source: 'relay' }, value: status.deadLetters.pending },
+    { metric: 'shardLeases', labels: { state: 'free' }, value: read.shards.length - held },
+    { metric: 'relays', labels: {}, value: read.leases.relays.filter((r) => r.alive).length },
+    { metric: 'deadLetters', labels: { source: 'relay' }, value: read.deadLetters[0]?.pending ?? 0 },
   ];
-  for (const g of status.consumers) {
+  for (const g of consumerGroups(read.consumers, read.shards[0]?.at ?? new Date())) {
     readings.push({
       metric: 'deadLetters',
       labels: { source: 'consumer', group: g.group },
@@ -24,7 +37,4 @@ export function statusReadings(status: HeraldStatus): GaugeReading[] {
     if (g.lag !== null) readings.push({ metric: 'consumerLag', labels: { group: g.group }, value: g.lag });
   }
   return readings;
-}
-
-/** Reads the status of one schema on each call: the gauge source a relay or consumer watches. */
-export const readGauges = (db: PoolLike, schema: string) => async () => statusReadings(await getStatus({ db, schema }));
+};

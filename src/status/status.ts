@@ -1,5 +1,13 @@
 import { numberSetting } from '../config/check.ts';
-import { type DatabaseOption, openPool, resolveDatabase, toDatabaseError, withTransaction } from '../store/connect.ts';
+import {
+  type DatabaseOption,
+  openPool,
+  type PoolLike,
+  resolveDatabase,
+  toDatabaseError,
+  withTransaction,
+} from '../store/connect.ts';
+import type { Queryable } from '../store/db.ts';
 import { resolveSchema } from '../store/identifiers.ts';
 import { assertMigrated } from '../store/migrate.ts';
 import { type SlotInfo, slotInfo } from '../store/replication.ts';
@@ -222,6 +230,20 @@ export function assessStatus(
 }
 
 /**
+ * Runs the status queries in one snapshot: every statement sees the same moment; read-only, so
+ * the transaction takes no id of its own and never holds the relay back.
+ */
+export function inStatusSnapshot<T>(pool: PoolLike, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  return withTransaction(pool, async (tx) => {
+    await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    // The planner cannot estimate generate_series over settings.shard_count, overestimates by
+    // orders of magnitude and compiles the query (about 300 ms) for a few milliseconds of work.
+    await tx.query('SET LOCAL jit = off');
+    return fn(tx);
+  });
+}
+
+/**
  * What an operator needs to know about publishing, read from the database alone (no relay
  * needed): the backlog per shard, the age of the oldest unpublished event, events per second,
  * pending dead letters, the open transaction holding publishing back, if any, and each consumer
@@ -236,12 +258,7 @@ export async function getStatus(options: StatusOptions = {}): Promise<HeraldStat
   const { pool, owned, target } = openPool(resolveDatabase(options.db), 1);
   try {
     await assertMigrated(pool, schema);
-    const read = await withTransaction(pool, async (tx) => {
-      // One snapshot for every statement; read-only, so no transaction id of its own.
-      await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-      // The planner cannot estimate generate_series over settings.shard_count, overestimates by
-      // orders of magnitude and compiles the query (about 300 ms) for a few milliseconds of work.
-      await tx.query('SET LOCAL jit = off');
+    const read = await inStatusSnapshot(pool, async (tx) => {
       const shards = await readShards(tx, schema);
       const blocker = await readBlocker(tx, queryChars);
       const rates = await readRates(tx, schema, rateWindowSeconds);

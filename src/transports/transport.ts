@@ -41,6 +41,11 @@ export interface Subscription extends AsyncIterable<Delivery> {
   /** Stops fetching; acknowledgements already made are flushed first. */
   close(): Promise<void>;
   lag(): Promise<PartitionLag[]>;
+  /**
+   * The partitions the group gives this member now, where the broker assigns them (Kafka); absent
+   * elsewhere. Empty: a standby member. For readiness (`/readyz`).
+   */
+  assignment?(): { topic: string; partitions: number[] }[];
 }
 
 export interface Transport {

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { Registry } from 'prom-client';
 import { z } from 'zod';
 import {
@@ -16,9 +18,11 @@ import {
 } from '../../src/index.ts';
 import { kafka } from '../../src/transports/kafka/index.ts';
 import { eventMessage } from '../support/consumer.ts';
-import { brokers, freshSchema, inTransaction, type TestSchema, uniqueName } from '../support/env.ts';
+import { brokers, databaseUrl, freshSchema, inTransaction, type TestSchema, uniqueName } from '../support/env.ts';
 import { createTopic } from '../support/kafka.ts';
 import { spawnRelay, waitFor } from '../support/relay-process.ts';
+
+const run = promisify(execFile);
 
 /** Serves a handler on a free port of 127.0.0.1 (as node:http users mount it); `url` names a path. */
 async function serve(
@@ -166,6 +170,10 @@ describe('health endpoints: /healthz, /readyz, /metrics', () => {
     try {
       await consumer.start();
       await waitFor('the consumer ready', async () => (await get(url('/readyz'))).status === 200);
+      await waitFor('its partition assigned', async () => {
+        const { details } = JSON.parse((await get(url('/readyz'))).text).checks[0];
+        return JSON.stringify(details.assigned) === JSON.stringify([{ topic, partitions: [0] }]);
+      });
       await transport.publish([1, 2, 3].map((n) => eventMessage(topic, Noted.type, { n }, { key: String(n) })));
       await waitFor('the consumer stuck', async () => (await get(url('/readyz'))).status === 503);
       const stuck = JSON.parse((await get(url('/readyz'))).text);
@@ -181,6 +189,17 @@ describe('health endpoints: /healthz, /readyz, /metrics', () => {
       await transport.close();
       await close(server);
     }
+  });
+
+  it('herald relay --http names a bad address before starting', async () => {
+    const failed = await run(process.execPath, ['src/cli/main.ts', 'relay', '--http', 'localhost'], {
+      env: { ...process.env, DATABASE_URL: databaseUrl },
+    }).then(
+      () => null,
+      (error: { code: number; stderr: string }) => error,
+    );
+    assert.equal(failed?.code, 2);
+    assert.match(failed?.stderr ?? '', /--http \/ HERALD_HTTP: "localhost" is not a list of host:port/);
   });
 
   it('herald relay --http serves the endpoints, with the token, and its metrics', async () => {

@@ -241,15 +241,32 @@ describe('metrics: Prometheus and OpenTelemetry, from the relay and the consumer
     const sent = points('messaging.client.sent.messages');
     assert.deepEqual(
       sent.dataPoints.map((p) => [p.attributes, p.value]),
-      [[{ 'messaging.system': 'kafka', 'messaging.destination.name': topic, 'herald.outcome': 'published' }, 1]],
+      [
+        [
+          {
+            'messaging.operation.name': 'send',
+            'messaging.system': 'kafka',
+            'messaging.destination.name': topic,
+            'herald.outcome': 'published',
+          },
+          1,
+        ],
+      ],
     );
     const processed = points('messaging.process.duration');
     assert.equal(processed.dataPointType, DataPointType.HISTOGRAM);
     assert.equal(processed.descriptor.unit, 's');
-    assert.deepEqual(processed.dataPoints[0]?.attributes, { 'messaging.consumer.group.name': group });
+    assert.deepEqual(processed.dataPoints[0]?.attributes, {
+      'messaging.operation.name': 'process',
+      'messaging.consumer.group.name': group,
+    });
     assert.equal((processed.dataPoints[0]?.value as { count: number } | undefined)?.count, 1);
     const consumed = points('messaging.client.consumed.messages').dataPoints;
-    assert.deepEqual(consumed[0]?.attributes, { 'messaging.consumer.group.name': group, 'herald.outcome': 'handled' });
+    assert.deepEqual(consumed[0]?.attributes, {
+      'messaging.operation.name': 'process',
+      'messaging.consumer.group.name': group,
+      'herald.outcome': 'handled',
+    });
     const leases = points('herald.relay.shard_leases').dataPoints;
     assert.deepEqual(
       leases.map((p) => [p.attributes['herald.lease.state'], p.value]),

@@ -121,6 +121,7 @@ export async function subscribeKafka(settings: KafkaSettings, options: Subscribe
       await withDeadline(stream.close(), deadlineMs, target).catch(() => {});
       await withDeadline(consumer.close(true), deadlineMs, target).catch(() => {});
     },
+    assignment: () => (consumer.assignments ?? []).map((a) => ({ topic: a.topic, partitions: [...a.partitions] })),
     async lag(): Promise<PartitionLag[]> {
       try {
         return await measureLag(consumer, settings, options);
