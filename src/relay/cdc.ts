@@ -32,6 +32,8 @@ export interface CdcDeps {
   waiting(): number;
   /** The first `count` drain() callers: everything committed before they called is published. */
   caughtUp(count?: number): void;
+  /** This relay holds no shard (a standby): drain() callers are told once that lasts. */
+  holdsNothing(): void;
 }
 
 /**
@@ -107,7 +109,7 @@ export async function runCdc(d: CdcDeps): Promise<void> {
       if (!leasing.holdsAll()) {
         // A standby, or handing over: the slot is the streaming relay's.
         await close();
-        d.caughtUp();
+        d.holdsNothing();
         await d.idle(Math.max(1, d.msUntilBeat()));
         continue;
       }

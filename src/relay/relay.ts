@@ -166,6 +166,13 @@ export function createRelay(options: RelayOptions): Relay {
     caughtUp = caughtUp.slice(count);
     for (const fn of waiting) fn();
   };
+  // A relay that holds no shard cannot drain: other relays hold them all. Said only once it has
+  // held none for a lease period, not in the moment before its first leases are taken.
+  let heldNothingSince: number | null = null;
+  const holdsNothing = () => {
+    heldNothingSince ??= Date.now();
+    if (Date.now() - heldNothingSince >= leaseMs) tellCaughtUp();
+  };
   const nextCaughtUp = () => {
     const waiting = new Promise<void>((resolve) => caughtUp.push(resolve));
     wake();
@@ -221,6 +228,7 @@ export function createRelay(options: RelayOptions): Relay {
         idle,
         waiting: () => caughtUp.length,
         caughtUp: tellCaughtUp,
+        holdsNothing,
       });
     }
     // Adaptive polling, no NOTIFY: writers' commits never wait on a notification lock. A read that
@@ -232,10 +240,11 @@ export function createRelay(options: RelayOptions): Relay {
       const from = leasing.position();
       const untilBeat = Math.max(1, nextRebalance - Date.now());
       if (!from) {
-        tellCaughtUp(); // nothing held: other relays hold every shard
+        holdsNothing();
         await idle(untilBeat); // no shard held yet: another relay holds them, or is handing over
         continue;
       }
+      heldNothingSince = null;
       const waiters = caughtUp.length;
       const read = await r.run(from);
       if (read === null) break;
