@@ -39,9 +39,11 @@ export type { RelayHealth } from './relay/health.ts';
 export { createRelay, type Relay, type RelayOptions, type RelayState, type RelayStats } from './relay/relay.ts';
 export { type ReplayOptions, type ReplayResult, replayEvents } from './replay/replay.ts';
 export { getStatus, type HeraldStatus, type StatusOptions } from './status/status.ts';
-export { type DatabaseOption, type PoolClientLike, type PoolLike, withTransaction } from './store/connect.ts';
+export type { ClientTransaction, TransactionOf } from './store/clients/index.ts';
+export type { DatabaseOption, PoolClientLike, PoolLike } from './store/connect.ts';
 export type { Queryable, QueryResultLike } from './store/db.ts';
 export { type MigrateOptions, type MigrateResult, type Migration, migrate } from './store/migrate.ts';
+export { withTransaction } from './store/transaction.ts';
 export type {
   Delivery,
   IncomingMessage,

@@ -1,8 +1,9 @@
 import { HeraldError } from '../errors.ts';
 import { eventBrand, isOutboxEvent, type OutboxEvent } from '../events/define.ts';
-import type { Queryable } from '../store/db.ts';
+import { type ClientTransaction, transactionPort } from '../store/clients/index.ts';
 import { resolveSchema } from '../store/identifiers.ts';
 import { insertEvents, type LogRecord } from '../store/sql/insert-events.ts';
+import { ambientPort } from '../store/transaction.ts';
 
 export interface OutboxOptions {
   /** The herald schema; default `herald`. */
@@ -21,9 +22,12 @@ export interface OutboxOptions {
 export interface Outbox {
   /**
    * Appends events to the log inside the caller's transaction: they are published if, and only
-   * if, it commits. Every payload is validated first; if one fails, nothing is written.
+   * if, it commits. Every payload is validated first; if one fails, nothing is written. `tx` is
+   * the transaction object of your client (pg, postgres.js, Kysely, Drizzle, Knex, Prisma,
+   * TypeORM: docs/clients.md); without it, the ambient one of `withTransaction` or a handler.
    */
-  add(tx: Queryable, events: OutboxEvent | readonly OutboxEvent[]): Promise<AddedEvent[]>;
+  add(tx: ClientTransaction, events: OutboxEvent | readonly OutboxEvent[]): Promise<AddedEvent[]>;
+  add(events: OutboxEvent | readonly OutboxEvent[]): Promise<AddedEvent[]>;
 }
 
 export interface AddedEvent {
@@ -106,7 +110,10 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
   const maxBytes = options.maxPayloadBytes ?? 1024 * 1024;
   const prepared = options.preparedStatements ?? true;
   return {
-    async add(tx, events) {
+    async add(first: ClientTransaction | OutboxEvent | readonly OutboxEvent[], second?: unknown) {
+      const ambient = second === undefined && (Array.isArray(first) || isOutboxEvent(first));
+      const events = (ambient ? first : second) as OutboxEvent | readonly OutboxEvent[];
+      const tx = ambient ? ambientPort() : transactionPort(first);
       const list = Array.isArray(events) ? events : [events as OutboxEvent];
       if (list.length === 0) return [];
       // Validate everything before the first write: a bad event leaves the transaction untouched.

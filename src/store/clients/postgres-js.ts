@@ -1,0 +1,56 @@
+/**
+ * postgres.js: `sql.begin((tx) => …)` gives the transaction, a tagged-template function like `sql`
+ * itself; only a transaction has `savepoint`. Statements go through `unsafe(text, values)`, which
+ * returns the rows as an array (with `count`); postgres.js prepares them itself. Array values are
+ * sent as PostgreSQL array literals: Drizzle turns postgres.js' own serializers off for
+ * `timestamptz[]` and the like, and a literal reads the same either way.
+ */
+import type { Queryable } from '../db.ts';
+import { type ClientAdapter, has, port } from './types.ts';
+
+export interface PostgresJsLike {
+  unsafe(query: string, parameters?: never[]): PromiseLike<unknown>;
+  begin(fn: (tx: never) => unknown): PromiseLike<unknown>;
+}
+export interface PostgresJsTransactionLike {
+  unsafe(query: string, parameters?: never[]): PromiseLike<unknown>;
+  savepoint(fn: (tx: never) => unknown): PromiseLike<unknown>;
+}
+
+type Unsafe = (text: string, values: unknown[]) => PromiseLike<Record<string, unknown>[] & { count?: number }>;
+
+const sqlLike = (v: object) => typeof v === 'function' && has(v, 'unsafe');
+
+const element = (v: unknown): string => {
+  if (v === null || v === undefined) return 'NULL';
+  const text = v instanceof Date ? v.toISOString() : String(v);
+  return `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+};
+
+/** A one-dimensional array as PostgreSQL's text form, `{"a","b",NULL}`. */
+export const arrayLiteral = (values: readonly unknown[]): string => `{${values.map(element).join(',')}}`;
+
+export function postgresJsPort(sql: object): Queryable {
+  const unsafe = (sql as { unsafe: Unsafe }).unsafe;
+  return port('postgres.js', async (text, values) => {
+    const params = values.map((v) => (Array.isArray(v) ? arrayLiteral(v) : v));
+    const result = await unsafe.call(sql, text, params);
+    return { rows: [...result], rowCount: result.count ?? result.length };
+  });
+}
+
+export const postgresJs: ClientAdapter = {
+  client: 'postgres.js',
+  isTransaction: (v) => sqlLike(v) && has(v, 'savepoint'),
+  isOutsideTransaction: (v) => sqlLike(v) && has(v, 'begin'),
+  wrap: postgresJsPort,
+  isDatabase: (v) => sqlLike(v) && has(v, 'begin'),
+  database(db) {
+    const sql = db as unknown as { begin<T>(fn: (tx: object) => Promise<T>): Promise<T> };
+    return {
+      client: 'postgres.js',
+      query: postgresJsPort(db).query,
+      transaction: (fn) => sql.begin((tx) => fn(tx, postgresJsPort(tx))),
+    };
+  },
+};

@@ -1,0 +1,237 @@
+/**
+ * One fixture per database client: its own database object on the test PostgreSQL, its own way
+ * of opening a transaction, and a business write (a row in `effects`) through its own query API,
+ * not raw SQL, so the suite proves Herald and the client share one transaction.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import type { TransactionSql } from 'postgres';
+import { withTransaction } from '../../src/store/connect.ts';
+import type { Queryable } from '../../src/store/db.ts';
+import { databaseUrl } from '../support/env.ts';
+
+export interface OpenClient {
+  /** The client's database object, as an application holds it. */
+  db: object;
+  /** A handle of the client that is not in a transaction (outbox.add must refuse it). */
+  outside: object;
+  transaction<T>(fn: (tx: unknown) => Promise<T>): Promise<T>;
+  /** Inserts (eventId, note) into `<schema>.effects` through the client's own API, in `tx`. */
+  insertEffect(tx: unknown, eventId: string, note: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ClientFixture {
+  name: string;
+  open(schema: string): Promise<OpenClient>;
+}
+
+export const effectsTable = (schema: string) =>
+  `CREATE TABLE "${schema}".effects (id bigserial PRIMARY KEY, event_id text NOT NULL, note text NOT NULL)`;
+
+export const nodePostgres: ClientFixture = {
+  name: 'node-postgres',
+  async open(schema) {
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: 6 });
+    return {
+      db: pool,
+      outside: { notATransaction: true },
+      transaction: (fn) => withTransaction(pool, (tx) => fn(tx)),
+      insertEffect: async (tx, eventId, note) => {
+        await (tx as Queryable).query(`INSERT INTO "${schema}".effects (event_id, note) VALUES ($1, $2)`, [
+          eventId,
+          note,
+        ]);
+      },
+      close: () => pool.end(),
+    };
+  },
+};
+
+export const postgresJs: ClientFixture = {
+  name: 'postgres.js',
+  async open(schema) {
+    const { default: postgres } = await import('postgres');
+    const sql = postgres(databaseUrl, { max: 6, onnotice: () => {} });
+    type Tx = TransactionSql;
+    return {
+      db: sql,
+      outside: sql,
+      transaction: (fn) => sql.begin((tx) => fn(tx)) as Promise<never>,
+      insertEffect: async (tx, eventId, note) => {
+        const t = tx as Tx;
+        await t`INSERT INTO ${t(`${schema}.effects`)} ${t({ event_id: eventId, note })}`;
+      },
+      close: () => sql.end(),
+    };
+  },
+};
+
+interface KyselyDb {
+  effects: { id: import('kysely').Generated<string>; eventId: string; note: string };
+}
+
+export const kysely: ClientFixture = {
+  name: 'Kysely',
+  async open(schema) {
+    const { Kysely, PostgresDialect, CamelCasePlugin } = await import('kysely');
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: 6 });
+    // CamelCasePlugin renames result columns: Herald's statements must not go through it.
+    const db = new Kysely<KyselyDb>({ dialect: new PostgresDialect({ pool }), plugins: [new CamelCasePlugin()] });
+    type Tx = import('kysely').Transaction<KyselyDb>;
+    return {
+      db,
+      outside: db,
+      transaction: (fn) => db.transaction().execute((tx) => fn(tx)),
+      insertEffect: async (tx, eventId, note) => {
+        await (tx as Tx).withSchema(schema).insertInto('effects').values({ eventId, note }).execute();
+      },
+      close: () => db.destroy(),
+    };
+  },
+};
+
+/** Drizzle over either driver: the same table definition, transaction and insert. */
+async function drizzleClient(
+  schema: string,
+  db: import('drizzle-orm/pg-core').PgDatabase<import('drizzle-orm/pg-core').PgQueryResultHKT>,
+  close: () => Promise<void>,
+): Promise<OpenClient> {
+  const { pgSchema, bigserial, text } = await import('drizzle-orm/pg-core');
+  const effects = pgSchema(schema).table('effects', {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    eventId: text('event_id').notNull(),
+    note: text('note').notNull(),
+  });
+  type Tx = Parameters<Parameters<typeof db.transaction>[0]>[0];
+  return {
+    db,
+    outside: db,
+    transaction: (fn) => db.transaction((tx) => fn(tx)),
+    insertEffect: async (tx, eventId, note) => {
+      await (tx as Tx).insert(effects).values({ eventId, note });
+    },
+    close,
+  };
+}
+
+export const drizzleNodePostgres: ClientFixture = {
+  name: 'Drizzle on node-postgres',
+  async open(schema) {
+    const { drizzle } = await import('drizzle-orm/node-postgres');
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: 6 });
+    return drizzleClient(schema, drizzle(pool), () => pool.end());
+  },
+};
+
+export const drizzlePostgresJs: ClientFixture = {
+  name: 'Drizzle on postgres.js',
+  async open(schema) {
+    const { drizzle } = await import('drizzle-orm/postgres-js');
+    const { default: postgres } = await import('postgres');
+    const sql = postgres(databaseUrl, { max: 6, onnotice: () => {} });
+    return drizzleClient(schema, drizzle(sql), () => sql.end());
+  },
+};
+
+export const knex: ClientFixture = {
+  name: 'Knex',
+  async open(schema) {
+    const { default: Knex } = await import('knex');
+    const db = Knex({ client: 'pg', connection: databaseUrl, pool: { min: 0, max: 6 } });
+    return {
+      db,
+      outside: db,
+      transaction: (fn) => db.transaction((trx) => fn(trx)),
+      insertEffect: async (tx, eventId, note) => {
+        await (tx as import('knex').Knex.Transaction)
+          .withSchema(schema)
+          .insert({ event_id: eventId, note })
+          .into('effects');
+      },
+      close: () => db.destroy(),
+    };
+  },
+};
+
+/** The part of the generated Prisma client the suite uses (generated at run time, not committed). */
+interface PrismaLike {
+  $transaction<T>(fn: (tx: PrismaTx) => Promise<T>): Promise<T>;
+  $disconnect(): Promise<void>;
+}
+interface PrismaTx {
+  effect: { create(args: { data: { eventId: string; note: string } }): Promise<unknown> };
+}
+
+const prismaDir = fileURLToPath(new URL('./prisma/', import.meta.url));
+
+/**
+ * Generates the Prisma client once. `prisma generate` wants to download its schema engine, which
+ * generating does not use: pointing PRISMA_SCHEMA_ENGINE_BINARY anywhere skips the download, so
+ * it works with the npm registry alone.
+ */
+export function generatePrisma(): string {
+  const client = `${prismaDir}generated/client.ts`;
+  if (!existsSync(client)) {
+    execFileSync(
+      process.execPath,
+      [
+        fileURLToPath(new URL('../../node_modules/prisma/build/index.js', import.meta.url)),
+        'generate',
+        '--config',
+        `${prismaDir}prisma.config.ts`,
+      ],
+      { cwd: prismaDir, stdio: 'pipe', env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: '/bin/true' } },
+    );
+  }
+  return client;
+}
+
+export const prisma: ClientFixture = {
+  name: 'Prisma',
+  async open(schema) {
+    const generated = generatePrisma();
+    const { PrismaClient } = (await import(generated)) as { PrismaClient: new (o: object) => PrismaLike };
+    const { PrismaPg } = await import('@prisma/adapter-pg');
+    const db = new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max: 6 }, { schema }) });
+    return {
+      db,
+      outside: db,
+      transaction: (fn) => db.$transaction((tx) => fn(tx)),
+      insertEffect: async (tx, eventId, note) => {
+        await (tx as PrismaTx).effect.create({ data: { eventId, note } });
+      },
+      close: () => db.$disconnect(),
+    };
+  },
+};
+
+export const typeorm: ClientFixture = {
+  name: 'TypeORM',
+  async open(schema) {
+    const { DataSource, EntitySchema } = await import('typeorm');
+    const Effect = new EntitySchema<{ id: string; eventId: string; note: string }>({
+      name: 'Effect',
+      tableName: 'effects',
+      schema,
+      columns: {
+        id: { type: 'bigint', primary: true, generated: true },
+        eventId: { type: 'text', name: 'event_id' },
+        note: { type: 'text' },
+      },
+    });
+    const db = new DataSource({ type: 'postgres', url: databaseUrl, entities: [Effect], extra: { max: 6 } });
+    await db.initialize();
+    return {
+      db,
+      outside: db.manager,
+      transaction: (fn) => db.transaction((manager) => fn(manager)),
+      insertEffect: async (tx, eventId, note) => {
+        await (tx as import('typeorm').EntityManager).getRepository(Effect).insert({ eventId, note });
+      },
+      close: () => db.destroy(),
+    };
+  },
+};

@@ -1,0 +1,141 @@
+/**
+ * The store conformance suite: the same tests for every database client, on real PostgreSQL.
+ * Each client's test file calls `clientSuite(fixture)`; the fixture (harness.ts) writes its
+ * business rows through the client's own API, and Herald writes through the same transaction.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { z } from 'zod';
+import { createOutbox, defineEvent, HeraldError, migrate, withTransaction } from '../../src/index.ts';
+import { databaseUrl, uniqueName } from '../support/env.ts';
+import { type ClientFixture, effectsTable, type OpenClient } from './harness.ts';
+
+export const OrderPlaced = defineEvent({
+  type: 'shop.order.placed',
+  version: 1,
+  schema: z.object({ orderId: z.string(), total: z.number().nonnegative() }),
+  key: (p) => p.orderId,
+});
+
+export function clientSuite(fixture: ClientFixture): void {
+  describe(`the store through ${fixture.name}`, () => {
+    const schema = uniqueName('herald_client');
+    let admin: pg.Pool;
+    let client: OpenClient;
+    before(async () => {
+      admin = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+      await migrate(admin, { schema });
+      await admin.query(effectsTable(schema));
+      client = await fixture.open(schema);
+    });
+    after(async () => {
+      await client?.close();
+      await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await admin.end();
+    });
+
+    const outbox = () => createOutbox({ schema, source: '/shop' });
+    const logged = async () =>
+      (await admin.query<{ id: string; xid: string }>(`SELECT id, xid::text FROM "${schema}".log ORDER BY xid, seq`))
+        .rows;
+    const effects = async (eventId: string) =>
+      (
+        await admin.query<{ xid: string }>(`SELECT xmin::text AS xid FROM "${schema}".effects WHERE event_id = $1`, [
+          eventId,
+        ])
+      ).rows;
+
+    it('outbox.add in the client’s transaction: committed with the business row, in one transaction', async () => {
+      const event = OrderPlaced({ orderId: uniqueName('o'), total: 10 });
+      const added = await client.transaction(async (tx) => {
+        await client.insertEffect(tx, event.id, 'order row');
+        return outbox().add(tx as never, event);
+      });
+      assert.deepEqual(
+        added.map((a) => a.id),
+        [event.id],
+      );
+      const row = (await logged()).find((r) => r.id === event.id);
+      assert.ok(row, 'the event is in the log');
+      const business = await effects(event.id);
+      assert.equal(business.length, 1);
+      // xmin of the business row is the same transaction as the log row's xid (below 2^32 here).
+      assert.equal(business[0]?.xid, String(BigInt(row.xid) & 0xffffffffn));
+    });
+
+    it('a rolled-back transaction leaves neither the business row nor the event', async () => {
+      const event = OrderPlaced({ orderId: uniqueName('o'), total: 1 });
+      await assert.rejects(
+        client.transaction(async (tx) => {
+          await client.insertEffect(tx, event.id, 'order row');
+          await outbox().add(tx as never, event);
+          throw new Error('business rule failed');
+        }),
+        /business rule failed/,
+      );
+      assert.equal((await logged()).filter((r) => r.id === event.id).length, 0);
+      assert.equal((await effects(event.id)).length, 0);
+    });
+
+    it('an invalid payload throws before writing and leaves the transaction usable', async () => {
+      const good = OrderPlaced({ orderId: uniqueName('o'), total: 2 });
+      const bad = OrderPlaced({ orderId: 'o-bad', total: -1 });
+      const before = (await logged()).length;
+      await client.transaction(async (tx) => {
+        const error = await outbox()
+          .add(tx as never, [good, bad])
+          .catch((e: unknown) => e);
+        assert.ok(error instanceof HeraldError);
+        assert.equal(error.code, 'HERALD_INVALID_PAYLOAD');
+        // Nothing failed in the database: the transaction goes on and commits.
+        await client.insertEffect(tx, good.id, 'after the refusal');
+        await outbox().add(tx as never, good);
+      });
+      const after = await logged();
+      assert.equal(after.length, before + 1);
+      assert.ok(after.some((r) => r.id === good.id));
+      assert.equal((await effects(good.id)).length, 1);
+    });
+
+    it('several events in one call keep their order', async () => {
+      const orderId = uniqueName('o');
+      const events = Array.from({ length: 4 }, (_, i) => OrderPlaced({ orderId, total: i }));
+      await client.transaction((tx) => outbox().add(tx as never, events));
+      const ids = (await logged()).map((r) => r.id).filter((id) => events.some((e) => e.id === id));
+      assert.deepEqual(
+        ids,
+        events.map((e) => e.id),
+      );
+    });
+
+    it('a handle outside any transaction is refused, never written with autocommit', async () => {
+      const event = OrderPlaced({ orderId: uniqueName('o'), total: 3 });
+      await assert.rejects(outbox().add(client.outside as never, event), { code: 'HERALD_NO_TRANSACTION' });
+      await assert.rejects(outbox().add(event), { code: 'HERALD_NO_TRANSACTION' });
+      assert.equal((await logged()).filter((r) => r.id === event.id).length, 0);
+    });
+
+    it('withTransaction(db, fn): the client’s transaction, and outbox.add(event) finds it', async () => {
+      const event = OrderPlaced({ orderId: uniqueName('o'), total: 4 });
+      await withTransaction(client.db, async (tx) => {
+        await client.insertEffect(tx, event.id, 'ambient');
+        await outbox().add(event);
+      });
+      const row = (await logged()).find((r) => r.id === event.id);
+      assert.ok(row);
+      assert.equal((await effects(event.id))[0]?.xid, String(BigInt(row.xid) & 0xffffffffn));
+      const lost = OrderPlaced({ orderId: uniqueName('o'), total: 5 });
+      await assert.rejects(
+        withTransaction(client.db, async (tx) => {
+          await client.insertEffect(tx, lost.id, 'ambient');
+          await outbox().add(lost);
+          throw new Error('undo');
+        }),
+        /undo/,
+      );
+      assert.equal((await logged()).filter((r) => r.id === lost.id).length, 0);
+      assert.equal((await effects(lost.id)).length, 0);
+    });
+  });
+}
