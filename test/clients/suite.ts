@@ -7,8 +7,21 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { z } from 'zod';
-import { createOutbox, defineEvent, HeraldError, migrate, withTransaction } from '../../src/index.ts';
+import {
+  createConsumer,
+  createLogger,
+  createOutbox,
+  createRelay,
+  defineEvent,
+  HeraldError,
+  migrate,
+  NonRetriableError,
+  silentLogger,
+  withTransaction,
+} from '../../src/index.ts';
+import { postgres } from '../../src/transports/postgres/index.ts';
 import { databaseUrl, uniqueName } from '../support/env.ts';
+import { waitFor } from '../support/relay-process.ts';
 import { type ClientFixture, effectsTable, type OpenClient } from './harness.ts';
 
 export const OrderPlaced = defineEvent({
@@ -16,6 +29,25 @@ export const OrderPlaced = defineEvent({
   version: 1,
   schema: z.object({ orderId: z.string(), total: z.number().nonnegative() }),
   key: (p) => p.orderId,
+  destination: 'orders',
+});
+
+/** Refused by the consumer's handler for good: its writes must not stay. */
+export const OrderRejected = defineEvent({
+  type: 'shop.order.rejected',
+  version: 1,
+  schema: z.object({ orderId: z.string() }),
+  key: (p) => p.orderId,
+  destination: 'orders',
+});
+
+/** Emitted by the consumer's handler in its transaction. */
+export const PaymentRequested = defineEvent({
+  type: 'shop.payment.requested',
+  version: 1,
+  schema: z.object({ orderId: z.string() }),
+  key: (p) => p.orderId,
+  destination: 'payments',
 });
 
 export function clientSuite(fixture: ClientFixture): void {
@@ -58,6 +90,8 @@ export function clientSuite(fixture: ClientFixture): void {
       );
       const row = (await logged()).find((r) => r.id === event.id);
       assert.ok(row, 'the event is in the log');
+      const stored = await admin.query(`SELECT payload, headers FROM "${schema}".log WHERE id = $1`, [event.id]);
+      assert.deepEqual(stored.rows[0], { payload: { orderId: event.payload.orderId, total: 10 }, headers: {} });
       const business = await effects(event.id);
       assert.equal(business.length, 1);
       // xmin of the business row is the same transaction as the log row's xid (below 2^32 here).
@@ -107,6 +141,14 @@ export function clientSuite(fixture: ClientFixture): void {
         ids,
         events.map((e) => e.id),
       );
+      const payloads = await admin.query(
+        `SELECT payload FROM "${schema}".log WHERE partition_key = $1 ORDER BY xid, seq`,
+        [orderId],
+      );
+      assert.deepEqual(
+        payloads.rows.map((r) => r.payload),
+        events.map((e) => e.payload),
+      );
     });
 
     it('a handle outside any transaction is refused, never written with autocommit', async () => {
@@ -136,6 +178,80 @@ export function clientSuite(fixture: ClientFixture): void {
       );
       assert.equal((await logged()).filter((r) => r.id === lost.id).length, 0);
       assert.equal((await effects(lost.id)).length, 0);
+    });
+
+    it('a consumer on the client: handler writes through its tx, three deliveries one effect, emit() reaches the broker', async () => {
+      const transport = postgres({ db: admin, schema, pollIntervalMs: 20 });
+      const relay = createRelay({ db: admin, schema, transport, logger: silentLogger, pollIntervalMs: 20 });
+      const group = uniqueName('g');
+      const consumer = createConsumer({
+        transport,
+        group,
+        db: client.db,
+        schema,
+        topics: ['orders'],
+        lagIntervalMs: 0,
+        retry: { attempts: 1, initialMs: 0 },
+        deadLetterTopic: false,
+        logger: process.env.DEBUG_SUITE ? createLogger({ level: 'debug' }) : silentLogger,
+      });
+      consumer.on(OrderPlaced, async (event, { tx, emit }) => {
+        await client.insertEffect(tx, event.id, 'handled');
+        await emit(PaymentRequested({ orderId: event.payload.orderId }));
+      });
+      consumer.on(OrderRejected, async (event, { tx }) => {
+        await client.insertEffect(tx, event.id, 'doomed');
+        throw new NonRetriableError('rejected for good');
+      });
+      const placed = OrderPlaced({ orderId: uniqueName('o'), total: 7 }, { correlationId: 'checkout-1' });
+      const rejected = OrderRejected({ orderId: uniqueName('o') });
+      await client.transaction((tx) => outbox().add(tx as never, [placed, rejected]));
+      await relay.start();
+      await consumer.start();
+      try {
+        await waitFor('the placed order handled', async () => (await effects(placed.id)).length === 1);
+        await waitFor('the rejected order dead-lettered', () => consumer.stats().deadLettered === 1);
+        // The same message twice more (a relay that crashed after the ack, a replay).
+        await admin.query(
+          `INSERT INTO "${schema}".broker_messages (topic, partition, id, key, value, headers)
+           SELECT topic, partition, id, key, value, headers FROM "${schema}".broker_messages, generate_series(1, 2)
+           WHERE id = $1`,
+          [placed.id],
+        );
+        await waitFor('both copies skipped', () => consumer.stats().duplicates === 2);
+        await waitFor('the emitted event published', async () => {
+          const r = await admin.query(
+            `SELECT 1 FROM "${schema}".broker_messages WHERE topic = 'payments' AND headers->>'ce_causationid' = $1`,
+            [placed.id],
+          );
+          return r.rows.length === 1;
+        });
+      } finally {
+        await consumer.stop();
+        await relay.stop();
+        await transport.close();
+      }
+      assert.equal((await effects(placed.id)).length, 1, 'three deliveries, one effect');
+      const emitted = await admin.query<{ headers: Record<string, string> }>(
+        `SELECT headers FROM "${schema}".broker_messages WHERE topic = 'payments' AND headers->>'ce_causationid' = $1`,
+        [placed.id],
+      );
+      assert.equal(emitted.rows[0]?.headers.ce_correlationid, 'checkout-1');
+      assert.equal(emitted.rows[0]?.headers.ce_type, 'shop.payment.requested');
+      // The throwing handler's write and its inbox row were rolled back together.
+      assert.equal((await effects(rejected.id)).length, 0);
+      const inbox = await admin.query(`SELECT event_id FROM "${schema}".inbox WHERE consumer_group = $1`, [group]);
+      const claimed = inbox.rows.map((r) => r.event_id);
+      assert.ok(claimed.includes(placed.id));
+      assert.ok(!claimed.includes(rejected.id), 'no inbox row for the rolled-back handler');
+      const dead = await admin.query(
+        `SELECT message_id FROM "${schema}".consumer_dead_letters WHERE consumer_group = $1`,
+        [group],
+      );
+      assert.deepEqual(
+        dead.rows.map((r) => r.message_id),
+        [rejected.id],
+      );
     });
   });
 }

@@ -98,8 +98,24 @@ export function clientDatabase(db: unknown): ClientDatabase {
   return adapter.database(db as object);
 }
 
-/* The transaction type each client's database object hands out, inferred from its own types. */
-type Callback<F> = F extends (fn: (tx: infer T) => unknown, ...rest: infer _R) => unknown ? T : never;
+/*
+ * The transaction type each client's database object hands out, read from its own types: the
+ * parameter of the first function argument of its transaction method, across two overloads
+ * (Knex, TypeORM and postgres.js overload theirs; Prisma's other form takes an array).
+ */
+// biome-ignore lint/suspicious/noExplicitAny: matching any function signature needs `any`.
+type AnyFn = (...args: any[]) => any;
+type TxIn<A> = A extends readonly [infer First, ...infer Rest]
+  ? First extends AnyFn
+    ? Parameters<First>[0]
+    : TxIn<Rest>
+  : never;
+type Signatures<F> = F extends { (...a: infer A1): unknown; (...a: infer A2): unknown }
+  ? A1 | A2
+  : F extends AnyFn
+    ? Parameters<F>
+    : never;
+type Callback<F> = TxIn<Signatures<F>>;
 
 /** The transaction object of the client `D` (a pg Pool's is its PoolClient-like port). */
 export type TransactionOf<D> = D extends string | PoolLike

@@ -1,9 +1,10 @@
 /**
  * postgres.js: `sql.begin((tx) => …)` gives the transaction, a tagged-template function like `sql`
  * itself; only a transaction has `savepoint`. Statements go through `unsafe(text, values)`, which
- * returns the rows as an array (with `count`); postgres.js prepares them itself. Array values are
- * sent as PostgreSQL array literals: Drizzle turns postgres.js' own serializers off for
- * `timestamptz[]` and the like, and a literal reads the same either way.
+ * returns the rows as an array (with `count`); postgres.js prepares them itself. A parameter the
+ * SQL casts (`$10::jsonb`) is sent as text, so postgres.js does not JSON-encode it again. Array values are
+ * sent as PostgreSQL array literals and dates as ISO text: Drizzle turns postgres.js' own
+ * serializers off for `timestamptz`, `timestamptz[]` and the like, and text reads the same either way.
  */
 import type { Queryable } from '../db.ts';
 import { type ClientAdapter, has, port } from './types.ts';
@@ -18,6 +19,13 @@ export interface PostgresJsTransactionLike {
 }
 
 type Unsafe = (text: string, values: unknown[]) => PromiseLike<Record<string, unknown>[] & { count?: number }>;
+type Typed = (value: unknown, oid: number) => unknown;
+
+const TEXT = 25;
+
+/** The parameters written with an explicit cast (`$3::jsonb`): those are sent as text. */
+const castParameters = (text: string): Set<number> =>
+  new Set([...text.matchAll(/\$(\d+)::/g)].map((m) => Number(m[1])));
 
 const sqlLike = (v: object) => typeof v === 'function' && has(v, 'unsafe');
 
@@ -31,9 +39,15 @@ const element = (v: unknown): string => {
 export const arrayLiteral = (values: readonly unknown[]): string => `{${values.map(element).join(',')}}`;
 
 export function postgresJsPort(sql: object): Queryable {
-  const unsafe = (sql as { unsafe: Unsafe }).unsafe;
+  const { unsafe, typed } = sql as { unsafe: Unsafe; typed?: Typed };
   return port('postgres.js', async (text, values) => {
-    const params = values.map((v) => (Array.isArray(v) ? arrayLiteral(v) : v));
+    const cast = castParameters(text);
+    const params = values.map((v, i) => {
+      const value = Array.isArray(v) ? arrayLiteral(v) : v instanceof Date ? v.toISOString() : v;
+      // postgres.js would serialise a string bound to a jsonb parameter with JSON.stringify (a
+      // JSON string, not the object): declared text, the SQL's own cast reads it.
+      return typed && typeof value === 'string' && cast.has(i + 1) ? typed.call(sql, value, TEXT) : value;
+    });
     const result = await unsafe.call(sql, text, params);
     return { rows: [...result], rowCount: result.count ?? result.length };
   });
