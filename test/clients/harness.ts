@@ -168,12 +168,12 @@ interface PrismaTx {
 const prismaDir = fileURLToPath(new URL('./prisma/', import.meta.url));
 
 /**
- * Generates the Prisma client once. `prisma generate` wants to download its schema engine, which
- * generating does not use: pointing PRISMA_SCHEMA_ENGINE_BINARY anywhere skips the download, so
- * it works with the npm registry alone.
+ * Generates a Prisma client once, from `<dir>/prisma.config.ts` into `<dir>/generated/`.
+ * `prisma generate` wants to download its schema engine, which generating does not use: pointing
+ * PRISMA_SCHEMA_ENGINE_BINARY anywhere skips the download, so it works with the npm registry alone.
  */
-export function generatePrisma(): string {
-  const client = `${prismaDir}generated/client.ts`;
+export function generatePrisma(dir = prismaDir): string {
+  const client = `${dir}generated/client.ts`;
   if (!existsSync(client)) {
     execFileSync(
       process.execPath,
@@ -181,9 +181,9 @@ export function generatePrisma(): string {
         fileURLToPath(new URL('../../node_modules/prisma/build/index.js', import.meta.url)),
         'generate',
         '--config',
-        `${prismaDir}prisma.config.ts`,
+        `${dir}prisma.config.ts`,
       ],
-      { cwd: prismaDir, stdio: 'pipe', env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: '/bin/true' } },
+      { cwd: dir, stdio: 'pipe', env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: '/bin/true' } },
     );
   }
   return client;

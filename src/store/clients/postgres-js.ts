@@ -11,11 +11,12 @@ import { type ClientAdapter, has, port } from './types.ts';
 
 export interface PostgresJsLike {
   unsafe(query: string, parameters?: never[]): PromiseLike<unknown>;
-  begin(fn: (tx: never) => unknown): PromiseLike<unknown>;
+  readonly begin: unknown;
 }
 export interface PostgresJsTransactionLike {
   unsafe(query: string, parameters?: never[]): PromiseLike<unknown>;
-  savepoint(fn: (tx: never) => unknown): PromiseLike<unknown>;
+  /** Only a transaction has it. */
+  readonly savepoint: unknown;
 }
 
 type Unsafe = (text: string, values: unknown[]) => PromiseLike<Record<string, unknown>[] & { count?: number }>;
