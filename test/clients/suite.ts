@@ -198,6 +198,8 @@ export function clientSuite(fixture: ClientFixture): void {
       consumer.on(OrderPlaced, async (event, { tx, emit }) => {
         await client.insertEffect(tx, event.id, 'handled');
         await emit(PaymentRequested({ orderId: event.payload.orderId }));
+        // The handler's transaction is ambient: outbox.add without tx writes in it.
+        await outbox().add(PaymentRequested({ orderId: `${event.payload.orderId}-ambient` }));
       });
       consumer.on(OrderRejected, async (event, { tx }) => {
         await client.insertEffect(tx, event.id, 'doomed');
@@ -238,6 +240,12 @@ export function clientSuite(fixture: ClientFixture): void {
       );
       assert.equal(emitted.rows[0]?.headers.ce_correlationid, 'checkout-1');
       assert.equal(emitted.rows[0]?.headers.ce_type, 'shop.payment.requested');
+      const ambient = await admin.query<{ xid: string }>(
+        `SELECT xid::text FROM "${schema}".log WHERE partition_key = $1`,
+        [`${placed.payload.orderId}-ambient`],
+      );
+      assert.equal(ambient.rows.length, 1, 'the ambient add committed once, with the handler');
+      assert.equal((await effects(placed.id))[0]?.xid, String(BigInt(ambient.rows[0]?.xid ?? 0) & 0xffffffffn));
       // The throwing handler's write and its inbox row were rolled back together.
       assert.equal((await effects(rejected.id)).length, 0);
       const inbox = await admin.query(`SELECT event_id FROM "${schema}".inbox WHERE consumer_group = $1`, [group]);
