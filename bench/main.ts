@@ -2,9 +2,12 @@ import { parseArgs } from 'node:util';
 import { type ConsumeBenchOptions, type ConsumeSystem, consumeBench } from './consume.ts';
 import { type RelayBenchOptions, relayBench } from './relay.ts';
 import { type BenchEnv, type TransportName, transportNames } from './transports.ts';
+import { defaultVariants, writeBench } from './write.ts';
+import { anatomyNames } from './write-anatomy.ts';
 
 const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sqs|postgres|all] [--events N] [--baseline-events N] [--rate R] [--seconds S] [--only herald|baseline] [--relays N] [--json]
        npm run bench -- consume [--events N] [--duplicates FRACTION] [--concurrency N] [--only herald|herald-batch|baseline] [--json]
+       npm run bench -- write [--writers N] [--payload-bytes B] [--seconds S] [--rounds R] [--anatomy] [--variants a,b] [--json]
 
   relay   Herald's relay against a seed-style polling relay, on the same PostgreSQL and broker:
           drain throughput of a backlog, commit→arrival latency at a steady rate, lost and
@@ -32,7 +35,20 @@ const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sq
   --duplicates FRACTION share of the events published a second time (default 0.1)
   --concurrency N       Herald's handler transactions at once (default 16)
   --only SYSTEM         run one system only: herald, herald-batch (onBatch, 100 a call) or baseline
-  --json                machine-readable output`;
+  --json                machine-readable output
+
+  write   What outbox.add costs the business transaction: writers commit transactions that insert
+          one business row, alone (plain) or with one INSERT into a bare table (floor-table), a
+          pg_logical_emit_message (floor-emit), or Herald's outbox.add (herald). Plain runs before
+          and after every round; overheadPct is against their median.
+
+  --writers N           concurrent writers, one connection each (default 16)
+  --payload-bytes B     size of the business row and of the event's payload (default 1024)
+  --seconds S           length of each measurement (default 5)
+  --rounds R            rounds of every variant; figures are medians (default 3)
+  --anatomy             also the log's features one at a time (bench/write-anatomy.ts)
+  --variants a,b        these variants only (plain is always measured)
+  --json                one JSON line per variant: variant, txPerSec, overheadPct, rounds`;
 
 function fail(message: string): never {
   process.stderr.write(`bench: ${message}\n${usage}\n`);
@@ -75,6 +91,11 @@ function parse() {
       relays: { type: 'string' },
       duplicates: { type: 'string' },
       concurrency: { type: 'string' },
+      writers: { type: 'string' },
+      'payload-bytes': { type: 'string' },
+      rounds: { type: 'string' },
+      variants: { type: 'string' },
+      anatomy: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -92,11 +113,13 @@ if (values.help) {
 }
 const [command, ...rest] = positionals;
 if (command === undefined) fail('a subcommand is required');
-if (command !== 'relay' && command !== 'consume') fail(`unknown subcommand ${JSON.stringify(command)}`);
+if (command !== 'relay' && command !== 'consume' && command !== 'write')
+  fail(`unknown subcommand ${JSON.stringify(command)}`);
 if (rest.length > 0) fail(`unexpected arguments: ${rest.join(' ')}`);
 const flags: Record<string, readonly string[]> = {
   relay: ['transport', 'events', 'baseline-events', 'rate', 'seconds', 'only', 'relays', 'json', 'help'],
   consume: ['events', 'duplicates', 'concurrency', 'only', 'json', 'help'],
+  write: ['writers', 'payload-bytes', 'seconds', 'rounds', 'variants', 'anatomy', 'json', 'help'],
 };
 for (const [name, value] of Object.entries(values)) {
   if (value !== undefined && value !== false && !flags[command]?.includes(name))
@@ -135,6 +158,27 @@ if (command === 'relay') {
     const { results, failed } = await relayBench(options, env);
     for (const f of failed) process.stderr.write(`bench: ${f.transport} was not measured: ${f.error}\n`);
     process.exitCode = failed.length > 0 || results.some((r) => r.lost > 0) ? 1 : 0;
+  } catch (error) {
+    process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  }
+} else if (command === 'write') {
+  const listed = values.variants?.split(',').map((v) => v.trim()) ?? [
+    ...defaultVariants,
+    ...(values.anatomy ? anatomyNames : []),
+  ];
+  try {
+    await writeBench(
+      {
+        writers: positive('writers', values.writers, 16),
+        payloadBytes: positive('payload-bytes', values['payload-bytes'], 1024),
+        seconds: positive('seconds', values.seconds, 5, false),
+        rounds: positive('rounds', values.rounds, 3),
+        variants: listed.includes('plain') ? listed : ['plain', ...listed],
+        json: values.json,
+      },
+      env.databaseUrl,
+    );
   } catch (error) {
     process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
     process.exitCode = 1;

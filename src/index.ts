@@ -39,6 +39,7 @@ export type { RelayHealth } from './relay/health.ts';
 export { createRelay, type Relay, type RelayOptions, type RelayState, type RelayStats } from './relay/relay.ts';
 export { type ReplayOptions, type ReplayResult, replayEvents } from './replay/replay.ts';
 export { getStatus, type HeraldStatus, type StatusOptions } from './status/status.ts';
+export { listUnpublished, type UnpublishedEvent, type UnpublishedOptions } from './status/unpublished.ts';
 export type { ClientTransaction, TransactionOf } from './store/clients/index.ts';
 export type { DatabaseOption, PoolClientLike, PoolLike } from './store/connect.ts';
 export type { Queryable, QueryResultLike } from './store/db.ts';

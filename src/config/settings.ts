@@ -113,9 +113,16 @@ export const settings = {
   pollIntervalMs: {
     flag: 'poll-interval-ms',
     env: 'HERALD_POLL_INTERVAL_MS',
-    default: 1000,
-    description: 'Backstop poll interval when no NOTIFY arrives',
-    parse: integer(10, 3_600_000),
+    default: 50,
+    description: 'Longest wait between reads of the log when idle (polls back off from 1 ms to this)',
+    parse: integer(1, 3_600_000),
+  },
+  cursorIntervalMs: {
+    flag: 'cursor-interval-ms',
+    env: 'HERALD_CURSOR_INTERVAL_MS',
+    default: 100,
+    description: 'How often cursors are saved while publishing (also before leases move and at stop)',
+    parse: integer(0, 60_000),
   },
   maxAttempts: {
     flag: 'max-attempts',

@@ -92,6 +92,15 @@ function wrapWriteError(error: unknown, schema: string): unknown {
       { cause: error },
     );
   }
+  // A writer of this release on a schema not yet migrated to 0008 (shard_of is missing): the
+  // deploy ran before `herald migrate`. Nothing was written; say what to do.
+  if (code === '42883' && /shard_of/.test(String((error as { message?: unknown }).message))) {
+    return new HeraldError(
+      'HERALD_NOT_MIGRATED',
+      `schema "${schema}" lacks migration 0008 (shard_of); run \`herald migrate --schema ${schema}\` before deploying this release`,
+      { cause: error },
+    );
+  }
   return error;
 }
 

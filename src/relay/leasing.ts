@@ -98,13 +98,16 @@ export function createLeasing(options: LeasingOptions) {
       );
     },
 
-    /** After the cursors moved to `to`: record it, and drop the shards whose lease was lost. */
-    advanced(to: Position, lost: number[]): void {
-      if (lost.length > 0) {
-        logger.warn({ shards: lost }, 'lost shard leases to another relay; no longer publishing them');
-        drop(lost);
-      }
+    /** After every message up to `to` was acknowledged or dead-lettered: the cursors held move there. */
+    advance(to: Position): void {
       for (const [shard, c] of cursors) if (comparePositions(c, to) < 0) cursors.set(shard, to);
+    },
+
+    /** After the cursors were saved: drop the shards whose lease was lost to another relay. */
+    lost(shards: number[]): void {
+      if (shards.length === 0) return;
+      logger.warn({ shards }, 'lost shard leases to another relay; no longer publishing them');
+      drop(shards);
     },
 
     /** On stop: give every shard back at once, so others need not wait for the leases to lapse. */

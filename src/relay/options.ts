@@ -17,7 +17,7 @@ export interface RelaySettings {
   topicFor: TopicStrategy;
   batchSize: number;
   pollMs: number;
-  listen: boolean;
+  cursorMs: number;
   backoff: BackoffOptions;
   maxAttempts: number;
   onFailure: 'dead-letter' | 'block';
@@ -53,8 +53,9 @@ export function relaySettings(options: RelayOptions): RelaySettings {
     schema: resolveSchema(options.schema).name,
     topicFor: options.topic ?? prefixTopics(topicPrefix),
     batchSize: integerSetting('batchSize', options.batchSize, 1, 100_000) ?? (settingFromEnv('batchSize') as number),
-    pollMs: numberSetting('pollIntervalMs', options.pollIntervalMs, 10) ?? (settingFromEnv('pollIntervalMs') as number),
-    listen: options.listen !== false,
+    pollMs: numberSetting('pollIntervalMs', options.pollIntervalMs, 1) ?? (settingFromEnv('pollIntervalMs') as number),
+    cursorMs:
+      numberSetting('cursorIntervalMs', options.cursorIntervalMs, 0) ?? (settingFromEnv('cursorIntervalMs') as number),
     backoff,
     maxAttempts:
       integerSetting('maxAttempts', options.maxAttempts, 1, 1_000) ?? (settingFromEnv('maxAttempts') as number),

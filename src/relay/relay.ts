@@ -9,8 +9,6 @@ import type { Logger } from '../observe/logger.ts';
 import type { BackoffOptions } from '../retry/backoff.ts';
 import type { StatusThresholds } from '../status/status.ts';
 import { type DatabaseOption, openPool, toDatabaseError } from '../store/connect.ts';
-import { channelName } from '../store/identifiers.ts';
-import { startListener } from '../store/listener.ts';
 import { assertMigrated } from '../store/migrate.ts';
 import { scheduleRetention } from '../store/retention.ts';
 import { ensureCursors } from '../store/sql/cursors.ts';
@@ -34,10 +32,18 @@ export interface RelayOptions {
   topic?: TopicStrategy;
   /** Events read and published per round trip; default 1000. */
   batchSize?: number;
-  /** Backstop poll when no NOTIFY arrives; default 1000 ms. */
+  /**
+   * Longest wait between two reads of the log when there is nothing to publish; default 50 ms.
+   * The relay polls adaptively: again at once while batches come back full of events, from 1 ms
+   * doubling up to this when the log is quiet. (Writers pay for no NOTIFY: see docs/relay.md.)
+   */
   pollIntervalMs?: number;
-  /** Wake on NOTIFY (default true); polling alone otherwise. */
-  listen?: boolean;
+  /**
+   * How often the cursors (how far publishing has come) are saved while publishing; default
+   * 100 ms. They are also saved before leases change hands and at stop. A relay killed between
+   * two saves republishes what it sent since the last one: duplicates, never loss.
+   */
+  cursorIntervalMs?: number;
   backoff?: BackoffOptions;
   /** Attempts for a message the broker refuses (not "unreachable") before it is dead-lettered; default 10. */
   maxAttempts?: number;
@@ -89,6 +95,13 @@ export interface Relay {
   stats(): RelayStats;
   /** Resolves when the relay has stopped. */
   readonly done: Promise<void>;
+  /**
+   * Publishes what is committed now and resolves, with the events published meanwhile: for
+   * cron-style runs (`herald relay --once`) and tests. A relay not started is started and
+   * stopped again; a running one keeps running. It drains the shards this relay holds (all of
+   * them when it runs alone); events held back behind a transaction still open stay for later.
+   */
+  drain(): Promise<{ published: number }>;
   /** Dead letters, pending by default (seed 002's getFailedEvents). */
   getFailedEvents(filter?: DeadLetterFilter): Promise<FailedEvent[]>;
   /** Publishes a dead letter again and records the outcome (seed 002's retryFailedEvent). */
@@ -99,7 +112,7 @@ export interface Relay {
 
 export function createRelay(options: RelayOptions): Relay {
   const settings = relaySettings(options);
-  const { schema, transport, logger, pollMs, leaseMs, heartbeatMs } = settings;
+  const { schema, transport, logger, pollMs, cursorMs, leaseMs, heartbeatMs } = settings;
   const { pool, owned, target } = openPool(settings.db);
   const stopper = new AbortController();
 
@@ -127,27 +140,34 @@ export function createRelay(options: RelayOptions): Relay {
   let nextRebalance = 0;
   let renewTimer: NodeJS.Timeout | undefined;
   let stopRetention = () => {};
-  let wake: (() => void) | null = null;
-  let woken = false;
-  let listener: Promise<void> = Promise.resolve();
+  let round: ReturnType<typeof createRound> | undefined;
+  // drain() callers, told when a read finds nothing left (or nothing is held to read).
+  let caughtUp: (() => void)[] = [];
+  const tellCaughtUp = (count = caughtUp.length) => {
+    const waiting = caughtUp.slice(0, count);
+    caughtUp = caughtUp.slice(count);
+    for (const fn of waiting) fn();
+  };
+  const nextCaughtUp = () => {
+    const waiting = new Promise<void>((resolve) => caughtUp.push(resolve));
+    wake();
+    return Promise.race([waiting, done]);
+  };
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => {
     resolveDone = r;
   });
 
-  const onWake = () => {
-    woken = true;
-    wake?.();
-  };
-
-  /** Waits for a NOTIFY, the poll timer or stop(), whichever comes first. */
+  let wake = () => {};
+  /** Waits `ms`, or until stop() or drain() wakes it, whichever comes first. */
   const idle = (ms: number) =>
     new Promise<void>((resolve) => {
-      if (woken || stopper.signal.aborted) return resolve();
+      if (stopper.signal.aborted) return resolve();
       const timer = setTimeout(finish, ms);
       function finish() {
         clearTimeout(timer);
-        wake = null;
+        stopper.signal.removeEventListener('abort', finish);
+        wake = () => {};
         resolve();
       }
       wake = finish;
@@ -155,38 +175,46 @@ export function createRelay(options: RelayOptions): Relay {
     });
 
   const run = async () => {
-    const round = createRound({ ...settings, pool, leasing, stats, attempt });
-    let quietMs = 5;
+    const r = createRound({ ...settings, pool, leasing, stats, attempt });
+    round = r;
+    // Adaptive polling, no NOTIFY: writers' commits never wait on a notification lock. A read that
+    // finds nothing costs one probe of the primary key above the cursor; the wait after it doubles
+    // from 1 ms to pollIntervalMs, and goes back to 0 as soon as a read finds events.
+    let waitMs = 1;
     while (!stopper.signal.aborted) {
-      woken = false;
       if (Date.now() >= nextRebalance) {
+        // Saved before leases move, so a shard handed over resumes where this relay got.
+        if (!(await r.saveCursors())) break;
         const beat = await attempt('lease heartbeat', () => leasing.rebalance());
         if (!beat.ok) break;
         nextRebalance = Date.now() + heartbeatMs;
         stats.shards = leasing.shards();
       }
       const from = leasing.position();
-      const untilBeat = Math.max(5, nextRebalance - Date.now());
+      const untilBeat = Math.max(1, nextRebalance - Date.now());
       if (!from) {
+        tellCaughtUp(); // nothing held: other relays hold every shard
         await idle(untilBeat); // no shard held yet: another relay holds them, or is handing over
         continue;
       }
-      const read = await round.run(from);
+      const waiters = caughtUp.length;
+      const read = await r.run(from);
       if (read === null) break;
+      if (r.unsavedMs() >= cursorMs && !(await r.saveCursors())) break;
       if (read === 0) {
-        // After a NOTIFY, rows can be held back briefly by an older transaction still open;
-        // look again soon, backing off to the poll interval.
-        await idle(Math.min(quietMs, pollMs, untilBeat));
-        quietMs = woken ? 5 : Math.min(quietMs * 2, pollMs);
+        // Only callers already waiting when this read began: theirs saw everything committed.
+        if (waiters > 0 && (await r.saveCursors())) tellCaughtUp(waiters);
+        await idle(Math.min(waitMs, untilBeat));
+        waitMs = Math.min(waitMs * 2, pollMs);
         continue;
       }
-      quietMs = 5;
+      waitMs = 1;
     }
   };
 
   const deadLetters = createDeadLetters({ db: pool, schema, transport });
   const snapshot = (): RelayStats => ({ ...stats, position: { ...stats.position }, shards: [...stats.shards] });
-  return {
+  const relay: Relay = {
     done,
     stats: snapshot,
     getFailedEvents: (filter) => deadLetters.list(filter),
@@ -210,15 +238,6 @@ export function createRelay(options: RelayOptions): Relay {
       }
       // A broker that is down at start is not fatal: publishing retries until it is back.
       await transport.connect().catch((error) => failed('broker connection', relayError(error, target)));
-      if (settings.listen) {
-        listener = startListener({
-          db: settings.db,
-          channel: channelName(schema),
-          onWake,
-          logger,
-          signal: stopper.signal,
-        });
-      }
       renewTimer = setInterval(() => void leasing.renew().catch(() => {}), heartbeatMs);
       stopRetention = scheduleRetention({ db: pool, schema, retentionDays: settings.retentionDays, logger });
       if (stats.state === 'starting') stats.state = 'running';
@@ -230,14 +249,27 @@ export function createRelay(options: RelayOptions): Relay {
           stopper.abort();
           clearInterval(renewTimer);
           stopRetention();
+          await round?.settle();
+          await round?.saveOnStop();
           await leasing.releaseAll().catch(() => {});
-          await listener.catch(() => {});
           await transport.close().catch(() => {});
           if (owned) await pool.end?.().catch(() => {});
           stats.state = 'stopped';
           logger.info({ published: stats.published, position: stats.position }, 'relay stopped');
           resolveDone();
         });
+    },
+    async drain() {
+      const before = stats.published;
+      if (stats.state === 'idle') {
+        await relay.start();
+        await nextCaughtUp();
+        await relay.stop();
+        return { published: stats.published - before };
+      }
+      if (stats.state === 'stopping' || stats.state === 'stopped') return { published: 0 };
+      await nextCaughtUp();
+      return { published: stats.published - before };
     },
     async stop() {
       if (stats.state === 'idle') {
@@ -249,4 +281,5 @@ export function createRelay(options: RelayOptions): Relay {
       await done;
     },
   };
+  return relay;
 }

@@ -2,7 +2,7 @@ import type { Logger } from '../observe/logger.ts';
 import type { Queryable } from '../store/db.ts';
 import { advanceCursors } from '../store/sql/cursors.ts';
 import { insertDeadLetter } from '../store/sql/dead-letters.ts';
-import { type LogRow, type Position, readBatch } from '../store/sql/read-batch.ts';
+import { comparePositions, type LogRow, type Position, readBatch } from '../store/sql/read-batch.ts';
 import type { OutgoingMessage, Transport } from '../transports/transport.ts';
 import { toMessage } from '../wire/outgoing.ts';
 import type { TopicStrategy } from '../wire/topics.ts';
@@ -84,31 +84,95 @@ export function createRound(deps: RoundDeps) {
     }
     const last = rows[rows.length - 1] as LogRow;
     const to = { xid: last.xid, seq: last.seq };
-    // The cursors move only after every message of the batch was acknowledged (or dead-lettered),
-    // and only for shards whose lease is still ours.
-    let lost: number[] = [];
-    const saved = await attempt('cursor update', async () => {
-      lost = await advanceCursors(pool, schema, stats.instanceId, leasing.leases(), to);
-    });
-    if (!saved.ok) return false;
-    leasing.advanced(to, lost);
+    // The cursors move only after every message of the batch was acknowledged (or dead-lettered).
+    // They are saved behind, by saveCursors: a relay that dies republishes at most what it
+    // published since the last save (duplicates, never loss).
+    leasing.advance(to);
+    unsaved = to;
     stats.position = leasing.position() ?? to;
     stats.published += fresh.length;
     stats.batches++;
     return true;
   };
 
+  /** The rows after `from`, or null when the relay stopped while retrying the read. */
+  const readInTurn = async (from: Position, shards: number[] | null): Promise<LogRow[] | null> => {
+    let rows: LogRow[] = [];
+    const read = await attempt('read', async () => {
+      rows = await readBatch(pool, schema, from, deps.batchSize, shards);
+    });
+    return read.ok ? rows : null;
+  };
+
+  let unsaved: Position | null = null;
+  let ahead: { from: Position; key: string; rows: Promise<LogRow[] | null> } | null = null;
+  let savedAt = Date.now();
+
   return {
+    /** Milliseconds since the cursors were last saved, 0 when nothing is waiting to be saved. */
+    unsavedMs: () => (unsaved === null ? 0 : Date.now() - savedAt),
+
+    /**
+     * Saves how far publishing has come, for the shards whose lease is still ours at the same
+     * epoch; shards found lost are dropped. False if the relay stopped while retrying.
+     */
+    async saveCursors(): Promise<boolean> {
+      const to = unsaved;
+      if (to === null) return true;
+      let lost: number[] = [];
+      const saved = await attempt('cursor update', async () => {
+        lost = await advanceCursors(pool, schema, stats.instanceId, leasing.leases(), to);
+      });
+      if (!saved.ok) return false;
+      if (unsaved === to) unsaved = null;
+      savedAt = Date.now();
+      leasing.lost(lost);
+      return true;
+    },
+
+    /** At stop, after the loop ended: one try to save, so the next relay starts where this one got. */
+    async saveOnStop(): Promise<void> {
+      const to = unsaved;
+      if (to === null) return;
+      try {
+        await advanceCursors(pool, schema, stats.instanceId, leasing.leases(), to);
+        unsaved = null;
+      } catch (error) {
+        logger.warn({ error }, 'cursors not saved at stop; the next relay republishes from the last save');
+      }
+    },
+
     /** Reads after `from`, publishes and advances once; the rows read, or null if the relay stopped. */
     async run(from: Position): Promise<number | null> {
       stats.position = from;
-      let rows: LogRow[] = [];
-      const read = await attempt('read', async () => {
-        rows = await readBatch(pool, schema, from, deps.batchSize, leasing.holdsAll() ? null : stats.shards);
-      });
-      if (!read.ok) return null;
-      if (rows.length === 0) return 0;
-      return (await publish(rows)) ? rows.length : null;
+      const shards = leasing.holdsAll() ? null : stats.shards;
+      const key = shards === null ? '*' : shards.join(',');
+      // The batch read while the previous one was being published, if it starts where this
+      // round does and covers the same shards (a rebalance in between makes it useless).
+      const prefetched = ahead && ahead.key === key && comparePositions(ahead.from, from) === 0 ? ahead.rows : null;
+      ahead = null;
+      const batch = (await prefetched) ?? (await readInTurn(from, shards));
+      if (batch === null) return null;
+      if (batch.length === 0) return 0;
+      if (batch.length === deps.batchSize) {
+        // A full batch: more is likely waiting. Read the next one while this one is published,
+        // so the database and the broker work at the same time instead of taking turns. A read
+        // that fails is simply done again, in turn, by the next round.
+        const last = batch[batch.length - 1] as LogRow;
+        const next = { xid: last.xid, seq: last.seq };
+        ahead = {
+          from: next,
+          key,
+          rows: readBatch(pool, schema, next, deps.batchSize, shards).catch(() => null),
+        };
+      }
+      return (await publish(batch)) ? batch.length : null;
+    },
+
+    /** Waits for a read still running ahead (at stop: its connection goes back to the pool). */
+    async settle(): Promise<void> {
+      await ahead?.rows;
+      ahead = null;
     },
   };
 }

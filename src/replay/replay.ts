@@ -219,6 +219,9 @@ export async function replayEvents(options: ReplayOptions): Promise<ReplayResult
         // A stored destination wins in toMessage; --destination wins over everything.
         if (options.destination) message.topic = options.destination;
         message.headers[replayHeader] = replayId;
+        // The record's timestamp is the time of the replay, not the event's (which ce_time keeps):
+        // a topic's time-based retention would otherwise delete last month's events at once.
+        delete message.time;
         return message;
       });
       if (!(await publishPage(messages, position))) {

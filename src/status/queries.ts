@@ -29,7 +29,9 @@ export interface ShardRow {
  * Per shard: the committed events after its cursor, how many of them sit at or above the
  * snapshot's xmin (the relay reads only below it, so they wait for the oldest open transaction),
  * and the age of the oldest. Every shard of `settings.shard_count` is listed, with cursor 0/0 when
- * no relay has created its cursor yet. One index range scan on (shard, xid, seq) per shard.
+ * no relay has created its cursor yet. One range scan of the primary key above the lowest cursor
+ * (the log has no shard index since migration 0008: writers no longer pay for one), each row
+ * kept when it lies after its own shard's cursor.
  */
 export async function readShards(db: Queryable, schema: string): Promise<ShardRow[]> {
   const s = quoteIdent(schema);
@@ -40,22 +42,27 @@ sh AS (
   FROM ${s}.settings st
   CROSS JOIN LATERAL generate_series(0, st.shard_count - 1) AS g(shard)
   LEFT JOIN ${s}.cursors c ON c.shard = g.shard
+),
+low AS (SELECT sh.xid, sh.seq FROM sh ORDER BY sh.xid, sh.seq LIMIT 1),
+b AS (
+  SELECT l.shard, count(*)::float8 AS events,
+    count(*) FILTER (WHERE l.xid >= snap.xmin)::float8 AS held_back,
+    min(l.created_at) AS oldest,
+    min(l.created_at) FILTER (WHERE l.xid >= snap.xmin) AS held_back_oldest
+  FROM low
+  CROSS JOIN snap
+  JOIN ${s}.log l ON (l.xid, l.seq) > (low.xid, low.seq)
+  JOIN sh ON sh.shard = l.shard AND (l.xid, l.seq) > (sh.xid, sh.seq)
+  GROUP BY l.shard
 )
 SELECT sh.shard, sh.xid::text AS cursor_xid, sh.seq::text AS cursor_seq, sh.updated_at AS cursor_updated_at,
-  b.events, b.held_back,
+  coalesce(b.events, 0) AS events, coalesce(b.held_back, 0) AS held_back,
   extract(epoch FROM clock_timestamp() - b.oldest)::float8 AS oldest_age_seconds,
   extract(epoch FROM clock_timestamp() - b.held_back_oldest)::float8 AS held_back_oldest_age_seconds,
   snap.xmin::text AS snapshot_xmin, clock_timestamp() AS at
 FROM sh
 CROSS JOIN snap
-CROSS JOIN LATERAL (
-  SELECT count(*)::float8 AS events,
-    count(*) FILTER (WHERE l.xid >= snap.xmin)::float8 AS held_back,
-    min(l.created_at) AS oldest,
-    min(l.created_at) FILTER (WHERE l.xid >= snap.xmin) AS held_back_oldest
-  FROM ${s}.log l
-  WHERE l.shard = sh.shard AND (l.xid, l.seq) > (sh.xid, sh.seq)
-) b
+LEFT JOIN b ON b.shard = sh.shard
 ORDER BY sh.shard`,
   );
   return result.rows;

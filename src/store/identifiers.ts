@@ -24,9 +24,3 @@ export function resolveSchema(option?: string): Schema {
   const name = option ?? settingFromEnv('schema') ?? 'herald';
   return { name, quoted: quoteIdent(name) };
 }
-
-/** The LISTEN/NOTIFY channel of a herald schema: one per installation. */
-export function channelName(schema: string): string {
-  quoteIdent(schema);
-  return `${schema}_log`;
-}

@@ -12,6 +12,8 @@ export interface OutgoingMessage {
   key: string;
   value: Buffer;
   headers: Record<string, string>;
+  /** The event's time: Kafka's record timestamp (seed 000), where a broker keeps one. */
+  time?: Date;
 }
 
 /** A message as a consumer receives it. */

@@ -28,6 +28,7 @@ export function toMessage(row: StoredEvent, topicFor: TopicStrategy): OutgoingMe
     topic: row.destination ?? topicFor(row.type),
     key: row.partition_key,
     value: Buffer.from(row.payload),
+    time: row.created_at,
     headers: toBinaryHeaders(
       {
         id: row.id,

@@ -49,6 +49,14 @@ describe('examples', () => {
     assert.match(stdout, /replay [0-9a-f-]{36}: published 5 of 5 events/);
   });
 
+  it('drain: lists the unpublished events, then publishes them and returns (docs/relay.md)', async () => {
+    const { stdout } = await run(process.execPath, ['examples/drain.ts'], {
+      env: { ...process.env, HERALD_LOG_LEVEL: 'error' },
+    });
+    assert.match(stdout, /unpublished: billing\.invoice\.issued inv-1, billing\.invoice\.issued inv-2/);
+    assert.match(stdout, /published 2; unpublished now: 0/);
+  });
+
   for (const broker of ['rabbitmq', 'nats', 'sqs', 'postgres']) {
     it(`transports: one event through the relay and a consumer on ${broker}`, async () => {
       const { stdout } = await run(process.execPath, ['examples/transports.ts', broker]);

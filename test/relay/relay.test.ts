@@ -31,7 +31,13 @@ describe('events committed in PostgreSQL reach Kafka', () => {
     const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
     const committed = Reserved(
       { reservationId: 'r-1', productId: 'p-42', quantity: 3 },
-      { correlationId: 'order-7', causationId: 'cmd-1', traceparent, headers: { tenant: 'acme' } },
+      {
+        correlationId: 'order-7',
+        causationId: 'cmd-1',
+        traceparent,
+        headers: { tenant: 'acme' },
+        time: new Date('2026-11-02T03:04:05.678Z'),
+      },
     );
     await inTransaction(db.pool, (tx) => outbox.add(tx, committed));
     await assert.rejects(
@@ -63,6 +69,9 @@ describe('events committed in PostgreSQL reach Kafka', () => {
     assert.equal(first.headers['content-type'], 'application/json');
     assert.equal(first.headers.tenant, 'acme');
     assert.ok(!Number.isNaN(Date.parse(first.headers.ce_time ?? '')));
+    // Kafka's record timestamp is the event's time (seed 000), not when the relay sent it.
+    assert.equal(Date.parse(first.headers.ce_time ?? ''), Date.parse('2026-11-02T03:04:05.678Z'));
+    assert.equal(first.timestamp, BigInt(Date.parse('2026-11-02T03:04:05.678Z')));
     // The rolled-back event never appears: the next message is the one committed after it.
     assert.equal(second.headers.ce_id, marker.id);
     assert.equal(first.partition, second.partition, 'one key, one partition');

@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { z } from 'zod';
-import { createOutbox, createRelay, defineEvent, migrate, silentLogger } from '../../src/index.ts';
+import { createOutbox, createRelay, defineEvent, migrate, silentLogger, uuidv7 } from '../../src/index.ts';
 import { maintainLog, maintainPartitions } from '../../src/store/retention.ts';
 import { ensureCursors } from '../../src/store/sql/cursors.ts';
 import { claimInbox } from '../../src/store/sql/inbox.ts';
 import { kafka } from '../../src/transports/kafka/index.ts';
 import { brokers, databaseUrl, freshSchema, inTransaction, type TestSchema, uniqueName } from '../support/env.ts';
 import { createTopic, readTopic } from '../support/kafka.ts';
+import { legacyAdd } from '../support/legacy.ts';
 import { waitFor } from '../support/relay-process.ts';
 
 const Kept = defineEvent({
@@ -134,12 +135,15 @@ describe('retention by time partitions', () => {
       await migrate(pool, { schema, to: 3 });
       const topic = await createTopic(1);
       const outbox = createOutbox({ schema, preparedStatements: false });
-      const old = await inTransaction(pool, (tx) =>
-        outbox.add(
-          tx,
-          Array.from({ length: 5 }, (_, n) => Kept({ n }, { destination: topic })),
-        ),
-      );
+      // Written by the release of that time (before 0008's shard function existed).
+      const old = Array.from({ length: 5 }, (_, n) => ({
+        id: uuidv7(),
+        type: Kept.type,
+        key: `k${n % 5}`,
+        payload: { n },
+        destination: topic,
+      }));
+      await inTransaction(pool, (tx) => legacyAdd(tx, schema, old));
       await migrate(pool, { schema });
       const fresh = await inTransaction(pool, (tx) =>
         outbox.add(

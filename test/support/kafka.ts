@@ -8,6 +8,8 @@ export interface ReadMessage {
   key: string;
   value: string;
   headers: Record<string, string>;
+  /** The record's timestamp (ms since the epoch). */
+  timestamp: bigint;
 }
 
 /**
@@ -90,6 +92,7 @@ export async function readTopic(
         key: m.key?.toString() ?? '',
         value: m.value?.toString() ?? '',
         headers,
+        timestamp: m.timestamp,
       });
       if (untilIds) {
         waiting ??= new Set(untilIds);

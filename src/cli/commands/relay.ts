@@ -9,6 +9,7 @@ const relayKeys = [
   'topicPrefix',
   'batchSize',
   'pollIntervalMs',
+  'cursorIntervalMs',
   'maxAttempts',
   'onFailure',
   'leaseMs',
@@ -18,9 +19,9 @@ const relayKeys = [
 
 export const relayCommand: Command = {
   summary: 'Publish committed events from the log to the broker (Kafka by default) until stopped (SIGTERM/SIGINT)',
-  options: settingOptions(relayKeys),
+  options: { ...settingOptions(relayKeys), once: { type: 'boolean' } },
   help: () =>
-    `herald relay [options]\n\nRuns until SIGTERM or SIGINT, then finishes the batch in flight and exits.\n\n${settingsHelp(relayKeys)}`,
+    `herald relay [--once] [options]\n\nRuns until SIGTERM or SIGINT, then finishes the batch in flight and exits.\n--once publishes what is committed now, then exits (for cron-style runs).\n\n${settingsHelp(relayKeys)}`,
   async run(flags) {
     const config = resolveSettings(relayKeys, flags, process.env);
     const logger = createLogger({ level: config.logLevel });
@@ -30,6 +31,7 @@ export const relayCommand: Command = {
       transport: transportFrom(config),
       batchSize: config.batchSize,
       pollIntervalMs: config.pollIntervalMs,
+      cursorIntervalMs: config.cursorIntervalMs,
       maxAttempts: config.maxAttempts,
       onFailure: config.onFailure,
       leaseMs: config.leaseMs,
@@ -43,6 +45,11 @@ export const relayCommand: Command = {
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    if (flags.once === true) {
+      const { published } = await relay.drain();
+      process.stdout.write(`published ${published} event${published === 1 ? '' : 's'}\n`);
+      return 0;
+    }
     await relay.start();
     await relay.done;
     return 0;

@@ -45,11 +45,9 @@ const singleStatements = new Map<string, string>();
 const manyStatements = new Map<string, string>();
 const names = columns.map(([c]) => c);
 
-// The shard is hashed in SQL with hashtextextended (the function behind hash partitioning,
-// stable across releases) against the shard count in `settings`, so every writer and relay
-// agrees on it.
-const shardOf = (key: string) =>
-  `((hashtextextended(${key}, 0) % st.shard_count + st.shard_count) % st.shard_count)::int`;
+// The shard is computed in SQL by the schema's shard_of (migration 0008: hashtextextended, the
+// function behind hash partitioning, modulo the shard count written into the function), so every
+// writer and relay agrees on it. PostgreSQL inlines it: no sub-select on `settings` per insert.
 
 /** One event: scalar parameters, the common case of a transaction that writes one event. */
 function singleSql(schema: string): string {
@@ -58,7 +56,7 @@ function singleSql(schema: string): string {
     const s = quoteIdent(schema);
     const params = columns.map(([, t], i) => `$${i + 1}::${t}`);
     sql = `INSERT INTO ${s}.log (${names.join(', ')}, shard)
-SELECT ${params.join(', ')}, ${shardOf('$8::text')} FROM ${s}.settings st`;
+VALUES (${params.join(', ')}, ${s}.shard_of($8::text))`;
     singleStatements.set(schema, sql);
   }
   return sql;
@@ -74,9 +72,8 @@ function manySql(schema: string): string {
     const s = quoteIdent(schema);
     const params = columns.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ');
     sql = `INSERT INTO ${s}.log (${names.join(', ')}, shard)
-SELECT ${names.map((c) => `e.${c}`).join(', ')}, ${shardOf('e.partition_key')}
+SELECT ${names.map((c) => `e.${c}`).join(', ')}, ${s}.shard_of(e.partition_key)
 FROM unnest(${params}) WITH ORDINALITY AS e(${names.join(', ')}, ord)
-CROSS JOIN ${s}.settings st
 ORDER BY e.ord`;
     manyStatements.set(schema, sql);
   }

@@ -28,5 +28,11 @@ FROM ${s}.settings st`,
     );
   }
   await db.query(`UPDATE ${s}.settings SET shard_count = $1`, [count]);
+  // Writers compute the shard with shard_of (migration 0008), the count written into its body so
+  // PostgreSQL inlines it; `count` is an integer checked above, never text from outside.
+  await db.query(
+    `CREATE OR REPLACE FUNCTION ${s}.shard_of(key text) RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE
+RETURN ((hashtextextended(key, 0) % ${count} + ${count}) % ${count})::integer`,
+  );
   return count;
 }

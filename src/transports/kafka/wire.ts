@@ -3,13 +3,15 @@ import type { OutgoingMessage } from '../transport.ts';
 /**
  * A message as a Kafka record: the key and value as they are, headers (already Kafka's
  * CloudEvents binding, `ce_`) as a Map of Buffers: with the client's no-op serialisers, header
- * names must be Buffers too.
+ * names must be Buffers too. The record's timestamp is the event's time (topics with
+ * `message.timestamp.type=LogAppendTime` replace it with the broker's).
  */
 export function toRecord(m: OutgoingMessage) {
   return {
     topic: m.topic,
     key: Buffer.from(m.key),
     value: m.value,
+    ...(m.time ? { timestamp: BigInt(m.time.getTime()) } : {}),
     headers: new Map(Object.entries(m.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])),
   };
 }

@@ -1,0 +1,185 @@
+// `npm run bench -- write`: what `outbox.add` costs the business transaction that calls it.
+// Writers commit transactions that insert one business row of `payloadBytes`, alone (plain) or
+// with something more: an INSERT into a bare table (the floor of any table outbox), a
+// pg_logical_emit_message (the floor of a table-less outbox), or Herald's outbox.add. Every
+// variant runs in the same process on the same database, and plain runs before and after the
+// others, so the overhead is measured against the machine as it was during the run.
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { z } from 'zod';
+import { createOutbox, defineEvent, migrate } from '../src/index.ts';
+import { quoteIdent } from '../src/store/identifiers.ts';
+import { round } from './stats.ts';
+import { uniqueName } from './topic.ts';
+import { anatomyVariants } from './write-anatomy.ts';
+
+export interface WriteBenchOptions {
+  writers: number;
+  payloadBytes: number;
+  seconds: number;
+  /** Rounds of every variant; the figures are each variant's median round. */
+  rounds: number;
+  variants: readonly string[];
+  json: boolean;
+}
+
+/** What a variant adds to the business transaction, on one connection inside BEGIN … COMMIT. */
+export type Extra = (client: pg.PoolClient, body: string) => Promise<unknown>;
+
+export interface Variant {
+  name: string;
+  describe: string;
+  /** Tables or objects the variant needs, created once before the run. */
+  setup?: (admin: pg.Pool) => Promise<void>;
+  extra: Extra | null;
+}
+
+export interface WriteResult {
+  variant: string;
+  txPerSec: number;
+  overheadPct: number;
+  rounds: number[];
+}
+
+export const defaultVariants = ['plain', 'floor-table', 'floor-emit', 'herald'];
+
+function coreVariants(schema: string): Variant[] {
+  const s = quoteIdent(schema);
+  const Event = defineEvent({
+    type: 'bench.order.placed',
+    version: 1,
+    destination: 'bench-write',
+    schema: z.object({ orderId: z.string(), body: z.string() }),
+    key: (p) => p.orderId,
+  });
+  const outbox = createOutbox({ schema, source: '/herald-bench' });
+  return [
+    { name: 'plain', describe: 'the business row alone', extra: null },
+    {
+      name: 'floor-table',
+      describe: 'one INSERT into a bare table (id uuid primary key, payload jsonb)',
+      setup: async (admin) => {
+        await admin.query(`CREATE TABLE ${s}.floor (id uuid PRIMARY KEY, payload jsonb NOT NULL)`);
+      },
+      extra: (client, body) =>
+        client.query({
+          name: `bench_floor_${schema}`,
+          text: `INSERT INTO ${s}.floor (id, payload) VALUES ($1, $2)`,
+          values: [randomUUID(), JSON.stringify({ orderId: randomUUID(), body })],
+        }),
+    },
+    {
+      name: 'floor-emit',
+      describe: 'pg_logical_emit_message(true, …): the floor of a table-less outbox',
+      extra: (client, body) =>
+        client.query({
+          name: 'bench_floor_emit',
+          text: `SELECT pg_logical_emit_message(true, 'herald-bench', $1)`,
+          values: [JSON.stringify({ orderId: randomUUID(), body })],
+        }),
+    },
+    {
+      name: 'herald',
+      describe: 'outbox.add of one event, as shipped',
+      extra: (client, body) => outbox.add(client, Event({ orderId: randomUUID(), body })),
+    },
+  ];
+}
+
+/** Writers commit in a loop for `seconds`; returns transactions a second. */
+async function measure(pool: pg.Pool, options: WriteBenchOptions, business: string, extra: Extra | null) {
+  const body = 'x'.repeat(options.payloadBytes);
+  const row = JSON.stringify({ body });
+  const clients = await Promise.all(Array.from({ length: options.writers }, () => pool.connect()));
+  let committed = 0;
+  const until = performance.now() + options.seconds * 1000;
+  const started = performance.now();
+  try {
+    await Promise.all(
+      clients.map(async (client) => {
+        while (performance.now() < until) {
+          await client.query('BEGIN');
+          await client.query({ name: 'bench_business', text: business, values: [randomUUID(), row] });
+          if (extra) await extra(client, body);
+          await client.query('COMMIT');
+          committed++;
+        }
+      }),
+    );
+  } finally {
+    for (const c of clients) c.release();
+  }
+  return committed / ((performance.now() - started) / 1000);
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] as number;
+};
+
+export async function writeBench(options: WriteBenchOptions, databaseUrl: string): Promise<WriteResult[]> {
+  const schema = uniqueName('herald_bench_write');
+  const admin = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: options.writers });
+  admin.on('error', () => {});
+  pool.on('error', () => {});
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  try {
+    await migrate(admin, { schema });
+    const s = quoteIdent(schema);
+    await admin.query(`CREATE TABLE ${s}.orders (id uuid PRIMARY KEY, body jsonb NOT NULL)`);
+    const all = [...coreVariants(schema), ...anatomyVariants(schema)];
+    const chosen = options.variants.map((name) => {
+      const v = all.find((x) => x.name === name);
+      if (!v) throw new Error(`unknown variant ${name}; known: ${all.map((x) => x.name).join(', ')}`);
+      return v;
+    });
+    for (const v of chosen) await v.setup?.(admin);
+    const business = `INSERT INTO ${s}.orders (id, body) VALUES ($1, $2)`;
+    // Warm-up: connections open, statements prepared, caches filled.
+    await measure(pool, { ...options, seconds: 1 }, business, null);
+    const plain: number[] = [];
+    const perVariant = new Map<string, number[]>(chosen.map((v) => [v.name, []]));
+    for (let r = 0; r < options.rounds; r++) {
+      // Plain before and after each round's variants, so drift during a round shows in the base.
+      plain.push(await measure(pool, options, business, null));
+      for (const v of chosen) {
+        if (v.extra === null) continue;
+        const tps = await measure(pool, options, business, v.extra);
+        perVariant.get(v.name)?.push(tps);
+        log(`round ${r + 1}: ${v.name.padEnd(22)} ${Math.round(tps)} tx/s`);
+      }
+      plain.push(await measure(pool, options, business, null));
+      log(`round ${r + 1}: plain (before, after)     ${plain.slice(-2).map(Math.round).join(', ')} tx/s`);
+    }
+    const base = median(plain);
+    const results = chosen.map((v): WriteResult => {
+      const rounds = v.extra === null ? plain : (perVariant.get(v.name) ?? []);
+      const txPerSec = median(rounds);
+      return {
+        variant: v.name,
+        txPerSec: Math.round(txPerSec),
+        overheadPct: round((1 - txPerSec / base) * 100),
+        rounds: rounds.map(Math.round),
+      };
+    });
+    const settings = { writers: options.writers, payloadBytes: options.payloadBytes, seconds: options.seconds };
+    if (options.json) {
+      for (const r of results) process.stdout.write(`${JSON.stringify({ ...r, ...settings })}\n`);
+    } else {
+      const lines = results.map((r) => {
+        const v = chosen.find((x) => x.name === r.variant);
+        return `| ${r.variant} | ${r.txPerSec} | ${r.overheadPct} % | ${v?.describe ?? ''} |`;
+      });
+      process.stdout.write(
+        `write path: ${options.writers} writers, ${options.payloadBytes}-byte business row, ${options.rounds} rounds of ${options.seconds} s, medians\n` +
+          `| variant | tx/s | overhead vs plain | in the business transaction |\n|---|---|---|---|\n${lines.join('\n')}\n`,
+      );
+    }
+    return results;
+  } finally {
+    await pool.end();
+    await admin.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`).catch(() => {});
+    await admin.end();
+  }
+}
