@@ -4,10 +4,12 @@ import { type RelayBenchOptions, relayBench } from './relay.ts';
 import { type BenchEnv, type TransportName, transportNames } from './transports.ts';
 import { defaultVariants, writeBench } from './write.ts';
 import { anatomyNames } from './write-anatomy.ts';
+import { type ClientBenchName, clientBenchNames, writeClientsBench } from './write-clients.ts';
 
 const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sqs|postgres|all] [--events N] [--baseline-events N] [--rate R] [--seconds S] [--only herald|baseline] [--relays N] [--json]
        npm run bench -- consume [--events N] [--duplicates FRACTION] [--concurrency N] [--only herald|herald-batch|baseline] [--json]
        npm run bench -- write [--writers N] [--payload-bytes B] [--seconds S] [--rounds R] [--anatomy] [--variants a,b] [--json]
+       npm run bench -- write --clients all|NAME,NAME [--writers N] [--payload-bytes B] [--seconds S] [--json]
 
   relay   Herald's relay against a seed-style polling relay, on the same PostgreSQL and broker:
           drain throughput of a backlog, commit→arrival latency at a steady rate, lost and
@@ -48,7 +50,11 @@ const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sq
   --rounds R            rounds of every variant; figures are medians (default 3)
   --anatomy             also the log's features one at a time (bench/write-anatomy.ts)
   --variants a,b        these variants only (plain is always measured)
-  --json                one JSON line per variant: variant, txPerSec, overheadPct, rounds`;
+  --json                one JSON line per variant: variant, txPerSec, overheadPct, rounds
+  --clients all|a,b     instead: per database client (node-postgres, postgres.js, kysely,
+                        drizzle-node-postgres, drizzle-postgres-js, knex, prisma, typeorm), its own
+                        transaction with the business row alone and with outbox.add; one JSON line
+                        per client: client, plainTxPerSec, withOutboxTxPerSec, overheadPct`;
 
 function fail(message: string): never {
   process.stderr.write(`bench: ${message}\n${usage}\n`);
@@ -95,6 +101,7 @@ function parse() {
       'payload-bytes': { type: 'string' },
       rounds: { type: 'string' },
       variants: { type: 'string' },
+      clients: { type: 'string' },
       anatomy: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -119,7 +126,7 @@ if (rest.length > 0) fail(`unexpected arguments: ${rest.join(' ')}`);
 const flags: Record<string, readonly string[]> = {
   relay: ['transport', 'events', 'baseline-events', 'rate', 'seconds', 'only', 'relays', 'json', 'help'],
   consume: ['events', 'duplicates', 'concurrency', 'only', 'json', 'help'],
-  write: ['writers', 'payload-bytes', 'seconds', 'rounds', 'variants', 'anatomy', 'json', 'help'],
+  write: ['writers', 'payload-bytes', 'seconds', 'rounds', 'variants', 'anatomy', 'clients', 'json', 'help'],
 };
 for (const [name, value] of Object.entries(values)) {
   if (value !== undefined && value !== false && !flags[command]?.includes(name))
@@ -158,6 +165,27 @@ if (command === 'relay') {
     const { results, failed } = await relayBench(options, env);
     for (const f of failed) process.stderr.write(`bench: ${f.transport} was not measured: ${f.error}\n`);
     process.exitCode = failed.length > 0 || results.some((r) => r.lost > 0) ? 1 : 0;
+  } catch (error) {
+    process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  }
+} else if (command === 'write' && values.clients !== undefined) {
+  const known = Object.keys(clientBenchNames) as ClientBenchName[];
+  const clients =
+    values.clients === 'all' ? known : (values.clients.split(',').map((c) => c.trim()) as ClientBenchName[]);
+  const unknown = clients.filter((c) => !known.includes(c));
+  if (unknown.length > 0) fail(`--clients takes all or some of ${known.join(', ')}; unknown: ${unknown.join(', ')}`);
+  try {
+    await writeClientsBench(
+      {
+        clients,
+        writers: positive('writers', values.writers, 16),
+        payloadBytes: positive('payload-bytes', values['payload-bytes'], 1024),
+        seconds: positive('seconds', values.seconds, 5, false),
+        json: values.json,
+      },
+      env.databaseUrl,
+    );
   } catch (error) {
     process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
     process.exitCode = 1;

@@ -25,7 +25,8 @@ export interface OpenClient {
 
 export interface ClientFixture {
   name: string;
-  open(schema: string): Promise<OpenClient>;
+  /** `max`: connections the client may open (default 6). */
+  open(schema: string, max?: number): Promise<OpenClient>;
 }
 
 export const effectsTable = (schema: string) =>
@@ -33,8 +34,8 @@ export const effectsTable = (schema: string) =>
 
 export const nodePostgres: ClientFixture = {
   name: 'node-postgres',
-  async open(schema) {
-    const pool = new pg.Pool({ connectionString: databaseUrl, max: 6 });
+  async open(schema, max = 6) {
+    const pool = new pg.Pool({ connectionString: databaseUrl, max });
     return {
       db: pool,
       outside: { notATransaction: true },
@@ -52,9 +53,9 @@ export const nodePostgres: ClientFixture = {
 
 export const postgresJs: ClientFixture = {
   name: 'postgres.js',
-  async open(schema) {
+  async open(schema, max = 6) {
     const { default: postgres } = await import('postgres');
-    const sql = postgres(databaseUrl, { max: 6, onnotice: () => {} });
+    const sql = postgres(databaseUrl, { max, onnotice: () => {} });
     type Tx = TransactionSql;
     return {
       db: sql,
@@ -75,9 +76,9 @@ interface KyselyDb {
 
 export const kysely: ClientFixture = {
   name: 'Kysely',
-  async open(schema) {
+  async open(schema, max = 6) {
     const { Kysely, PostgresDialect, CamelCasePlugin } = await import('kysely');
-    const pool = new pg.Pool({ connectionString: databaseUrl, max: 6 });
+    const pool = new pg.Pool({ connectionString: databaseUrl, max });
     // CamelCasePlugin renames result columns: Herald's statements must not go through it.
     const db = new Kysely<KyselyDb>({ dialect: new PostgresDialect({ pool }), plugins: [new CamelCasePlugin()] });
     type Tx = import('kysely').Transaction<KyselyDb>;
@@ -119,28 +120,28 @@ async function drizzleClient(
 
 export const drizzleNodePostgres: ClientFixture = {
   name: 'Drizzle on node-postgres',
-  async open(schema) {
+  async open(schema, max = 6) {
     const { drizzle } = await import('drizzle-orm/node-postgres');
-    const pool = new pg.Pool({ connectionString: databaseUrl, max: 6 });
+    const pool = new pg.Pool({ connectionString: databaseUrl, max });
     return drizzleClient(schema, drizzle(pool), () => pool.end());
   },
 };
 
 export const drizzlePostgresJs: ClientFixture = {
   name: 'Drizzle on postgres.js',
-  async open(schema) {
+  async open(schema, max = 6) {
     const { drizzle } = await import('drizzle-orm/postgres-js');
     const { default: postgres } = await import('postgres');
-    const sql = postgres(databaseUrl, { max: 6, onnotice: () => {} });
+    const sql = postgres(databaseUrl, { max, onnotice: () => {} });
     return drizzleClient(schema, drizzle(sql), () => sql.end());
   },
 };
 
 export const knex: ClientFixture = {
   name: 'Knex',
-  async open(schema) {
+  async open(schema, max = 6) {
     const { default: Knex } = await import('knex');
-    const db = Knex({ client: 'pg', connection: databaseUrl, pool: { min: 0, max: 6 } });
+    const db = Knex({ client: 'pg', connection: databaseUrl, pool: { min: 0, max } });
     return {
       db,
       outside: db,
@@ -191,11 +192,11 @@ export function generatePrisma(dir = prismaDir): string {
 
 export const prisma: ClientFixture = {
   name: 'Prisma',
-  async open(schema) {
+  async open(schema, max = 6) {
     const generated = generatePrisma();
     const { PrismaClient } = (await import(generated)) as { PrismaClient: new (o: object) => PrismaLike };
     const { PrismaPg } = await import('@prisma/adapter-pg');
-    const db = new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max: 6 }, { schema }) });
+    const db = new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl, max }, { schema }) });
     return {
       db,
       outside: db,
@@ -210,7 +211,7 @@ export const prisma: ClientFixture = {
 
 export const typeorm: ClientFixture = {
   name: 'TypeORM',
-  async open(schema) {
+  async open(schema, max = 6) {
     const { DataSource, EntitySchema } = await import('typeorm');
     const Effect = new EntitySchema<{ id: string; eventId: string; note: string }>({
       name: 'Effect',
@@ -222,7 +223,7 @@ export const typeorm: ClientFixture = {
         note: { type: 'text' },
       },
     });
-    const db = new DataSource({ type: 'postgres', url: databaseUrl, entities: [Effect], extra: { max: 6 } });
+    const db = new DataSource({ type: 'postgres', url: databaseUrl, entities: [Effect], extra: { max } });
     await db.initialize();
     return {
       db,

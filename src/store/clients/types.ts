@@ -37,15 +37,15 @@ const portBrand = Symbol.for('herald.port');
 
 /**
  * A port over a client's run function. It takes both call forms of `Queryable.query`, the named
- * (prepared statement) one too: the name is a node-postgres feature, so other clients run the
- * text and let their own statement cache do the rest.
+ * (prepared statement) one too: names are node-postgres', so a client gets `prepared` instead,
+ * and prepares the statement its own way (postgres.js) or lets its own cache do it.
  */
 export function port(
   client: string,
-  run: (text: string, values: unknown[]) => Promise<QueryResultLike<Record<string, unknown>>>,
+  run: (text: string, values: unknown[], prepared: boolean) => Promise<QueryResultLike<Record<string, unknown>>>,
 ): Queryable {
-  const query = (arg: QueryArg, values?: unknown[]) =>
-    typeof arg === 'string' ? run(arg, values ?? []) : run(arg.text, arg.values ?? []);
+  const query = (arg: QueryArg | { text: string; values?: unknown[]; name?: string }, values?: unknown[]) =>
+    typeof arg === 'string' ? run(arg, values ?? [], false) : run(arg.text, arg.values ?? [], 'name' in arg);
   return { query: query as Queryable['query'], [portBrand]: client } as Queryable;
 }
 
