@@ -52,7 +52,8 @@ const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sq
   --variants a,b        these variants only (plain is always measured)
   --json                one JSON line per variant: variant, txPerSec, overheadPct, rounds
   --clients all|a,b     instead: per database client (node-postgres, postgres.js, kysely,
-                        drizzle-node-postgres, drizzle-postgres-js, knex, prisma, typeorm), its own
+                        drizzle-node-postgres, drizzle-postgres-js, knex, prisma, typeorm, mikro-orm,
+                        sequelize), its own
                         transaction with the business row alone and with outbox.add; one JSON line
                         per client: client, plainTxPerSec, withOutboxTxPerSec, overheadPct`;
 

@@ -16,10 +16,12 @@ import {
   effectsTable,
   knex,
   kysely,
+  mikroOrm,
   nodePostgres,
   type OpenClient,
   postgresJs,
   prisma,
+  sequelize,
   typeorm,
 } from '../test/clients/harness.ts';
 import { round } from './stats.ts';
@@ -34,6 +36,8 @@ export const clientBenchNames = {
   knex,
   prisma,
   typeorm,
+  'mikro-orm': mikroOrm,
+  sequelize,
 } satisfies Record<string, ClientFixture>;
 export type ClientBenchName = keyof typeof clientBenchNames;
 

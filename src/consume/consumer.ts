@@ -20,8 +20,8 @@ export interface ConsumerOptions<D = DatabaseOption> {
   group: string;
   /**
    * Connection string, pg Pool, or the database object of your client (postgres.js, Kysely,
-   * Drizzle, Knex, Prisma, TypeORM): handlers run in its transactions and get its transaction
-   * object as `tx` (docs/clients.md). Default `DATABASE_URL`.
+   * Drizzle, Knex, Prisma, TypeORM, MikroORM, Sequelize): handlers run in its transactions and
+   * get its transaction object as `tx` (docs/clients.md). Default `DATABASE_URL`.
    */
   db?: D;
   /** The herald schema; default `HERALD_SCHEMA`, else `herald`. */

@@ -24,7 +24,8 @@ export interface Outbox {
    * Appends events to the log inside the caller's transaction: they are published if, and only
    * if, it commits. Every payload is validated first; if one fails, nothing is written. `tx` is
    * the transaction object of your client (pg, postgres.js, Kysely, Drizzle, Knex, Prisma,
-   * TypeORM: docs/clients.md); without it, the ambient one of `withTransaction` or a handler.
+   * TypeORM, MikroORM, Sequelize: docs/clients.md); without it, the ambient one of `withTransaction`
+   * or a handler.
    */
   add(tx: ClientTransaction, events: OutboxEvent | readonly OutboxEvent[]): Promise<AddedEvent[]>;
   add(events: OutboxEvent | readonly OutboxEvent[]): Promise<AddedEvent[]>;

@@ -32,9 +32,9 @@ export function ambientPort(): Queryable {
 
 /**
  * Runs `fn` in a transaction of `db` (a pg Pool, PGlite's pool, or the database object of
- * postgres.js, Kysely, Drizzle, Knex, Prisma or TypeORM): committed when `fn` resolves, rolled
- * back when it throws. `fn` receives the client's own transaction object, and `outbox.add(events)`
- * inside it writes in that transaction.
+ * postgres.js, Kysely, Drizzle, Knex, Prisma, TypeORM, MikroORM or Sequelize): committed when
+ * `fn` resolves, rolled back when it throws. `fn` receives the client's own transaction object,
+ * and `outbox.add(events)` inside it writes in that transaction.
  */
 export function withTransaction<D extends object, T>(db: D, fn: (tx: TransactionOf<D>) => Promise<T>): Promise<T> {
   return clientDatabase(db).transaction((tx, port) => inTransactionScope(tx, port, () => fn(tx as TransactionOf<D>)));

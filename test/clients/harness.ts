@@ -236,3 +236,56 @@ export const typeorm: ClientFixture = {
     };
   },
 };
+
+export const mikroOrm: ClientFixture = {
+  name: 'MikroORM',
+  async open(schema, max = 6) {
+    const { MikroORM, EntitySchema } = await import('@mikro-orm/postgresql');
+    const Effect = new EntitySchema<{ id: string; eventId: string; note: string }>({
+      name: 'Effect',
+      tableName: 'effects',
+      schema,
+      properties: {
+        id: { type: 'bigint', primary: true },
+        eventId: { type: 'string', fieldName: 'event_id' },
+        note: { type: 'string' },
+      },
+    });
+    const orm = await MikroORM.init({ clientUrl: databaseUrl, entities: [Effect], pool: { max } });
+    return {
+      db: orm.em,
+      outside: orm.em,
+      transaction: (fn) => orm.em.transactional((em) => fn(em)),
+      insertEffect: async (tx, eventId, note) => {
+        await (tx as typeof orm.em).insert(Effect, { eventId, note });
+      },
+      close: () => orm.close(),
+    };
+  },
+};
+
+export const sequelize: ClientFixture = {
+  name: 'Sequelize',
+  async open(schema, max = 6) {
+    const { Sequelize, DataTypes } = await import('sequelize');
+    const db = new Sequelize(databaseUrl, { logging: false, pool: { max } });
+    const Effect = db.define(
+      'Effect',
+      {
+        id: { type: DataTypes.BIGINT, autoIncrement: true, primaryKey: true },
+        eventId: { type: DataTypes.TEXT, field: 'event_id' },
+        note: { type: DataTypes.TEXT },
+      },
+      { tableName: 'effects', schema, timestamps: false },
+    );
+    return {
+      db,
+      outside: db,
+      transaction: (fn) => db.transaction((t) => fn(t)),
+      insertEffect: async (tx, eventId, note) => {
+        await Effect.create({ eventId, note }, { transaction: tx as import('sequelize').Transaction });
+      },
+      close: () => db.close(),
+    };
+  },
+};

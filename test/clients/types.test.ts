@@ -5,10 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { EntityManager as MikroEntityManager } from '@mikro-orm/postgresql';
 import type { Knex } from 'knex';
 import type { Kysely, Transaction } from 'kysely';
 import type pg from 'pg';
 import type { Sql, TransactionSql } from 'postgres';
+import type { Sequelize, Transaction as SequelizeTransaction } from 'sequelize';
 import type { DataSource, EntityManager } from 'typeorm';
 import { type Consumer, createConsumer, type Queryable, type TransactionOf } from '../../src/index.ts';
 import type { Transport } from '../../src/transports/transport.ts';
@@ -36,6 +38,8 @@ describe('the transaction type of each client', () => {
     expect<Equal<TransactionOf<Sql>, TransactionSql>>();
     expect<Equal<TransactionOf<Knex>, Knex.Transaction>>();
     expect<Equal<TransactionOf<DataSource>, EntityManager>>();
+    expect<Equal<TransactionOf<Sequelize>, SequelizeTransaction>>();
+    expect<Equal<TransactionOf<MikroEntityManager>, MikroEntityManager>>();
     const { drizzle } = await import('drizzle-orm/node-postgres');
     const db = drizzle('postgres://unused');
     type DrizzleTx = Parameters<Parameters<typeof db.transaction>[0]>[0];

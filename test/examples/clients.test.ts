@@ -22,6 +22,8 @@ describe('client examples', () => {
     ['Knex', ['examples/clients/knex.ts'], 'knex'],
     ['Prisma', ['examples/clients/prisma.ts'], 'prisma'],
     ['TypeORM', ['examples/clients/typeorm.ts'], 'typeorm'],
+    ['MikroORM', ['examples/clients/mikro-orm.ts'], 'mikro-orm'],
+    ['Sequelize', ['examples/clients/sequelize.ts'], 'sequelize'],
   ];
   for (const [name, args, label] of examples) {
     it(`${name}: the order, its event and one shipment`, async () => {

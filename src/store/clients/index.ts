@@ -1,6 +1,6 @@
 /**
  * Every database client Herald takes, recognised by shape: node-postgres and PGlite (the port
- * itself), postgres.js, Kysely, Drizzle, Knex, Prisma, TypeORM. `transactionPort` turns the
+ * itself), postgres.js, Kysely, Drizzle, Knex, Prisma, TypeORM, MikroORM, Sequelize. `transactionPort` turns the
  * transaction object the application already holds into the port Herald writes through;
  * `clientDatabase` turns its database object into plain statements plus transactions of that
  * client, for consumers and `withTransaction`.
@@ -11,15 +11,17 @@ import type { Queryable } from '../db.ts';
 import { type DrizzleTransactionLike, drizzle } from './drizzle.ts';
 import { type KnexTransactionLike, knex } from './knex.ts';
 import { type KyselyTransactionLike, kysely } from './kysely.ts';
+import { type MikroOrmEntityManagerLike, mikroOrm } from './mikro-orm.ts';
 import { type PostgresJsTransactionLike, postgresJs } from './postgres-js.ts';
 import { type PrismaTransactionLike, prisma } from './prisma.ts';
+import { type SequelizeTransactionLike, sequelize } from './sequelize.ts';
 import { type TypeOrmEntityManagerLike, typeorm } from './typeorm.ts';
 import { type ClientAdapter, type ClientDatabase, has, isPort } from './types.ts';
 
 export type { ClientDatabase } from './types.ts';
 
 /** Drizzle first: its transaction is also a query builder that other shapes could match. */
-const adapters: readonly ClientAdapter[] = [drizzle, kysely, knex, postgresJs, prisma, typeorm];
+const adapters: readonly ClientAdapter[] = [drizzle, kysely, knex, postgresJs, prisma, typeorm, mikroOrm, sequelize];
 
 /** A transaction object of any supported client. */
 export type ClientTransaction =
@@ -29,7 +31,9 @@ export type ClientTransaction =
   | DrizzleTransactionLike
   | KnexTransactionLike
   | PrismaTransactionLike
-  | TypeOrmEntityManagerLike;
+  | TypeOrmEntityManagerLike
+  | MikroOrmEntityManagerLike
+  | SequelizeTransactionLike;
 
 const ports = new WeakMap<object, Queryable>();
 
@@ -65,7 +69,7 @@ export function transactionPort(tx: unknown): Queryable {
   }
   if (has(tx, 'query')) return tx as Queryable;
   throw noTransaction(
-    'outbox.add needs a transaction of your database client (pg, postgres.js, Kysely, Drizzle, Knex, Prisma, TypeORM)',
+    'outbox.add needs a transaction of your database client (pg, postgres.js, Kysely, Drizzle, Knex, Prisma, TypeORM, MikroORM, Sequelize)',
   );
 }
 
@@ -91,7 +95,7 @@ export function clientDatabase(db: unknown): ClientDatabase {
   if (!adapter?.database) {
     throw new HeraldError(
       'HERALD_INVALID_CONFIG',
-      'db must be a connection string, a pg Pool, or the database object of postgres.js, Kysely, Drizzle, Knex, Prisma or TypeORM',
+      'db must be a connection string, a pg Pool, or the database object of postgres.js, Kysely, Drizzle, Knex, Prisma, TypeORM, MikroORM or Sequelize',
       { details: { setting: 'db' } },
     );
   }
@@ -128,4 +132,6 @@ export type TransactionOf<D> = D extends string | PoolLike
         ? Callback<F>
         : D extends { transaction: infer F }
           ? Callback<F>
-          : unknown;
+          : D extends { transactional: infer F }
+            ? Callback<F>
+            : unknown;
