@@ -17,6 +17,13 @@ export interface OutboxOptions {
    * pooler that cannot keep prepared statements (PgBouncer before 1.21 in transaction mode).
    */
   preparedStatements?: boolean;
+  /**
+   * Where `outbox.add(events)` finds the transaction when none is passed and none is ambient
+   * (withTransaction, a handler): the transaction object of your client, or undefined when there
+   * is none. E.g. with @nestjs-cls/transactional:
+   * `() => txHost.isTransactionActive() ? txHost.tx : undefined`.
+   */
+  transaction?: () => unknown;
 }
 
 export interface Outbox {
@@ -123,7 +130,7 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
     async add(first: ClientTransaction | OutboxEvent | readonly OutboxEvent[], second?: unknown) {
       const ambient = second === undefined && (Array.isArray(first) || isOutboxEvent(first));
       const events = (ambient ? first : second) as OutboxEvent | readonly OutboxEvent[];
-      const tx = ambient ? ambientPort() : transactionPort(first);
+      const tx = ambient ? ambientPort(options.transaction) : transactionPort(first);
       const list = Array.isArray(events) ? events : [events as OutboxEvent];
       if (list.length === 0) return [];
       // Validate everything before the first write: a bad event leaves the transaction untouched.

@@ -4,7 +4,7 @@
  * any, that call is HERALD_NO_TRANSACTION, never a write of its own that would commit alone.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { clientDatabase, noTransaction, type TransactionOf } from './clients/index.ts';
+import { clientDatabase, noTransaction, type TransactionOf, transactionPort } from './clients/index.ts';
 import type { Queryable } from './db.ts';
 
 interface Ambient {
@@ -19,15 +19,18 @@ export function inTransactionScope<T>(tx: unknown, port: Queryable, fn: () => Pr
   return ambient.run({ tx, port }, fn);
 }
 
-/** The port of the ambient transaction; HERALD_NO_TRANSACTION when there is none. */
-export function ambientPort(): Queryable {
+/**
+ * The port of the ambient transaction, else of what `provided` gives (another library's ambient
+ * transaction); HERALD_NO_TRANSACTION when there is none.
+ */
+export function ambientPort(provided?: () => unknown): Queryable {
   const current = ambient.getStore();
-  if (!current) {
-    throw noTransaction(
-      'outbox.add(events) was called outside any transaction: run it inside withTransaction(db, fn) or a handler, or pass the transaction: outbox.add(tx, events)',
-    );
-  }
-  return current.port;
+  if (current) return current.port;
+  const external = provided?.();
+  if (external !== undefined && external !== null) return transactionPort(external);
+  throw noTransaction(
+    'outbox.add(events) was called outside any transaction: run it inside withTransaction(db, fn) or a handler, or pass the transaction: outbox.add(tx, events)',
+  );
 }
 
 /**
