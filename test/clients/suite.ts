@@ -180,6 +180,25 @@ export function clientSuite(fixture: ClientFixture): void {
       assert.equal((await effects(lost.id)).length, 0);
     });
 
+    it('createOutbox({ transaction }): outbox.add(events) writes in what another library says is current', async () => {
+      let current: unknown;
+      const hooked = createOutbox({ schema, transaction: () => current });
+      const event = OrderPlaced({ orderId: uniqueName('o'), total: 6 });
+      await client.transaction(async (tx) => {
+        current = tx;
+        try {
+          await client.insertEffect(tx, event.id, 'hooked');
+          await hooked.add(event);
+        } finally {
+          current = undefined;
+        }
+      });
+      const row = (await logged()).find((r) => r.id === event.id);
+      assert.ok(row);
+      assert.equal((await effects(event.id))[0]?.xid, String(BigInt(row.xid) & 0xffffffffn));
+      await assert.rejects(hooked.add(OrderPlaced({ orderId: 'none', total: 0 })), { code: 'HERALD_NO_TRANSACTION' });
+    });
+
     it('a consumer on the client: handler writes through its tx, three deliveries one effect, emit() reaches the broker', async () => {
       const transport = postgres({ db: admin, schema, pollIntervalMs: 20 });
       const relay = createRelay({ db: admin, schema, transport, logger: silentLogger, pollIntervalMs: 20 });
