@@ -41,6 +41,15 @@ export const OrderRejected = defineEvent({
   destination: 'orders',
 });
 
+/** Handled in batches. */
+export const OrderBatched = defineEvent({
+  type: 'shop.order.batched',
+  version: 1,
+  schema: z.object({ orderId: z.string() }),
+  key: (p) => p.orderId,
+  destination: 'batched',
+});
+
 /** Emitted by the consumer's handler in its transaction. */
 export const PaymentRequested = defineEvent({
   type: 'shop.payment.requested',
@@ -197,6 +206,46 @@ export function clientSuite(fixture: ClientFixture): void {
       assert.ok(row);
       assert.equal((await effects(event.id))[0]?.xid, String(BigInt(row.xid) & 0xffffffffn));
       await assert.rejects(hooked.add(OrderPlaced({ orderId: 'none', total: 0 })), { code: 'HERALD_NO_TRANSACTION' });
+    });
+
+    it('onBatch on the client: one transaction of the client for the batch, its writes and inbox rows', async () => {
+      const transport = postgres({ db: admin, schema, pollIntervalMs: 20 });
+      const relay = createRelay({ db: admin, schema, transport, logger: silentLogger, pollIntervalMs: 20 });
+      const consumer = createConsumer({
+        transport,
+        group: uniqueName('b'),
+        db: client.db,
+        schema,
+        topics: ['batched'],
+        lagIntervalMs: 0,
+        logger: silentLogger,
+      });
+      const batches: number[] = [];
+      consumer.onBatch(
+        OrderBatched,
+        async (events, { tx }) => {
+          for (const e of events) await client.insertEffect(tx, e.id, 'batched');
+          batches.push(events.length);
+        },
+        { size: 10, maxWaitMs: 200 },
+      );
+      const events = Array.from({ length: 10 }, (_, i) => OrderBatched({ orderId: `b-${i}` }));
+      await client.transaction((tx) => outbox().add(tx as never, events));
+      await relay.start();
+      await consumer.start();
+      try {
+        await waitFor('the batch handled', () => consumer.stats().handled === 10);
+      } finally {
+        await consumer.stop();
+        await relay.stop();
+        await transport.close();
+      }
+      assert.ok(batches.length < 10, `several events a batch: ${batches.join(', ')}`);
+      const xids = await admin.query<{ xid: string }>(
+        `SELECT DISTINCT xmin::text AS xid FROM "${schema}".effects WHERE event_id = ANY($1)`,
+        [events.map((e) => e.id)],
+      );
+      assert.equal(xids.rows.length, batches.length, 'one transaction per batch');
     });
 
     it('a consumer on the client: handler writes through its tx, three deliveries one effect, emit() reaches the broker', async () => {
