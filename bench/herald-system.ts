@@ -1,6 +1,15 @@
 import pg from 'pg';
 import { z } from 'zod';
-import { createOutbox, createRelay, defineEvent, migrate, type Relay, silentLogger } from '../src/index.ts';
+import {
+  createOutbox,
+  createRelay,
+  defineEvent,
+  migrate,
+  type PrometheusMetrics,
+  prometheusMetrics,
+  type Relay,
+  silentLogger,
+} from '../src/index.ts';
 import { withTransaction } from '../src/store/connect.ts';
 import type { BenchPayload } from './payload.ts';
 import { type BenchSystem, backlogChunk, commitTimed, type SystemConfig, type Writer } from './system.ts';
@@ -39,11 +48,15 @@ export function heraldWriter(pool: pg.Pool, schema: string, topic: string): Writ
   };
 }
 
+/** Scrapes while the relay runs, as Prometheus would (more often than its usual 15 s). */
+export const scrapeEveryMs = 5_000;
+
 /**
  * Herald as an application deploys it: `instances` relays from the log to the broker, each with a
- * pool and a transport of its own.
+ * pool and a transport of its own; with `metrics`, reporting to a Prometheus registry that is
+ * scraped every `scrapeEveryMs` while the relays run.
  */
-export async function heraldSystem(config: SystemConfig, instances = 1): Promise<BenchSystem> {
+export async function heraldSystem(config: SystemConfig, instances = 1, metrics = false): Promise<BenchSystem> {
   const schema = uniqueName('herald_bench');
   const topic = await config.transport.prepare('herald-bench-herald');
   const admin = new pg.Pool({ connectionString: config.databaseUrl, max: 2 });
@@ -57,10 +70,13 @@ export async function heraldSystem(config: SystemConfig, instances = 1): Promise
   const writer = heraldWriter(admin, schema, topic);
   let relays: Relay[] = [];
   const acked = new Map<string, number>();
+  const registry: PrometheusMetrics | undefined = metrics ? await prometheusMetrics() : undefined;
+  let scraper: NodeJS.Timeout | undefined;
 
   return {
     name: 'herald',
     relays: instances,
+    metrics,
     topic,
     writer: { system: 'herald', schema, topic },
     writeBacklog: (payloads) => writer.writeBacklog(payloads),
@@ -72,13 +88,20 @@ export async function heraldSystem(config: SystemConfig, instances = 1): Promise
           transport: recordAcks(config.transport.create('herald-bench-relay'), acked),
           logger: silentLogger,
           batchSize: heraldBatchSize,
+          ...(registry ? { metrics: registry } : {}),
         }),
       );
       await Promise.all(relays.map((r) => r.start()));
+      if (registry) {
+        const scrape = () => void registry.scrape().catch(() => {});
+        scrape();
+        scraper = setInterval(scrape, scrapeEveryMs);
+      }
     },
     published: () => relays.reduce((n, r) => n + r.stats().published, 0),
     acked,
     async stopRelay() {
+      clearInterval(scraper);
       for (const r of relays) {
         const { lastError } = r.stats();
         if (lastError) process.stderr.write(`herald relay: last error ${JSON.stringify(lastError)}\n`);
@@ -86,6 +109,7 @@ export async function heraldSystem(config: SystemConfig, instances = 1): Promise
       await Promise.all(relays.map((r) => r.stop()));
     },
     async close() {
+      clearInterval(scraper);
       await Promise.all(relays.map((r) => r.stop().catch(() => {})));
       await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
       await config.transport.remove(topic).catch(() => {});

@@ -6,7 +6,7 @@ import { defaultVariants, writeBench } from './write.ts';
 import { anatomyNames } from './write-anatomy.ts';
 import { type ClientBenchName, clientBenchNames, writeClientsBench } from './write-clients.ts';
 
-const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sqs|postgres|all] [--events N] [--baseline-events N] [--rate R] [--seconds S] [--only herald|baseline] [--relays N] [--json]
+const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sqs|postgres|all] [--events N] [--baseline-events N] [--rate R] [--seconds S] [--only herald|baseline] [--relays N] [--metrics] [--json]
        npm run bench -- consume [--events N] [--duplicates FRACTION] [--concurrency N] [--only herald|herald-batch|baseline] [--json]
        npm run bench -- write [--writers N] [--payload-bytes B] [--seconds S] [--rounds R] [--anatomy] [--variants a,b] [--json]
        npm run bench -- write --clients all|NAME,NAME [--writers N] [--payload-bytes B] [--seconds S] [--json]
@@ -26,6 +26,9 @@ const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sq
   --relays N            also run Herald with N relays in the same run (shards split by leases),
                         and time a failover (on Kafka only): SIGKILL one of two relay processes
                         until the events written after it are published
+  --metrics             also run Herald with metrics on (Prometheus, scraped every 5 s) in the same
+                        run, off, on, on, off, and report the drain with metrics on against off,
+                        with the recorder's own CPU time per event (measured without a broker)
   --json                machine-readable output
 
   consume Herald's consumer (inbox row and handler in one transaction) against a seed-style consumer
@@ -105,6 +108,7 @@ function parse() {
       clients: { type: 'string' },
       anatomy: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      metrics: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -125,7 +129,7 @@ if (command !== 'relay' && command !== 'consume' && command !== 'write')
   fail(`unknown subcommand ${JSON.stringify(command)}`);
 if (rest.length > 0) fail(`unexpected arguments: ${rest.join(' ')}`);
 const flags: Record<string, readonly string[]> = {
-  relay: ['transport', 'events', 'baseline-events', 'rate', 'seconds', 'only', 'relays', 'json', 'help'],
+  relay: ['transport', 'events', 'baseline-events', 'rate', 'seconds', 'only', 'relays', 'metrics', 'json', 'help'],
   consume: ['events', 'duplicates', 'concurrency', 'only', 'json', 'help'],
   write: ['writers', 'payload-bytes', 'seconds', 'rounds', 'variants', 'anatomy', 'clients', 'json', 'help'],
 };
@@ -160,6 +164,7 @@ if (command === 'relay') {
     seconds: positive('seconds', values.seconds, 10, false),
     json: values.json,
     relays: positive('relays', values.relays, 1),
+    metrics: values.metrics,
     systems: only === 'herald' || only === 'baseline' ? [only] : ['herald', 'baseline'],
   };
   try {

@@ -1,6 +1,7 @@
 import { baselineBatch, baselinePollMs, baselineSystem } from './baseline-relay.ts';
 import { measureFailover } from './failover.ts';
-import { heraldBatchSize, heraldSystem } from './herald-system.ts';
+import { heraldBatchSize, heraldSystem, scrapeEveryMs } from './herald-system.ts';
+import { metricsCostPerEvent } from './metrics-cost.ts';
 import { makePayload } from './payload.ts';
 import { progress, round, summarize, table } from './stats.ts';
 import type { BenchSystem, SystemConfig } from './system.ts';
@@ -22,12 +23,16 @@ export interface RelayBenchOptions {
   systems: readonly ('herald' | 'baseline')[];
   /** With N > 1, Herald runs twice in the run: with 1 relay and with N, plus a failover phase. */
   relays: number;
+  /** Herald also runs with metrics on (Prometheus, scraped), in the same run, to measure their cost. */
+  metrics: boolean;
 }
 
 export interface SystemResult {
   system: 'herald' | 'baseline';
   /** Relay instances (Herald; the baseline has one). */
   relays: number;
+  /** Herald with metrics on (--metrics). */
+  metrics: boolean;
   /** The broker both relays publish to. */
   transport: TransportName;
   /** With --relays N: seconds from SIGKILL of one of two relays until events written after it are published. */
@@ -162,6 +167,7 @@ async function runSystem(
     return {
       system: name,
       relays: sys.relays,
+      metrics: sys.metrics ?? false,
       transport: transport.name,
       events: t.committed,
       lost: t.lost,
@@ -198,20 +204,25 @@ async function relayOn(
   env: BenchEnv,
   results: SystemResult[],
 ): Promise<void> {
-  const runs = options.systems.flatMap((name) =>
-    name === 'herald' && options.relays > 1
+  // With --metrics, off and on twice each in the order off, on, on, off: neither has the warmer
+  // machine or the fuller database more often.
+  const runs = options.systems.flatMap((name) => [
+    { name, relays: 1, metrics: false },
+    ...(name === 'herald' && options.metrics
       ? [
-          { name, relays: 1 },
-          { name, relays: options.relays },
+          { name, relays: 1, metrics: true },
+          { name, relays: 1, metrics: true },
+          { name, relays: 1, metrics: false },
         ]
-      : [{ name, relays: 1 }],
-  );
-  for (const { name, relays } of runs) {
-    progress(`${transportName}: ${name}${relays > 1 ? ` with ${relays} relays` : ''}`);
+      : []),
+    ...(name === 'herald' && options.relays > 1 ? [{ name, relays: options.relays, metrics: false }] : []),
+  ]);
+  for (const { name, relays, metrics } of runs) {
+    progress(`${transportName}: ${name}${relays > 1 ? ` with ${relays} relays` : ''}${metrics ? ' with metrics' : ''}`);
     const transport = await makeTransport(transportName, env, { group: uniqueName('herald-bench'), partitions });
     try {
       const config: SystemConfig = { databaseUrl: env.databaseUrl, transport, partitions, writers };
-      const sys = name === 'herald' ? await heraldSystem(config, relays) : await baselineSystem(config);
+      const sys = name === 'herald' ? await heraldSystem(config, relays, metrics) : await baselineSystem(config);
       try {
         const drainEvents = name === 'herald' ? options.events(transportName) : options.baselineEvents(transportName);
         const result = await runSystem(sys, transport, drainEvents, options, env);
@@ -243,6 +254,8 @@ export interface RelayBenchOutcome {
 export async function relayBench(options: RelayBenchOptions, env: BenchEnv): Promise<RelayBenchOutcome> {
   const results: SystemResult[] = [];
   const failed: RelayBenchOutcome['failed'] = [];
+  const cost = options.metrics ? await metricsCostPerEvent() : undefined;
+  if (cost && options.json) process.stdout.write(`${JSON.stringify({ metricsCostUsPerEvent: cost })}\n`);
   for (const transportName of options.transports) {
     const before = results.length;
     try {
@@ -254,14 +267,17 @@ export async function relayBench(options: RelayBenchOptions, env: BenchEnv): Pro
       failed.push({ transport: transportName, error: (error as Error).message ?? String(error) });
     }
     if (!options.json && results.length > before) {
-      process.stdout.write(`${report(transportName, results.slice(before))}\n\n`);
+      process.stdout.write(`${report(transportName, results.slice(before), cost)}\n\n`);
     }
   }
   return { results, failed };
 }
 
-function report(transportName: TransportName, results: SystemResult[]): string {
-  const h = results.find((r) => r.system === 'herald' && r.relays === 1);
+function report(transportName: TransportName, results: SystemResult[], cost?: { onUs: number; offUs: number }): string {
+  const h = results.find((r) => r.system === 'herald' && r.relays === 1 && !r.metrics);
+  const single = results.filter((r) => r.system === 'herald' && r.relays === 1);
+  const withMetrics = single.filter((r) => r.metrics);
+  const without = single.filter((r) => !r.metrics);
   const many = results.find((r) => r.system === 'herald' && r.relays > 1);
   const b = results.find((r) => r.system === 'baseline');
   const cell = (r: SystemResult | undefined, f: (r: SystemResult) => number) => (r ? String(f(r)) : '-');
@@ -320,6 +336,21 @@ function report(transportName: TransportName, results: SystemResult[]): string {
     `transport ${transportName}: ${where}; ${writers} writer connections.`,
     `herald: batchSize ${heraldBatchSize}; baseline: ${baselineBatch} rows per ${baselinePollMs} ms tick, one publish([one]) at a time.`,
   ];
+  if (withMetrics.length > 0 && without.length > 0) {
+    const mean = (rs: SystemResult[], f: (r: SystemResult) => number) =>
+      round(rs.reduce((n, r) => n + f(r), 0) / rs.length, 0);
+    const on = mean(withMetrics, (r) => r.eventsPerSec);
+    const off = mean(without, (r) => r.eventsPerSec);
+    const each = (rs: SystemResult[]) => rs.map((r) => r.eventsPerSec).join(', ');
+    notes.push(
+      `herald with metrics (Prometheus, scraped every ${scrapeEveryMs / 1000} s): drain ${on} events/s (${each(withMetrics)}) against ${off} without (${each(without)}), ${round((on / off) * 100, 1)} % of it; p99 ${mean(withMetrics, (r) => r.p99Ms)} ms against ${mean(without, (r) => r.p99Ms)} ms.`,
+    );
+    if (cost) {
+      notes.push(
+        `metrics' own CPU time in the relay (no broker): ${round(cost.onUs - cost.offUs, 3)} µs per event (${round(cost.onUs, 3)} on, ${round(cost.offUs, 3)} off).`,
+      );
+    }
+  }
   if (many) {
     notes.push(
       `herald with ${many.relays} relays: drain ${many.eventsPerSec} events/s, p99 ${many.p99Ms} ms, lost ${many.lost}, duplicates ${many.duplicates}; failover after SIGKILL ${many.failoverSeconds ?? '-'} s.`,

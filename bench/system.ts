@@ -24,6 +24,8 @@ export interface BenchSystem {
   readonly name: SystemName;
   /** Relay instances this system runs. */
   readonly relays: number;
+  /** Whether its relays report metrics (Herald with --metrics). */
+  readonly metrics?: boolean;
   /** Its destination: a Kafka topic, a RabbitMQ exchange, a NATS stream's subjects, ... */
   readonly topic: string;
   readonly writer: WriterSpec;

@@ -1,3 +1,5 @@
+export type { AdminAuthOptions, Role } from './admin/auth.ts';
+export { type AdminHandler, type AdminHandlerOptions, adminRoutes, createAdminHandler } from './admin/handler.ts';
 export { type Consumer, type ConsumerOptions, createConsumer } from './consume/consumer.ts';
 export {
   type BatchContext,
@@ -33,7 +35,38 @@ export {
 } from './events/define.ts';
 export type { StandardSchemaV1 } from './events/standard-schema.ts';
 export { uuidv7 } from './events/uuidv7.ts';
+export {
+  type HistoryEvent,
+  type ReadStreamOptions,
+  readStream,
+  type StreamPage,
+  type StreamSelector,
+} from './history/read-stream.ts';
+export {
+  createHttpHandler,
+  type HealthCheck,
+  type HttpAnswer,
+  type HttpHandler,
+  type HttpHandlerOptions,
+  type HttpRequest,
+  type HttpRoutes,
+  type Readiness,
+} from './observe/http.ts';
 export { createLogger, type Logger, type LogLevel, silentLogger } from './observe/logger.ts';
+export {
+  type GaugeReading,
+  type MetricDefinition,
+  type MetricsRecorder,
+  metricDefinitions,
+  noMetrics,
+} from './observe/metrics.ts';
+export { type OpenTelemetryMetricsOptions, openTelemetryMetrics } from './observe/opentelemetry.ts';
+export {
+  type PrometheusMetrics,
+  type PrometheusOptions,
+  prometheusMetrics,
+  type Scrape,
+} from './observe/prometheus.ts';
 export { type AddedEvent, createOutbox, type Outbox, type OutboxOptions } from './outbox/outbox.ts';
 export type { RelayHealth } from './relay/health.ts';
 export { createRelay, type Relay, type RelayOptions, type RelayState, type RelayStats } from './relay/relay.ts';
@@ -44,6 +77,7 @@ export type { ClientTransaction, TransactionOf } from './store/clients/index.ts'
 export type { DatabaseOption, PoolClientLike, PoolLike } from './store/connect.ts';
 export type { Queryable, QueryResultLike } from './store/db.ts';
 export { type MigrateOptions, type MigrateResult, type Migration, migrate } from './store/migrate.ts';
+export { type AppliedMigration, type MigrationStatus, migrationStatus } from './store/migration-status.ts';
 export { withTransaction } from './store/transaction.ts';
 export type {
   Delivery,

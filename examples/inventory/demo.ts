@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { createLogger } from 'herald';
 import { openStack } from './db.ts';
 import { audit, type Books, waitUntilSettled } from './demo/books.ts';
+import { serveDashboards } from './demo/dashboard.ts';
 import { nextOrder, random, setUpCatalog } from './demo/scenario.ts';
 import { startSystem } from './demo/system.ts';
 import { createView, snapshot } from './demo/view.ts';
@@ -19,7 +20,8 @@ const usage = `usage: npm run demo -- [options]
   --seed <n>          the scenario's random seed (default 1)
   --prefix <name>     schema prefix; its schemas are dropped and made again (default herald_demo)
   --port <n>          the inventory HTTP API's port (default 0: any free port)
-  --keep-running      keep the services and HTTP API up after the summary, until Ctrl-C
+  --keep-running      keep the services, HTTP API and dashboards up after the summary, until Ctrl-C;
+                      the dashboards (one per service) are served from the start, on 127.0.0.1
   --json              end with one JSON line of the summary on stdout (progress goes to stderr)
 environment: DATABASE_URL and KAFKA_BROKERS run it on PostgreSQL and Kafka; otherwise embedded (PGlite)`;
 
@@ -84,7 +86,15 @@ const system = await startSystem(stack, {
   port: o.port,
   logger,
 });
-const header = `Herald inventory demo on ${stack.describe}\ninventory API: ${system.apiUrl}`;
+const dashboards = o.keepRunning
+  ? await serveDashboards(
+      { db: stack.db, transport: stack.transport, topic: system.topicOf, logger },
+      { orders: system.schemas.orders, inventory: system.schemas.inventory, payments: system.schemas.payments },
+    )
+  : undefined;
+const header = `Herald inventory demo on ${stack.describe}\ninventory API: ${system.apiUrl}${
+  dashboards ? `\ndashboard: ${dashboards.url}/orders/dashboard/ (and /inventory/, /payments/)` : ''
+}`;
 await setUpCatalog(system.apiUrl);
 const view = createView(out, system, header);
 const startedAt = Date.now();
@@ -154,10 +164,12 @@ if (o.json) {
 
 if (o.keepRunning) {
   out.write(`\nStill running: the inventory API is at ${system.apiUrl} (try ${system.apiUrl}/stock). Ctrl-C stops.\n`);
+  out.write(`dashboard: ${dashboards?.url}/orders/dashboard/ (and /inventory/, /payments/)\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  await dashboards?.close();
   await system.stop();
 }
 await stack.transport.close();

@@ -117,6 +117,16 @@ export const settings = {
     description: 'Longest wait between reads of the log when idle (polls back off from 1 ms to this)',
     parse: integer(1, 3_600_000),
   },
+  source: {
+    flag: 'source',
+    env: 'HERALD_RELAY_SOURCE',
+    default: 'polling' as const,
+    description: 'polling (reads the log) or cdc (streams it from a logical replication slot; wal_level=logical)',
+    parse: (raw: string, name: string) => {
+      if (raw !== 'polling' && raw !== 'cdc') throw invalid(name, raw, 'must be polling or cdc');
+      return raw as 'polling' | 'cdc';
+    },
+  },
   cursorIntervalMs: {
     flag: 'cursor-interval-ms',
     env: 'HERALD_CURSOR_INTERVAL_MS',
@@ -161,6 +171,38 @@ export const settings = {
     env: 'HERALD_CLIENT_ID',
     default: 'herald-relay',
     description: 'Kafka client id',
+    parse: text,
+  },
+  http: {
+    flag: 'http',
+    env: 'HERALD_HTTP',
+    description: 'Serve /healthz, /readyz and /metrics on HOST:PORT (metrics with prom-client installed)',
+    parse: (raw: string, name: string) => {
+      const [address] = hostPortList(name, raw);
+      if (raw.includes(',')) throw invalid(name, raw, 'must be one host:port');
+      const colon = (address as string).lastIndexOf(':');
+      const port = Number((address as string).slice(colon + 1));
+      if (port > 65_535) throw invalid(name, raw, 'must have a port from 0 to 65535');
+      return { host: (address as string).slice(0, colon).replace(/^\[|\]$/g, ''), port };
+    },
+  },
+  httpToken: {
+    flag: 'http-token',
+    env: 'HERALD_HTTP_TOKEN',
+    description: 'Bearer token the --http endpoints require (none when unset)',
+    parse: text,
+  },
+  adminToken: {
+    flag: 'admin-token',
+    env: 'HERALD_ADMIN_TOKEN',
+    description:
+      'Bearer token of the admin API (/api/) with the admin role: also retries, discards, replays (8+ characters; prefer the variable, flags show in ps)',
+    parse: text,
+  },
+  readToken: {
+    flag: 'read-token',
+    env: 'HERALD_READ_TOKEN',
+    description: 'Bearer token of the admin API with the read-only role (8+ characters)',
     parse: text,
   },
   logLevel: {

@@ -1,7 +1,9 @@
 import { HeraldError } from '../errors.ts';
 import type { EventDefinition } from '../events/define.ts';
 import type { InferOutput, StandardSchemaV1 } from '../events/standard-schema.ts';
+import type { HealthCheck } from '../observe/http.ts';
 import type { Logger } from '../observe/logger.ts';
+import type { MetricsRecorder } from '../observe/metrics.ts';
 import { createOutbox } from '../outbox/outbox.ts';
 import type { TransactionOf } from '../store/clients/index.ts';
 import type { DatabaseOption } from '../store/connect.ts';
@@ -47,15 +49,27 @@ export interface ConsumerOptions<D = DatabaseOption> {
   lagIntervalMs?: number;
   /** How often dead letters marked for retry (`herald dlq retry --group`) are picked up; default 1 000 ms. */
   redeliveryPollMs?: number;
+  /**
+   * Readiness fails when a partition's first unfinished message has been in flight longer than
+   * this while others wait behind it (stuck retrying one message); default 60 000 ms.
+   */
+  stuckAfterMs?: number;
+  /**
+   * With @opentelemetry/api: the `process` span of each message links to the span that created the
+   * event (`link`, the default: a new trace per handling) or continues its trace (`child`).
+   */
+  processSpan?: 'link' | 'child';
   /** Named prepared statements for the inbox; turn off behind transaction-mode poolers. Default true. */
   preparedStatements?: boolean;
   /** CloudEvents source of events the handlers emit; default `$HERALD_SOURCE` or `/herald`. */
   source?: string;
   /** Default: JSON lines on stderr at `HERALD_LOG_LEVEL` (info), as the relay and the CLI. */
   logger?: Logger;
+  /** Where the consumer reports its metrics: `await prometheusMetrics()`, `openTelemetryMetrics()`. */
+  metrics?: MetricsRecorder;
 }
 
-export interface Consumer<Tx = Queryable> {
+export interface Consumer<Tx = Queryable> extends HealthCheck {
   /** Handles one event type; the handler asks for the definition's version (older ones are upcast). */
   on<S extends StandardSchemaV1>(definition: EventDefinition<S>, handler: Handler<InferOutput<S>, Tx>): Consumer<Tx>;
   /** Handles events of one type in batches, in one transaction per batch. */
@@ -129,6 +143,11 @@ export function createConsumer<D extends DatabaseOption | object = DatabaseOptio
     topics,
     stats: () => ({ ...stats, inFlight: running?.inFlight() ?? 0 }),
     lag: async () => running?.lag() ?? [],
+    readiness: async () =>
+      running && stats.state !== 'stopped'
+        ? running.readiness()
+        : { name: `consumer ${group}`, ready: false, reasons: [`consumer is ${stats.state}`] },
+    alive: () => stats.state !== 'stopped',
     async start() {
       if (stats.state !== 'idle') throw new HeraldError('HERALD_INVALID_CONFIG', 'a consumer starts once');
       if (routes.size === 0)

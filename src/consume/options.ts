@@ -10,6 +10,7 @@ import {
 } from '../config/check.ts';
 import { settingFromEnv } from '../config/settings.ts';
 import { createLogger, type Logger } from '../observe/logger.ts';
+import { type MetricsRecorder, noMetrics } from '../observe/metrics.ts';
 import { clientAdapterOf } from '../store/clients/index.ts';
 import { type DatabaseOption, resolveDatabase } from '../store/connect.ts';
 import { resolveSchema } from '../store/identifiers.ts';
@@ -37,9 +38,12 @@ export interface ConsumerSettings {
   inboxRetentionDays: number;
   lagIntervalMs: number;
   redeliveryPollMs: number;
+  stuckAfterMs: number;
+  processSpan: 'link' | 'child';
   preparedStatements: boolean;
   source: string | undefined;
   logger: Logger;
+  metrics: MetricsRecorder;
 }
 
 /**
@@ -93,8 +97,11 @@ export function consumerSettings(options: ConsumerOptions<DatabaseOption | objec
     inboxRetentionDays: integerSetting('inboxRetentionDays', options.inboxRetentionDays, 0, 3650, 7),
     lagIntervalMs: numberSetting('lagIntervalMs', options.lagIntervalMs, 0, 5_000),
     redeliveryPollMs: numberSetting('redeliveryPollMs', options.redeliveryPollMs, 10, 1_000),
+    stuckAfterMs: numberSetting('stuckAfterMs', options.stuckAfterMs, 0, 60_000),
+    processSpan: oneOf('processSpan', options.processSpan, ['link', 'child'] as const, 'link'),
     preparedStatements: booleanSetting('preparedStatements', options.preparedStatements, true),
     source: textSetting('source', options.source),
     logger: options.logger ?? createLogger(),
+    metrics: options.metrics ?? noMetrics,
   };
 }

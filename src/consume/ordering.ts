@@ -48,6 +48,17 @@ export function createSemaphore(limit: number) {
 interface Pending {
   delivery: Delivery;
   done: boolean;
+  /** When it was fetched (ms since the epoch). */
+  since: number;
+}
+
+/** A message at the head of its partition that has not finished, with messages waiting behind it. */
+export interface StuckMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  seconds: number;
+  waiting: number;
 }
 
 /**
@@ -72,7 +83,7 @@ export function createAckTracker(options: { maxInFlight: number; onAckError: (er
         queue = [];
         partitions.set(id, queue);
       }
-      const entry: Pending = { delivery, done: false };
+      const entry: Pending = { delivery, done: false, since: Date.now() };
       queue.push(entry);
       inFlight++;
       return () => {
@@ -95,6 +106,20 @@ export function createAckTracker(options: { maxInFlight: number; onAckError: (er
           }
         }
       };
+    },
+    /**
+     * The partitions held up: their first unfinished message was fetched more than `ms` ago and
+     * others wait behind it (a handler retrying one message while the rest of its partition waits).
+     */
+    stuck(ms: number, now = Date.now()): StuckMessage[] {
+      const out: StuckMessage[] = [];
+      for (const q of partitions.values()) {
+        const head = q[0];
+        if (!head || q.length < 2 || now - head.since <= ms) continue;
+        const { topic, partition, offset } = head.delivery;
+        out.push({ topic, partition, offset, seconds: Math.round(now - head.since) / 1000, waiting: q.length - 1 });
+      }
+      return out;
     },
     /** Resolves when fewer than `maxInFlight` messages are in flight. */
     waitForRoom(): Promise<void> {

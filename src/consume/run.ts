@@ -1,5 +1,8 @@
 import { isHeraldError } from '../errors.ts';
+import type { Readiness } from '../observe/http.ts';
+import { loadTracing } from '../observe/tracing.ts';
 import type { Outbox } from '../outbox/outbox.ts';
+import { readGauges } from '../status/readings.ts';
 import { clientAdapterOf, clientDatabase } from '../store/clients/index.ts';
 import { type DatabaseOption, openPool, type PoolLike } from '../store/connect.ts';
 import { assertMigrated } from '../store/migrate.ts';
@@ -7,7 +10,9 @@ import { maintainPartitions, scheduleRetention } from '../store/retention.ts';
 import { recordLag } from '../store/sql/consumer-lag.ts';
 import type { Delivery, PartitionLag, Subscription } from '../transports/transport.ts';
 import { createDeadLetterer } from './dead-letter.ts';
+import { consumerReadiness } from './health.ts';
 import { consumeLoop } from './loop.ts';
+import { observedHandling } from './observed.ts';
 import type { ConsumerSettings } from './options.ts';
 import { createAckTracker, createKeyedRunner } from './ordering.ts';
 import { createPipeline, type Route } from './pipeline.ts';
@@ -25,6 +30,7 @@ export interface ConsumerRun {
   stop(): Promise<void>;
   lag(): Promise<PartitionLag[]>;
   inFlight(): number;
+  readiness(): Promise<Readiness>;
 }
 
 /**
@@ -107,12 +113,20 @@ export async function startConsumer(deps: {
     outbox: deps.outbox,
   });
   const giveUp = createDeadLetterer({ ...context, transport, topic: settings.deadLetterTopic });
+  await loadTracing();
+  const handle = observedHandling(pipeline.handle, {
+    metrics: settings.metrics,
+    group,
+    transport: transport.name,
+    processSpan: settings.processSpan,
+  });
+  cleanups.push(settings.metrics.watch(schema, readGauges(pool, schema)));
   const dispatch = (delivery: Delivery) => {
     const done = acks.track(delivery);
     const key = delivery.key ?? `${delivery.topic}/${delivery.partition}`;
     void runner.run(key, async () => {
       try {
-        await pipeline.handle(delivery, giveUp);
+        await handle(delivery, giveUp);
         done();
       } catch (error) {
         if (!(error instanceof Released))
@@ -171,6 +185,15 @@ export async function startConsumer(deps: {
 
   return {
     inFlight: () => acks.inFlight,
+    readiness: () =>
+      consumerReadiness({
+        group,
+        stats: { ...stats, inFlight: acks.inFlight },
+        subscribed: subscription !== null,
+        stuck: acks.stuck(settings.stuckAfterMs),
+        stuckAfterMs: settings.stuckAfterMs,
+        pool,
+      }),
     lag: async () => (subscription ? subscription.lag() : []),
     async stop() {
       stopper.abort();

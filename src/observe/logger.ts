@@ -1,6 +1,9 @@
+import { activeTraceIds } from './tracing.ts';
+
 /**
  * Structural logger: pino instances fit as they are (`logger.info({ ... }, 'message')`).
- * The default writes one JSON line per record to stderr.
+ * The default writes one JSON line per record to stderr, with `trace_id` and `span_id` when an
+ * OpenTelemetry span is active.
  */
 export interface Logger {
   debug(fields: Record<string, unknown>, message: string): void;
@@ -34,8 +37,10 @@ export function createLogger(options: { level?: LogLevel; write?: (line: string)
   const write = options.write ?? ((line: string) => process.stderr.write(line));
   const log = (level: Exclude<LogLevel, 'silent'>) => (fields: Record<string, unknown>, msg: string) => {
     if (levels[level] < threshold) return;
+    // With a span active (and @opentelemetry/api loaded), the line names it: logs join traces.
+    const ids = activeTraceIds();
     write(
-      `${JSON.stringify({ level, time: new Date().toISOString(), msg: redact(msg), ...(redact(fields) as object) })}\n`,
+      `${JSON.stringify({ level, time: new Date().toISOString(), msg: redact(msg), ...ids, ...(redact(fields) as object) })}\n`,
     );
   };
   return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };

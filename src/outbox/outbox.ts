@@ -4,6 +4,7 @@ import { type ClientTransaction, transactionPort } from '../store/clients/index.
 import { resolveSchema } from '../store/identifiers.ts';
 import { insertEvents, type LogRecord } from '../store/sql/insert-events.ts';
 import { ambientPort } from '../store/transaction.ts';
+import { traceCreation } from './trace.ts';
 
 export interface OutboxOptions {
   /** The herald schema; default `herald`. */
@@ -135,11 +136,14 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
       if (list.length === 0) return [];
       // Validate everything before the first write: a bad event leaves the transaction untouched.
       const records = await Promise.all(list.map((e) => resolve(e, source, maxBytes)));
+      const spans = await traceCreation(records, schema);
       try {
         await insertEvents(tx, schema, records, prepared);
       } catch (error) {
+        spans?.fail(error);
         throw wrapWriteError(error, schema);
       }
+      spans?.end();
       return records.map((r) => ({ id: r.id, type: r.type, partitionKey: r.partitionKey }));
     },
   };

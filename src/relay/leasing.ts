@@ -12,6 +12,8 @@ export interface LeasingOptions {
   shardCount: number;
   leaseMs: number;
   logger: Logger;
+  /** Every shard to the first live relay, none to the others (the CDC source's one reader). */
+  exclusive?: boolean;
 }
 
 /**
@@ -56,8 +58,8 @@ export function createLeasing(options: LeasingOptions) {
       const live = await heartbeat(db, schema, id, leaseMs);
       const rank = Math.max(0, live.indexOf(id));
       const n = Math.max(1, live.length);
-      const desired = Array.from({ length: shardCount }, (_, s) => s).filter(
-        (s) => Math.floor((s * n) / shardCount) === rank,
+      const desired = Array.from({ length: shardCount }, (_, s) => s).filter((s) =>
+        options.exclusive ? rank === 0 : Math.floor((s * n) / shardCount) === rank,
       );
       const wanted = new Set(desired);
       const giveBack = [...held.keys()].filter((s) => !wanted.has(s));

@@ -2,11 +2,13 @@ import { checkObject, integerSetting, invalidSetting, numberSetting, oneOf, text
 import { settingFromEnv } from '../config/settings.ts';
 import { uuidv7 } from '../events/uuidv7.ts';
 import { createLogger, type Logger } from '../observe/logger.ts';
+import { type MetricsRecorder, noMetrics } from '../observe/metrics.ts';
 import { type BackoffOptions, defaultBackoff } from '../retry/backoff.ts';
 import { type DatabaseOption, resolveDatabase } from '../store/connect.ts';
 import { resolveSchema } from '../store/identifiers.ts';
 import type { Transport } from '../transports/transport.ts';
 import { prefixTopics, type TopicStrategy } from '../wire/topics.ts';
+import { observedTransport } from './observed.ts';
 import type { RelayOptions } from './relay.ts';
 
 /** A relay's options checked once, at creation, with every default filled in. */
@@ -18,6 +20,8 @@ export interface RelaySettings {
   batchSize: number;
   pollMs: number;
   cursorMs: number;
+  source: 'polling' | 'cdc';
+  replicationUrl: string | undefined;
   backoff: BackoffOptions;
   maxAttempts: number;
   onFailure: 'dead-letter' | 'block';
@@ -26,6 +30,7 @@ export interface RelaySettings {
   instanceId: string;
   retentionDays: number;
   logger: Logger;
+  metrics: MetricsRecorder;
 }
 
 /**
@@ -45,15 +50,19 @@ export function relaySettings(options: RelayOptions): RelaySettings {
   const topicPrefix = textSetting('topicPrefix', options.topicPrefix) ?? settingFromEnv('topicPrefix');
   const leaseMs = integerSetting('leaseMs', options.leaseMs, 250, 600_000) ?? (settingFromEnv('leaseMs') as number);
   const backoff = options.backoff ?? defaultBackoff;
+  const metrics = options.metrics ?? noMetrics;
   numberSetting('backoff.initialMs', backoff.initialMs, 1);
   numberSetting('backoff.maxMs', backoff.maxMs, backoff.initialMs);
   return {
     db: resolveDatabase(options.db),
-    transport,
+    transport: observedTransport(transport, metrics),
     schema: resolveSchema(options.schema).name,
     topicFor: options.topic ?? prefixTopics(topicPrefix),
     batchSize: integerSetting('batchSize', options.batchSize, 1, 100_000) ?? (settingFromEnv('batchSize') as number),
     pollMs: numberSetting('pollIntervalMs', options.pollIntervalMs, 1) ?? (settingFromEnv('pollIntervalMs') as number),
+    source:
+      oneOf('source', options.source, ['polling', 'cdc'] as const) ?? (settingFromEnv('source') as 'polling' | 'cdc'),
+    replicationUrl: textSetting('replicationUrl', options.replicationUrl, { secret: true }),
     cursorMs:
       numberSetting('cursorIntervalMs', options.cursorIntervalMs, 0) ?? (settingFromEnv('cursorIntervalMs') as number),
     backoff,
@@ -68,5 +77,6 @@ export function relaySettings(options: RelayOptions): RelaySettings {
     retentionDays:
       integerSetting('retentionDays', options.retentionDays, 0, 3650) ?? (settingFromEnv('retentionDays') as number),
     logger: options.logger ?? createLogger(),
+    metrics,
   };
 }

@@ -5,8 +5,11 @@ import {
   type RetryResult,
 } from '../deadletters/dead-letters.ts';
 import { HeraldError } from '../errors.ts';
+import type { HealthCheck } from '../observe/http.ts';
 import type { Logger } from '../observe/logger.ts';
+import type { MetricsRecorder } from '../observe/metrics.ts';
 import type { BackoffOptions } from '../retry/backoff.ts';
+import { readGauges } from '../status/readings.ts';
 import type { StatusThresholds } from '../status/status.ts';
 import { type DatabaseOption, openPool, toDatabaseError } from '../store/connect.ts';
 import { assertMigrated } from '../store/migrate.ts';
@@ -16,7 +19,8 @@ import type { Position } from '../store/sql/read-batch.ts';
 import type { Transport } from '../transports/transport.ts';
 import type { TopicStrategy } from '../wire/topics.ts';
 import { createAttempts, relayError } from './attempts.ts';
-import { type RelayHealth, relayHealth } from './health.ts';
+import { runCdc } from './cdc.ts';
+import { type RelayHealth, relayHealth, relayReadiness } from './health.ts';
 import { createLeasing, type Leasing } from './leasing.ts';
 import { relaySettings } from './options.ts';
 import { createRound } from './round.ts';
@@ -38,6 +42,18 @@ export interface RelayOptions {
    * doubling up to this when the log is quiet. (Writers pay for no NOTIFY: see docs/relay.md.)
    */
   pollIntervalMs?: number;
+  /**
+   * Where events come from: `polling` (default) reads the log's primary key adaptively;
+   * `cdc` streams the log's inserts from a logical replication slot (pgoutput, needs
+   * `wal_level=logical` and the optional peer `pg-logical-replication`), in commit order, with
+   * no polling load. See docs/relay.md.
+   */
+  source?: 'polling' | 'cdc';
+  /**
+   * CDC: the connection string of the replication connection (a role with REPLICATION); default
+   * the `db` connection string, or the pool's own settings.
+   */
+  replicationUrl?: string;
   /**
    * How often the cursors (how far publishing has come) are saved while publishing; default
    * 100 ms. They are also saved before leases change hands and at stop. A relay killed between
@@ -66,6 +82,8 @@ export interface RelayOptions {
    */
   retentionDays?: number;
   logger?: Logger;
+  /** Where the relay reports its metrics: `await prometheusMetrics()`, `openTelemetryMetrics()`. */
+  metrics?: MetricsRecorder;
 }
 
 export type RelayState = 'idle' | 'starting' | 'running' | 'retrying' | 'stopping' | 'stopped';
@@ -88,7 +106,7 @@ export interface RelayStats {
   lastError: { code: string; message: string; at: Date } | null;
 }
 
-export interface Relay {
+export interface Relay extends HealthCheck {
   start(): Promise<void>;
   /** Finishes the batch in flight (or abandons it while retrying), then closes what it opened. */
   stop(): Promise<void>;
@@ -174,22 +192,43 @@ export function createRelay(options: RelayOptions): Relay {
       stopper.signal.addEventListener('abort', finish, { once: true });
     });
 
+  /** Saves the cursors, then heartbeat and rebalance; false when the relay stopped. */
+  const beat = async (r: ReturnType<typeof createRound>): Promise<boolean> => {
+    // Saved before leases move, so a shard handed over resumes where this relay got.
+    if (!(await r.saveCursors())) return false;
+    const outcome = await attempt('lease heartbeat', () => leasing.rebalance());
+    if (!outcome.ok) return false;
+    nextRebalance = Date.now() + heartbeatMs;
+    stats.shards = leasing.shards();
+    return true;
+  };
+
   const run = async () => {
     const r = createRound({ ...settings, pool, leasing, stats, attempt });
     round = r;
+    if (settings.source === 'cdc') {
+      return runCdc({
+        ...settings,
+        pool,
+        connection: replicationConnection(settings.replicationUrl ?? settings.db),
+        round: r,
+        leasing,
+        stats,
+        attempt,
+        signal: stopper.signal,
+        beat: () => beat(r),
+        msUntilBeat: () => nextRebalance - Date.now(),
+        idle,
+        waiting: () => caughtUp.length,
+        caughtUp: tellCaughtUp,
+      });
+    }
     // Adaptive polling, no NOTIFY: writers' commits never wait on a notification lock. A read that
     // finds nothing costs one probe of the primary key above the cursor; the wait after it doubles
     // from 1 ms to pollIntervalMs, and goes back to 0 as soon as a read finds events.
     let waitMs = 1;
     while (!stopper.signal.aborted) {
-      if (Date.now() >= nextRebalance) {
-        // Saved before leases move, so a shard handed over resumes where this relay got.
-        if (!(await r.saveCursors())) break;
-        const beat = await attempt('lease heartbeat', () => leasing.rebalance());
-        if (!beat.ok) break;
-        nextRebalance = Date.now() + heartbeatMs;
-        stats.shards = leasing.shards();
-      }
+      if (Date.now() >= nextRebalance && !(await beat(r))) break;
       const from = leasing.position();
       const untilBeat = Math.max(1, nextRebalance - Date.now());
       if (!from) {
@@ -219,6 +258,8 @@ export function createRelay(options: RelayOptions): Relay {
     stats: snapshot,
     getFailedEvents: (filter) => deadLetters.list(filter),
     health: (thresholds = {}) => relayHealth(pool, schema, snapshot(), thresholds),
+    readiness: () => relayReadiness(pool, transport, snapshot()),
+    alive: () => stats.state !== 'stopped',
     async retryFailedEvent(id) {
       const [result] = await deadLetters.retry({ ids: [id], status: 'all' });
       return result ?? { id, ok: false, error: { code: 'HERALD_INVALID_CONFIG', message: `no dead letter ${id}` } };
@@ -229,7 +270,16 @@ export function createRelay(options: RelayOptions): Relay {
       try {
         await assertMigrated(pool, schema);
         const shardCount = await ensureCursors(pool, schema);
-        leasing = createLeasing({ db: pool, schema, id: stats.instanceId, shardCount, leaseMs, logger });
+        leasing = createLeasing({
+          db: pool,
+          schema,
+          id: stats.instanceId,
+          shardCount,
+          leaseMs,
+          logger,
+          // One slot, one reader: with CDC the first live relay holds every shard.
+          exclusive: settings.source === 'cdc',
+        });
       } catch (error) {
         stats.state = 'stopped';
         if (owned) await pool.end?.().catch(() => {});
@@ -240,6 +290,7 @@ export function createRelay(options: RelayOptions): Relay {
       await transport.connect().catch((error) => failed('broker connection', relayError(error, target)));
       renewTimer = setInterval(() => void leasing.renew().catch(() => {}), heartbeatMs);
       stopRetention = scheduleRetention({ db: pool, schema, retentionDays: settings.retentionDays, logger });
+      const unwatch = settings.metrics.watch(schema, readGauges(pool, schema));
       if (stats.state === 'starting') stats.state = 'running';
       logger.info({ schema, instance: stats.instanceId, transport: transport.describe(), leaseMs }, 'relay started');
       run()
@@ -249,6 +300,7 @@ export function createRelay(options: RelayOptions): Relay {
           stopper.abort();
           clearInterval(renewTimer);
           stopRetention();
+          unwatch();
           await round?.settle();
           await round?.saveOnStop();
           await leasing.releaseAll().catch(() => {});
@@ -282,4 +334,25 @@ export function createRelay(options: RelayOptions): Relay {
     },
   };
   return relay;
+}
+
+/** node-postgres settings of the CDC source's replication connection. */
+function replicationConnection(db: DatabaseOption): Record<string, unknown> {
+  if (typeof db === 'string') return { connectionString: db };
+  const options = (db as { options?: Record<string, unknown> }).options;
+  if (options && typeof options === 'object') {
+    const { connectionString, host, port, user, password, database, ssl } = options;
+    return Object.fromEntries(
+      Object.entries({ connectionString, host, port, user, password, database, ssl }).filter(
+        ([, v]) => v !== undefined,
+      ),
+    );
+  }
+  throw new HeraldError(
+    'HERALD_INVALID_CONFIG',
+    "source 'cdc' with a pool that is not node-postgres needs replicationUrl",
+    {
+      details: { setting: 'replicationUrl' },
+    },
+  );
 }

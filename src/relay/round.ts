@@ -1,4 +1,5 @@
 import type { Logger } from '../observe/logger.ts';
+import type { MetricsRecorder } from '../observe/metrics.ts';
 import type { Queryable } from '../store/db.ts';
 import { advanceCursors } from '../store/sql/cursors.ts';
 import { insertDeadLetter } from '../store/sql/dead-letters.ts';
@@ -22,6 +23,7 @@ export interface RoundDeps {
   stats: RelayStats;
   attempt: Attempt;
   logger: Logger;
+  metrics: MetricsRecorder;
 }
 
 /**
@@ -54,6 +56,8 @@ export function createRound(deps: RoundDeps) {
       );
       if (!saved.ok) return false;
       stats.deadLettered++;
+      const labels = { transport: transport.name, destination: message.topic, outcome: 'dead_lettered' };
+      deps.metrics.add('relayPublished', labels, 1);
       stats.failures = 0;
       stats.state = 'running';
       logger.warn(
@@ -64,7 +68,12 @@ export function createRound(deps: RoundDeps) {
     return true;
   };
 
-  const publish = async (rows: LogRow[]) => {
+  /**
+   * Publishes rows in order and, for a gapless read (`advance`), moves the cursors to the last.
+   * The CDC source publishes in commit order, which is not the cursors' order: it moves them by
+   * checkpoints instead (advanceTo).
+   */
+  const publish = async (rows: LogRow[], advance = true) => {
     // After a takeover, reading starts at the lowest cursor held: rows of other shards up to
     // their own cursors were published already and are skipped.
     const fresh = rows.filter((row) => leasing.isNew(row.shard, row));
@@ -83,16 +92,20 @@ export function createRound(deps: RoundDeps) {
       }
     }
     const last = rows[rows.length - 1] as LogRow;
-    const to = { xid: last.xid, seq: last.seq };
     // The cursors move only after every message of the batch was acknowledged (or dead-lettered).
     // They are saved behind, by saveCursors: a relay that dies republishes at most what it
     // published since the last save (duplicates, never loss).
-    leasing.advance(to);
-    unsaved = to;
-    stats.position = leasing.position() ?? to;
+    if (advance) advanceTo({ xid: last.xid, seq: last.seq });
     stats.published += fresh.length;
     stats.batches++;
     return true;
+  };
+
+  /** Every row up to `to` is published: the cursors held move there, to be saved behind. */
+  const advanceTo = (to: Position) => {
+    leasing.advance(to);
+    unsaved = to;
+    stats.position = leasing.position() ?? to;
   };
 
   /** The rows after `from`, or null when the relay stopped while retrying the read. */
@@ -109,6 +122,10 @@ export function createRound(deps: RoundDeps) {
   let savedAt = Date.now();
 
   return {
+    /** Publishes rows as they are (CDC: commit order); false when the relay stopped meanwhile. */
+    publishRows: (rows: LogRow[]) => publish(rows, false),
+    advanceTo,
+
     /** Milliseconds since the cursors were last saved, 0 when nothing is waiting to be saved. */
     unsavedMs: () => (unsaved === null ? 0 : Date.now() - savedAt),
 

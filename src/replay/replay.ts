@@ -30,6 +30,8 @@ export interface ReplayOptions {
   types?: readonly string[];
   /** Only events with these partition keys (all keys when absent or empty). */
   keys?: readonly string[];
+  /** Only events of these aggregate types, e.g. a backfill of every `order` (seed 004). */
+  aggregateTypes?: readonly string[];
   /** Publish every event to this topic instead of its own. */
   destination?: string;
   /** For events stored without a destination: `<prefix>.<type>`, or the type (as the relay). */
@@ -84,6 +86,7 @@ function checkOptions(options: ReplayOptions, to: Date): void {
   for (const [setting, list] of [
     ['types', options.types],
     ['keys', options.keys],
+    ['aggregateTypes', options.aggregateTypes],
   ] as const) {
     if (list === undefined) continue;
     if (!Array.isArray(list) || list.some((v) => typeof v !== 'string' || v.length === 0)) {
@@ -187,6 +190,7 @@ export async function replayEvents(options: ReplayOptions): Promise<ReplayResult
         to,
         ...(options.types ? { types: options.types } : {}),
         ...(options.keys ? { keys: options.keys } : {}),
+        ...(options.aggregateTypes ? { aggregateTypes: options.aggregateTypes } : {}),
       };
       // One query for the total (the progress bar), the dry run's counts and first/last.
       for (const group of await summarizeRange(pool, schema, filter)) {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { HeraldError } from '../errors.ts';
 import { type PoolLike, withTransaction } from './connect.ts';
@@ -8,6 +9,11 @@ export interface Migration {
   id: number;
   name: string;
   sql: string;
+}
+
+/** sha256 of a migration file's text as released: the ledger keeps it to see a file edited later. */
+export function checksumOf(migration: Migration): string {
+  return createHash('sha256').update(migration.sql).digest('hex');
 }
 
 const migrationsDir = new URL('../../migrations/', import.meta.url);
@@ -38,7 +44,8 @@ CREATE TABLE IF NOT EXISTS ${s}.migrations (
   id integer PRIMARY KEY,
   name text NOT NULL,
   applied_at timestamptz NOT NULL DEFAULT now()
-)`;
+);
+ALTER TABLE ${s}.migrations ADD COLUMN IF NOT EXISTS checksum text`;
 }
 
 async function appliedIds(db: Queryable, schema: string): Promise<Set<number>> {
@@ -95,7 +102,11 @@ export async function migrate(pool: PoolLike, options: MigrateOptions = {}): Pro
           { cause: error },
         );
       }
-      await tx.query(`INSERT INTO ${s}.migrations (id, name) VALUES ($1, $2)`, [migration.id, migration.name]);
+      await tx.query(`INSERT INTO ${s}.migrations (id, name, checksum) VALUES ($1, $2, $3)`, [
+        migration.id,
+        migration.name,
+        checksumOf(migration),
+      ]);
       applied.push(migration);
       options.onApply?.(migration);
     });

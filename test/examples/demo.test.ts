@@ -1,9 +1,10 @@
 // `npm run demo`, the README's first command, as a newcomer runs it: on the embedded default
 // (PGlite and the PostgreSQL transport, no server), ending with its summary.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { waitFor } from '../support/relay-process.ts';
 
 const run = promisify(execFile);
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
@@ -39,6 +40,46 @@ describe('npm run demo', () => {
     assert.equal(summary.unsettledOrders, 0);
     assert.match(stderr, /embedded: PGlite in this process/);
     assert.match(stderr, /The books balance\./);
+  });
+
+  it('with --keep-running serves a dashboard per service and prints its address', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        'examples/inventory/demo.ts',
+        '--duration',
+        '2',
+        '--rate',
+        '10',
+        '--keep-running',
+        '--prefix',
+        'herald_demo_keep',
+      ],
+      {
+        env: embedded,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    let out = '';
+    child.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    try {
+      await waitFor('the summary and the addresses', () => /Still running[\s\S]*dashboard: /.test(out), 180_000);
+      const base = (/dashboard: (http:\/\/127\.0\.0\.1:\d+)\/orders\/dashboard\//.exec(out) as RegExpExecArray)[1];
+      for (const service of ['orders', 'inventory', 'payments']) {
+        const status = await fetch(`${base}/${service}/api/status`);
+        assert.equal(status.status, 200, service);
+        const body = (await status.json()) as { schema: string; relays: unknown[] };
+        assert.equal(body.schema, `herald_demo_keep_${service}`);
+        assert.equal(body.relays.length, 1);
+      }
+      assert.equal((await fetch(`${base}/orders/dashboard/`)).status, 200);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0);
   });
 
   it('refuses a bad flag with the usage, exit code 2', async () => {

@@ -57,12 +57,39 @@ describe('examples', () => {
     assert.match(stdout, /published 2; unpublished now: 0/);
   });
 
+  it("history: rebuilds an account's balance from its events, page by page (docs/history.md)", async () => {
+    const { stdout } = await run(process.execPath, ['examples/history.ts']);
+    assert.match(stdout, /acc-1: 4 events, balance 2625 cents/);
+  });
+
   for (const broker of ['rabbitmq', 'nats', 'sqs', 'postgres']) {
     it(`transports: one event through the relay and a consumer on ${broker}`, async () => {
       const { stdout } = await run(process.execPath, ['examples/transports.ts', broker]);
       assert.match(stdout, new RegExp(`^${broker}: handled o-1$`, 'm'));
     });
   }
+
+  it('operations: metrics, readiness and one trace from the request to the handler (docs/operations.md)', async () => {
+    const { stdout } = await run(process.execPath, ['examples/operations.ts']);
+    assert.match(stdout, /^readyz: 200$/m);
+    assert.match(
+      stdout,
+      /^herald_relay_published_events_total\{transport="kafka",destination="payments",outcome="published"\} 1$/m,
+    );
+    assert.match(stdout, /^herald_consumer_processed_events_total\{group="ledger",outcome="handled"\} 1$/m);
+    assert.match(
+      stdout,
+      /trace: create is a child of the request: true; send links to it: true; process links to it: true/,
+    );
+  });
+
+  it('dashboard: the admin API mounted under /ops in a node:http server (docs/dashboard.md)', async () => {
+    const { stdout } = await run(process.execPath, ['examples/dashboard.ts'], {
+      env: { ...process.env, HERALD_ADMIN_TOKEN: 'example-admin-token', HERALD_READ_TOKEN: 'example-read-token' },
+    });
+    assert.match(stdout, /^status 200: healthy (true|false), \d+ events pending$/m);
+    assert.match(stdout, /^dashboard: http:\/\/127\.0\.0\.1:\d+\/ops\/dashboard\/$/m);
+  });
 
   it('dead letters: lists and retries through the API', async () => {
     const { stdout } = await run(process.execPath, ['examples/dead-letters.ts']);

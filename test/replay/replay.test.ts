@@ -82,7 +82,9 @@ describe('replay: a slice of the log published again', () => {
           const key = keys[(n * 7 + Math.floor(n / 3)) % 3] as string;
           const kind = kinds[n % 3] as typeof Placed;
           const destination = kind === Shipped ? {} : { destination: ownTopic };
-          const event = kind({ orderId: key, n }, { time, ...destination });
+          // Payments belong to an aggregate of their own: what --aggregate-type selects.
+          const aggregate = kind === Paid ? { aggregate: { type: 'payment', id: `pay-${n}` } } : {};
+          const event = kind({ orderId: key, n }, { time, ...destination, ...aggregate });
           await outbox.add(tx, event);
           written.push({ id: event.id, type: event.type, key, time });
           n++;
@@ -190,6 +192,21 @@ describe('replay: a slice of the log published again', () => {
       destination: topic,
     });
     assert.deepEqual(redirected.byDestination, { [topic]: expected.length });
+
+    // A backfill of one aggregate type (seed 004): only the payments of the window.
+    const payments = await replayEvents({
+      db: db.pool,
+      schema: db.schema,
+      from,
+      to,
+      dryRun: true,
+      aggregateTypes: ['payment'],
+    });
+    assert.equal(
+      payments.matched,
+      count((e) => e.type === 'shop.order.paid'),
+    );
+    assert.deepEqual(Object.keys(payments.byType), ['shop.order.paid']);
     assert.deepEqual(await readTopic(topic, 1, { timeoutMs: 3000 }), [], 'the topic stays empty');
   });
 
@@ -347,6 +364,12 @@ describe('replay: a slice of the log published again', () => {
       assert.match(stdout, new RegExp(`^dry run: would publish ${inWindow().length} events`));
       assert.match(stdout, /by type:\n {4}shop\.order\.paid +\d+/);
       assert.match(stdout, /by destination:\n/);
+      const paid = inWindow().filter((e) => e.type === 'shop.order.paid').length;
+      const backfill = await herald(
+        ['--from', from.toISOString(), '--to', to.toISOString(), '--dry-run', '--aggregate-type', 'payment'],
+        { KAFKA_BROKERS: undefined },
+      );
+      assert.match(backfill.stdout, new RegExp(`^dry run: would publish ${paid} events`));
       assert.match(stdout, new RegExp(`first ${inWindow()[0]?.time.toISOString()}`));
     });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseTime } from '../../src/cli/time.ts';
+import { parseTime } from '../../src/config/time.ts';
 import { isHeraldError } from '../../src/errors.ts';
 import { createProgress } from '../../src/replay/progress.ts';
 

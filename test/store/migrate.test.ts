@@ -83,4 +83,57 @@ describe('herald migrate', () => {
     assert.equal((refused as { code: number }).code, 2);
     assert.match((refused as { stderr: string }).stderr, /already has 16 shards/);
   });
+
+  it('herald migrate status: pending, applied, a file changed after it was applied; exit 1 until up to date', async () => {
+    const schema = schemaName();
+    const env = { ...process.env, DATABASE_URL: databaseUrl, HERALD_SCHEMA: schema };
+    const status = () =>
+      run(process.execPath, ['src/cli/main.ts', 'migrate', 'status', '--json'], { env }).then(
+        (r) => ({ code: 0, body: JSON.parse(r.stdout) }),
+        (e: { code: number; stdout: string }) => ({ code: e.code, body: JSON.parse(e.stdout) }),
+      );
+    const all = await loadMigrations();
+    const fresh = await status();
+    assert.equal(fresh.code, 1, 'nothing applied: not up to date');
+    assert.equal(fresh.body.pending.length, all.length);
+
+    await migrate(pool, { schema, to: 3 });
+    const partly = await status();
+    assert.equal(partly.code, 1);
+    assert.deepEqual(
+      partly.body.applied.map((a: { id: number; file: string }) => [a.id, a.file]),
+      [
+        [1, 'ok'],
+        [2, 'ok'],
+        [3, 'ok'],
+      ],
+    );
+    assert.equal(partly.body.pending[0].id, 4);
+
+    await migrate(pool, { schema });
+    const done = await status();
+    assert.equal(done.code, 0);
+    assert.equal(done.body.upToDate, true);
+
+    // The ledger says 0002 was applied from other text than the file now has.
+    await pool.query(`UPDATE "${schema}".migrations SET checksum = 'edited' WHERE id = 2`);
+    await pool.query(`UPDATE "${schema}".migrations SET checksum = NULL WHERE id = 1`);
+    const drift = await status();
+    assert.equal(drift.code, 1);
+    const files = Object.fromEntries(drift.body.applied.map((a: { id: number; file: string }) => [a.id, a.file]));
+    assert.equal(files[1], 'unknown');
+    assert.equal(files[2], 'changed');
+    const text = await run(process.execPath, ['src/cli/main.ts', 'migrate', 'status'], { env }).then(
+      () => '',
+      (e: { stdout: string }) => e.stdout,
+    );
+    assert.match(text, /applied {2}0002_dead_letters .*FILE CHANGED since applied/);
+
+    const wrong = await run(process.execPath, ['src/cli/main.ts', 'migrate', 'stats'], { env }).then(
+      () => null,
+      (e: { code: number; stderr: string }) => e,
+    );
+    assert.equal(wrong?.code, 2);
+    assert.match(wrong?.stderr ?? '', /takes no arguments but "status"/);
+  });
 });

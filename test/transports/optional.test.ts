@@ -16,7 +16,7 @@ describe('optional peer dependencies', () => {
     );
   });
 
-  it('every transport and the embedded store load their client through it', async () => {
+  it('every transport, the embedded store and the metrics load their library through it', async () => {
     const { readFile } = await import('node:fs/promises');
     const sources: [string, string][] = [
       ['src/transports/kafka/client.ts', '@platformatic/kafka'],
@@ -24,6 +24,8 @@ describe('optional peer dependencies', () => {
       ['src/transports/nats/client.ts', '@nats-io/transport-node'],
       ['src/transports/sqs/client.ts', '@aws-sdk/client-sqs'],
       ['src/store/pglite.ts', '@electric-sql/pglite'],
+      ['src/observe/prometheus.ts', 'prom-client'],
+      ['src/observe/opentelemetry.ts', '@opentelemetry/api'],
     ];
     for (const [file, pkg] of sources) {
       const text = await readFile(file, 'utf8');

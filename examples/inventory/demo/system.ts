@@ -96,6 +96,8 @@ export async function startSystem(stack: Stack, o: SystemOptions) {
       monitor: group('monitor'),
     },
     relays,
+    /** The topic of each event type, as the relays publish it. */
+    topicOf: topicOf(topicPrefix),
     consumers,
     monitor,
     expiry,

@@ -1,10 +1,10 @@
 import { resolveSettings } from '../../config/settings.ts';
+import { parseTime } from '../../config/time.ts';
 import type { ConsumerDeadLetterFilter } from '../../deadletters/consumer-dead-letters.ts';
 import { createDeadLetters, type DeadLetterFilter, type FailedEvent } from '../../deadletters/dead-letters.ts';
 import { HeraldError } from '../../errors.ts';
 import type { DeadLetterSelection } from '../../store/sql/filter.ts';
 import { type Command, settingOptions, settingsHelp } from '../command.ts';
-import { parseTime } from '../time.ts';
 import { transportFrom, transportKeys } from '../transport.ts';
 import { consumerDeadLetterHelp, runConsumerDlq } from './dlq-consumers.ts';
 

@@ -1,5 +1,7 @@
 import type { Command } from '../command.ts';
+import { dashboardCommand } from './dashboard.ts';
 import { dlqCommand } from './dlq.ts';
+import { eventsCommand } from './events.ts';
 import { migrateCommand } from './migrate.ts';
 import { relayCommand } from './relay.ts';
 import { replayCommand } from './replay.ts';
@@ -12,4 +14,6 @@ export const commands: Record<string, Command> = {
   status: statusCommand,
   replay: replayCommand,
   dlq: dlqCommand,
+  events: eventsCommand,
+  dashboard: dashboardCommand,
 };

@@ -1,9 +1,9 @@
 import { resolveSettings } from '../../config/settings.ts';
+import { parseTime } from '../../config/time.ts';
 import { HeraldError } from '../../errors.ts';
 import { createProgress } from '../../replay/progress.ts';
 import { type ReplayResult, replayEvents } from '../../replay/replay.ts';
 import { type Command, settingOptions, settingsHelp } from '../command.ts';
-import { parseTime } from '../time.ts';
 import { transportFrom, transportKeys } from '../transport.ts';
 
 const replayKeys = [...transportKeys, 'topicPrefix'] as const;
@@ -57,13 +57,14 @@ export const replayCommand: Command = {
     to: { type: 'string' },
     type: { type: 'string', multiple: true },
     key: { type: 'string', multiple: true },
+    'aggregate-type': { type: 'string', multiple: true },
     destination: { type: 'string' },
     'page-size': { type: 'string' },
     'dry-run': { type: 'boolean' },
     json: { type: 'boolean' },
   },
   help: () =>
-    `herald replay --from <time> [--to <time>] [--type T]... [--key K]... [--destination D] [--dry-run] [--json] [options]
+    `herald replay --from <time> [--to <time>] [--type T]... [--key K]... [--aggregate-type A]... [--destination D] [--dry-run] [--json] [options]
 
 Publishes again the events written in [--from, --to), in log order (per key, the order they were
 written), each to its own topic or all to --destination. Messages keep their ce_id and carry a
@@ -78,6 +79,7 @@ duration before now (90s, 30m, 2h, 7d, 1w, 1h30m).
   --to <time>            End, exclusive (default now)
   --type <type>          Only these event types; repeat the flag or give a comma-separated list
   --key <key>            Only these partition keys; repeat the flag (a key is taken as it is)
+  --aggregate-type <a>   Only events of these aggregate types (a backfill of every order); repeat or comma-separate
   --destination <topic>  Publish every event to this topic instead of its own
   --page-size <n>        Events read and published per round trip (default 1000)
   --dry-run              Publish nothing; print counts per type and destination, first and last time
@@ -107,6 +109,7 @@ ${settingsHelp(replayKeys)}`,
     }
     const types = list(flags.type, true);
     const keys = list(flags.key, false);
+    const aggregateTypes = list(flags['aggregate-type'], true);
     const size = pageSize(flags['page-size']);
     const destination = typeof flags.destination === 'string' ? flags.destination : undefined;
     const withBroker = dryRun ? undefined : resolveSettings(replayKeys, flags, process.env);
@@ -129,6 +132,7 @@ ${settingsHelp(replayKeys)}`,
         ...(transport ? { transport } : {}),
         ...(types.length > 0 ? { types } : {}),
         ...(keys.length > 0 ? { keys } : {}),
+        ...(aggregateTypes.length > 0 ? { aggregateTypes } : {}),
         ...(destination !== undefined ? { destination } : {}),
         ...(config.topicPrefix ? { topicPrefix: config.topicPrefix } : {}),
         ...(size !== undefined ? { pageSize: size } : {}),

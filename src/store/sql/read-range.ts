@@ -18,6 +18,8 @@ export interface RangeFilter {
   types?: readonly string[];
   /** Only these partition keys; every key when absent or empty. */
   keys?: readonly string[];
+  /** Only events of these aggregate types; every event when absent or empty. */
+  aggregateTypes?: readonly string[];
 }
 
 /** One group of the slice: the events of one type to one stored destination. */
@@ -51,6 +53,10 @@ function where(filter: RangeFilter, first: number): { sql: string; values: unkno
   if (filter.keys !== undefined && filter.keys.length > 0) {
     values.push([...filter.keys]);
     clauses.push(`l.partition_key = ANY($${first + values.length - 1}::text[])`);
+  }
+  if (filter.aggregateTypes !== undefined && filter.aggregateTypes.length > 0) {
+    values.push([...filter.aggregateTypes]);
+    clauses.push(`l.aggregate_type = ANY($${first + values.length - 1}::text[])`);
   }
   return { sql: clauses.join('\n  AND '), values };
 }

@@ -1,0 +1,62 @@
+import {
+  failSpan,
+  fromTraceparent,
+  heraldTracer,
+  loadTracing,
+  type OtelApi,
+  toTraceparent,
+  tracingApi,
+} from '../observe/tracing.ts';
+import type { LogRecord } from '../store/sql/insert-events.ts';
+
+/**
+ * A `create` span per event written, child of the trace context the event names (its
+ * `traceparent`, e.g. inherited by `emit` from the event being handled) or else of the active one;
+ * the event keeps the span's context as its `traceparent`, so the relay's `send` and the
+ * consumer's `process` spans link to it. Null when @opentelemetry/api is not installed.
+ */
+export async function traceCreation(records: LogRecord[], schema: string) {
+  const otel = tracingApi() === undefined ? await loadTracing() : tracingApi();
+  if (!otel) return null;
+  const tracer = heraldTracer(otel);
+  const spans = records.map((r) => {
+    const given = fromTraceparent(otel, r.traceparent);
+    const active = otel.context.active();
+    const parent = given ? otel.trace.setSpanContext(active, given) : active;
+    const span = tracer.startSpan(
+      `create ${r.destination ?? r.type}`,
+      { kind: otel.SpanKind.PRODUCER, attributes: createAttributes(r, schema) },
+      parent,
+    );
+    const context = span.spanContext();
+    if (otel.trace.isSpanContextValid(context)) {
+      const { traceparent, tracestate } = toTraceparent(context);
+      r.traceparent = traceparent;
+      r.tracestate = tracestate ?? r.tracestate;
+    }
+    return span;
+  });
+  return {
+    end: () => {
+      for (const s of spans) s.end();
+    },
+    fail: (error: unknown) => {
+      for (const s of spans) {
+        failSpan(otel as OtelApi, s, error);
+        s.end();
+      }
+    },
+  };
+}
+
+function createAttributes(r: LogRecord, schema: string) {
+  return {
+    'messaging.operation.name': 'create',
+    'messaging.operation.type': 'create',
+    'messaging.message.id': r.id,
+    'messaging.message.conversation_id': r.correlationId ?? r.id,
+    ...(r.destination ? { 'messaging.destination.name': r.destination } : {}),
+    'herald.event.type': r.type,
+    'herald.schema': schema,
+  };
+}

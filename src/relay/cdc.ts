@@ -1,0 +1,163 @@
+import type { Logger } from '../observe/logger.ts';
+import type { PoolLike } from '../store/connect.ts';
+import { ensurePublication, ensureSlot, lsnValue, replicationNames, walCheckpoint } from '../store/replication.ts';
+import type { Attempt } from './attempts.ts';
+import type { Leasing } from './leasing.ts';
+import type { RelayStats } from './relay.ts';
+import type { createRound } from './round.ts';
+import { openWalStream, type WalStream } from './wal-stream.ts';
+
+const maxSeq = '9223372036854775807';
+
+export interface CdcDeps {
+  pool: PoolLike;
+  schema: string;
+  /** node-postgres client settings for the replication connection. */
+  connection: Record<string, unknown>;
+  round: ReturnType<typeof createRound>;
+  leasing: Leasing;
+  stats: RelayStats;
+  attempt: Attempt;
+  logger: Logger;
+  signal: AbortSignal;
+  batchSize: number;
+  pollMs: number;
+  cursorMs: number;
+  leaseMs: number;
+  /** Heartbeat and rebalance when due; false when the relay stopped. */
+  beat(): Promise<boolean>;
+  msUntilBeat(): number;
+  idle(ms: number): Promise<void>;
+  /** drain() callers waiting now. */
+  waiting(): number;
+  /** The first `count` drain() callers: everything committed before they called is published. */
+  caughtUp(count?: number): void;
+}
+
+/**
+ * The CDC source: the log's inserts from a logical replication slot (pgoutput), in commit order,
+ * published as they commit, with no polling. One relay streams (the slot allows one reader): the
+ * first of the live relays takes every shard, the others wait as standbys and take over when its
+ * leases lapse.
+ *
+ * Positions: the slot is acknowledged only up to the last transaction the broker acknowledged, so
+ * a relay that dies resumes after it. The cursors, which a gapless read needs, move by
+ * checkpoints: `(xmin, lsn)` read together from the server; once the stream has passed `lsn`,
+ * every transaction below `xmin` is published, so the cursors move to just below it. Each time the
+ * stream starts (at start-up, after a failure, when the slot was dropped or made again) the log
+ * is first read from the cursors as the polling source does: a slot that missed events never
+ * makes them missing; what both saw is skipped by position or, at worst, sent twice.
+ */
+export async function runCdc(d: CdcDeps): Promise<void> {
+  const { round, leasing, logger, signal } = d;
+  const names = replicationNames(d.schema);
+  let stream: WalStream | null = null;
+  let streamed = 0n;
+  // `waiters`: drain() callers already waiting when it was read, told when the stream passes it.
+  let checkpoint: { lsn: bigint; xmin: bigint; waiters: number } | null = null;
+  let checkpointAt = 0;
+  const close = async () => {
+    await stream?.close();
+    stream = null;
+  };
+
+  /** Slot and publication, then the log read from the cursors up to now; false when stopped. */
+  const start = async (): Promise<boolean> => {
+    const ready = await d.attempt('replication slot', async () => {
+      const client = await d.pool.connect();
+      try {
+        await ensurePublication(client, d.schema);
+        if (await ensureSlot(client, d.schema, d.leaseMs))
+          logger.info({ slot: names.slot }, 'replication slot created');
+      } finally {
+        client.release();
+      }
+    });
+    if (!ready.ok) return false;
+    const before = d.stats.published;
+    for (;;) {
+      const from = leasing.position();
+      if (!from) return true;
+      const read = await round.run(from);
+      if (read === null) return false;
+      if (read === 0) break;
+    }
+    if (!(await round.saveCursors())) return false;
+    logger.info({ published: d.stats.published - before, from: leasing.position() }, 'read the log from the cursors');
+    let opened: WalStream | null = null;
+    const open = await d.attempt('replication stream', async () => {
+      opened = await openWalStream({
+        connection: d.connection,
+        slot: names.slot,
+        publication: names.publication,
+        schema: d.schema,
+      });
+    });
+    if (!open.ok) return false;
+    stream = opened;
+    streamed = 0n;
+    checkpoint = null;
+    logger.info({ slot: names.slot }, 'streaming the log from its replication slot');
+    return true;
+  };
+
+  try {
+    while (!signal.aborted) {
+      if (d.msUntilBeat() <= 0 && !(await d.beat())) break;
+      if (!leasing.holdsAll()) {
+        // A standby, or handing over: the slot is the streaming relay's.
+        await close();
+        d.caughtUp();
+        await d.idle(Math.max(1, d.msUntilBeat()));
+        continue;
+      }
+      if (stream === null) {
+        if (!(await start())) break;
+        continue;
+      }
+      const live: WalStream = stream;
+      try {
+        const txs = await live.take(d.batchSize, Math.max(1, Math.min(d.pollMs, d.msUntilBeat())));
+        if (txs.length > 0) {
+          if (!(await round.publishRows(txs.flatMap((t) => t.rows)))) break;
+          const end = (txs[txs.length - 1] as { endLsn: string }).endLsn;
+          await live.acknowledge(end);
+          if (lsnValue(end) > streamed) streamed = lsnValue(end);
+        } else {
+          const idleAt = live.idleAt();
+          if (idleAt !== null) {
+            // Nothing waiting: what the server has sent so far is done with.
+            if (lsnValue(idleAt) > streamed) streamed = lsnValue(idleAt);
+            await live.acknowledge(idleAt);
+          }
+          // A checkpoint or a drain() waits for the stream to pass a position: on a quiet
+          // database the server says how far it got only when asked.
+          if (checkpoint !== null && streamed < checkpoint.lsn) await live.ping();
+        }
+      } catch (error) {
+        logger.warn(
+          { error, slot: names.slot },
+          'replication stream failed; reading the log from the cursors, then streaming again',
+        );
+        await close();
+        await d.idle(500);
+        continue;
+      }
+      if (checkpoint !== null && streamed >= checkpoint.lsn) {
+        round.advanceTo({ xid: (checkpoint.xmin - 1n).toString(), seq: maxSeq });
+        if (checkpoint.waiters > 0 && (await round.saveCursors())) d.caughtUp(checkpoint.waiters);
+        checkpoint = null;
+      }
+      // A checkpoint every cursorIntervalMs, or at once for a drain() caller.
+      if (checkpoint === null && (Date.now() - checkpointAt >= d.cursorMs || d.waiting() > 0)) {
+        checkpointAt = Date.now();
+        const waiters = d.waiting();
+        const sample = await walCheckpoint(d.pool).catch(() => null);
+        if (sample) checkpoint = { lsn: lsnValue(sample.lsn), xmin: BigInt(sample.xmin), waiters };
+      }
+      if (round.unsavedMs() >= d.cursorMs && !(await round.saveCursors())) break;
+    }
+  } finally {
+    await close();
+  }
+}

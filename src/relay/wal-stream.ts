@@ -1,0 +1,174 @@
+import { loadOptional } from '../optional.ts';
+import type { LogRow } from '../store/sql/read-batch.ts';
+
+/** A committed transaction of the log, as logical replication delivers it, in commit order. */
+export interface WalTransaction {
+  rows: LogRow[];
+  /** Acknowledge this once every row is published: the slot then lets its WAL go. */
+  endLsn: string;
+}
+
+export interface WalStream {
+  /**
+   * Up to `max` rows of whole transactions, oldest first (a transaction larger than `max` comes
+   * alone); waits up to `waitMs` for the first. The LSN to acknowledge after publishing them is
+   * the last transaction's `endLsn`.
+   */
+  take(max: number, waitMs: number): Promise<WalTransaction[]>;
+  /** Tells the server everything up to `lsn` is done with. */
+  acknowledge(lsn: string): Promise<void>;
+  /** Asks the server for a keepalive, which says how far it has sent (idleAt). */
+  ping(): Promise<void>;
+  /** The end of the WAL the server has sent, when nothing is waiting to be taken; else null. */
+  idleAt(): string | null;
+  /** Rejects when the stream fails (slot dropped, connection lost); the caller starts again. */
+  readonly failed: Promise<never>;
+  close(): Promise<void>;
+}
+
+// Transactions held in memory before the stream is paused (backpressure).
+const highWater = 20_000;
+
+interface PgoutputMessage {
+  tag: string;
+  relation?: { schema: string; name: string };
+  new?: Record<string, unknown>;
+  commitEndLsn?: string | null;
+}
+
+const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
+
+/** A log row as pgoutput gives it (values parsed by type), in the relay's LogRow shape. */
+function toRow(values: Record<string, unknown>): LogRow {
+  const payload = values.payload;
+  return {
+    xid: String(values.xid),
+    seq: String(values.seq),
+    shard: Number(values.shard),
+    id: String(values.id),
+    type: String(values.type),
+    version: Number(values.version),
+    source: String(values.source),
+    subject: text(values.subject),
+    partition_key: String(values.partition_key),
+    destination: text(values.destination),
+    payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+    headers: (typeof values.headers === 'string' ? JSON.parse(values.headers) : values.headers) as Record<
+      string,
+      string
+    >,
+    correlation_id: text(values.correlation_id),
+    causation_id: text(values.causation_id),
+    traceparent: text(values.traceparent),
+    tracestate: text(values.tracestate),
+    created_at: values.created_at instanceof Date ? values.created_at : new Date(String(values.created_at)),
+  };
+}
+
+/**
+ * Streams the log's inserts from the schema's slot with pgoutput (pg-logical-replication, an
+ * optional peer), acknowledging only what the caller says is done: never on receipt, so a relay
+ * that dies resumes from the last transaction it published.
+ */
+export async function openWalStream(options: {
+  connection: Record<string, unknown>;
+  slot: string;
+  publication: string;
+  schema: string;
+}): Promise<WalStream> {
+  const lib = await loadOptional(
+    () => import('pg-logical-replication'),
+    'pg-logical-replication',
+    "The relay's CDC source (source: 'cdc')",
+  );
+  const service = new lib.LogicalReplicationService(options.connection, {
+    acknowledge: { auto: false, timeoutSeconds: 0 },
+    // Without the library's flow control: it queues messages and handles them later, while
+    // keepalives are handled at once, so a keepalive could vouch for transactions not yet seen.
+    flowControl: { enabled: false },
+  });
+  const plugin = new lib.PgoutputPlugin({ protoVersion: 1, publicationNames: [options.publication] });
+
+  const ready: WalTransaction[] = [];
+  let open: LogRow[] | null = null;
+  let wakeTaker: (() => void) | null = null;
+  // Backpressure by pausing the socket, as the library's own flow control does.
+  const socket = () =>
+    (service as unknown as { _connection?: { stream?: { pause?(): void; resume?(): void } } })._connection?.stream;
+  let paused = false;
+  let lastKeepalive: string | null = null;
+  let fail!: (error: unknown) => void;
+  const failed = new Promise<never>((_, reject) => {
+    fail = reject;
+  });
+  failed.catch(() => {});
+
+  let acked = '0/0';
+  service.on('error', (error: Error) => fail(error));
+  service.on('heartbeat', (lsn: string, _time: number, shouldRespond: boolean) => {
+    lastKeepalive = lsn;
+    // The server waits for a reply to some keepalives; the reply repeats what was acknowledged.
+    if (shouldRespond) void service.acknowledge(acked).catch(() => {});
+  });
+  // Handled in the order received, keepalives included; too much waiting pauses the socket.
+  service.on('data', (_lsn: string, message: PgoutputMessage) => {
+    if (message.tag === 'begin') open = [];
+    else if (
+      message.tag === 'insert' &&
+      open &&
+      message.relation?.name === 'log' &&
+      message.relation.schema === options.schema
+    ) {
+      open.push(toRow(message.new ?? {}));
+    } else if (message.tag === 'commit' && open) {
+      if (open.length > 0) ready.push({ rows: open, endLsn: message.commitEndLsn ?? '0/0' });
+      open = null;
+      wakeTaker?.();
+      if (ready.length >= highWater && !paused) {
+        paused = true;
+        socket()?.pause?.();
+      }
+    }
+  });
+  void service.subscribe(plugin, options.slot).catch((error: unknown) => fail(error));
+
+  return {
+    failed,
+    async take(max, waitMs) {
+      if (ready.length === 0) {
+        await Promise.race([
+          new Promise<void>((r) => {
+            wakeTaker = r;
+            setTimeout(r, waitMs);
+          }),
+          failed,
+        ]);
+        wakeTaker = null;
+      }
+      const out: WalTransaction[] = [];
+      let rows = 0;
+      while (ready.length > 0) {
+        const next = ready[0] as WalTransaction;
+        if (out.length > 0 && rows + next.rows.length > max) break;
+        out.push(ready.shift() as WalTransaction);
+        rows += next.rows.length;
+      }
+      if (paused && ready.length < highWater / 2) {
+        paused = false;
+        socket()?.resume?.();
+      }
+      return out;
+    },
+    async acknowledge(lsn) {
+      acked = lsn;
+      await service.acknowledge(lsn);
+    },
+    async ping() {
+      await service.acknowledge(acked, true);
+    },
+    idleAt: () => (ready.length === 0 && open === null ? lastKeepalive : null),
+    async close() {
+      await service.destroy().catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,155 @@
+// The relay's CDC source on a private PostgreSQL cluster with wal_level=logical (the shared one
+// may not have it): commit order, the open-transaction case, a restart that resumes from the
+// slot, a slot dropped while events wait, and a standby taking over.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { z } from 'zod';
+import type { PrivatePostgres } from '../../infra/postgres.d.mts';
+import { privatePostgres } from '../../infra/postgres.mjs';
+import {
+  createOutbox,
+  createRelay,
+  defineEvent,
+  getStatus,
+  listUnpublished,
+  migrate,
+  type Relay,
+  silentLogger,
+} from '../../src/index.ts';
+import { dropReplication, slotInfo } from '../../src/store/replication.ts';
+import { kafka } from '../../src/transports/kafka/index.ts';
+import { brokers, inTransaction, uniqueName } from '../support/env.ts';
+import { createTopic, readTopic } from '../support/kafka.ts';
+import { waitFor } from '../support/relay-process.ts';
+
+const Item = defineEvent({
+  type: 'cdc.item',
+  version: 1,
+  schema: z.object({ n: z.number() }),
+  key: (p) => `k${p.n % 5}`,
+});
+
+describe('relay with source: cdc (logical replication)', () => {
+  let cluster: PrivatePostgres | undefined;
+  let pool: pg.Pool;
+  let schema: string;
+  let topic: string;
+  const relays: Relay[] = [];
+  before(async () => {
+    cluster = await privatePostgres({
+      settings: { wal_level: 'logical', max_wal_senders: 10, max_replication_slots: 10 },
+    });
+    pool = new pg.Pool({ connectionString: cluster.url, max: 8 });
+    pool.on('error', () => {});
+    schema = uniqueName('herald_cdc');
+    await migrate(pool, { schema });
+    topic = await createTopic(1); // one partition: arrival order is commit order
+  });
+  after(async () => {
+    for (const r of relays) await r.stop();
+    await pool?.end();
+    await cluster?.destroy();
+  });
+  const relay = (instanceId?: string) => {
+    const r = createRelay({
+      db: pool,
+      schema,
+      transport: kafka({ brokers }),
+      source: 'cdc',
+      logger: silentLogger,
+      leaseMs: 1000,
+      ...(instanceId ? { instanceId } : {}),
+    });
+    relays.push(r);
+    return r;
+  };
+  let n = 0;
+  const write = (count: number) =>
+    inTransaction(pool, (tx) =>
+      createOutbox({ schema }).add(
+        tx,
+        Array.from({ length: count }, () => Item({ n: n++ }, { destination: topic })),
+      ),
+    );
+  const written: string[] = [];
+
+  it('streams committed events in commit order, with none rolled back, and saves the cursors behind', async () => {
+    const r = relay();
+    for (let i = 0; i < 3; i++) written.push(...(await write(4)).map((a) => a.id));
+    await r.start();
+    await waitFor('streaming', async () => (await slotInfo(pool, schema))?.active === true);
+    // Commit order, not transaction id order: the older transaction commits last.
+    const older = await pool.connect();
+    await older.query('BEGIN');
+    const late = await createOutbox({ schema }).add(older, Item({ n: n++ }, { destination: topic }));
+    const early = await write(2);
+    await assert.rejects(
+      inTransaction(pool, async (tx) => {
+        await createOutbox({ schema }).add(tx, Item({ n: 999 }, { destination: topic }));
+        throw new Error('rolled back');
+      }),
+    );
+    await older.query('COMMIT');
+    older.release();
+    written.push(...early.map((a) => a.id), ...late.map((a) => a.id));
+    await waitFor('all published', () => r.stats().published === written.length);
+    const messages = await readTopic(topic, written.length, { settleMs: 500 });
+    assert.equal(messages.length, written.length, 'each once, none rolled back');
+    const arrival = messages.map((m) => m.headers.ce_id);
+    const latePos = arrival.indexOf(late[0]?.id);
+    assert.ok(latePos > arrival.indexOf(early[1]?.id), 'the transaction that committed last arrives after the others');
+
+    const slot = await slotInfo(pool, schema);
+    assert.equal(slot?.active, true, 'the slot is streamed');
+    await r.drain();
+    assert.deepEqual(await listUnpublished({ db: pool, schema }), [], 'the cursors caught up by checkpoint');
+    const status = await getStatus({ db: pool, schema });
+    assert.equal(status.backlog.events, 0);
+  });
+
+  it('a new relay resumes after what was acknowledged; a dropped slot loses nothing', async () => {
+    await Promise.all(relays.map((r) => r.stop()));
+    // Written while no relay runs: the slot keeps them.
+    const waiting = (await write(5)).map((a) => a.id);
+    const r1 = relay();
+    await r1.start();
+    await waitFor('the waiting five', () => r1.stats().published === 5);
+    await r1.stop();
+
+    // The slot and publication dropped (an operator, a failover to a replica without slots) while
+    // events wait: the next start reads them from the log, from the cursors.
+    const orphans = (await write(6)).map((a) => a.id);
+    await dropReplication(pool, schema);
+    const r2 = relay();
+    await r2.start();
+    const after = (await write(3)).map((a) => a.id);
+    await waitFor('orphans and later ones', () => r2.stats().published >= 9);
+    await r2.drain();
+    const ids = [...waiting, ...orphans, ...after];
+    const messages = await readTopic(topic, written.length + ids.length, { settleMs: 500 });
+    const seen = new Set(messages.map((m) => m.headers.ce_id));
+    for (const id of ids) assert.ok(seen.has(id), `event ${id} published`);
+    assert.notEqual(await slotInfo(pool, schema), null, 'the slot was made again');
+    await r2.stop();
+  });
+
+  it('one relay streams; a standby takes over when it stops', async () => {
+    await Promise.all(relays.map((r) => r.stop()));
+    const a = relay('a-relay');
+    const b = relay('b-relay');
+    await a.start();
+    await b.start();
+    await waitFor('one holds every shard', () => a.stats().shards.length + b.stats().shards.length === 64);
+    assert.ok(a.stats().shards.length === 0 || b.stats().shards.length === 0, 'never split');
+    const leader = a.stats().shards.length > 0 ? a : b;
+    const standby = leader === a ? b : a;
+    const before = (await write(4)).map((x) => x.id);
+    await waitFor('published by the leader', () => leader.stats().published >= 4);
+    await leader.stop();
+    const later = (await write(4)).map((x) => x.id);
+    await waitFor('the standby took every shard and published', () => standby.stats().published >= 4, 30_000);
+    const messages = await readTopic(topic, 1, { untilIds: [...before, ...later] });
+    assert.ok(messages.length >= 8);
+  });
+});
