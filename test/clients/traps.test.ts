@@ -49,3 +49,27 @@ describe('client traps', () => {
     }
   });
 });
+
+describe('a TypeORM QueryRunner outlives its transactions', () => {
+  it('is taken while its transaction is active, refused after the commit', async () => {
+    const { DataSource } = await import('typeorm');
+    const { createOutbox, defineEvent } = await import('../../src/index.ts');
+    const { z } = await import('zod');
+    const Pinged = defineEvent({ type: 'ping', version: 1, schema: z.object({ n: z.number() }), key: () => 'k' });
+    const db = new DataSource({ type: 'postgres', url: databaseUrl, extra: { max: 1 } });
+    await db.initialize();
+    const runner = db.createQueryRunner();
+    try {
+      await runner.startTransaction();
+      assert.equal(transactionPort(runner), transactionPort(runner), 'the same port while active');
+      await runner.commitTransaction();
+      // Outside its transaction the runner would autocommit: refused before anything is written.
+      await assert.rejects(createOutbox({ schema: 'herald_none' }).add(runner, Pinged({ n: 1 })), {
+        code: 'HERALD_NO_TRANSACTION',
+      });
+    } finally {
+      await runner.release();
+      await db.destroy();
+    }
+  });
+});

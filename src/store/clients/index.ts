@@ -35,7 +35,8 @@ export type ClientTransaction =
   | MikroOrmEntityManagerLike
   | SequelizeTransactionLike;
 
-const ports = new WeakMap<object, Queryable>();
+/** Ports made, by transaction object; checked again at each use (a TypeORM QueryRunner outlives its transactions). */
+const ports = new WeakMap<object, { adapter: ClientAdapter; port: Queryable }>();
 
 const isObject = (v: unknown): v is object => (typeof v === 'object' || typeof v === 'function') && v !== null;
 
@@ -51,13 +52,13 @@ export function noTransaction(message: string): HeraldError {
 export function transactionPort(tx: unknown): Queryable {
   if (!isObject(tx)) throw noTransaction(`outbox.add needs a transaction of your database client, got ${typeof tx}`);
   const known = ports.get(tx);
-  if (known) return known;
+  if (known?.adapter.isTransaction(tx)) return known.port;
   if (isPort(tx)) return tx;
   for (const adapter of adapters) {
     if (adapter.isTransaction(tx)) {
-      const made = adapter.wrap(tx);
-      ports.set(tx, made);
-      return made;
+      const port = adapter.wrap(tx);
+      ports.set(tx, { adapter, port });
+      return port;
     }
   }
   for (const adapter of adapters) {
