@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { transactionPort } from '../../src/store/clients/index.ts';
-import { databaseUrl } from '../support/env.ts';
+import { databaseUrl, uniqueName } from '../support/env.ts';
+import * as harness from './harness.ts';
 
 describe('client traps', () => {
   it('Knex: `?` in Herald’s SQL is an operator, not a placeholder; `$n` bind in any order', async () => {
@@ -72,4 +73,50 @@ describe('a TypeORM QueryRunner outlives its transactions', () => {
       await db.destroy();
     }
   });
+});
+
+describe('a transaction object kept after its transaction ended', () => {
+  // Drizzle on node-postgres, postgres.js (and Drizzle on it) cannot tell: docs/clients.md says so.
+  const fixtures = [
+    { fixture: harness.kysely, code: undefined },
+    { fixture: harness.knex, code: undefined },
+    { fixture: harness.prisma, code: undefined },
+    { fixture: harness.mikroOrm, code: 'HERALD_NO_TRANSACTION' },
+    { fixture: harness.sequelize, code: 'HERALD_NO_TRANSACTION' },
+    { fixture: harness.typeorm, code: 'HERALD_NO_TRANSACTION' },
+  ];
+  for (const { fixture, code } of fixtures) {
+    it(`${fixture.name}: refused or failed, never written with autocommit`, async () => {
+      const { createOutbox, defineEvent, migrate } = await import('../../src/index.ts');
+      const { z } = await import('zod');
+      const pg = (await import('pg')).default;
+      const Pinged = defineEvent({ type: 'ping', version: 1, schema: z.object({ n: z.number() }), key: () => 'k' });
+      const schema = uniqueName('herald_after');
+      const admin = new pg.Pool({ connectionString: databaseUrl, max: 1 });
+      await migrate(admin, { schema });
+      await admin.query(harness.effectsTable(schema));
+      const client = await fixture.open(schema, 2);
+      try {
+        let kept: unknown;
+        await client.transaction(async (tx) => {
+          kept = tx;
+          await createOutbox({ schema }).add(tx as never, Pinged({ n: 1 }));
+        });
+        const error = await createOutbox({ schema })
+          .add(kept as never, Pinged({ n: 2 }))
+          .catch((e: unknown) => e);
+        assert.ok(error instanceof Error, 'the late add did not succeed');
+        if (code) assert.equal((error as { code?: string }).code, code);
+        const rows = await admin.query(`SELECT payload FROM "${schema}".log`);
+        assert.deepEqual(
+          rows.rows.map((r) => r.payload),
+          [{ n: 1 }],
+        );
+      } finally {
+        await client.close();
+        await admin.query(`DROP SCHEMA "${schema}" CASCADE`);
+        await admin.end();
+      }
+    });
+  }
 });

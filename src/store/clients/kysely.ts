@@ -33,9 +33,15 @@ export function kyselyPort(db: object): Queryable {
 
 const kyselyLike = (v: object) => has(v, 'executeQuery') && has(v, 'getExecutor');
 
+/** A Kysely transaction still open: a ControlledTransaction says when it has ended. */
+export const openKyselyTransaction = (v: object): boolean => {
+  const t = v as { isTransaction?: unknown; isCommitted?: unknown; isRolledBack?: unknown };
+  return kyselyLike(v) && t.isTransaction === true && t.isCommitted !== true && t.isRolledBack !== true;
+};
+
 export const kysely: ClientAdapter = {
   client: 'kysely',
-  isTransaction: (v) => kyselyLike(v) && (v as { isTransaction?: unknown }).isTransaction === true,
+  isTransaction: openKyselyTransaction,
   isOutsideTransaction: (v) => kyselyLike(v),
   wrap: kyselyPort,
   isDatabase: (v) => kyselyLike(v) && has(v, 'transaction'),

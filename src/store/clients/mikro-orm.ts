@@ -4,7 +4,7 @@
  * statements on. Herald's statements run on it with bound parameters (MikroORM's own `execute`
  * would inline the values into the SQL text). Outside a transaction, the connection's Kysely.
  */
-import { kyselyPort } from './kysely.ts';
+import { kyselyPort, openKyselyTransaction } from './kysely.ts';
 import { type ClientAdapter, has } from './types.ts';
 
 export interface MikroOrmEntityManagerLike {
@@ -23,7 +23,12 @@ const emLike = (v: object) =>
 
 export const mikroOrm: ClientAdapter = {
   client: 'mikro-orm',
-  isTransaction: (v) => emLike(v) && (v as EntityManagerLike).isInTransaction(),
+  isTransaction: (v) => {
+    if (!emLike(v) || !(v as EntityManagerLike).isInTransaction()) return false;
+    // A forked EntityManager keeps its context after the commit: the Kysely transaction says.
+    const context = (v as EntityManagerLike).getTransactionContext();
+    return context !== undefined && openKyselyTransaction(context);
+  },
   isOutsideTransaction: emLike,
   wrap: (em) => kyselyPort((em as EntityManagerLike).getTransactionContext() as object),
   isDatabase: emLike,

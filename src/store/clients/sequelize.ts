@@ -31,7 +31,8 @@ const sequelizeLike = (v: object) =>
 
 export const sequelize: ClientAdapter = {
   client: 'sequelize',
-  isTransaction: (v) => txLike(v) && connectionOf(v) !== undefined,
+  // `finished` is set ('commit', 'rollback') when the transaction ends.
+  isTransaction: (v) => txLike(v) && !(v as { finished?: unknown }).finished && connectionOf(v) !== undefined,
   isOutsideTransaction: (v) => txLike(v) || sequelizeLike(v),
   wrap: (t) => connectionOf(t) as Queryable,
   isDatabase: sequelizeLike,
