@@ -6,10 +6,12 @@ import { type RelayBenchOptions, relayBench } from './relay.ts';
 import { type BenchEnv, type TransportName, transportNames } from './transports.ts';
 import { defaultVariants, writeBench } from './write.ts';
 import { anatomyNames } from './write-anatomy.ts';
+import { type ClientBenchName, clientBenchNames, writeClientsBench } from './write-clients.ts';
 
 const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sqs|postgres|all] [--events N] [--baseline-events N] [--rate R] [--seconds S] [--only herald|baseline] [--relays N] [--metrics] [--source polling|cdc|all] [--json]
        npm run bench -- consume [--events N] [--duplicates FRACTION] [--concurrency N] [--only herald|herald-batch|baseline] [--json]
        npm run bench -- write [--writers N] [--payload-bytes B] [--seconds S] [--rounds R] [--anatomy] [--variants a,b] [--json]
+       npm run bench -- write --clients all|NAME,NAME [--writers N] [--payload-bytes B] [--seconds S] [--json]
 
   relay   Herald's relay against a seed-style polling relay, on the same PostgreSQL and broker:
           drain throughput of a backlog, commit→arrival latency at a steady rate, lost and
@@ -57,7 +59,12 @@ const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sq
   --rounds R            rounds of every variant; figures are medians (default 3)
   --anatomy             also the log's features one at a time (bench/write-anatomy.ts)
   --variants a,b        these variants only (plain is always measured)
-  --json                one JSON line per variant: variant, txPerSec, overheadPct, rounds`;
+  --json                one JSON line per variant: variant, txPerSec, overheadPct, rounds
+  --clients all|a,b     instead: per database client (node-postgres, postgres.js, kysely,
+                        drizzle-node-postgres, drizzle-postgres-js, knex, prisma, typeorm, mikro-orm,
+                        sequelize), its own
+                        transaction with the business row alone and with outbox.add; one JSON line
+                        per client: client, plainTxPerSec, withOutboxTxPerSec, overheadPct`;
 
 function sourceList(value: string | undefined): ('polling' | 'cdc')[] {
   if (value === undefined || value === 'polling') return ['polling'];
@@ -137,6 +144,7 @@ function parse() {
       'payload-bytes': { type: 'string' },
       rounds: { type: 'string' },
       variants: { type: 'string' },
+      clients: { type: 'string' },
       anatomy: { type: 'boolean', default: false },
       source: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -175,7 +183,7 @@ const flags: Record<string, readonly string[]> = {
     'help',
   ],
   consume: ['events', 'duplicates', 'concurrency', 'only', 'json', 'help'],
-  write: ['writers', 'payload-bytes', 'seconds', 'rounds', 'variants', 'anatomy', 'json', 'help'],
+  write: ['writers', 'payload-bytes', 'seconds', 'rounds', 'variants', 'anatomy', 'clients', 'json', 'help'],
 };
 for (const [name, value] of Object.entries(values)) {
   if (value !== undefined && value !== false && !flags[command]?.includes(name))
@@ -226,6 +234,27 @@ if (command === 'relay') {
     process.exitCode = 1;
   } finally {
     await logical?.close();
+  }
+} else if (command === 'write' && values.clients !== undefined) {
+  const known = Object.keys(clientBenchNames) as ClientBenchName[];
+  const clients =
+    values.clients === 'all' ? known : (values.clients.split(',').map((c) => c.trim()) as ClientBenchName[]);
+  const unknown = clients.filter((c) => !known.includes(c));
+  if (unknown.length > 0) fail(`--clients takes all or some of ${known.join(', ')}; unknown: ${unknown.join(', ')}`);
+  try {
+    await writeClientsBench(
+      {
+        clients,
+        writers: positive('writers', values.writers, 16),
+        payloadBytes: positive('payload-bytes', values['payload-bytes'], 1024),
+        seconds: positive('seconds', values.seconds, 5, false),
+        json: values.json,
+      },
+      env.databaseUrl,
+    );
+  } catch (error) {
+    process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 1;
   }
 } else if (command === 'write') {
   const listed = values.variants?.split(',').map((v) => v.trim()) ?? [

@@ -73,10 +73,12 @@ export { createRelay, type Relay, type RelayOptions, type RelayState, type Relay
 export { type ReplayOptions, type ReplayResult, replayEvents } from './replay/replay.ts';
 export { getStatus, type HeraldStatus, type StatusOptions } from './status/status.ts';
 export { listUnpublished, type UnpublishedEvent, type UnpublishedOptions } from './status/unpublished.ts';
-export { type DatabaseOption, type PoolClientLike, type PoolLike, withTransaction } from './store/connect.ts';
+export type { ClientTransaction, TransactionOf } from './store/clients/index.ts';
+export type { DatabaseOption, PoolClientLike, PoolLike } from './store/connect.ts';
 export type { Queryable, QueryResultLike } from './store/db.ts';
 export { type MigrateOptions, type MigrateResult, type Migration, migrate } from './store/migrate.ts';
 export { type AppliedMigration, type MigrationStatus, migrationStatus } from './store/migration-status.ts';
+export { withTransaction } from './store/transaction.ts';
 export type {
   Delivery,
   IncomingMessage,

@@ -5,7 +5,9 @@ import type { HealthCheck } from '../observe/http.ts';
 import type { Logger } from '../observe/logger.ts';
 import type { MetricsRecorder } from '../observe/metrics.ts';
 import { createOutbox } from '../outbox/outbox.ts';
+import type { TransactionOf } from '../store/clients/index.ts';
 import type { DatabaseOption } from '../store/connect.ts';
+import type { Queryable } from '../store/db.ts';
 import type { PartitionLag, Transport } from '../transports/transport.ts';
 import type { DeadLetterTopic } from './dead-letter.ts';
 import { consumerSettings } from './options.ts';
@@ -13,13 +15,17 @@ import type { Route } from './pipeline.ts';
 import { type ConsumerRun, startConsumer } from './run.ts';
 import type { BatchHandler, ConsumerStats, Handler } from './types.ts';
 
-export interface ConsumerOptions {
+export interface ConsumerOptions<D = DatabaseOption> {
   /** A transport, e.g. kafka({ brokers }): it reads the group's topics and publishes dead letters. */
   transport: Transport;
   /** The consumer group: members share the work, and the inbox is kept per group. */
   group: string;
-  /** Connection string or pg Pool; handlers' transactions run on it. Default `DATABASE_URL`. */
-  db?: DatabaseOption;
+  /**
+   * Connection string, pg Pool, or the database object of your client (postgres.js, Kysely,
+   * Drizzle, Knex, Prisma, TypeORM, MikroORM, Sequelize): handlers run in its transactions and
+   * get its transaction object as `tx` (docs/clients.md). Default `DATABASE_URL`.
+   */
+  db?: D;
   /** The herald schema; default `HERALD_SCHEMA`, else `herald`. */
   schema?: string;
   /** Topics to read; default: each handled event's destination, or `<topicPrefix>.<type>`. */
@@ -63,15 +69,15 @@ export interface ConsumerOptions {
   metrics?: MetricsRecorder;
 }
 
-export interface Consumer extends HealthCheck {
+export interface Consumer<Tx = Queryable> extends HealthCheck {
   /** Handles one event type; the handler asks for the definition's version (older ones are upcast). */
-  on<S extends StandardSchemaV1>(definition: EventDefinition<S>, handler: Handler<InferOutput<S>>): Consumer;
+  on<S extends StandardSchemaV1>(definition: EventDefinition<S>, handler: Handler<InferOutput<S>, Tx>): Consumer<Tx>;
   /** Handles events of one type in batches, in one transaction per batch. */
   onBatch<S extends StandardSchemaV1>(
     definition: EventDefinition<S>,
-    handler: BatchHandler<InferOutput<S>>,
+    handler: BatchHandler<InferOutput<S>, Tx>,
     options?: { size?: number; maxWaitMs?: number },
-  ): Consumer;
+  ): Consumer<Tx>;
   /** Checks the schema, then consumes in the background until stop(). */
   start(): Promise<void>;
   /** Stops fetching, finishes the handlers running, releases the rest, and leaves the group. */
@@ -83,8 +89,11 @@ export interface Consumer extends HealthCheck {
   topics(): string[];
 }
 
-export function createConsumer(options: ConsumerOptions): Consumer {
-  const settings = consumerSettings(options);
+export function createConsumer<D extends DatabaseOption | object = DatabaseOption>(
+  options: ConsumerOptions<D>,
+): Consumer<TransactionOf<D>> {
+  type Tx = TransactionOf<D>;
+  const settings = consumerSettings(options as ConsumerOptions<DatabaseOption | object>);
   const { group } = settings;
   const routes = new Map<string, Route>();
   const stats: ConsumerStats = {
@@ -115,9 +124,9 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     routes.set(definition.type, { definition, ...route });
   };
 
-  const consumer: Consumer = {
+  const consumer: Consumer<Tx> = {
     on(definition, handler) {
-      register(definition as unknown as EventDefinition, { handler: handler as Handler<unknown> });
+      register(definition as unknown as EventDefinition, { handler: handler as Handler<unknown, unknown> });
       return consumer;
     },
     onBatch(definition, handler, batch = {}) {
@@ -127,7 +136,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         throw new HeraldError('HERALD_INVALID_CONFIG', 'onBatch: size must be a positive integer and maxWaitMs >= 0');
       }
       register(definition as unknown as EventDefinition, {
-        batch: { handler: handler as BatchHandler<unknown>, size, maxWaitMs },
+        batch: { handler: handler as BatchHandler<unknown, unknown>, size, maxWaitMs },
       });
       return consumer;
     },

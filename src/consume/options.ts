@@ -11,6 +11,7 @@ import {
 import { settingFromEnv } from '../config/settings.ts';
 import { createLogger, type Logger } from '../observe/logger.ts';
 import { type MetricsRecorder, noMetrics } from '../observe/metrics.ts';
+import { clientAdapterOf } from '../store/clients/index.ts';
 import { type DatabaseOption, resolveDatabase } from '../store/connect.ts';
 import { resolveSchema } from '../store/identifiers.ts';
 import type { Transport } from '../transports/transport.ts';
@@ -23,7 +24,8 @@ import type { RetryPolicy } from './pipeline.ts';
 export interface ConsumerSettings {
   transport: Transport;
   group: string;
-  db: DatabaseOption;
+  /** A connection string or pool, or the database object of another client (docs/clients.md). */
+  db: DatabaseOption | object;
   schema: string;
   topics: string[] | undefined;
   topicFor: TopicStrategy;
@@ -49,7 +51,7 @@ export interface ConsumerSettings {
  * (DATABASE_URL, HERALD_SCHEMA, HERALD_TOPIC_PREFIX, HERALD_LOG_LEVEL), then the defaults. The
  * error names the option.
  */
-export function consumerSettings(options: ConsumerOptions): ConsumerSettings {
+export function consumerSettings(options: ConsumerOptions<DatabaseOption | object>): ConsumerSettings {
   checkObject(options);
   const { transport } = options;
   if (!transport || typeof transport.subscribe !== 'function') {
@@ -76,7 +78,9 @@ export function consumerSettings(options: ConsumerOptions): ConsumerSettings {
   return {
     transport,
     group: options.group,
-    db: resolveDatabase(options.db),
+    db: clientAdapterOf(options.db)
+      ? (options.db as object)
+      : resolveDatabase(options.db as DatabaseOption | undefined),
     schema: resolveSchema(options.schema).name,
     topics,
     topicFor: prefixTopics(topicPrefix),

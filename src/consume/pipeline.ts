@@ -2,8 +2,9 @@ import { HeraldError } from '../errors.ts';
 import type { EventDefinition } from '../events/define.ts';
 import type { Outbox } from '../outbox/outbox.ts';
 import { retry } from '../retry/retry.ts';
-import { withTransaction } from '../store/connect.ts';
+import type { Queryable } from '../store/db.ts';
 import { claimInbox } from '../store/sql/inbox.ts';
+import { inTransactionScope } from '../store/transaction.ts';
 import type { IncomingMessage } from '../transports/transport.ts';
 import { type ConsumedEvent, decodeMessage, eventTime } from '../wire/incoming.ts';
 import { createBatcher } from './batch.ts';
@@ -16,8 +17,8 @@ import { upcastAndParse } from './upcast.ts';
 
 export interface Route {
   definition: EventDefinition;
-  handler?: Handler<unknown>;
-  batch?: { handler: BatchHandler<unknown>; size: number; maxWaitMs: number };
+  handler?: Handler<unknown, unknown>;
+  batch?: { handler: BatchHandler<unknown, unknown>; size: number; maxWaitMs: number };
 }
 
 /** Handler attempts before a message is dead-lettered (default 5), and the backoff between them. */
@@ -35,7 +36,10 @@ export function createPipeline(
     outbox: Outbox;
   },
 ) {
-  const { pool, schema, group, stats, logger, signal } = deps;
+  const { schema, group, stats, logger, signal } = deps;
+  /** A transaction of the user's client, ambient inside `fn`: `outbox.add(events)` writes in it. */
+  const transaction = <T>(fn: (tx: unknown, port: Queryable) => Promise<T>): Promise<T> =>
+    deps.transaction((tx, port) => inTransactionScope(tx, port, () => fn(tx, port)));
   const slots = createSemaphore(deps.concurrency);
 
   /**
@@ -81,7 +85,7 @@ export function createPipeline(
 
   /** The handler and the inbox row in one transaction: a second delivery finds the row and skips. */
   async function runOne(route: Route, event: ConsumedEvent, m: IncomingMessage, attempt: number): Promise<Outcome> {
-    return withTransaction(pool, async (tx) => {
+    return transaction(async (native, tx) => {
       const fresh = await claimInbox(
         tx,
         schema,
@@ -91,8 +95,8 @@ export function createPipeline(
       );
       if (!fresh.has(event.id)) return 'duplicate';
       const emit = emitter(deps.outbox, tx);
-      await (route.handler as Handler<unknown>)(event, {
-        tx,
+      await (route.handler as Handler<unknown, unknown>)(event, {
+        tx: native,
         emit: (events) => emit(event, events),
         attempt,
         group,
@@ -127,7 +131,7 @@ export function createPipeline(
     const handler = (route.batch as NonNullable<Route['batch']>).handler;
     let outcomes: Outcome[] = [];
     const attempt = (n: number) =>
-      withTransaction(pool, async (tx) => {
+      transaction(async (native, tx) => {
         const fresh = await claimInbox(
           tx,
           schema,
@@ -145,7 +149,7 @@ export function createPipeline(
         const events = items.filter((_, k) => outcomes[k] === 'handled').map((i) => i.event);
         if (events.length === 0) return;
         const emit = emitter(deps.outbox, tx);
-        await handler(events, { tx, emit, attempt: n, group });
+        await handler(events, { tx: native, emit, attempt: n, group });
       });
     let failed = false;
     await withRetries(attempt, async (error, n) => {

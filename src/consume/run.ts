@@ -3,7 +3,8 @@ import type { Readiness } from '../observe/http.ts';
 import { loadTracing } from '../observe/tracing.ts';
 import type { Outbox } from '../outbox/outbox.ts';
 import { readGauges } from '../status/readings.ts';
-import { openPool } from '../store/connect.ts';
+import { clientAdapterOf, clientDatabase } from '../store/clients/index.ts';
+import { type DatabaseOption, openPool, type PoolLike } from '../store/connect.ts';
 import { assertMigrated } from '../store/migrate.ts';
 import { maintainPartitions, scheduleRetention } from '../store/retention.ts';
 import { recordLag } from '../store/sql/consumer-lag.ts';
@@ -18,6 +19,11 @@ import { createPipeline, type Route } from './pipeline.ts';
 import { startRedelivery } from './redeliver.ts';
 import { Released } from './released.ts';
 import type { ConsumerContext, ConsumerStats } from './types.ts';
+
+/** The consumer's pool is only queried; transactions go through the client's own. */
+const noConnect = (): never => {
+  throw new Error('a client database has no pool connections; use its transaction');
+};
 
 /** A consumer that has started: what createConsumer's stop(), lag() and stats() reach. */
 export interface ConsumerRun {
@@ -67,7 +73,13 @@ export async function startConsumer(deps: {
     if (stats.state === 'retrying') stats.state = 'running';
   };
 
-  const { pool, owned } = openPool(settings.db, settings.concurrency + 2);
+  // Another client's database (Kysely, Prisma…): Herald's own statements go through it, and
+  // handlers run in its transactions. A connection string or a pool: as it always was.
+  const client = clientAdapterOf(settings.db) ? clientDatabase(settings.db) : undefined;
+  const { pool, owned } = client
+    ? { pool: { query: client.query, connect: noConnect } as PoolLike, owned: false }
+    : openPool(settings.db as DatabaseOption, settings.concurrency + 2);
+  const database = client ?? clientDatabase(pool);
   try {
     await assertMigrated(pool, schema);
     const retentionDays = settings.inboxRetentionDays;
@@ -82,6 +94,7 @@ export async function startConsumer(deps: {
   );
   const context: ConsumerContext = {
     pool,
+    transaction: database.transaction,
     schema,
     group,
     retry: settings.retry,

@@ -1,6 +1,7 @@
 import type { OutboxEvent } from '../events/define.ts';
 import type { Logger } from '../observe/logger.ts';
 import type { AddedEvent } from '../outbox/outbox.ts';
+import type { ClientDatabase } from '../store/clients/index.ts';
 import type { PoolLike } from '../store/connect.ts';
 import type { Queryable } from '../store/db.ts';
 import type { ConsumedEvent } from '../wire/incoming.ts';
@@ -11,9 +12,12 @@ export interface MessageInfo {
   offset: string;
 }
 
-export interface HandlerContext {
-  /** The transaction the inbox row is written in: write the handler's effects with it. */
-  tx: Queryable;
+export interface HandlerContext<Tx = Queryable> {
+  /**
+   * The transaction the inbox row is written in, your client's own (a PoolClient, a Kysely
+   * Transaction, a Prisma transaction client…): write the handler's effects with it.
+   */
+  tx: Tx;
   /**
    * Writes events to the outbox in `tx`. They carry the consumed event's correlation id (or its id
    * when it had none) and trace context, and its id as their causation id, unless set.
@@ -25,13 +29,16 @@ export interface HandlerContext {
   message: MessageInfo;
 }
 
-export interface BatchContext extends Omit<HandlerContext, 'emit' | 'message'> {
+export interface BatchContext<Tx = Queryable> extends Omit<HandlerContext<Tx>, 'emit' | 'message'> {
   /** As HandlerContext.emit, with the consumed event that caused these ones. */
   emit(causedBy: ConsumedEvent, events: OutboxEvent | readonly OutboxEvent[]): Promise<AddedEvent[]>;
 }
 
-export type Handler<P> = (event: ConsumedEvent<P>, context: HandlerContext) => Promise<void> | void;
-export type BatchHandler<P> = (events: ConsumedEvent<P>[], context: BatchContext) => Promise<void> | void;
+export type Handler<P, Tx = Queryable> = (event: ConsumedEvent<P>, context: HandlerContext<Tx>) => Promise<void> | void;
+export type BatchHandler<P, Tx = Queryable> = (
+  events: ConsumedEvent<P>[],
+  context: BatchContext<Tx>,
+) => Promise<void> | void;
 
 /**
  * Thrown by a handler for a message that will never succeed (a business rule says no, a
@@ -64,6 +71,8 @@ export interface ConsumerStats {
 /** What every part of a running consumer shares: where it writes, who it is, how it reports. */
 export interface ConsumerContext {
   pool: PoolLike;
+  /** A transaction of the database's own client: its transaction object, and the port over it. */
+  transaction: ClientDatabase['transaction'];
   schema: string;
   group: string;
   /** Handler attempts and the backoff between them (also paces the give-up path). */

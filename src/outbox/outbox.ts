@@ -1,10 +1,11 @@
 import { oneOf } from '../config/check.ts';
 import { HeraldError } from '../errors.ts';
 import { eventBrand, isOutboxEvent, type OutboxEvent } from '../events/define.ts';
-import type { Queryable } from '../store/db.ts';
+import { type ClientTransaction, transactionPort } from '../store/clients/index.ts';
 import { resolveSchema } from '../store/identifiers.ts';
 import { emitEvents } from '../store/sql/emit-events.ts';
 import { insertEvents, type LogRecord } from '../store/sql/insert-events.ts';
+import { ambientPort } from '../store/transaction.ts';
 import { traceCreation } from './trace.ts';
 
 export interface OutboxOptions {
@@ -26,14 +27,25 @@ export interface OutboxOptions {
    * backlog in `herald status`, and recovery if the slot is lost. See docs/outbox.md.
    */
   mode?: 'log' | 'wal';
+  /**
+   * Where `outbox.add(events)` finds the transaction when none is passed and none is ambient
+   * (withTransaction, a handler): the transaction object of your client, or undefined when there
+   * is none. E.g. with @nestjs-cls/transactional:
+   * `() => txHost.isTransactionActive() ? txHost.tx : undefined`.
+   */
+  transaction?: () => unknown;
 }
 
 export interface Outbox {
   /**
    * Appends events to the log inside the caller's transaction: they are published if, and only
-   * if, it commits. Every payload is validated first; if one fails, nothing is written.
+   * if, it commits. Every payload is validated first; if one fails, nothing is written. `tx` is
+   * the transaction object of your client (pg, postgres.js, Kysely, Drizzle, Knex, Prisma,
+   * TypeORM, MikroORM, Sequelize: docs/clients.md); without it, the ambient one of `withTransaction`
+   * or a handler.
    */
-  add(tx: Queryable, events: OutboxEvent | readonly OutboxEvent[]): Promise<AddedEvent[]>;
+  add(tx: ClientTransaction, events: OutboxEvent | readonly OutboxEvent[]): Promise<AddedEvent[]>;
+  add(events: OutboxEvent | readonly OutboxEvent[]): Promise<AddedEvent[]>;
 }
 
 export interface AddedEvent {
@@ -127,7 +139,10 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
   const mode = oneOf('mode', options.mode, ['log', 'wal'] as const) ?? 'log';
   const write = mode === 'wal' ? emitEvents : insertEvents;
   return {
-    async add(tx, events) {
+    async add(first: ClientTransaction | OutboxEvent | readonly OutboxEvent[], second?: unknown) {
+      const ambient = second === undefined && (Array.isArray(first) || isOutboxEvent(first));
+      const events = (ambient ? first : second) as OutboxEvent | readonly OutboxEvent[];
+      const tx = ambient ? ambientPort(options.transaction) : transactionPort(first);
       const list = Array.isArray(events) ? events : [events as OutboxEvent];
       if (list.length === 0) return [];
       // Validate everything before the first write: a bad event leaves the transaction untouched.

@@ -1,0 +1,2 @@
+export { type DeclaredHandler, HandleEvent } from './handlers.ts';
+export { HERALD_OPTIONS, HeraldModule, type HeraldModuleOptions, HeraldOutbox } from './module.ts';

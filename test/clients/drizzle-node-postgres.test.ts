@@ -1,0 +1,4 @@
+import { drizzleNodePostgres } from './harness.ts';
+import { clientSuite } from './suite.ts';
+
+clientSuite(drizzleNodePostgres);

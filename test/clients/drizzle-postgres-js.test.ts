@@ -1,0 +1,4 @@
+import { drizzlePostgresJs } from './harness.ts';
+import { clientSuite } from './suite.ts';
+
+clientSuite(drizzlePostgresJs);

@@ -1,0 +1,4 @@
+import { knex } from './harness.ts';
+import { clientSuite } from './suite.ts';
+
+clientSuite(knex);

@@ -1,0 +1,4 @@
+import { kysely } from './harness.ts';
+import { clientSuite } from './suite.ts';
+
+clientSuite(kysely);

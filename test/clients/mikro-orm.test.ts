@@ -1,0 +1,4 @@
+import { mikroOrm } from './harness.ts';
+import { clientSuite } from './suite.ts';
+
+clientSuite(mikroOrm);

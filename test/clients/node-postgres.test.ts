@@ -1,0 +1,4 @@
+import { nodePostgres } from './harness.ts';
+import { clientSuite } from './suite.ts';
+
+clientSuite(nodePostgres);

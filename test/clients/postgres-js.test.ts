@@ -1,0 +1,4 @@
+import { postgresJs } from './harness.ts';
+import { clientSuite } from './suite.ts';
+
+clientSuite(postgresJs);

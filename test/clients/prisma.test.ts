@@ -1,0 +1,4 @@
+import { prisma } from './harness.ts';
+import { clientSuite } from './suite.ts';
+
+clientSuite(prisma);

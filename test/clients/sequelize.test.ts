@@ -1,0 +1,4 @@
+import { sequelize } from './harness.ts';
+import { clientSuite } from './suite.ts';
+
+clientSuite(sequelize);

@@ -1,0 +1,4 @@
+import { typeorm } from './harness.ts';
+import { clientSuite } from './suite.ts';
+
+clientSuite(typeorm);
