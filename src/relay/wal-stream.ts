@@ -135,8 +135,8 @@ export async function openWalStream(options: {
           shard: walMessageShard,
         });
       } catch (error) {
-        // Not an event this version can read: stop rather than acknowledge past it.
-        fail(new Error(`unreadable table-less event in the WAL: ${(error as Error).message}`));
+        // Not an event this version can read (a newer format, or not Herald's): the others go on.
+        options.onUnreadable?.(error, message.content?.length ?? 0);
       }
     } else if (message.tag === 'commit' && open) {
       if (open.length > 0) ready.push({ rows: open, endLsn: message.commitEndLsn ?? '0/0' });

@@ -164,7 +164,8 @@ describe('relay with source: cdc (logical replication)', () => {
     await Promise.all(relays.map((r) => r.stop()));
     const r = relay();
     await r.start();
-    await waitFor('streaming', async () => (await slotInfo(pool, schema))?.active === true);
+    // Caught up with what earlier tests left (its start-up read of the log), and streaming.
+    await r.drain();
     const walOutbox = createOutbox({ schema, mode: 'wal' });
     const logRows = async () =>
       (await pool.query(`SELECT count(*)::int AS n FROM "${schema}".log`)).rows[0].n as number;
@@ -182,7 +183,7 @@ describe('relay with source: cdc (logical replication)', () => {
     // Something under Herald's prefix that is not an event: skipped, not a stall.
     await pool.query(`SELECT pg_logical_emit_message(true, $1, 'not json')`, [`herald:${schema}`]);
     const second = await inTransaction(pool, (tx) => walOutbox.add(tx, Item({ n: 1003 }, { destination: topic })));
-    await waitFor('three published', () => r.stats().published === published + 3);
+    await waitFor('three published', () => r.stats().published >= published + 3);
     assert.equal(await logRows(), rowsBefore, 'no row in the log');
     const ids = [...first, ...second].map((a) => a.id);
     const messages = await readTopic(topic, 1, { untilIds: ids });
