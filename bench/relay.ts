@@ -76,6 +76,7 @@ export interface SystemResult {
   /** CPU seconds per 10,000 events in the steady-rate phase (bench/cpu.ts); null where unknown. */
   relayCpuSecPer10k: number | null;
   relayPgCpuSecPer10k: number | null;
+  /** The server's processes but the writers' backends (their pool has closed when it is read). */
   pgCpuSecPer10k: number | null;
 }
 
@@ -363,7 +364,7 @@ function report(
   const cpuCell = (v: number | null) => (v === null ? NaN : v);
   add('relay CPU s / 10k events (steady)', (r) => cpuCell(r.relayCpuSecPer10k));
   add("relay's PG backends CPU s / 10k", (r) => cpuCell(r.relayPgCpuSecPer10k));
-  add('PostgreSQL CPU s / 10k (all)', (r) => cpuCell(r.pgCpuSecPer10k));
+  add('PostgreSQL CPU s / 10k (server, not writers)', (r) => cpuCell(r.pgCpuSecPer10k));
   const where =
     transportName === 'kafka'
       ? `Kafka topic per system, ${partitions} partitions, LogAppendTime (arrival = broker append time)`
@@ -404,7 +405,7 @@ function report(
               ['commit→ack p99 (ms)', (r) => r.p99Ms],
               ['relay CPU s / 10k', (r) => r.relayCpuSecPer10k],
               ["relay's PG backends CPU s / 10k", (r) => r.relayPgCpuSecPer10k],
-              ['PostgreSQL CPU s / 10k (all)', (r) => r.pgCpuSecPer10k],
+              ['PostgreSQL CPU s / 10k (server, not writers)', (r) => r.pgCpuSecPer10k],
               ['lost', (r) => r.lost],
               ['duplicates', (r) => r.duplicates],
             ] as [string, (r: SystemResult) => number | null][]

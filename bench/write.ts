@@ -120,7 +120,10 @@ async function measure(pool: pg.Pool, options: WriteBenchOptions, business: stri
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] as number;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 };
 
 export async function writeBench(options: WriteBenchOptions, databaseUrl: string): Promise<WriteResult[]> {
@@ -146,26 +149,33 @@ export async function writeBench(options: WriteBenchOptions, databaseUrl: string
     await measure(pool, { ...options, seconds: 1 }, business, null);
     const plain: number[] = [];
     const perVariant = new Map<string, number[]>(chosen.map((v) => [v.name, []]));
+    // Each variant's overhead in each round, against that round's plain (before and after).
+    const overheads = new Map<string, number[]>(chosen.map((v) => [v.name, []]));
+    const timed = chosen.filter((v) => v.extra !== null);
     for (let r = 0; r < options.rounds; r++) {
-      // Plain before and after each round's variants, so drift during a round shows in the base.
-      plain.push(await measure(pool, options, business, null));
-      for (const v of chosen) {
-        if (v.extra === null) continue;
+      // Plain before and after each round's variants, so drift during a round shows in the base;
+      // the variants' order turns by one each round, so none is always measured last.
+      const before = await measure(pool, options, business, null);
+      const order = timed.map((_, i) => timed[(i + r) % timed.length] as Variant);
+      const got = new Map<string, number>();
+      for (const v of order) {
         const tps = await measure(pool, options, business, v.extra);
+        got.set(v.name, tps);
         perVariant.get(v.name)?.push(tps);
         log(`round ${r + 1}: ${v.name.padEnd(22)} ${Math.round(tps)} tx/s`);
       }
-      plain.push(await measure(pool, options, business, null));
-      log(`round ${r + 1}: plain (before, after)     ${plain.slice(-2).map(Math.round).join(', ')} tx/s`);
+      const after = await measure(pool, options, business, null);
+      plain.push(before, after);
+      for (const [name, tps] of got) overheads.get(name)?.push(1 - tps / ((before + after) / 2));
+      log(`round ${r + 1}: plain (before, after)     ${Math.round(before)}, ${Math.round(after)} tx/s`);
     }
-    const base = median(plain);
     const results = chosen.map((v): WriteResult => {
       const rounds = v.extra === null ? plain : (perVariant.get(v.name) ?? []);
-      const txPerSec = median(rounds);
       return {
         variant: v.name,
-        txPerSec: Math.round(txPerSec),
-        overheadPct: round((1 - txPerSec / base) * 100),
+        txPerSec: Math.round(median(rounds)),
+        // The median of the per-round overheads: each paired with the plain runs around it.
+        overheadPct: v.extra === null ? 0 : round(median(overheads.get(v.name) ?? []) * 100),
         rounds: rounds.map(Math.round),
       };
     });
