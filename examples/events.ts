@@ -41,6 +41,9 @@ try {
       correlationId: 'order-1001', // links every event of this order
       causationId: '0193a3c4-0000-7000-8000-000000000001', // the order.created event we handled
       traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
+      userId: 'user-17', // who placed the order, and in which session
+      sessionId: 'session-3f2a',
+      tags: ['web', 'priority'],
       headers: { tenant: 'acme' },
     },
   );

@@ -3,11 +3,13 @@ import type { AddedEvent, Outbox } from '../outbox/outbox.ts';
 import type { Queryable } from '../store/db.ts';
 import type { ConsumedEvent } from '../wire/incoming.ts';
 
-/** The consumed event's correlation, causation and trace context, under what the caller set. */
+/** The consumed event's correlation, causation, user, session and trace context, under what the caller set. */
 export function caused(event: OutboxEvent, by: ConsumedEvent): OutboxEvent {
   const inherited = {
     correlationId: by.correlationId ?? by.id,
     causationId: by.id,
+    ...(by.userId ? { userId: by.userId } : {}),
+    ...(by.sessionId ? { sessionId: by.sessionId } : {}),
     ...(by.traceparent ? { traceparent: by.traceparent } : {}),
     ...(by.tracestate ? { tracestate: by.tracestate } : {}),
   };

@@ -22,6 +22,12 @@ export interface EventOptions {
   correlationId?: string;
   /** The id of the event or command that caused this one. */
   causationId?: string;
+  /** The user on whose behalf the event happened (CloudEvents extension `userid`); kept by emit(). */
+  userId?: string;
+  /** The user's session (extension `sessionid`); kept by emit(). */
+  sessionId?: string;
+  /** Free labels (extension `tags`, comma-separated on the wire, so a tag has no comma). */
+  tags?: readonly string[];
   /** W3C trace context of the span that wrote the event. */
   traceparent?: string;
   tracestate?: string;

@@ -42,6 +42,17 @@ export function checkEventOptions(type: string, options: EventOptions): void {
   checkText(type, 'subject', options.subject, 1024);
   checkText(type, 'correlationId', options.correlationId);
   checkText(type, 'causationId', options.causationId);
+  checkText(type, 'userId', options.userId);
+  checkText(type, 'sessionId', options.sessionId);
+  if (options.tags !== undefined) {
+    if (!Array.isArray(options.tags) || options.tags.length > 64) {
+      throw invalidHeader(type, 'tags', options.tags, 'must be a list of at most 64 tags');
+    }
+    for (const tag of options.tags) {
+      checkText(type, 'tag', tag, 128);
+      if ((tag as string).includes(',')) throw invalidHeader(type, 'tag', tag, 'must not contain a comma');
+    }
+  }
   checkText(type, 'tracestate', options.tracestate, 512);
   if (options.traceparent !== undefined && !traceparentPattern.test(String(options.traceparent))) {
     throw invalidHeader(type, 'traceparent', options.traceparent, 'is not a W3C traceparent');

@@ -31,6 +31,9 @@ export interface HistoryEvent {
   headers: Record<string, string>;
   correlationId: string | null;
   causationId: string | null;
+  userId: string | null;
+  sessionId: string | null;
+  tags: string[];
   time: Date;
   /** Where it sits in the log (`xid:seq`), the order it is read in; pass as `after` to page on. */
   position: string;
@@ -97,7 +100,8 @@ export async function readStream(selector: StreamSelector, options: ReadStreamOp
     const result = await pool.query<HistoryEvent & { more: boolean }>(
       `SELECT l.id, l.type, l.version, l.source, l.subject, l.aggregate_type AS "aggregateType",
   l.aggregate_id AS "aggregateId", l.partition_key AS key, l.payload, l.headers,
-  l.correlation_id AS "correlationId", l.causation_id AS "causationId", l.created_at AS time,
+  l.correlation_id AS "correlationId", l.causation_id AS "causationId", l.user_id AS "userId",
+  l.session_id AS "sessionId", coalesce(l.tags, '{}') AS tags, l.created_at AS time,
   l.xid::text || ':' || l.seq::text AS position
 FROM ${quoteIdent(schema)}.log l
 WHERE ${column} AND (l.xid, l.seq) > ($${n + 1}::xid8, $${n + 2}::bigint)

@@ -95,6 +95,9 @@ async function resolve(event: unknown, source: string, maxBytes: number): Promis
     headers: o.headers ?? {},
     correlationId: o.correlationId ?? event.id,
     causationId: o.causationId ?? null,
+    userId: o.userId ?? null,
+    sessionId: o.sessionId ?? null,
+    tags: o.tags && o.tags.length > 0 ? [...o.tags] : null,
     traceparent: o.traceparent ?? null,
     tracestate: o.tracestate ?? null,
     time: o.time ?? new Date(),
@@ -112,10 +115,14 @@ function wrapWriteError(error: unknown, schema: string): unknown {
   }
   // A writer of this release on a schema not yet migrated to 0008 (shard_of is missing): the
   // deploy ran before `herald migrate`. Nothing was written; say what to do.
-  if (code === '42883' && /shard_of/.test(String((error as { message?: unknown }).message))) {
+  const message = String((error as { message?: unknown }).message);
+  if (
+    (code === '42883' && /shard_of/.test(message)) ||
+    (code === '42703' && /"(user_id|session_id|tags)"/.test(message))
+  ) {
     return new HeraldError(
       'HERALD_NOT_MIGRATED',
-      `schema "${schema}" lacks migration 0008 (shard_of); run \`herald migrate --schema ${schema}\` before deploying this release`,
+      `schema "${schema}" is older than this release (${message}); run \`herald migrate --schema ${schema}\` before deploying it`,
       { cause: error },
     );
   }

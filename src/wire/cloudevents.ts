@@ -3,7 +3,8 @@
  * Kafka's protocol binding prefixes attributes with `ce_` and maps `datacontenttype` to
  * `content-type`. Extension names follow the spec's rule (lower-case letters and digits):
  * partitionkey (Partitioning extension), traceparent/tracestate (Distributed Tracing extension),
- * correlationid, causationid and dataversion (Herald's).
+ * correlationid, causationid, dataversion, userid, sessionid and tags (Herald's; tags
+ * comma-separated).
  */
 export interface CloudEventAttributes {
   id: string;
@@ -15,6 +16,9 @@ export interface CloudEventAttributes {
   partitionkey: string;
   correlationid: string | null;
   causationid: string | null;
+  userid?: string | null;
+  sessionid?: string | null;
+  tags?: string | null;
   traceparent: string | null;
   tracestate: string | null;
 }
@@ -34,6 +38,9 @@ export const attributeNames = [
   'partitionkey',
   'correlationid',
   'causationid',
+  'userid',
+  'sessionid',
+  'tags',
   'traceparent',
   'tracestate',
 ] as const satisfies readonly ('specversion' | keyof CloudEventAttributes)[];
@@ -47,7 +54,7 @@ export const attributePrefix = 'ce_';
 function headerText(attributes: CloudEventAttributes, name: (typeof attributeNames)[number]): string | null {
   if (name === 'specversion') return specVersion;
   const value = attributes[name];
-  if (value === null) return null;
+  if (value === null || value === undefined) return null;
   return value instanceof Date ? value.toISOString() : String(value);
 }
 

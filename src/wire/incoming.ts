@@ -18,6 +18,11 @@ export interface ConsumedEvent<P = unknown> {
   time: Date | null;
   correlationId: string | null;
   causationId: string | null;
+  /** The user and session the event names (CloudEvents extensions `userid`, `sessionid`). */
+  userId: string | null;
+  sessionId: string | null;
+  /** Its tags (extension `tags`); empty when none. */
+  tags: string[];
   traceparent: string | null;
   tracestate: string | null;
   /** Headers that are not CloudEvents attributes: the writer's own. */
@@ -102,6 +107,9 @@ export function decodeMessage(m: IncomingMessage, prefix = attributePrefix): Con
     time,
     correlationId: text('correlationid', false),
     causationId: text('causationid', false),
+    userId: text('userid', false),
+    sessionId: text('sessionid', false),
+    tags: (text('tags', false) ?? '').split(',').filter((t) => t.length > 0),
     traceparent: text('traceparent', false),
     tracestate: text('tracestate', false),
     headers,

@@ -16,6 +16,10 @@ export interface StoredEvent {
   headers: Record<string, string>;
   correlation_id: string | null;
   causation_id: string | null;
+  /** Migration 0009; absent in rows read by code that does not select them. */
+  user_id?: string | null;
+  session_id?: string | null;
+  tags?: string[] | null;
   traceparent: string | null;
   tracestate: string | null;
   created_at: Date;
@@ -40,6 +44,9 @@ export function toMessage(row: StoredEvent, topicFor: TopicStrategy): OutgoingMe
         partitionkey: row.partition_key,
         correlationid: row.correlation_id,
         causationid: row.causation_id,
+        userid: row.user_id ?? null,
+        sessionid: row.session_id ?? null,
+        tags: row.tags && row.tags.length > 0 ? row.tags.join(',') : null,
         traceparent: row.traceparent,
         tracestate: row.tracestate,
       },

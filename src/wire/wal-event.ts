@@ -17,6 +17,9 @@ export interface WalEvent {
   headers: Record<string, string>;
   correlationId: string | null;
   causationId: string | null;
+  userId?: string | null;
+  sessionId?: string | null;
+  tags?: string[] | null;
   traceparent: string | null;
   tracestate: string | null;
   time: string;
@@ -55,6 +58,9 @@ export function decodeWalEvent(content: Uint8Array): StoredEvent {
     headers: parsed.headers,
     correlation_id: parsed.correlationId,
     causation_id: parsed.causationId,
+    user_id: parsed.userId ?? null,
+    session_id: parsed.sessionId ?? null,
+    tags: parsed.tags ?? null,
     traceparent: parsed.traceparent,
     tracestate: parsed.tracestate,
     created_at: new Date(parsed.time),

@@ -84,7 +84,7 @@ describe('consumers: exactly once in effect', () => {
     }
   });
 
-  it('passes correlation, causation and trace context to the events a handler emits', async () => {
+  it('passes correlation, causation, user, session and trace context to the events a handler emits', async () => {
     const fixture = await startRelayFixture(3);
     try {
       const { topic } = fixture;
@@ -104,7 +104,10 @@ describe('consumers: exactly once in effect', () => {
       });
       const outbox = createOutbox({ schema: fixture.db.schema, source: '/orders' });
       const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
-      const placed = Placed({ orderId: 'o-1' }, { correlationId: 'corr-1', traceparent });
+      const placed = Placed(
+        { orderId: 'o-1' },
+        { correlationId: 'corr-1', traceparent, userId: 'user-7', sessionId: 'sess-3', tags: ['vip', 'eu'] },
+      );
       await inTransaction(fixture.db.pool, (tx) => outbox.add(tx, placed));
       const consumer = createConsumer({
         transport,
@@ -116,6 +119,9 @@ describe('consumers: exactly once in effect', () => {
       consumer.on(Placed, async (event, { emit }) => {
         assert.equal(event.traceparent, traceparent);
         assert.equal(event.correlationId, 'corr-1');
+        assert.equal(event.userId, 'user-7');
+        assert.equal(event.sessionId, 'sess-3');
+        assert.deepEqual(event.tags, ['vip', 'eu']);
         await emit(Ack({ orderId: event.payload.orderId }));
       });
       await consumer.start();
@@ -130,6 +136,9 @@ describe('consumers: exactly once in effect', () => {
       assert.equal(ack.headers.ce_causationid, placed.id);
       assert.equal(ack.headers.ce_correlationid, 'corr-1');
       assert.equal(ack.headers.ce_traceparent, traceparent);
+      assert.equal(ack.headers.ce_userid, 'user-7', 'emit() keeps the user');
+      assert.equal(ack.headers.ce_sessionid, 'sess-3', 'and the session');
+      assert.equal(ack.headers.ce_tags, undefined, 'tags belong to the event that names them');
     } finally {
       await fixture.close();
     }

@@ -97,6 +97,27 @@ describe('defineEvent', () => {
       code(() => OrderCreated(p, { headers: { tenant: 'acme' } })),
       undefined,
     );
+    // Tags travel comma-separated: a tag with a comma, an empty one or too many are refused.
+    assert.equal(
+      code(() => OrderCreated(p, { tags: ['vip,gold'] })),
+      'HERALD_INVALID_HEADER',
+    );
+    assert.equal(
+      code(() => OrderCreated(p, { tags: [''] })),
+      'HERALD_INVALID_HEADER',
+    );
+    assert.equal(
+      code(() => OrderCreated(p, { tags: Array.from({ length: 65 }, (_, i) => `t${i}`) })),
+      'HERALD_INVALID_HEADER',
+    );
+    assert.equal(
+      code(() => OrderCreated(p, { userId: 'line\nbreak' })),
+      'HERALD_INVALID_HEADER',
+    );
+    assert.equal(
+      code(() => OrderCreated(p, { userId: 'u-1', sessionId: 's-1', tags: ['vip', 'eu'] })),
+      undefined,
+    );
   });
 });
 

@@ -37,6 +37,9 @@ describe('events committed in PostgreSQL reach Kafka', () => {
         traceparent,
         headers: { tenant: 'acme' },
         time: new Date('2026-11-02T03:04:05.678Z'),
+        userId: 'user-42',
+        sessionId: 'session-9',
+        tags: ['priority', 'eu-west'],
       },
     );
     await inTransaction(db.pool, (tx) => outbox.add(tx, committed));
@@ -68,6 +71,10 @@ describe('events committed in PostgreSQL reach Kafka', () => {
     assert.equal(first.headers.ce_traceparent, traceparent);
     assert.equal(first.headers['content-type'], 'application/json');
     assert.equal(first.headers.tenant, 'acme');
+    assert.equal(first.headers.ce_userid, 'user-42');
+    assert.equal(first.headers.ce_sessionid, 'session-9');
+    assert.equal(first.headers.ce_tags, 'priority,eu-west');
+    assert.equal(second.headers.ce_userid, undefined, 'absent when not given');
     assert.ok(!Number.isNaN(Date.parse(first.headers.ce_time ?? '')));
     // Kafka's record timestamp is the event's time (seed 000), not when the relay sent it.
     assert.equal(Date.parse(first.headers.ce_time ?? ''), Date.parse('2026-11-02T03:04:05.678Z'));

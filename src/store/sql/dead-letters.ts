@@ -16,7 +16,8 @@ export interface DeadLetterFilter extends DeadLetterSelection {
 }
 
 const columns = `id, type, version, source, subject, partition_key, shard, destination, payload::text AS payload,
-  headers, correlation_id, causation_id, traceparent, tracestate, created_at, xid::text AS xid, seq::text AS seq,
+  headers, correlation_id, causation_id, user_id, session_id, tags, traceparent, tracestate, created_at,
+  xid::text AS xid, seq::text AS seq,
   error_code, error_message, attempts, first_failed_at, failed_at, status, resolved_at, retry_error`;
 
 /** Records (or, for an event already there, updates) a dead letter: a copy of the log row and why. */
@@ -32,8 +33,9 @@ export async function insertDeadLetter(
   await db.query(
     `INSERT INTO ${quoteIdent(schema)}.dead_letters (id, xid, seq, type, version, source, subject, partition_key, shard,
   destination, payload, headers, correlation_id, causation_id, traceparent, tracestate, created_at, error_code,
-  error_message, attempts, first_failed_at)
-VALUES ($1, $2::xid8, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12::jsonb, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+  error_message, attempts, first_failed_at, user_id, session_id, tags)
+VALUES ($1, $2::xid8, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12::jsonb, $13, $14, $15, $16, $17, $18, $19, $20, $21,
+  $22, $23, $24::text[])
 ON CONFLICT (id) DO UPDATE SET error_code = EXCLUDED.error_code, error_message = EXCLUDED.error_message,
   attempts = dead_letters.attempts + EXCLUDED.attempts, failed_at = now(), status = 'pending', resolved_at = NULL`,
     [
@@ -58,6 +60,9 @@ ON CONFLICT (id) DO UPDATE SET error_code = EXCLUDED.error_code, error_message =
       storableText(error.message, 8_000),
       attempts,
       firstFailedAt,
+      row.user_id ?? null,
+      row.session_id ?? null,
+      row.tags ?? null,
     ],
   );
 }

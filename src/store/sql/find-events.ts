@@ -50,7 +50,7 @@ export async function findEvents(db: Queryable, schema: string, search: EventSea
   values.push(search.limit);
   const result = await db.query<FoundEventRow>(
     `SELECT l.id::text AS id, l.type, l.version, l.source, l.subject, l.partition_key, l.shard, l.destination,
-  l.payload::text AS payload, l.headers, l.correlation_id, l.causation_id, l.created_at,
+  l.payload::text AS payload, l.headers, l.correlation_id, l.causation_id, l.user_id, l.session_id, l.tags, l.created_at,
   l.aggregate_type, l.aggregate_id, l.xid::text AS xid, l.seq::text AS seq,
   (l.xid, l.seq) <= (coalesce(c.xid, '0'::xid8), coalesce(c.seq, 0)) AS published
 FROM ${s}.log l

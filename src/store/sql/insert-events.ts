@@ -17,6 +17,9 @@ export interface LogRecord {
   headers: Record<string, string>;
   correlationId: string | null;
   causationId: string | null;
+  userId: string | null;
+  sessionId: string | null;
+  tags: string[] | null;
   traceparent: string | null;
   tracestate: string | null;
   time: Date;
@@ -36,6 +39,10 @@ const columns = [
   ['headers', 'jsonb'],
   ['correlation_id', 'text'],
   ['causation_id', 'text'],
+  ['user_id', 'text'],
+  ['session_id', 'text'],
+  // Bound as one comma-joined text (a tag has no comma): an array of arrays cannot be unnested.
+  ['tags', 'text'],
   ['traceparent', 'text'],
   ['tracestate', 'text'],
   ['created_at', 'timestamptz'],
@@ -44,6 +51,8 @@ const columns = [
 const singleStatements = new Map<string, string>();
 const manyStatements = new Map<string, string>();
 const names = columns.map(([c]) => c);
+/** The value inserted for a column from its parameter or unnested field `p`. */
+const valueOf = (column: string, p: string) => (column === 'tags' ? `string_to_array(${p}, ',')` : p);
 
 // The shard is computed in SQL by the schema's shard_of (migration 0008: hashtextextended, the
 // function behind hash partitioning, modulo the shard count written into the function), so every
@@ -54,7 +63,7 @@ function singleSql(schema: string): string {
   let sql = singleStatements.get(schema);
   if (sql === undefined) {
     const s = quoteIdent(schema);
-    const params = columns.map(([, t], i) => `$${i + 1}::${t}`);
+    const params = columns.map(([c, t], i) => valueOf(c, `$${i + 1}::${t}`));
     sql = `INSERT INTO ${s}.log (${names.join(', ')}, shard)
 VALUES (${params.join(', ')}, ${s}.shard_of($8::text))`;
     singleStatements.set(schema, sql);
@@ -72,7 +81,7 @@ function manySql(schema: string): string {
     const s = quoteIdent(schema);
     const params = columns.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ');
     sql = `INSERT INTO ${s}.log (${names.join(', ')}, shard)
-SELECT ${names.map((c) => `e.${c}`).join(', ')}, ${s}.shard_of(e.partition_key)
+SELECT ${names.map((c) => valueOf(c, `e.${c}`)).join(', ')}, ${s}.shard_of(e.partition_key)
 FROM unnest(${params}) WITH ORDINALITY AS e(${names.join(', ')}, ord)
 ORDER BY e.ord`;
     manyStatements.set(schema, sql);
@@ -95,6 +104,9 @@ function rowValues(r: LogRecord): unknown[] {
     JSON.stringify(r.headers),
     r.correlationId,
     r.causationId,
+    r.userId,
+    r.sessionId,
+    r.tags?.join(',') ?? null,
     r.traceparent,
     r.tracestate,
     r.time.toISOString(),

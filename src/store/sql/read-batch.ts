@@ -43,7 +43,7 @@ function readSql(schema: string, filtered: boolean): string {
     // (so '1000' < '999'), which reorders rows, moves the cursor wrong and defeats the index.
     sql = `SELECT l.xid::text AS xid, l.seq::text AS seq, l.id, l.type, l.version, l.source, l.subject,
   l.partition_key, l.shard, l.destination, l.payload::text AS payload, l.headers, l.correlation_id,
-  l.causation_id, l.traceparent, l.tracestate, l.created_at
+  l.causation_id, l.user_id, l.session_id, l.tags, l.traceparent, l.tracestate, l.created_at
 FROM ${quoteIdent(schema)}.log l
 WHERE (l.xid, l.seq) > ($1::xid8, $2::bigint)
   AND l.xid < pg_snapshot_xmin(pg_current_snapshot())

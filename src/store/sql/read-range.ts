@@ -97,7 +97,7 @@ export async function readRange(
   const result = await db.query<LogRow>(
     `SELECT l.xid::text AS xid, l.seq::text AS seq, l.id, l.type, l.version, l.source, l.subject,
   l.partition_key, l.shard, l.destination, l.payload::text AS payload, l.headers, l.correlation_id,
-  l.causation_id, l.traceparent, l.tracestate, l.created_at
+  l.causation_id, l.user_id, l.session_id, l.tags, l.traceparent, l.tracestate, l.created_at
 FROM ${quoteIdent(schema)}.log l
 WHERE (l.xid, l.seq) > ($1::xid8, $2::bigint)
   AND ${w.sql}
