@@ -52,7 +52,7 @@ const singleStatements = new Map<string, string>();
 const manyStatements = new Map<string, string>();
 const names = columns.map(([c]) => c);
 /** The value inserted for a column from its parameter or unnested field `p`. */
-const valueOf = (column: string, p: string) => (column === 'tags' ? `string_to_array(${p}, ',')` : p);
+const insertedValue = (column: string, p: string) => (column === 'tags' ? `string_to_array(${p}, ',')` : p);
 
 // The shard is computed in SQL by the schema's shard_of (migration 0008: hashtextextended, the
 // function behind hash partitioning, modulo the shard count written into the function), so every
@@ -63,7 +63,7 @@ function singleSql(schema: string): string {
   let sql = singleStatements.get(schema);
   if (sql === undefined) {
     const s = quoteIdent(schema);
-    const params = columns.map(([c, t], i) => valueOf(c, `$${i + 1}::${t}`));
+    const params = columns.map(([c, t], i) => insertedValue(c, `$${i + 1}::${t}`));
     sql = `INSERT INTO ${s}.log (${names.join(', ')}, shard)
 VALUES (${params.join(', ')}, ${s}.shard_of($8::text))`;
     singleStatements.set(schema, sql);
@@ -81,7 +81,7 @@ function manySql(schema: string): string {
     const s = quoteIdent(schema);
     const params = columns.map(([, t], i) => `$${i + 1}::${t}[]`).join(', ');
     sql = `INSERT INTO ${s}.log (${names.join(', ')}, shard)
-SELECT ${names.map((c) => valueOf(c, `e.${c}`)).join(', ')}, ${s}.shard_of(e.partition_key)
+SELECT ${names.map((c) => insertedValue(c, `e.${c}`)).join(', ')}, ${s}.shard_of(e.partition_key)
 FROM unnest(${params}) WITH ORDINALITY AS e(${names.join(', ')}, ord)
 ORDER BY e.ord`;
     manyStatements.set(schema, sql);
