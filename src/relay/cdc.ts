@@ -1,5 +1,5 @@
 import type { Logger } from '../observe/logger.ts';
-import type { PoolLike } from '../store/connect.ts';
+import { guardCheckedOut, type PoolLike } from '../store/connect.ts';
 import { ensurePublication, ensureSlot, lsnValue, replicationNames, walCheckpoint } from '../store/replication.ts';
 import type { Attempt } from './attempts.ts';
 import type { Leasing } from './leasing.ts';
@@ -67,11 +67,13 @@ export async function runCdc(d: CdcDeps): Promise<void> {
   const start = async (): Promise<boolean> => {
     const ready = await d.attempt('replication slot', async () => {
       const client = await d.pool.connect();
+      const unguard = guardCheckedOut(client);
       try {
         await ensurePublication(client, d.schema);
         if (await ensureSlot(client, d.schema, d.leaseMs))
           logger.info({ slot: names.slot }, 'replication slot created');
       } finally {
+        unguard();
         client.release();
       }
     });

@@ -87,10 +87,7 @@ export function openPool(db: DatabaseOption, max = 4): { pool: PoolLike; owned: 
  */
 export async function withTransaction<T>(pool: PoolLike, fn: (tx: Queryable) => Promise<T>): Promise<T> {
   const client = await pool.connect();
-  const held = client as unknown as { on?(e: 'error', f: () => void): void; off?(e: 'error', f: () => void): void };
-  // A connection the server drops between two queries emits 'error' on the checked-out client.
-  const onError = () => {};
-  held.on?.('error', onError);
+  const unguard = guardCheckedOut(client);
   try {
     await client.query('BEGIN');
     const result = await fn(client);
@@ -102,6 +99,18 @@ export async function withTransaction<T>(pool: PoolLike, fn: (tx: Queryable) => 
     client.release(error instanceof Error ? error : true);
     throw error;
   } finally {
-    held.off?.('error', onError);
+    unguard();
   }
+}
+
+/**
+ * A client checked out of a node-postgres pool has no error listener (the pool removes its own):
+ * a connection the server drops between two queries emits 'error' on it, which would end the
+ * process. Held across statements, a client gets a listener until the returned function runs.
+ */
+export function guardCheckedOut(client: PoolClientLike): () => void {
+  const held = client as unknown as { on?(e: 'error', f: () => void): void; off?(e: 'error', f: () => void): void };
+  const onError = () => {};
+  held.on?.('error', onError);
+  return () => held.off?.('error', onError);
 }
