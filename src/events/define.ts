@@ -56,6 +56,10 @@ export interface EventDefinitionConfig<S extends StandardSchemaV1> {
    */
   // biome-ignore lint/suspicious/noExplicitAny: an old version's payload has no type here.
   upcasters?: Readonly<Record<number, (payload: any) => unknown>>;
+  /** The payload's JSON Schema, when given directly instead of derived from `schema`. */
+  jsonSchema?: Readonly<Record<string, unknown>>;
+  /** The payload's Avro schema (a record, as JSON), for the Avro codec and the registry. */
+  avro?: Readonly<Record<string, unknown>>;
 }
 
 export const eventBrand: unique symbol = Symbol.for('herald.event');
@@ -87,6 +91,8 @@ export interface EventDefinition<S extends StandardSchemaV1 = StandardSchemaV1> 
   readonly key: (payload: InferOutput<S>) => string;
   readonly aggregate: ((payload: InferOutput<S>) => { type: string; id: string }) | undefined;
   readonly upcasters: Readonly<Record<number, (payload: unknown) => unknown>>;
+  readonly jsonSchema: Readonly<Record<string, unknown>> | undefined;
+  readonly avro: Readonly<Record<string, unknown>> | undefined;
   /** Validates a payload against the schema; throws HERALD_INVALID_PAYLOAD with every issue. */
   parse(payload: unknown): Promise<InferOutput<S>>;
 }
@@ -94,7 +100,7 @@ export interface EventDefinition<S extends StandardSchemaV1 = StandardSchemaV1> 
 const typePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 
 export function defineEvent<S extends StandardSchemaV1>(config: EventDefinitionConfig<S>): EventDefinition<S> {
-  const { type, version, schema, key, destination, aggregate } = config;
+  const { type, version, schema, key, destination, aggregate, jsonSchema, avro } = config;
   const upcasters = Object.freeze({ ...(config.upcasters ?? {}) });
   const invalid = (message: string) =>
     new HeraldError('HERALD_INVALID_DEFINITION', `defineEvent(${JSON.stringify(type)}): ${message}`);
@@ -137,7 +143,18 @@ export function defineEvent<S extends StandardSchemaV1>(config: EventDefinitionC
       options: Object.freeze({ ...options }),
     });
   };
-  const definition = Object.assign(make, { type, version, schema, destination, key, aggregate, upcasters, parse });
+  const definition = Object.assign(make, {
+    type,
+    version,
+    schema,
+    destination,
+    key,
+    aggregate,
+    upcasters,
+    jsonSchema,
+    avro,
+    parse,
+  });
   Object.defineProperty(definition, 'name', { value: type });
   return Object.freeze(definition) as EventDefinition<S>;
 }
