@@ -54,11 +54,19 @@ export interface CpuProbe {
  * Finds the relay's backends (application_name `app`) and the server's processes now; samples
  * add up their CPU. Backends must live through the measurement (pools without idle timeout).
  */
-export async function cpuProbe(db: pg.Pool, app: string): Promise<CpuProbe> {
+export async function cpuProbe(
+  db: pg.Pool,
+  app: string,
+  relay: { slot?: string | undefined; pid?: number | null | undefined } = {},
+): Promise<CpuProbe> {
   const own = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
   const postmaster = parentOf(own.rows[0]?.pid ?? -1);
-  const relay = (
-    await db.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [app])
+  const backends = (
+    await db.query<{ pid: number }>(
+      `SELECT pid FROM pg_stat_activity WHERE application_name = $1
+UNION SELECT active_pid FROM pg_replication_slots WHERE slot_name = $2 AND active_pid IS NOT NULL`,
+      [app, relay.slot ?? null],
+    )
   ).rows.map((r) => r.pid);
   const sum = (pids: number[]) => {
     const values = pids.map(cpuOf);
@@ -70,8 +78,8 @@ export async function cpuProbe(db: pg.Pool, app: string): Promise<CpuProbe> {
     sample() {
       const thread = process.threadCpuUsage();
       return {
-        mainThread: (thread.user + thread.system) / 1e6,
-        relayBackends: relay.length > 0 ? sum(relay) : null,
+        mainThread: relay.pid ? (cpuOf(relay.pid) ?? Number.NaN) : (thread.user + thread.system) / 1e6,
+        relayBackends: backends.length > 0 ? sum(backends) : null,
         server: postmaster
           ? new Map(
               [postmaster, ...childrenOf(postmaster)].flatMap((pid) => {

@@ -3,12 +3,13 @@ import pg from 'pg';
 import { privatePostgres } from '../infra/postgres.mjs';
 import { type ConsumeBenchOptions, type ConsumeSystem, consumeBench } from './consume.ts';
 import { type RelayBenchOptions, relayBench } from './relay.ts';
+import type { SystemName } from './system.ts';
 import { type BenchEnv, type TransportName, transportNames } from './transports.ts';
 import { defaultVariants, writeBench } from './write.ts';
 import { anatomyNames } from './write-anatomy.ts';
 import { type ClientBenchName, clientBenchNames, writeClientsBench } from './write-clients.ts';
 
-const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sqs|postgres|all] [--events N] [--baseline-events N] [--rate R] [--seconds S] [--only herald|baseline] [--relays N] [--metrics] [--source polling|cdc|all] [--json]
+const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sqs|postgres|all] [--events N] [--baseline-events N] [--rate R] [--seconds S] [--only herald|baseline|debezium] [--systems a,b] [--relays N] [--metrics] [--source polling|cdc|all] [--json]
        npm run bench -- consume [--events N] [--duplicates FRACTION] [--concurrency N] [--only herald|herald-batch|baseline] [--json]
        npm run bench -- write [--writers N] [--payload-bytes B] [--seconds S] [--rounds R] [--anatomy] [--variants a,b] [--json]
        npm run bench -- write --clients all|NAME,NAME [--writers N] [--payload-bytes B] [--seconds S] [--json]
@@ -25,6 +26,10 @@ const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sq
   --rate R              events per second offered in the latency phase (default 1000)
   --seconds S           length of the latency phase (default 10)
   --only SYSTEM         run one system only
+  --systems a,b         the systems to run, in order: herald, baseline (default both), debezium
+                        (Debezium 3.6's PostgreSQL connector and outbox event router on Kafka
+                        Connect 4.1, standalone, from Maven Central jars; Kafka only, Java 21+,
+                        a database with wal_level=logical as for --source cdc)
   --relays N            also run Herald with N relays in the same run (shards split by leases),
                         and time a failover (on Kafka only): SIGKILL one of two relay processes
                         until the events written after it are published
@@ -147,6 +152,7 @@ function parse() {
       clients: { type: 'string' },
       anatomy: { type: 'boolean', default: false },
       source: { type: 'string' },
+      systems: { type: 'string' },
       json: { type: 'boolean', default: false },
       metrics: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -176,6 +182,7 @@ const flags: Record<string, readonly string[]> = {
     'rate',
     'seconds',
     'only',
+    'systems',
     'relays',
     'metrics',
     'source',
@@ -199,7 +206,16 @@ const env: BenchEnv = {
 const only = values.only;
 
 if (command === 'relay') {
-  if (only !== undefined && only !== 'herald' && only !== 'baseline') fail('--only takes herald or baseline');
+  const relaySystems: SystemName[] = ['herald', 'baseline', 'debezium'];
+  if (only !== undefined && !relaySystems.includes(only as SystemName))
+    fail('--only takes herald, baseline or debezium');
+  const systems = (values.systems?.split(',').map((s) => s.trim()) ??
+    (only ? [only] : ['herald', 'baseline'])) as SystemName[];
+  const unknownSystems = systems.filter((s) => !relaySystems.includes(s));
+  if (unknownSystems.length > 0)
+    fail(`--systems takes some of ${relaySystems.join(', ')}; unknown: ${unknownSystems.join(', ')}`);
+  if (systems.includes('debezium') && (values.transport ?? 'kafka') !== 'kafka')
+    fail('debezium runs on --transport kafka only');
   const transport = values.transport ?? 'kafka';
   if (transport !== 'all' && !transportNames.includes(transport as TransportName)) {
     fail(`--transport takes ${transportNames.join(', ')} or all, got ${JSON.stringify(transport)}`);
@@ -217,12 +233,12 @@ if (command === 'relay') {
     json: values.json,
     relays: positive('relays', values.relays, 1),
     metrics: values.metrics,
-    systems: only === 'herald' || only === 'baseline' ? [only] : ['herald', 'baseline'],
+    systems,
     sources: sourceList(values.source),
   };
   let logical: { url: string; close(): Promise<void> } | undefined;
   try {
-    if (options.sources.includes('cdc')) {
+    if (options.sources.includes('cdc') || systems.includes('debezium')) {
       logical = await logicalDatabase(env.databaseUrl);
       env.databaseUrl = logical.url;
     }

@@ -1,6 +1,7 @@
 // The human report of `npm run bench -- relay`: one table per transport, Herald against the
 // baseline, Herald's sources side by side, and the notes on metrics and several relays.
 import { baselineBatch, baselinePollMs } from './baseline-relay.ts';
+import { DEBEZIUM_VERSION } from './debezium-system.ts';
 import { heraldBatchSize, scrapeEveryMs } from './herald-system.ts';
 import type { metricsCostPerEvent } from './metrics-cost.ts';
 import type { SystemResult } from './relay.ts';
@@ -94,22 +95,35 @@ export function report(
       );
     }
   }
+  const dbz = results.find((r) => r.system === 'debezium');
+  if (dbz) {
+    notes.push(
+      `debezium: PostgreSQL connector ${DEBEZIUM_VERSION} (pgoutput, Debezium's defaults: max.batch.size ${dbz.batchSize}, poll.interval.ms 500) with the outbox EventRouter on Kafka Connect 4.1.1 standalone (producer acks=all, idempotent); its drain is timed from its first event's arrival (the JVM's start is left out); relay CPU is the JVM's, its PG backends the walsender.`,
+    );
+  }
   if (many) {
     notes.push(
       `herald with ${many.relays} relays: drain ${many.eventsPerSec} events/s, p99 ${many.p99Ms} ms, lost ${many.lost}, duplicates ${many.duplicates}; failover after SIGKILL ${many.failoverSeconds ?? '-'} s.`,
     );
   }
-  const bySource = results.filter((r) => r.system === 'herald' && r.relays === 1 && !r.metrics);
+  // Herald's sources side by side, and Debezium's outbox router when it ran.
+  const bySource = [
+    ...results.filter((r) => r.system === 'herald' && r.relays === 1 && !r.metrics),
+    ...results.filter((r) => r.system === 'debezium'),
+  ];
+  const label = (r: SystemResult) => (r.system === 'debezium' ? 'debezium outbox router' : `herald ${r.source}`);
   const sourcesTable =
     bySource.length > 1
       ? `\n\n${table([
-          ["herald's sources", ...bySource.map((r) => r.source)],
+          ['sources', ...bySource.map(label)],
           ...(
             [
               ['drain (events/s)', (r) => r.eventsPerSec],
+              ['drain time (s)', (r) => r.drainSeconds],
               ['commit→ack p50 (ms)', (r) => r.p50Ms],
               ['commit→ack p99 (ms)', (r) => r.p99Ms],
-              ['relay CPU s / 10k', (r) => r.relayCpuSecPer10k],
+              ['commit→ack max (ms)', (r) => r.maxMs],
+              ['relay (process) CPU s / 10k', (r) => r.relayCpuSecPer10k],
               ["relay's PG backends CPU s / 10k", (r) => r.relayPgCpuSecPer10k],
               ['PostgreSQL CPU s / 10k (server, not writers)', (r) => r.pgCpuSecPer10k],
               ['lost', (r) => r.lost],

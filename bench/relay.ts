@@ -1,13 +1,14 @@
 import pg from 'pg';
 import { baselineBatch, baselineSystem } from './baseline-relay.ts';
 import { cpuProbe, per10k } from './cpu.ts';
+import { debeziumBatch, debeziumSystem } from './debezium-system.ts';
 import { measureFailover } from './failover.ts';
 import { heraldBatchSize, heraldSystem } from './herald-system.ts';
 import { metricsCostPerEvent } from './metrics-cost.ts';
 import { makePayload } from './payload.ts';
 import { report } from './relay-report.ts';
 import { progress, round, summarize } from './stats.ts';
-import type { BenchSystem, SystemConfig } from './system.ts';
+import type { BenchSystem, SystemConfig, SystemName } from './system.ts';
 import { type Copy, type ReadBack, uniqueName } from './topic.ts';
 import { type BenchEnv, type BenchTransport, makeTransport, type TransportName } from './transports.ts';
 import { settle, waitFor } from './wait.ts';
@@ -23,7 +24,7 @@ export interface RelayBenchOptions {
   rate: number;
   seconds: number;
   json: boolean;
-  systems: readonly ('herald' | 'baseline')[];
+  systems: readonly SystemName[];
   /** With N > 1, Herald runs twice in the run: with 1 relay and with N, plus a failover phase. */
   relays: number;
   /** Herald also runs with metrics on (Prometheus, scraped), in the same run, to measure their cost. */
@@ -33,7 +34,7 @@ export interface RelayBenchOptions {
 }
 
 export interface SystemResult {
-  system: 'herald' | 'baseline';
+  system: SystemName;
   /** Relay instances (Herald; the baseline has one). */
   relays: number;
   /** Herald with metrics on (--metrics). */
@@ -88,6 +89,13 @@ const writers = 32;
 function first(copies: readonly Copy[] | undefined): number | undefined {
   if (!copies || copies.length === 0) return undefined;
   return Math.min(...copies.map((c) => c.at));
+}
+
+/** When the first event of the backlog arrived. */
+function firstArrival(back: ReadBack, drainIds: readonly string[]): number {
+  let at = Number.POSITIVE_INFINITY;
+  for (const id of drainIds) at = Math.min(at, first(back.copies.get(id)) ?? at);
+  return at;
 }
 
 /** Compares what was committed with what the topic holds. */
@@ -155,7 +163,7 @@ async function runSystem(
       `${name}: published ${sys.published()} (drain done in ~${drainedIn} ms); offering ${options.rate}/s for ${options.seconds} s`,
     );
 
-    const probe = await cpuProbe(probeDb, sys.applicationName);
+    const probe = await cpuProbe(probeDb, sys.applicationName, { slot: sys.slot, pid: sys.relayPid?.() });
     const cpuBefore = probe.sample();
     const writes = await pacedWritesInWorker({
       spec: sys.writer,
@@ -177,7 +185,9 @@ async function runSystem(
     progress(`${name}: reading ${sys.topic} back`);
     const back = await observer.readBack(new Set([...drainIds, ...writes.committed.keys()]));
     const t = tally(name, back, drainIds, writes.committed);
-    const drainSeconds = (t.drainEnd - started) / 1000;
+    // A relay that takes seconds to start (Debezium's JVM) is timed from its first event's arrival.
+    const drainStart = sys.slowStart ? firstArrival(back, drainIds) : started;
+    const drainSeconds = (t.drainEnd - drainStart) / 1000;
     const l = summarize(t.latencies);
     const a = tally(`${name} acks`, ackedBack(sys.acked), drainIds, writes.committed);
     const ackLatency = summarize(a.latencies);
@@ -204,8 +214,8 @@ async function runSystem(
       failedWrites: writes.failed,
       unexpected: t.unexpected,
       partitions: transport.partitions,
-      batchSize: name === 'herald' ? heraldBatchSize : baselineBatch,
-      ackEventsPerSec: round(drainEvents / ((a.drainEnd - started) / 1000), 0),
+      batchSize: name === 'herald' ? heraldBatchSize : name === 'debezium' ? debeziumBatch : baselineBatch,
+      ackEventsPerSec: round(drainEvents / ((a.drainEnd - drainStart) / 1000), 0),
       ackP50Ms: ackLatency.p50,
       ackP99Ms: ackLatency.p99,
       source: sys.source,
@@ -227,12 +237,14 @@ async function relayOn(
   // With --metrics, off and on twice each in the order off, on, on, off: neither has the warmer
   // machine or the fuller database more often.
   const runs = options.systems.flatMap((name) => [
-    ...(name === 'herald' ? options.sources : (['polling'] as const)).map((source) => ({
-      name,
-      relays: 1,
-      metrics: false,
-      source,
-    })),
+    ...(name === 'herald' ? options.sources : name === 'debezium' ? (['cdc'] as const) : (['polling'] as const)).map(
+      (source) => ({
+        name,
+        relays: 1,
+        metrics: false,
+        source,
+      }),
+    ),
     ...(name === 'herald' && options.metrics
       ? [
           { name, relays: 1, metrics: true, source: 'polling' as const },
@@ -250,9 +262,19 @@ async function relayOn(
     );
     const transport = await makeTransport(transportName, env, { group: uniqueName('herald-bench'), partitions });
     try {
-      const config: SystemConfig = { databaseUrl: env.databaseUrl, transport, partitions, writers };
+      const config: SystemConfig = {
+        databaseUrl: env.databaseUrl,
+        transport,
+        partitions,
+        writers,
+        brokers: env.brokers,
+      };
       const sys =
-        name === 'herald' ? await heraldSystem(config, relays, metrics, source) : await baselineSystem(config);
+        name === 'herald'
+          ? await heraldSystem(config, relays, metrics, source)
+          : name === 'debezium'
+            ? await debeziumSystem(config)
+            : await baselineSystem(config);
       try {
         const drainEvents = name === 'herald' ? options.events(transportName) : options.baselineEvents(transportName);
         const result = await runSystem(sys, transport, drainEvents, options, env);

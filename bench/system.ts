@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { BenchPayload } from './payload.ts';
 import type { BenchTransport } from './transports.ts';
 
-export type SystemName = 'herald' | 'baseline';
+export type SystemName = 'herald' | 'baseline' | 'debezium';
 
 /** The application side of a system: how it writes events in its transactions. */
 export interface Writer {
@@ -33,6 +33,15 @@ export interface BenchSystem {
   readonly source: 'polling' | 'cdc';
   /** application_name of the relay's connections, so their backends' CPU can be told apart. */
   readonly applicationName: string;
+  /** A replication slot whose walsender serves the relay too (Debezium's, found by the slot). */
+  readonly slot?: string;
+  /** The relay's own process when it is not the bench's (Debezium's JVM); the main thread otherwise. */
+  relayPid?(): number | null;
+  /**
+   * The relay starts a process that takes seconds before it streams (a JVM): its drain is timed
+   * from the arrival of its first event rather than from startRelay().
+   */
+  readonly slowStart?: boolean;
   writeBacklog(payloads: readonly BenchPayload[]): Promise<string[]>;
   startRelay(): Promise<void>;
   /** Events the relay has published and recorded as published. */
@@ -51,6 +60,8 @@ export interface SystemConfig {
   partitions: number;
   /** Connections of the writers' pool, i.e. transactions in flight at most. */
   writers: number;
+  /** Kafka's bootstrap servers, for a relay that is not a Transport of the bench (Debezium). */
+  brokers: readonly string[];
 }
 
 export const backlogChunk = 1000;

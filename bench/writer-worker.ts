@@ -3,6 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import pg from 'pg';
 import { baselineWriter } from './baseline-relay.ts';
+import { debeziumWriter } from './debezium-system.ts';
 import { heraldWriter } from './herald-system.ts';
 import { pacedWrites } from './pace.ts';
 import { makePayload } from './payload.ts';
@@ -18,7 +19,11 @@ try {
   await Promise.all(clients.map((c) => c.query('SELECT 1')));
   for (const c of clients) c.release();
   const writer =
-    spec.system === 'herald' ? heraldWriter(pool, spec.schema, spec.topic) : baselineWriter(pool, spec.schema);
+    spec.system === 'herald'
+      ? heraldWriter(pool, spec.schema, spec.topic)
+      : spec.system === 'debezium'
+        ? debeziumWriter(pool, spec.schema)
+        : baselineWriter(pool, spec.schema);
   const result = await pacedWrites({
     rate: request.rate,
     seconds: request.seconds,

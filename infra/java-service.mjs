@@ -156,16 +156,18 @@ export function javaJars(spec) {
  *   paths: {dir: string, data: string, logs: string, outLog: string, pidFile: string, lock: string},
  *   javaArgs: () => string[],
  *   shared?: boolean,
+ *   java?: string,
  * }} JavaServiceSpec
  * `prepare` runs after the jars are there; `shared` is set on the default instance (whose lock
- * covers the jars), not on the others.
+ * covers the jars), not on the others; `java` is the java binary when the server needs another
+ * than JAVA (a newer major).
  */
 
 /** One instance of a Java server (infra/service.mjs) run from `jars`. @param {JavaServiceSpec} spec */
 export function javaService(spec) {
   return localService({
     ...spec,
-    command: JAVA,
+    command: spec.java ?? JAVA,
     args: spec.javaArgs,
     version: spec.jars.version,
     async prepare(opts) {
