@@ -1,7 +1,7 @@
 // The human report of `npm run bench -- relay`: one table per transport, Herald against the
 // baseline, Herald's sources side by side, and the notes on metrics and several relays.
 import { baselineBatch, baselinePollMs } from './baseline-relay.ts';
-import { DEBEZIUM_VERSION } from './debezium-system.ts';
+import { DEBEZIUM_VERSION, debeziumPollMs } from './debezium-system.ts';
 import { heraldBatchSize, scrapeEveryMs } from './herald-system.ts';
 import type { metricsCostPerEvent } from './metrics-cost.ts';
 import type { SystemResult } from './relay.ts';
@@ -98,7 +98,7 @@ export function report(
   const dbz = results.find((r) => r.system === 'debezium');
   if (dbz) {
     notes.push(
-      `debezium: PostgreSQL connector ${DEBEZIUM_VERSION} (pgoutput, Debezium's defaults: max.batch.size ${dbz.batchSize}, poll.interval.ms 500) with the outbox EventRouter on Kafka Connect 4.1.1 standalone (producer acks=all, idempotent); its drain is timed from its first event's arrival (the JVM's start is left out); relay CPU is the JVM's, its PG backends the walsender.`,
+      `debezium: PostgreSQL connector ${DEBEZIUM_VERSION} (pgoutput, max.batch.size ${dbz.batchSize}, poll.interval.ms ${debeziumPollMs} instead of its default 500) with the outbox EventRouter on Kafka Connect 4.1.1 standalone (producer acks=all, idempotent); its drain is timed from its first event's arrival (the JVM's start is left out); relay CPU is the JVM's, its PG backends the walsender.`,
     );
   }
   if (many) {
