@@ -26,6 +26,8 @@ export const errorCodes = {
   HERALD_HANDLER_FAILED:
     'A handler kept failing after its retries, or threw NonRetriableError; the message was dead-lettered.',
   HERALD_STOPPED: 'The relay or transport was stopped while the operation was in flight.',
+  HERALD_REPLAY_NOT_FOUND: 'No replay with that id to resume, or it completed.',
+  HERALD_REPLAY_RUNNING: 'The replay to resume is running in another process.',
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

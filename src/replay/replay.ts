@@ -9,6 +9,16 @@ import { resolveSchema } from '../store/identifiers.ts';
 import { assertMigrated } from '../store/migrate.ts';
 import type { Position } from '../store/sql/read-batch.ts';
 import { type RangeFilter, readRange, snapshotHorizon, summarizeRange } from '../store/sql/read-range.ts';
+import {
+  findReplay,
+  insertReplay,
+  lockReplay,
+  type ReplayRecord,
+  type ReplaySlice,
+  type ReplayState,
+  saveReplay,
+  unlockReplay,
+} from '../store/sql/replays.ts';
 import type { OutgoingMessage, Transport } from '../transports/transport.ts';
 import { toMessage } from '../wire/outgoing.ts';
 import { prefixTopics, type TopicStrategy } from '../wire/topics.ts';
@@ -22,8 +32,8 @@ export interface ReplayOptions {
   /** Where to publish, e.g. `kafka({ brokers })`; left open. Not needed for a dry run. */
   transport?: Transport;
   schema?: string;
-  /** Events written at or after this time (`created_at`)... */
-  from: Date;
+  /** Events written at or after this time (`created_at`)... (not needed with `resume`) */
+  from?: Date;
   /** ...and before this time; default now. */
   to?: Date;
   /** Only events of these types (all types when absent or empty). */
@@ -46,6 +56,12 @@ export interface ReplayOptions {
   onProgress?: (done: number, total: number) => void;
   /** Stops after the page in flight; the result then has `complete: false`. */
   signal?: AbortSignal;
+  /**
+   * Resumes a replay that stopped (a signal, a crash, an error) where its last acknowledged page
+   * ended, with its own slice, filters, destination and id: a replay id, or `true` for the latest
+   * replay that did not complete. The other slice options must then be absent.
+   */
+  resume?: string | true;
 }
 
 export interface ReplayResult {
@@ -69,13 +85,33 @@ export interface ReplayResult {
   dryRun: boolean;
   /** False when `signal` stopped the replay before the end of the slice. */
   complete: boolean;
+  /** Events this replay had published before this run resumed it (0 for a new replay). */
+  resumedFrom: number;
 }
 
 /** Publish attempts per page for errors that retrying can cure (a broker restarting). */
 const publishAttempts = 8;
 
+const sliceOptions = ['from', 'to', 'types', 'keys', 'aggregateTypes', 'destination', 'topicPrefix', 'topic'] as const;
+
 function checkOptions(options: ReplayOptions, to: Date): void {
   checkObject(options);
+  if (options.resume !== undefined) {
+    const id = options.resume;
+    if (id !== true && (typeof id !== 'string' || !/^[0-9a-f-]{36}$/i.test(id))) {
+      throw invalidSetting('resume', 'must be a replay id (a UUID) or true', id);
+    }
+    const given = sliceOptions.filter((k) => options[k] !== undefined);
+    if (given.length > 0) {
+      throw invalidSetting('resume', `takes the slice of the replay it resumes; ${given.join(', ')} must be absent`);
+    }
+    if (options.dryRun) throw invalidSetting('resume', 'cannot be a dry run');
+    integerSetting('pageSize', options.pageSize, 1, 100_000);
+    if (!options.transport || typeof (options.transport as Transport).publish !== 'function') {
+      throw invalidSetting('transport', 'must be a Herald transport, e.g. kafka({ brokers })');
+    }
+    return;
+  }
   const isTime = (d: unknown): d is Date => d instanceof Date && !Number.isNaN(d.getTime());
   if (!isTime(options.from)) throw invalidSetting('from', 'must be a valid Date', String(options.from));
   if (!isTime(to)) throw invalidSetting('to', 'must be a valid Date', String(to));
@@ -100,7 +136,7 @@ function checkOptions(options: ReplayOptions, to: Date): void {
       throw invalidSetting('destination', (error as Error).message.replace(/^destination: /, ''));
     }
   }
-  if (!options.dryRun && (!options.transport || typeof options.transport.publish !== 'function')) {
+  if (!options.dryRun && (!options.transport || typeof (options.transport as Transport).publish !== 'function')) {
     throw invalidSetting('transport', 'must be a Herald transport, e.g. kafka({ brokers }), unless dryRun');
   }
 }
@@ -116,26 +152,108 @@ const bump = (counts: Record<string, number>, key: string, by = 1) => {
  * relay sends (same CloudEvents headers, same `ce_id`) plus the `herald-replay` header.
  *
  * The slice is fixed when the replay starts: only transactions that had ended by then are read.
+ * A replay that publishes records its slice and, after each acknowledged page, its position
+ * (the `replays` table): `resume` continues one that stopped, with the same id and slice.
  */
 export async function replayEvents(options: ReplayOptions): Promise<ReplayResult> {
   const to = options.to ?? new Date();
   checkOptions(options, to);
   const schema = resolveSchema(options.schema).name;
-  const { from, transport, signal } = options;
+  const { pool, owned, target } = openPool(resolveDatabase(options.db), 2);
+  // The session lock that says this replay runs is held on a client of its own for the run.
+  let lockClient: Awaited<ReturnType<typeof pool.connect>> | undefined;
+  let locked: string | undefined;
+  try {
+    let checkpoint: ReplayRecord | undefined;
+    try {
+      await assertMigrated(pool, schema);
+      if (options.resume !== undefined) {
+        const id = options.resume === true ? undefined : options.resume;
+        checkpoint = await findReplay(pool, schema, id);
+        if (!checkpoint) {
+          throw new HeraldError(
+            'HERALD_REPLAY_NOT_FOUND',
+            id
+              ? `no replay ${id} in schema "${schema}"`
+              : `no replay to resume in schema "${schema}": every one completed`,
+            { details: { schema, replayId: id ?? null } },
+          );
+        }
+        if (checkpoint.state === 'complete') {
+          throw new HeraldError(
+            'HERALD_REPLAY_NOT_FOUND',
+            `replay ${checkpoint.id} completed; there is nothing to resume`,
+            {
+              details: { schema, replayId: checkpoint.id },
+            },
+          );
+        }
+      }
+      if (!options.dryRun) {
+        lockClient = await pool.connect();
+        const id = checkpoint?.id ?? uuidv7();
+        if (!(await lockReplay(lockClient, id))) {
+          throw new HeraldError('HERALD_REPLAY_RUNNING', `replay ${id} is running in another process`, {
+            details: { schema, replayId: id },
+          });
+        }
+        locked = id;
+      }
+    } catch (error) {
+      throw toDatabaseError(error, target);
+    }
+    return await run(options, schema, pool, target, to, locked ?? uuidv7(), checkpoint);
+  } finally {
+    if (lockClient) {
+      if (locked) await unlockReplay(lockClient, locked).catch(() => {});
+      lockClient.release();
+    }
+    if (owned) await pool.end?.().catch(() => {});
+  }
+}
+
+/** The slice a replay reads, from its options or from the checkpoint it resumes. */
+function sliceOf(options: ReplayOptions, to: Date, checkpoint: ReplayRecord | undefined): ReplaySlice {
+  if (checkpoint) return checkpoint.slice;
+  return {
+    from: (options.from as Date).toISOString(),
+    to: to.toISOString(),
+    ...(options.types?.length ? { types: [...options.types] } : {}),
+    ...(options.keys?.length ? { keys: [...options.keys] } : {}),
+    ...(options.aggregateTypes?.length ? { aggregateTypes: [...options.aggregateTypes] } : {}),
+    ...(options.destination ? { destination: options.destination } : {}),
+    ...(options.topicPrefix ? { topicPrefix: options.topicPrefix } : {}),
+  };
+}
+
+async function run(
+  options: ReplayOptions,
+  schema: string,
+  pool: ReturnType<typeof openPool>['pool'],
+  target: string,
+  givenTo: Date,
+  replayId: string,
+  checkpoint: ReplayRecord | undefined,
+): Promise<ReplayResult> {
+  const { transport, signal } = options;
   const dryRun = options.dryRun === true;
   const pageSize = options.pageSize ?? 1000;
-  const topicFor: TopicStrategy = options.topic ?? prefixTopics(options.topicPrefix ?? settingFromEnv('topicPrefix'));
-  const replayId = uuidv7();
+  const slice = sliceOf(options, givenTo, checkpoint);
+  const from = new Date(slice.from);
+  const to = new Date(slice.to);
+  const topicFor: TopicStrategy =
+    (checkpoint ? undefined : options.topic) ?? prefixTopics(slice.topicPrefix ?? settingFromEnv('topicPrefix'));
   const started = performance.now();
-  const { pool, owned, target } = openPool(resolveDatabase(options.db), 1);
-
-  const byType: Record<string, number> = {};
-  const byDestination: Record<string, number> = {};
-  let published = 0;
+  // A resumed replay goes on counting from where it stopped.
+  const byType: Record<string, number> = { ...checkpoint?.byType };
+  const byDestination: Record<string, number> = { ...checkpoint?.byDestination };
+  const resumedFrom = checkpoint?.published ?? 0;
+  let published = resumedFrom;
   let matched = 0;
   let first: Date | null = null;
   let last: Date | null = null;
   let complete = true;
+  let position: Position = checkpoint?.position ?? { xid: '0', seq: '0' };
 
   const result = (): ReplayResult => {
     const seconds = (performance.now() - started) / 1000;
@@ -150,13 +268,17 @@ export async function replayEvents(options: ReplayOptions): Promise<ReplayResult
       first,
       last,
       seconds: Math.round(seconds * 1000) / 1000,
-      eventsPerSecond: seconds > 0 ? Math.round(published / seconds) : 0,
+      eventsPerSecond: seconds > 0 ? Math.round((published - resumedFrom) / seconds) : 0,
       dryRun,
       complete,
+      resumedFrom,
     };
   };
 
-  const publishPage = async (messages: OutgoingMessage[], position: Position) => {
+  const save = (state: ReplayState, error?: string) =>
+    saveReplay(pool, schema, replayId, { position, published, byType, byDestination, state, error: error ?? null });
+
+  const publishPage = async (messages: OutgoingMessage[]) => {
     const sender = transport as Transport;
     const outcome = await retry(() => sender.publish(messages), {
       ...(signal ? { signal } : {}),
@@ -170,9 +292,10 @@ export async function replayEvents(options: ReplayOptions): Promise<ReplayResult
     const { error } = outcome;
     const code = isHeraldError(error) ? error.code : 'HERALD_PUBLISH_FAILED';
     const reason = error instanceof Error ? error.message : String(error);
+    await save('failed', reason).catch(() => {});
     throw new HeraldError(
       code,
-      `replay ${replayId} stopped after publishing ${published} of ${matched} events: ${reason}`,
+      `replay ${replayId} stopped after publishing ${published} of ${matched} events: ${reason}; resume it with \`herald replay --resume ${replayId}\``,
       {
         cause: error,
         details: { replayId, published, matched, position },
@@ -180,70 +303,72 @@ export async function replayEvents(options: ReplayOptions): Promise<ReplayResult
     );
   };
 
+  let filter: RangeFilter;
   try {
-    let filter: RangeFilter;
-    try {
-      await assertMigrated(pool, schema);
-      filter = {
-        horizon: await snapshotHorizon(pool),
-        from,
-        to,
-        ...(options.types ? { types: options.types } : {}),
-        ...(options.keys ? { keys: options.keys } : {}),
-        ...(options.aggregateTypes ? { aggregateTypes: options.aggregateTypes } : {}),
-      };
-      // One query for the total (the progress bar), the dry run's counts and first/last.
-      for (const group of await summarizeRange(pool, schema, filter)) {
-        matched += group.count;
-        if (first === null || group.first < first) first = group.first;
-        if (last === null || group.last > last) last = group.last;
-        if (dryRun) {
-          bump(byType, group.type, group.count);
-          bump(byDestination, options.destination ?? group.destination ?? topicFor(group.type), group.count);
-        }
+    filter = {
+      horizon: checkpoint?.horizon ?? (await snapshotHorizon(pool)),
+      from,
+      to,
+      ...(slice.types ? { types: slice.types } : {}),
+      ...(slice.keys ? { keys: slice.keys } : {}),
+      ...(slice.aggregateTypes ? { aggregateTypes: slice.aggregateTypes } : {}),
+    };
+    // One query for the total (the progress bar), the dry run's counts and first/last.
+    for (const group of await summarizeRange(pool, schema, filter)) {
+      matched += group.count;
+      if (first === null || group.first < first) first = group.first;
+      if (last === null || group.last > last) last = group.last;
+      if (dryRun) {
+        bump(byType, group.type, group.count);
+        bump(byDestination, slice.destination ?? group.destination ?? topicFor(group.type), group.count);
       }
-    } catch (error) {
-      throw toDatabaseError(error, target);
     }
-    options.onProgress?.(0, matched);
-    if (dryRun || matched === 0) return result();
-
-    let position: Position = { xid: '0', seq: '0' };
-    for (;;) {
-      if (signal?.aborted) {
-        complete = false;
-        break;
-      }
-      const rows = await readRange(pool, schema, filter, position, pageSize).catch((error) => {
-        throw toDatabaseError(error, target);
-      });
-      if (rows.length === 0) break;
-      const messages = rows.map((row) => {
-        const message = toMessage(row, topicFor);
-        // A stored destination wins in toMessage; --destination wins over everything.
-        if (options.destination) message.topic = options.destination;
-        message.headers[replayHeader] = replayId;
-        // The record's timestamp is the time of the replay, not the event's (which ce_time keeps):
-        // a topic's time-based retention would otherwise delete last month's events at once.
-        delete message.time;
-        return message;
-      });
-      if (!(await publishPage(messages, position))) {
-        complete = false;
-        break;
-      }
-      for (const [i, row] of rows.entries()) {
-        bump(byType, row.type);
-        bump(byDestination, (messages[i] as OutgoingMessage).topic);
-      }
-      published += rows.length;
-      const lastRow = rows[rows.length - 1] as (typeof rows)[number];
-      position = { xid: lastRow.xid, seq: lastRow.seq };
-      options.onProgress?.(published, Math.max(matched, published));
-      if (rows.length < pageSize) break;
-    }
-    return result();
-  } finally {
-    if (owned) await pool.end?.().catch(() => {});
+    if (!dryRun && !checkpoint)
+      await insertReplay(pool, schema, { id: replayId, slice, horizon: filter.horizon, matched });
+  } catch (error) {
+    throw toDatabaseError(error, target);
   }
+  options.onProgress?.(published, Math.max(matched, published));
+  if (dryRun) return result();
+
+  for (;;) {
+    if (signal?.aborted) {
+      complete = false;
+      break;
+    }
+    const rows = await readRange(pool, schema, filter, position, pageSize).catch((error) => {
+      throw toDatabaseError(error, target);
+    });
+    if (rows.length === 0) break;
+    const messages = rows.map((row) => {
+      const message = toMessage(row, topicFor);
+      // A stored destination wins in toMessage; --destination wins over everything.
+      if (slice.destination) message.topic = slice.destination;
+      message.headers[replayHeader] = replayId;
+      // The record's timestamp is the time of the replay, not the event's (which ce_time keeps):
+      // a topic's time-based retention would otherwise delete last month's events at once.
+      delete message.time;
+      return message;
+    });
+    if (!(await publishPage(messages))) {
+      complete = false;
+      break;
+    }
+    for (const [i, row] of rows.entries()) {
+      bump(byType, row.type);
+      bump(byDestination, (messages[i] as OutgoingMessage).topic);
+    }
+    published += rows.length;
+    const lastRow = rows[rows.length - 1] as (typeof rows)[number];
+    position = { xid: lastRow.xid, seq: lastRow.seq };
+    await save('running').catch((error) => {
+      throw toDatabaseError(error, target);
+    });
+    options.onProgress?.(published, Math.max(matched, published));
+    if (rows.length < pageSize) break;
+  }
+  await save(complete ? 'complete' : 'stopped').catch((error) => {
+    throw toDatabaseError(error, target);
+  });
+  return result();
 }

@@ -2,7 +2,8 @@ import { resolveSettings } from '../../config/settings.ts';
 import { parseTime } from '../../config/time.ts';
 import { HeraldError } from '../../errors.ts';
 import { createProgress } from '../../replay/progress.ts';
-import { type ReplayResult, replayEvents } from '../../replay/replay.ts';
+import { type ReplayOptions, type ReplayResult, replayEvents } from '../../replay/replay.ts';
+import type { Transport } from '../../transports/transport.ts';
 import { type Command, settingOptions, settingsHelp } from '../command.ts';
 import { transportFrom, transportKeys } from '../transport.ts';
 
@@ -45,7 +46,9 @@ function summary(r: ReplayResult): string {
   const head = r.dryRun
     ? `dry run: would publish ${r.matched} events ${window}${span}; published nothing`
     : `${r.complete ? 'replayed' : 'stopped: replayed'} ${r.published} of ${r.matched} events ${window}${span}` +
-      ` in ${r.seconds.toFixed(2)} s (${r.eventsPerSecond} events/s); herald-replay ${r.replayId}`;
+      `${r.resumedFrom > 0 ? ` (resumed after ${r.resumedFrom})` : ''}` +
+      ` in ${r.seconds.toFixed(2)} s (${r.eventsPerSecond} events/s); herald-replay ${r.replayId}` +
+      `${r.complete ? '' : `; continue with herald replay --resume --replay-id ${r.replayId}`}`;
   return [head, ...table('by type', r.byType), ...table('by destination', r.byDestination)].join('\n');
 }
 
@@ -61,16 +64,24 @@ export const replayCommand: Command = {
     destination: { type: 'string' },
     'page-size': { type: 'string' },
     'dry-run': { type: 'boolean' },
+    resume: { type: 'boolean' },
+    'replay-id': { type: 'string' },
     json: { type: 'boolean' },
   },
   help: () =>
     `herald replay --from <time> [--to <time>] [--type T]... [--key K]... [--aggregate-type A]... [--destination D] [--dry-run] [--json] [options]
+herald replay --resume [--replay-id <id>] [--json] [options]
 
 Publishes again the events written in [--from, --to), in log order (per key, the order they were
 written), each to its own topic or all to --destination. Messages keep their ce_id and carry a
 herald-replay header with this run's id. Only committed events are read; no relay needs to run.
 A progress bar goes to stderr on a terminal; a summary to stdout at the end. Exit code 130 when
 interrupted (SIGINT/SIGTERM stop after the page in flight).
+
+Each replay records its slice and, after every page the broker acknowledged, where it got to
+(the schema's replays table). --resume continues the latest replay that did not complete (or
+--replay-id's) from there, with its own slice, filters, destination and id; at most the page in
+flight when it stopped is published twice (consumers drop it by ce_id).
 
 Times: ISO 8601 (2025-06-01, 2025-06-01T12:00:00Z; UTC unless an offset is given), now, or a
 duration before now (90s, 30m, 2h, 7d, 1w, 1h30m).
@@ -83,12 +94,20 @@ duration before now (90s, 30m, 2h, 7d, 1w, 1h30m).
   --destination <topic>  Publish every event to this topic instead of its own
   --page-size <n>        Events read and published per round trip (default 1000)
   --dry-run              Publish nothing; print counts per type and destination, first and last time
+  --resume               Continue the latest replay that stopped (a signal, a crash, an error)
+  --replay-id <id>       With --resume: that replay instead of the latest
   --json                 Print the summary as one JSON line on stdout
 
 ${settingsHelp(replayKeys)}`,
   async run(flags) {
     const dryRun = flags['dry-run'] === true;
     const now = new Date();
+    if (flags.resume === true) return resume(flags);
+    if (typeof flags['replay-id'] === 'string') {
+      throw new HeraldError('HERALD_INVALID_CONFIG', '--replay-id: goes with --resume', {
+        details: { setting: '--replay-id' },
+      });
+    }
     if (typeof flags.from !== 'string' || flags.from.trim() === '') {
       throw new HeraldError(
         'HERALD_INVALID_CONFIG',
@@ -116,36 +135,70 @@ ${settingsHelp(replayKeys)}`,
     const config = withBroker ?? resolveSettings(dryRunKeys, flags, process.env);
     const transport = withBroker ? transportFrom(withBroker) : undefined;
 
-    const stopper = new AbortController();
-    const stop = () => stopper.abort();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    const progress = createProgress(process.stderr);
-    try {
-      const result = await replayEvents({
-        db: config.databaseUrl,
-        schema: config.schema,
-        from,
-        to,
-        dryRun,
-        signal: stopper.signal,
-        ...(transport ? { transport } : {}),
-        ...(types.length > 0 ? { types } : {}),
-        ...(keys.length > 0 ? { keys } : {}),
-        ...(aggregateTypes.length > 0 ? { aggregateTypes } : {}),
-        ...(destination !== undefined ? { destination } : {}),
-        ...(config.topicPrefix ? { topicPrefix: config.topicPrefix } : {}),
-        ...(size !== undefined ? { pageSize: size } : {}),
-        ...(dryRun ? {} : { onProgress: (done: number, total: number) => progress.update(done, total) }),
-      });
-      progress.finish();
-      process.stdout.write(`${flags.json === true ? JSON.stringify(result) : summary(result)}\n`);
-      return result.complete ? 0 : 130;
-    } finally {
-      progress.finish();
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      await transport?.close().catch(() => {});
-    }
+    return runReplay(flags, transport, {
+      db: config.databaseUrl,
+      schema: config.schema,
+      from,
+      to,
+      dryRun,
+      ...(types.length > 0 ? { types } : {}),
+      ...(keys.length > 0 ? { keys } : {}),
+      ...(aggregateTypes.length > 0 ? { aggregateTypes } : {}),
+      ...(destination !== undefined ? { destination } : {}),
+      ...(config.topicPrefix ? { topicPrefix: config.topicPrefix } : {}),
+      ...(size !== undefined ? { pageSize: size } : {}),
+    });
   },
 };
+
+/** --resume: the slice comes from the replay's checkpoint, so slice flags are refused. */
+function resume(flags: Record<string, unknown>): Promise<number> {
+  const slice = ['from', 'to', 'type', 'key', 'aggregate-type', 'destination', 'dry-run'].filter(
+    (f) => flags[f] !== undefined,
+  );
+  if (slice.length > 0) {
+    throw new HeraldError(
+      'HERALD_INVALID_CONFIG',
+      `--resume: takes the slice of the replay it resumes; drop ${slice.map((f) => `--${f}`).join(', ')}`,
+      { details: { setting: '--resume' } },
+    );
+  }
+  const config = resolveSettings(transportKeys, flags, process.env);
+  const id = typeof flags['replay-id'] === 'string' ? flags['replay-id'] : undefined;
+  const size = pageSize(flags['page-size']);
+  return runReplay(flags, transportFrom(config), {
+    db: config.databaseUrl,
+    schema: config.schema,
+    resume: id ?? true,
+    ...(size !== undefined ? { pageSize: size } : {}),
+  });
+}
+
+/** Runs a replay with a progress bar on stderr, stopping after the page in flight on a signal. */
+async function runReplay(
+  flags: Record<string, unknown>,
+  transport: Transport | undefined,
+  options: Omit<ReplayOptions, 'transport' | 'signal' | 'onProgress'>,
+): Promise<number> {
+  const stopper = new AbortController();
+  const stop = () => stopper.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const progress = createProgress(process.stderr);
+  try {
+    const result = await replayEvents({
+      ...options,
+      signal: stopper.signal,
+      ...(transport ? { transport } : {}),
+      ...(options.dryRun ? {} : { onProgress: (done: number, total: number) => progress.update(done, total) }),
+    });
+    progress.finish();
+    process.stdout.write(`${flags.json === true ? JSON.stringify(result) : summary(result)}\n`);
+    return result.complete ? 0 : 130;
+  } finally {
+    progress.finish();
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    await transport?.close().catch(() => {});
+  }
+}
