@@ -56,6 +56,54 @@ export const StockReservationFailed = defineEvent({
 });
 // #endregion events
 
+// The catalog's events (seed 002): written by the inventory API in the transaction that changes
+// the item or the warehouse, keyed by its id so that one item's history stays in order.
+// #region catalog-events
+const item = z.object({ itemId: id, sku: z.string(), name: z.string(), unitPriceCents: z.number().int() });
+
+export const ItemCreated = defineEvent({
+  type: 'item.created',
+  version: 1,
+  schema: item,
+  key: (p) => p.itemId,
+  aggregate: (p) => ({ type: 'item', id: p.itemId }),
+});
+
+export const ItemUpdated = defineEvent({
+  type: 'item.updated',
+  version: 1,
+  schema: item.extend({ changed: z.array(z.enum(['name', 'unitPriceCents'])).min(1) }),
+  key: (p) => p.itemId,
+  aggregate: (p) => ({ type: 'item', id: p.itemId }),
+});
+
+export const ItemDeactivated = defineEvent({
+  type: 'item.deactivated',
+  version: 1,
+  schema: z.object({ itemId: id, sku: z.string(), reason: z.string() }),
+  key: (p) => p.itemId,
+  aggregate: (p) => ({ type: 'item', id: p.itemId }),
+});
+
+const warehouse = z.object({ warehouseId: id, code: z.string(), name: z.string() });
+
+export const WarehouseCreated = defineEvent({
+  type: 'warehouse.created',
+  version: 1,
+  schema: warehouse,
+  key: (p) => p.warehouseId,
+  aggregate: (p) => ({ type: 'warehouse', id: p.warehouseId }),
+});
+
+export const WarehouseUpdated = defineEvent({
+  type: 'warehouse.updated',
+  version: 1,
+  schema: warehouse.extend({ changed: z.array(z.enum(['name'])).min(1) }),
+  key: (p) => p.warehouseId,
+  aggregate: (p) => ({ type: 'warehouse', id: p.warehouseId }),
+});
+// #endregion catalog-events
+
 export const StockReleased = defineEvent({
   type: 'inventory.stock.released',
   version: 1,

@@ -34,6 +34,7 @@ const inventoryTables = (s: string) => `
 CREATE TABLE ${s}.products (
   id text PRIMARY KEY, sku text NOT NULL UNIQUE, name text NOT NULL,
   unit_price_cents integer NOT NULL DEFAULT 0 CHECK (unit_price_cents >= 0),
+  active boolean NOT NULL DEFAULT true,
   created_at timestamptz NOT NULL DEFAULT now());
 CREATE TABLE ${s}.warehouses (
   id text PRIMARY KEY, code text NOT NULL UNIQUE, name text NOT NULL,

@@ -143,4 +143,65 @@ describe('inventory example: the HTTP API', () => {
     const twice = await f.api('POST', '/reservations', once);
     assert.deepEqual([twice.status, twice.body.error.code], [409, 'CONFLICT']);
   });
+
+  it("writes the catalog's events (seed 002) in the transaction of each change, and refuses to reserve a deactivated item", async () => {
+    const s = f.system.schemas.inventory;
+    const itemId = uniqueName('item');
+    const events = async (key: string) =>
+      (
+        await f.stack.db.query<{ type: string; payload: Record<string, unknown>; aggregate_type: string }>(
+          `SELECT type, payload, aggregate_type FROM ${s}.log WHERE partition_key = $1 ORDER BY xid, seq`,
+          [key],
+        )
+      ).rows;
+
+    const made = await f.api('POST', '/products', {
+      id: itemId,
+      sku: itemId.toUpperCase(),
+      name: 'Cable',
+      unitPriceCents: 900,
+    });
+    assert.equal(made.status, 201);
+    assert.equal((await f.api('PATCH', `/products/${itemId}`, { unitPriceCents: 1200 })).body.unitPriceCents, 1200);
+    // The same values again change nothing and write no event.
+    assert.equal((await f.api('PATCH', `/products/${itemId}`, { unitPriceCents: 1200 })).status, 200);
+    assert.equal((await f.api('PATCH', `/products/${itemId}`, {})).status, 400);
+    // A conflict writes neither the row nor the event.
+    assert.equal((await f.api('POST', '/products', { sku: itemId.toUpperCase(), name: 'dup' })).status, 409);
+    const reserveIt = () =>
+      f.api('POST', '/reservations', { orderId: uniqueName('o'), items: [{ productId: itemId, quantity: 1 }] });
+    assert.equal((await f.api('POST', `/products/${itemId}/deactivate`, { reason: 'RECALLED' })).body.active, false);
+    assert.equal((await f.api('POST', `/products/${itemId}/deactivate`, {})).status, 200, 'idempotent');
+    const refused = await reserveIt();
+    assert.equal(refused.status, 409);
+    assert.equal(refused.body.error.code, 'ITEM_DEACTIVATED');
+    assert.equal((await f.api('PATCH', '/products/nope', { name: 'x' })).status, 404);
+
+    assert.deepEqual(
+      (await events(itemId)).map((e) => [e.type, e.aggregate_type]),
+      [
+        ['item.created', 'item'],
+        ['item.updated', 'item'],
+        ['item.deactivated', 'item'],
+      ],
+    );
+    const [created, updated, deactivated] = await events(itemId);
+    assert.deepEqual(created?.payload, { itemId, sku: itemId.toUpperCase(), name: 'Cable', unitPriceCents: 900 });
+    assert.deepEqual(updated?.payload.changed, ['unitPriceCents']);
+    assert.equal(deactivated?.payload.reason, 'RECALLED');
+
+    const warehouseId = uniqueName('wh');
+    assert.equal(
+      (await f.api('POST', '/warehouses', { id: warehouseId, code: warehouseId, name: 'North' })).status,
+      201,
+    );
+    assert.equal((await f.api('PATCH', `/warehouses/${warehouseId}`, { name: 'North 2' })).body.name, 'North 2');
+    assert.deepEqual(
+      (await events(warehouseId)).map((e) => [e.type, e.payload.name]),
+      [
+        ['warehouse.created', 'North'],
+        ['warehouse.updated', 'North 2'],
+      ],
+    );
+  });
 });

@@ -46,7 +46,7 @@ export async function startSystem(stack: Stack, o: SystemOptions) {
     ...common,
     schema: schemas.monitor,
     group: group('monitor'),
-    topics: ['order', 'inventory', 'payment'].map(topic),
+    topics: ['order', 'inventory', 'payment', 'item', 'warehouse'].map(topic),
   });
   const consumers = {
     inventory: inventoryConsumer({

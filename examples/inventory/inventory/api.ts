@@ -7,6 +7,7 @@ import { parse, type Request, Router } from '../http.ts';
 import {
   createProduct,
   createWarehouse,
+  deactivateProduct,
   getProduct,
   getReservation,
   listMovements,
@@ -14,6 +15,8 @@ import {
   listStock,
   listWarehouses,
   requireCatalog,
+  updateProduct,
+  updateWarehouse,
 } from './catalog.ts';
 import { inStockTransaction, type StockContext } from './context.ts';
 import { adjust, replenish, setMinimum, transfer } from './movements.ts';
@@ -43,6 +46,11 @@ const bodies = {
     unitPriceCents: count.optional(),
   }),
   warehouse: z.object({ id: id.optional(), code: text(32), name: text(200) }),
+  productChange: z
+    .object({ name: text(200).optional(), unitPriceCents: count.optional() })
+    .refine((c) => c.name !== undefined || c.unitPriceCents !== undefined, 'give name or unitPriceCents'),
+  warehouseChange: z.object({ name: text(200) }),
+  deactivate: z.object({ reason: text(200).default('DISCONTINUED') }),
   minimum: z.object({ productId: id, warehouseId: id, minimum: count }),
   replenish: z.object({
     warehouseId: id,
@@ -121,12 +129,28 @@ export function inventoryApi(db: PoolLike, schema: string): Router {
       );
       return ok({ status: database ? 'ok' : 'unavailable', checks: { database } }, database ? 200 : 503);
     })
-    .on('POST', '/products', async (req) => ok(await createProduct(db, schema, parse(bodies.product, req.body)), 201))
+    .on('POST', '/products', async (req) => {
+      const body = parse(bodies.product, req.body);
+      return ok(await write(req, (ctx) => createProduct(ctx, body)), 201);
+    })
     .on('GET', '/products', async () => ok(await listProducts(db, schema)))
     .on('GET', '/products/:id', async (req) => ok(await getProduct(db, schema, pathId(req))))
-    .on('POST', '/warehouses', async (req) =>
-      ok(await createWarehouse(db, schema, parse(bodies.warehouse, req.body)), 201),
-    )
+    .on('PATCH', '/products/:id', async (req) => {
+      const body = parse(bodies.productChange, req.body);
+      return ok(await write(req, (ctx) => updateProduct(ctx, pathId(req), body)));
+    })
+    .on('POST', '/products/:id/deactivate', async (req) => {
+      const { reason } = parse(bodies.deactivate, req.body ?? {});
+      return ok(await write(req, (ctx) => deactivateProduct(ctx, pathId(req), reason)));
+    })
+    .on('POST', '/warehouses', async (req) => {
+      const body = parse(bodies.warehouse, req.body);
+      return ok(await write(req, (ctx) => createWarehouse(ctx, body)), 201);
+    })
+    .on('PATCH', '/warehouses/:id', async (req) => {
+      const body = parse(bodies.warehouseChange, req.body);
+      return ok(await write(req, (ctx) => updateWarehouse(ctx, pathId(req), body)));
+    })
     .on('GET', '/warehouses', async () => ok(await listWarehouses(db, schema)))
     .on('GET', '/stock', async (req) =>
       ok(await listStock(db, schema, parse(movementQuery.omit({ limit: true }), query(req)))),
