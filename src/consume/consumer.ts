@@ -1,3 +1,4 @@
+import { groupPattern, invalidSetting } from '../config/check.ts';
 import { HeraldError } from '../errors.ts';
 import type { EventDefinition } from '../events/define.ts';
 import type { InferOutput, StandardSchemaV1 } from '../events/standard-schema.ts';
@@ -59,6 +60,14 @@ export interface ConsumerOptions<D = DatabaseOption> {
    * event (`link`, the default: a new trace per handling) or continues its trace (`child`).
    */
   processSpan?: 'link' | 'child';
+  /**
+   * Group commit for `on` handlers: the handlers of several ready events (across keys; one key's
+   * events still one after another) run in one transaction, each in its own savepoint with its
+   * inbox row, and commit together. A handler that throws rolls back its own event only, which is
+   * retried (then dead-lettered) alone. Default on, up to 64 events per transaction; `false`: one
+   * transaction per event.
+   */
+  groupCommit?: { maxEvents?: number; maxWaitMs?: number } | boolean;
   /** Named prepared statements for the inbox; turn off behind transaction-mode poolers. Default true. */
   preparedStatements?: boolean;
   /** CloudEvents source of events the handlers emit; default `$HERALD_SOURCE` or `/herald`. */
@@ -70,8 +79,17 @@ export interface ConsumerOptions<D = DatabaseOption> {
 }
 
 export interface Consumer<Tx = Queryable> extends HealthCheck {
-  /** Handles one event type; the handler asks for the definition's version (older ones are upcast). */
-  on<S extends StandardSchemaV1>(definition: EventDefinition<S>, handler: Handler<InferOutput<S>, Tx>): Consumer<Tx>;
+  /**
+   * Handles one event type; the handler asks for the definition's version (older ones are upcast).
+   * A type may have several handlers: they run in the order they were registered, in one
+   * transaction, each once in effect (its own inbox row). Every one but the first needs a `name`
+   * (its inbox rows are kept under it: keep it when you reorder or add handlers).
+   */
+  on<S extends StandardSchemaV1>(
+    definition: EventDefinition<S>,
+    handler: Handler<InferOutput<S>, Tx>,
+    options?: { name?: string },
+  ): Consumer<Tx>;
   /** Handles events of one type in batches, in one transaction per batch. */
   onBatch<S extends StandardSchemaV1>(
     definition: EventDefinition<S>,
@@ -87,6 +105,14 @@ export interface Consumer<Tx = Queryable> extends HealthCheck {
   lag(): Promise<PartitionLag[]>;
   /** The topics the consumer reads. */
   topics(): string[];
+}
+
+/** A handler's name goes into its inbox rows' group: the characters of a group name. */
+function handlerName(name: unknown): string {
+  if (typeof name !== 'string' || !groupPattern.test(name)) {
+    throw invalidSetting('name', 'a handler name must be 1-200 of A-Z a-z 0-9 . _ -', name);
+  }
+  return name;
 }
 
 export function createConsumer<D extends DatabaseOption | object = DatabaseOption>(
@@ -118,15 +144,40 @@ export function createConsumer<D extends DatabaseOption | object = DatabaseOptio
 
   const register = (definition: EventDefinition, route: Omit<Route, 'definition'>) => {
     if (stats.state !== 'idle') throw new HeraldError('HERALD_INVALID_CONFIG', 'register handlers before start()');
-    if (routes.has(definition.type)) {
+    const existing = routes.get(definition.type);
+    const added = route.handlers?.[0];
+    if (existing?.handlers && added) {
+      // Another handler of the same type: named, and not a name (or the unnamed slot) taken.
+      if (added.name === null) {
+        throw new HeraldError(
+          'HERALD_INVALID_CONFIG',
+          `${definition.type} already has a handler in group ${group}: name the next one, on(Def, handler, { name })`,
+        );
+      }
+      if (existing.handlers.some((h) => h.name === added.name)) {
+        throw new HeraldError('HERALD_INVALID_CONFIG', `${definition.type} already has a handler named ${added.name}`);
+      }
+      existing.handlers.push(added);
+      return;
+    }
+    if (existing) {
       throw new HeraldError('HERALD_INVALID_CONFIG', `${definition.type} already has a handler in group ${group}`);
     }
     routes.set(definition.type, { definition, ...route });
   };
 
   const consumer: Consumer<Tx> = {
-    on(definition, handler) {
-      register(definition as unknown as EventDefinition, { handler: handler as Handler<unknown, unknown> });
+    on(definition, handler, options = {}) {
+      const name = options.name === undefined ? null : handlerName(options.name);
+      register(definition as unknown as EventDefinition, {
+        handlers: [
+          {
+            name,
+            inboxGroup: name === null ? group : `${group}:${name}`,
+            handler: handler as Handler<unknown, unknown>,
+          },
+        ],
+      });
       return consumer;
     },
     onBatch(definition, handler, batch = {}) {

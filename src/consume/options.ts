@@ -41,6 +41,7 @@ export interface ConsumerSettings {
   stuckAfterMs: number;
   processSpan: 'link' | 'child';
   preparedStatements: boolean;
+  groupCommit: { maxEvents: number; maxWaitMs: number } | false;
   source: string | undefined;
   logger: Logger;
   metrics: MetricsRecorder;
@@ -100,8 +101,24 @@ export function consumerSettings(options: ConsumerOptions<DatabaseOption | objec
     stuckAfterMs: numberSetting('stuckAfterMs', options.stuckAfterMs, 0, 60_000),
     processSpan: oneOf('processSpan', options.processSpan, ['link', 'child'] as const, 'link'),
     preparedStatements: booleanSetting('preparedStatements', options.preparedStatements, true),
+    groupCommit: groupCommitSetting(options.groupCommit),
     source: textSetting('source', options.source),
     logger: options.logger ?? createLogger(),
     metrics: options.metrics ?? noMetrics,
+  };
+}
+
+/**
+ * Group commit: on unless `false`; `maxEvents` events per transaction at most (default 64: past
+ * 64 subtransactions that wrote, PostgreSQL's snapshots of every session get slower), and
+ * `maxWaitMs` a group waits for more once a slot is free (default 0: it takes what is ready).
+ */
+function groupCommitSetting(value: unknown): ConsumerSettings['groupCommit'] {
+  if (value === false) return false;
+  if (value === undefined || value === true) return { maxEvents: 64, maxWaitMs: 0 };
+  checkObject(value, 'groupCommit');
+  return {
+    maxEvents: integerSetting('groupCommit.maxEvents', value.maxEvents, 1, 10_000, 64),
+    maxWaitMs: numberSetting('groupCommit.maxWaitMs', value.maxWaitMs, 0, 0),
   };
 }

@@ -3,21 +3,31 @@ import type { EventDefinition } from '../events/define.ts';
 import type { Outbox } from '../outbox/outbox.ts';
 import { retry } from '../retry/retry.ts';
 import type { Queryable } from '../store/db.ts';
-import { claimInbox } from '../store/sql/inbox.ts';
+import { claimInbox, claimInboxRows, type InboxRow, inboxKey, unclaimInboxRows } from '../store/sql/inbox.ts';
 import { inTransactionScope } from '../store/transaction.ts';
 import type { IncomingMessage } from '../transports/transport.ts';
 import { type ConsumedEvent, decodeMessage, eventTime } from '../wire/incoming.ts';
 import { createBatcher } from './batch.ts';
 import type { GiveUp } from './dead-letter.ts';
 import { emitter } from './emit.ts';
+import { createGroupCommit, GroupFailed, type Settled } from './group.ts';
 import { createSemaphore } from './ordering.ts';
 import { Released } from './released.ts';
 import type { BatchHandler, ConsumerContext, Handler } from './types.ts';
 import { upcastAndParse } from './upcast.ts';
 
+/** One of an event type's handlers: its name, and the inbox group its rows are kept under. */
+export interface NamedHandler {
+  /** null for the type's unnamed handler, whose inbox group is the consumer group itself. */
+  name: string | null;
+  inboxGroup: string;
+  handler: Handler<unknown, unknown>;
+}
+
 export interface Route {
   definition: EventDefinition;
-  handler?: Handler<unknown, unknown>;
+  /** The type's handlers, run in this order in one transaction, each with its own inbox row. */
+  handlers?: NamedHandler[];
   batch?: { handler: BatchHandler<unknown, unknown>; size: number; maxWaitMs: number };
 }
 
@@ -34,6 +44,8 @@ export function createPipeline(
     concurrency: number;
     prepared: boolean;
     outbox: Outbox;
+    /** Handlers of several events in one transaction (a savepoint each); false: one each. */
+    groupCommit: { maxEvents: number; maxWaitMs: number } | false;
   },
 ) {
   const { schema, group, stats, logger, signal } = deps;
@@ -48,9 +60,15 @@ export function createPipeline(
    * permanent failure (NonRetriableError, a payload that no longer validates) gives up at once.
    * Giving up hands the error to `giveUp`; a stop releases the message for redelivery.
    */
-  async function withRetries(attempt: (n: number) => Promise<void>, giveUp: (e: unknown, n: number) => Promise<void>) {
+  async function withRetries(
+    attempt: (n: number) => Promise<void>,
+    giveUp: (e: unknown, n: number) => Promise<void>,
+    failedFirst?: { error: unknown },
+  ) {
     const outcome = await retry(
       async (n) => {
+        // The first attempt already ran and failed (in a group): counted, then retried alone.
+        if (n === 1 && failedFirst) throw failedFirst.error;
         if (signal.aborted) throw new Released();
         const release = await slots.acquire();
         try {
@@ -83,28 +101,104 @@ export function createPipeline(
     return giveUp(outcome.error, outcome.failures);
   }
 
-  /** The handler and the inbox row in one transaction: a second delivery finds the row and skips. */
+  const inboxRows = (route: Route, event: ConsumedEvent): InboxRow[] =>
+    (route.handlers ?? []).map((h) => ({
+      group: h.inboxGroup,
+      eventId: event.id,
+      eventTime: eventTime(event),
+      type: event.type,
+    }));
+
+  /**
+   * Runs, in order, the handlers of one event whose inbox rows were new (`fresh`): 'duplicate'
+   * when every one had already run.
+   */
+  async function runHandlers(
+    native: unknown,
+    tx: Queryable,
+    route: Route,
+    event: ConsumedEvent,
+    m: IncomingMessage,
+    attempt: number,
+    fresh: (h: NamedHandler) => boolean,
+  ): Promise<Outcome> {
+    const handlers = (route.handlers ?? []).filter(fresh);
+    if (handlers.length === 0) return 'duplicate';
+    const emit = emitter(deps.outbox, tx);
+    const context = {
+      tx: native,
+      emit: (events: Parameters<typeof emit>[1]) => emit(event, events),
+      attempt,
+      group,
+      message: { topic: m.topic, partition: m.partition, offset: m.offset },
+    };
+    for (const h of handlers) await h.handler(event, context);
+    return 'handled';
+  }
+
+  /** The handlers and their inbox rows in one transaction: a second delivery finds the rows and skips. */
   async function runOne(route: Route, event: ConsumedEvent, m: IncomingMessage, attempt: number): Promise<Outcome> {
     return transaction(async (native, tx) => {
-      const fresh = await claimInbox(
-        tx,
-        schema,
-        group,
-        [{ eventId: event.id, eventTime: eventTime(event), type: event.type }],
-        deps.prepared,
-      );
-      if (!fresh.has(event.id)) return 'duplicate';
-      const emit = emitter(deps.outbox, tx);
-      await (route.handler as Handler<unknown, unknown>)(event, {
-        tx: native,
-        emit: (events) => emit(event, events),
-        attempt,
-        group,
-        message: { topic: m.topic, partition: m.partition, offset: m.offset },
-      });
-      return 'handled';
+      const rows = inboxRows(route, event);
+      if (rows.length === 1) {
+        const fresh = await claimInbox(tx, schema, (rows[0] as InboxRow).group, rows, deps.prepared);
+        return runHandlers(native, tx, route, event, m, attempt, () => fresh.has(event.id));
+      }
+      const fresh = await claimInboxRows(tx, schema, rows, deps.prepared);
+      return runHandlers(native, tx, route, event, m, attempt, (h) => fresh.has(inboxKey(h.inboxGroup, event.id)));
     });
   }
+
+  type GroupItem = { route: Route; event: ConsumedEvent; message: IncomingMessage };
+  /**
+   * Group commit: the handlers of several events in one transaction, the inbox rows of all of
+   * them claimed in one statement, each event's handlers inside a savepoint. A handler that throws
+   * rolls its event back to the savepoint (its inbox rows taken back too) and only that event
+   * fails; the rest commit together.
+   */
+  async function runGroup(items: GroupItem[]): Promise<Settled<Outcome>[]> {
+    return transaction(async (native, tx) => {
+      const rows = items.map((i) => inboxRows(i.route, i.event));
+      const fresh = await claimInboxRows(tx, schema, rows.flat(), deps.prepared);
+      const settled: Settled<Outcome>[] = [];
+      for (const [k, item] of items.entries()) {
+        const { route, event, message } = item;
+        // Stopping: what has not started is released (its rows taken back), the rest commits.
+        if (signal.aborted) {
+          const mine = (rows[k] as InboxRow[]).filter((r) => fresh.delete(inboxKey(r.group, r.eventId)));
+          if (mine.length > 0) await unclaimInboxRows(tx, schema, mine);
+          settled.push({ ok: false, error: new Released() });
+          continue;
+        }
+        // The same event twice in one group: its rows were claimed once, for the first copy.
+        const mine = (rows[k] as InboxRow[]).filter((r) => fresh.delete(inboxKey(r.group, r.eventId)));
+        if (mine.length === 0) {
+          settled.push({ ok: true, value: 'duplicate' });
+          continue;
+        }
+        const ran = new Set(mine.map((r) => r.group));
+        await tx.query('SAVEPOINT herald_event');
+        try {
+          const outcome = await runHandlers(native, tx, route, event, message, 1, (h) => ran.has(h.inboxGroup));
+          settled.push({ ok: true, value: outcome });
+        } catch (error) {
+          await tx.query('ROLLBACK TO SAVEPOINT herald_event');
+          await unclaimInboxRows(tx, schema, mine);
+          settled.push({ ok: false, error });
+        }
+      }
+      return settled;
+    });
+  }
+  const groups = deps.groupCommit
+    ? createGroupCommit<GroupItem, Outcome>({
+        ...deps.groupCommit,
+        slots,
+        concurrency: deps.concurrency,
+        signal,
+        run: runGroup,
+      })
+    : null;
 
   const count = (outcome: Outcome, n = 1) => {
     if (outcome === 'handled') stats.handled += n;
@@ -211,6 +305,22 @@ export function createPipeline(
       count(outcome);
       return outcome;
     }
+    let failedFirst: { error: unknown } | undefined;
+    if (groups) {
+      try {
+        const first = await groups.add({ route, event: typed, message: m });
+        if (first.ok) {
+          count(first.value);
+          return first.value;
+        }
+        if (first.error instanceof Released) throw first.error;
+        failedFirst = { error: first.error };
+      } catch (error) {
+        if (!(error instanceof GroupFailed)) throw error;
+        // The group's transaction failed as a whole: nothing of it committed; each event alone.
+        logger.debug({ error: error.cause }, 'group commit failed; handling its events one by one');
+      }
+    }
     let outcome: Outcome = 'failed';
     await withRetries(
       async (n) => {
@@ -220,6 +330,7 @@ export function createPipeline(
         outcome = 'failed';
         await giveUp(m, error, n, typed);
       },
+      failedFirst,
     );
     count(outcome);
     return outcome;

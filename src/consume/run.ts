@@ -110,6 +110,7 @@ export async function startConsumer(deps: {
     onUnknownType: settings.onUnknownType,
     concurrency: settings.concurrency,
     prepared: settings.preparedStatements,
+    groupCommit: settings.groupCommit,
     outbox: deps.outbox,
   });
   const giveUp = createDeadLetterer({ ...context, transport, topic: settings.deadLetterTopic });

@@ -23,6 +23,9 @@ describe('consumer options: a clear error naming the setting', () => {
     ['deadLetterTopic', { deadLetterTopic: 'dlq' }],
     ['db', { db: 42 }],
     ['db', { db: { connect: 'no' } }],
+    ['groupCommit', { groupCommit: 'yes' }],
+    ['groupCommit.maxEvents', { groupCommit: { maxEvents: 0 } }],
+    ['groupCommit.maxWaitMs', { groupCommit: { maxWaitMs: -1 } }],
   ];
   for (const [setting, bad] of cases) {
     it(`rejects a bad ${setting}: ${JSON.stringify(bad)}`, () => {

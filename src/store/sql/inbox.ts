@@ -41,3 +41,44 @@ ON CONFLICT DO NOTHING RETURNING event_id`,
   );
   return new Set(result.rows.map((r) => r.event_id));
 }
+
+/** An inbox row of one handler: its inbox group (the consumer group, or `group:handler`). */
+export interface InboxRow extends InboxEntry {
+  group: string;
+}
+
+/** The key claimInboxRows returns for a row that was new. */
+export const inboxKey = (group: string, eventId: string) => `${group}\u0000${eventId}`;
+
+/**
+ * As claimInbox for rows of several inbox groups in one statement (group commit: the handlers of
+ * many events, or several handlers of one event): returns the `inboxKey` of each row that was new.
+ */
+export async function claimInboxRows(
+  tx: Queryable,
+  schema: string,
+  rows: readonly InboxRow[],
+  prepared: boolean,
+): Promise<Set<string>> {
+  const result = await runQuery<{ consumer_group: string; event_id: string }>(
+    tx,
+    prepared ? `herald_inbox_rows_${schema}` : undefined,
+    `INSERT INTO ${quoteIdent(schema)}.inbox (consumer_group, event_id, event_time, type)
+SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[])
+ON CONFLICT DO NOTHING RETURNING consumer_group, event_id`,
+    [rows.map((r) => r.group), rows.map((r) => r.eventId), rows.map((r) => r.eventTime), rows.map((r) => r.type)],
+  );
+  return new Set(result.rows.map((r) => inboxKey(r.consumer_group, r.event_id)));
+}
+
+/**
+ * Takes back rows this transaction claimed, for an event whose handler failed inside a group
+ * (its savepoint rolled back, the group commits): it is retried alone and claims them again.
+ */
+export async function unclaimInboxRows(tx: Queryable, schema: string, rows: readonly InboxRow[]): Promise<void> {
+  await tx.query(
+    `DELETE FROM ${quoteIdent(schema)}.inbox i USING unnest($1::text[], $2::text[], $3::timestamptz[]) AS r(g, id, t)
+WHERE i.consumer_group = r.g AND i.event_id = r.id AND i.event_time = r.t`,
+    [rows.map((r) => r.group), rows.map((r) => r.eventId), rows.map((r) => r.eventTime)],
+  );
+}

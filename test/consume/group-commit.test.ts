@@ -1,0 +1,214 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { z } from 'zod';
+import {
+  type ConsumerOptions,
+  createConsumer,
+  defineEvent,
+  isHeraldError,
+  NonRetriableError,
+} from '../../src/index.ts';
+import { consumerFixture, eventMessage } from '../support/consumer.ts';
+import { uniqueName } from '../support/env.ts';
+import { createTopic } from '../support/kafka.ts';
+import { waitFor } from '../support/relay-process.ts';
+
+const Step = (topic: string) =>
+  defineEvent({
+    type: 'order.step',
+    version: 1,
+    destination: topic,
+    schema: z.object({ key: z.string(), seq: z.number().int() }),
+    key: (p) => p.key,
+  });
+
+describe('consumers: group commit', () => {
+  const fixture = consumerFixture();
+  const { transport } = fixture;
+
+  /** Writes one effect row: which handler, in which transaction. */
+  const record = async (
+    tx: { query: (sql: string, params: unknown[]) => Promise<unknown> },
+    event: { id: string; payload: { key: string; seq: number } },
+    handler = 'main',
+  ) => {
+    await tx.query(
+      `INSERT INTO ${fixture.effects} (event_id, key, seq, payload)
+       VALUES ($1, $2, $3, jsonb_build_object('handler', $4::text, 'txid', txid_current()))`,
+      [event.id, event.payload.key, event.payload.seq, handler],
+    );
+  };
+  /** A new group's consumer with one transaction at a time. */
+  const oneAtATime = (options: Partial<ConsumerOptions>) =>
+    createConsumer({
+      transport,
+      group: uniqueName('g'),
+      db: fixture.db.pool,
+      schema: fixture.db.schema,
+      concurrency: 1,
+      ...options,
+    });
+  const effects = async (ids: string[]) =>
+    (
+      await fixture.db.pool.query<{ event_id: string; handler: string; txid: string; n: string }>(
+        `SELECT event_id, payload->>'handler' AS handler, payload->>'txid' AS txid, n FROM ${fixture.effects}
+         WHERE event_id = ANY($1) ORDER BY n`,
+        [ids],
+      )
+    ).rows;
+
+  it('commits a group once around a handler that throws: the thrower alone is retried, then dead-lettered', async () => {
+    const topic = await createTopic(1);
+    const Def = Step(topic);
+    const messages = Array.from({ length: 40 }, (_, i) =>
+      eventMessage(topic, Def.type, { key: `k${i}`, seq: i }, { key: `k${i}` }),
+    );
+    const flaky = messages[10]?.id as string; // fails twice, then succeeds
+    const poison = messages[20]?.id as string; // fails every time
+    const refused = messages[30]?.id as string; // refused for good at once
+    await transport.publish(messages);
+    const calls = new Map<string, number>();
+    // Concurrency 1: the ready events run in groups, one transaction after another.
+    const consumer = oneAtATime({ retry: { attempts: 3, initialMs: 10, maxMs: 20 }, deadLetterTopic: false });
+    consumer.on(Def, async (event, { tx, attempt }) => {
+      calls.set(event.id, (calls.get(event.id) ?? 0) + 1);
+      assert.equal(attempt, calls.get(event.id), 'the attempt number counts the try in the group');
+      // The effect is written before the throw: the savepoint must take it back.
+      await record(tx as never, event);
+      if (event.id === refused) throw new NonRetriableError('refused');
+      if (event.id === poison || (event.id === flaky && attempt < 3)) throw new Error('not yet');
+    });
+    await consumer.start();
+    try {
+      await waitFor('every event', () => consumer.stats().handled + consumer.stats().deadLettered === 40, 60_000);
+    } finally {
+      await consumer.stop();
+    }
+    const rows = await effects(messages.map((m) => m.id));
+    const ids = rows.map((r) => r.event_id);
+    assert.equal(rows.length, 38, 'one effect per event handled, none for the two dead-lettered');
+    assert.equal(new Set(ids).size, 38, 'no effect twice');
+    assert.ok(!ids.includes(poison) && !ids.includes(refused), 'the throwers rolled back to their savepoints');
+    assert.equal(consumer.stats().deadLettered, 2);
+    assert.equal(calls.get(poison), 3, 'the poison event was tried the allowed times');
+    assert.equal(calls.get(refused), 1, 'a NonRetriableError gives up at once');
+    assert.equal(calls.get(flaky), 3);
+    for (const m of messages) {
+      if (![flaky, poison, refused].includes(m.id)) assert.equal(calls.get(m.id), 1, 'the rest ran once');
+    }
+    const txids = new Set(rows.map((r) => r.txid));
+    assert.ok(txids.size < 20, `38 events committed in ${txids.size} transactions`);
+    const flakyTx = rows.find((r) => r.event_id === flaky)?.txid;
+    assert.equal(rows.filter((r) => r.txid === flakyTx).length, 1, 'the retried event committed alone');
+    const inbox = await fixture.db.pool.query(
+      `SELECT count(*)::int AS n FROM "${fixture.db.schema}".inbox WHERE event_id = ANY($1)`,
+      [[poison, refused]],
+    );
+    assert.equal(inbox.rows[0].n, 0, "the throwers' inbox rows were taken back");
+  });
+
+  it('with groupCommit: false, one transaction per event', async () => {
+    const topic = await createTopic(1);
+    const Def = Step(topic);
+    const messages = Array.from({ length: 20 }, (_, i) =>
+      eventMessage(topic, Def.type, { key: `k${i}`, seq: i }, { key: `k${i}` }),
+    );
+    await transport.publish(messages);
+    const consumer = oneAtATime({ groupCommit: false });
+    consumer.on(Def, async (event, { tx }) => record(tx as never, event));
+    await consumer.start();
+    try {
+      await waitFor('every event', () => consumer.stats().handled === 20, 60_000);
+    } finally {
+      await consumer.stop();
+    }
+    const rows = await effects(messages.map((m) => m.id));
+    assert.equal(new Set(rows.map((r) => r.txid)).size, 20);
+  });
+});
+
+describe('consumers: several handlers for one event type', () => {
+  const fixture = consumerFixture();
+  const { transport } = fixture;
+
+  it('runs them in registration order in one transaction, each once in effect', async () => {
+    const topic = await createTopic(2);
+    const Def = Step(topic);
+    const group = uniqueName('g');
+    const messages = Array.from({ length: 10 }, (_, i) =>
+      eventMessage(topic, Def.type, { key: `k${i % 3}`, seq: i }, { key: `k${i % 3}` }),
+    );
+    await transport.publish(messages);
+    const failOnce = messages[4]?.id as string;
+    let failed = false;
+    const write =
+      (handler: string) =>
+      async (event: { id: string; payload: { key: string; seq: number } }, { tx }: { tx: unknown }) => {
+        await (tx as { query: (s: string, p: unknown[]) => Promise<unknown> }).query(
+          `INSERT INTO ${fixture.effects} (event_id, key, seq, payload)
+         VALUES ($1, $2, $3, jsonb_build_object('handler', $4::text, 'txid', txid_current()))`,
+          [event.id, event.payload.key, event.payload.seq, handler],
+        );
+      };
+    const first = createConsumer({ transport, group, db: fixture.db.pool, schema: fixture.db.schema });
+    first.on(Def, write('stock'));
+    first.on(
+      Def,
+      async (event, context) => {
+        await write('ledger')(event, context);
+        // The second handler fails once: both are rolled back and run again, together.
+        if (event.id === failOnce && !failed) {
+          failed = true;
+          throw new Error('ledger busy');
+        }
+      },
+      { name: 'ledger' },
+    );
+    assert.throws(
+      () => first.on(Def, write('again')),
+      (e: unknown) => isHeraldError(e, 'HERALD_INVALID_CONFIG') && /name the next one/.test(e.message),
+    );
+    assert.throws(
+      () => first.on(Def, write('again'), { name: 'ledger' }),
+      (e: unknown) => isHeraldError(e, 'HERALD_INVALID_CONFIG') && /named ledger/.test(e.message),
+    );
+    await first.start();
+    try {
+      await waitFor('every event', () => first.stats().handled === 10, 60_000);
+    } finally {
+      await first.stop();
+    }
+    assert.ok(failed);
+    const query = async () =>
+      (
+        await fixture.db.pool.query<{ event_id: string; handlers: string[]; txids: string[] }>(
+          `SELECT event_id, array_agg(payload->>'handler' ORDER BY n) AS handlers,
+                  array_agg(DISTINCT payload->>'txid') AS txids
+           FROM ${fixture.effects} WHERE event_id = ANY($1) GROUP BY event_id`,
+          [messages.map((m) => m.id)],
+        )
+      ).rows;
+    let rows = await query();
+    assert.equal(rows.length, 10);
+    for (const r of rows) {
+      assert.deepEqual(r.handlers, ['stock', 'ledger'], 'each handler once, in registration order');
+      assert.equal(r.txids.length, 1, 'in one transaction');
+    }
+
+    // A handler added later, the same events delivered again: only the new one runs.
+    await transport.publish(messages);
+    const second = createConsumer({ transport, group, db: fixture.db.pool, schema: fixture.db.schema });
+    second.on(Def, write('stock'));
+    second.on(Def, write('ledger'), { name: 'ledger' });
+    second.on(Def, write('audit'), { name: 'audit' });
+    await second.start();
+    try {
+      await waitFor('the second deliveries', () => second.stats().handled === 10, 60_000);
+    } finally {
+      await second.stop();
+    }
+    assert.equal(second.stats().duplicates, 0, 'each delivery had a handler that had not run');
+    rows = await query();
+    for (const r of rows) assert.deepEqual(r.handlers, ['stock', 'ledger', 'audit']);
+  });
+});
