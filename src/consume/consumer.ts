@@ -68,6 +68,13 @@ export interface ConsumerOptions<D = DatabaseOption> {
    * transaction per event.
    */
   groupCommit?: { maxEvents?: number; maxWaitMs?: number } | boolean;
+  /**
+   * `database`: each partition's position is kept in the handler's transaction (table
+   * `consumer_offsets`) instead of inbox rows, so a second delivery is skipped by its offset. One
+   * partition is then handled in order, one message at a time (keys of a partition no longer run
+   * side by side). Broker offsets are still committed after. Default `broker` (the inbox).
+   */
+  offsets?: 'broker' | 'database';
   /** Named prepared statements for the inbox; turn off behind transaction-mode poolers. Default true. */
   preparedStatements?: boolean;
   /** CloudEvents source of events the handlers emit; default `$HERALD_SOURCE` or `/herald`. */

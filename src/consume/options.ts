@@ -42,6 +42,7 @@ export interface ConsumerSettings {
   processSpan: 'link' | 'child';
   preparedStatements: boolean;
   groupCommit: { maxEvents: number; maxWaitMs: number } | false;
+  offsets: 'broker' | 'database';
   source: string | undefined;
   logger: Logger;
   metrics: MetricsRecorder;
@@ -102,6 +103,7 @@ export function consumerSettings(options: ConsumerOptions<DatabaseOption | objec
     processSpan: oneOf('processSpan', options.processSpan, ['link', 'child'] as const, 'link'),
     preparedStatements: booleanSetting('preparedStatements', options.preparedStatements, true),
     groupCommit: groupCommitSetting(options.groupCommit),
+    offsets: oneOf('offsets', options.offsets, ['broker', 'database'] as const, 'broker'),
     source: textSetting('source', options.source),
     logger: options.logger ?? createLogger(),
     metrics: options.metrics ?? noMetrics,

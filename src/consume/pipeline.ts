@@ -3,6 +3,7 @@ import type { EventDefinition } from '../events/define.ts';
 import type { Outbox } from '../outbox/outbox.ts';
 import { retry } from '../retry/retry.ts';
 import type { Queryable } from '../store/db.ts';
+import { claimPositions, positionKey, unclaimPosition } from '../store/sql/consumer-offsets.ts';
 import { claimInbox, claimInboxRows, type InboxRow, inboxKey, unclaimInboxRows } from '../store/sql/inbox.ts';
 import { inTransactionScope } from '../store/transaction.ts';
 import type { IncomingMessage } from '../transports/transport.ts';
@@ -44,6 +45,8 @@ export function createPipeline(
     concurrency: number;
     prepared: boolean;
     outbox: Outbox;
+    /** Where a handled message is recorded: inbox rows, or the group's position ('database'). */
+    offsets: 'broker' | 'database';
     /** Handlers of several events in one transaction (a savepoint each); false: one each. */
     groupCommit: { maxEvents: number; maxWaitMs: number } | false;
   },
@@ -136,54 +139,83 @@ export function createPipeline(
     return 'handled';
   }
 
-  /** The handlers and their inbox rows in one transaction: a second delivery finds the rows and skips. */
-  async function runOne(route: Route, event: ConsumedEvent, m: IncomingMessage, attempt: number): Promise<Outcome> {
-    return transaction(async (native, tx) => {
-      const rows = inboxRows(route, event);
-      if (rows.length === 1) {
-        const fresh = await claimInbox(tx, schema, (rows[0] as InboxRow).group, rows, deps.prepared);
-        return runHandlers(native, tx, route, event, m, attempt, () => fresh.has(event.id));
+  /**
+   * What makes a second delivery a no-op: each handler's inbox row, or (offsets: 'database') the
+   * group's stored position in the message's partition, moved past it. `claim` runs in the
+   * transaction and says, per item, which handlers may run (none: a duplicate) and how to take
+   * the claim back when the item's savepoint rolls back.
+   */
+  type Claimed = { runs: (h: NamedHandler) => boolean; unclaim: () => Promise<void> } | null;
+  async function claim(tx: Queryable, items: readonly GroupItem[]): Promise<Claimed[]> {
+    const rows = items.map((i) => (i.byPosition ? [] : inboxRows(i.route, i.event)));
+    const all = rows.flat();
+    const fresh =
+      all.length === 1
+        ? new Set(
+            [...(await claimInbox(tx, schema, (all[0] as InboxRow).group, all, deps.prepared))].map((id) =>
+              inboxKey((all[0] as InboxRow).group, id),
+            ),
+          )
+        : all.length > 0
+          ? await claimInboxRows(tx, schema, all, deps.prepared)
+          : new Set<string>();
+    const placed = items.filter((i) => i.byPosition).map((i) => i.message);
+    const moved = placed.length > 0 ? await claimPositions(tx, schema, group, placed, deps.prepared) : new Set();
+    return items.map((item, k) => {
+      if (item.byPosition) {
+        if (!moved.has(positionKey(item.message))) return null;
+        return { runs: () => true, unclaim: () => unclaimPosition(tx, schema, group, item.message) };
       }
-      const fresh = await claimInboxRows(tx, schema, rows, deps.prepared);
-      return runHandlers(native, tx, route, event, m, attempt, (h) => fresh.has(inboxKey(h.inboxGroup, event.id)));
+      // The same event twice in one group: its rows were claimed once, for the first copy.
+      const mine = (rows[k] as InboxRow[]).filter((r) => fresh.delete(inboxKey(r.group, r.eventId)));
+      if (mine.length === 0) return null;
+      const ran = new Set(mine.map((r) => r.group));
+      return { runs: (h) => ran.has(h.inboxGroup), unclaim: () => unclaimInboxRows(tx, schema, mine) };
     });
   }
 
-  type GroupItem = { route: Route; event: ConsumedEvent; message: IncomingMessage };
+  type GroupItem = { route: Route; event: ConsumedEvent; message: IncomingMessage; byPosition: boolean };
+
+  /** The handlers and their claim in one transaction: a second delivery finds the claim and skips. */
+  async function runOne(item: GroupItem, attempt: number): Promise<Outcome> {
+    return transaction(async (native, tx) => {
+      const [claimed] = await claim(tx, [item]);
+      if (!claimed) return 'duplicate';
+      return runHandlers(native, tx, item.route, item.event, item.message, attempt, claimed.runs);
+    });
+  }
+
   /**
-   * Group commit: the handlers of several events in one transaction, the inbox rows of all of
-   * them claimed in one statement, each event's handlers inside a savepoint. A handler that throws
-   * rolls its event back to the savepoint (its inbox rows taken back too) and only that event
-   * fails; the rest commit together.
+   * Group commit: the handlers of several events in one transaction, the claims of all of them
+   * made together, each event's handlers inside a savepoint. A handler that throws rolls its event
+   * back to the savepoint (its claim taken back too) and only that event fails; the rest commit
+   * together.
    */
   async function runGroup(items: GroupItem[]): Promise<Settled<Outcome>[]> {
     return transaction(async (native, tx) => {
-      const rows = items.map((i) => inboxRows(i.route, i.event));
-      const fresh = await claimInboxRows(tx, schema, rows.flat(), deps.prepared);
+      const claims = await claim(tx, items);
       const settled: Settled<Outcome>[] = [];
       for (const [k, item] of items.entries()) {
-        const { route, event, message } = item;
-        // Stopping: what has not started is released (its rows taken back), the rest commits.
+        const claimed = claims[k] as Claimed;
+        // Stopping: what has not started is released (its claim taken back), the rest commits.
         if (signal.aborted) {
-          const mine = (rows[k] as InboxRow[]).filter((r) => fresh.delete(inboxKey(r.group, r.eventId)));
-          if (mine.length > 0) await unclaimInboxRows(tx, schema, mine);
+          await claimed?.unclaim();
           settled.push({ ok: false, error: new Released() });
           continue;
         }
-        // The same event twice in one group: its rows were claimed once, for the first copy.
-        const mine = (rows[k] as InboxRow[]).filter((r) => fresh.delete(inboxKey(r.group, r.eventId)));
-        if (mine.length === 0) {
+        if (!claimed) {
           settled.push({ ok: true, value: 'duplicate' });
           continue;
         }
-        const ran = new Set(mine.map((r) => r.group));
         await tx.query('SAVEPOINT herald_event');
         try {
-          const outcome = await runHandlers(native, tx, route, event, message, 1, (h) => ran.has(h.inboxGroup));
-          settled.push({ ok: true, value: outcome });
+          settled.push({
+            ok: true,
+            value: await runHandlers(native, tx, item.route, item.event, item.message, 1, claimed.runs),
+          });
         } catch (error) {
           await tx.query('ROLLBACK TO SAVEPOINT herald_event');
-          await unclaimInboxRows(tx, schema, mine);
+          await claimed.unclaim();
           settled.push({ ok: false, error });
         }
       }
@@ -264,7 +296,11 @@ export function createPipeline(
   }
 
   /** Decodes, routes, upcasts and handles one message; gives up through `giveUp`. */
-  async function handle(m: IncomingMessage, giveUp: GiveUp): Promise<Outcome> {
+  async function handle(
+    m: IncomingMessage,
+    giveUp: GiveUp,
+    from: 'broker' | 'redelivery' = 'broker',
+  ): Promise<Outcome> {
     let event: ConsumedEvent;
     try {
       event = decodeMessage(m);
@@ -305,10 +341,13 @@ export function createPipeline(
       count(outcome);
       return outcome;
     }
+    // A dead letter re-delivered is far behind its partition's position: the inbox guards it.
+    const byPosition = deps.offsets === 'database' && from === 'broker';
+    const item: GroupItem = { route, event: typed, message: m, byPosition };
     let failedFirst: { error: unknown } | undefined;
     if (groups) {
       try {
-        const first = await groups.add({ route, event: typed, message: m });
+        const first = await groups.add(item);
         if (first.ok) {
           count(first.value);
           return first.value;
@@ -324,7 +363,7 @@ export function createPipeline(
     let outcome: Outcome = 'failed';
     await withRetries(
       async (n) => {
-        outcome = await runOne(route, typed, m, n);
+        outcome = await runOne(item, n);
       },
       async (error, n) => {
         outcome = 'failed';

@@ -46,9 +46,13 @@ export function startRedelivery(deps: {
         void deps.runner.run(row.partition_key ?? row.message_id, async () => {
           try {
             let failure: { error: unknown; attempts: number } | null = null;
-            await deps.pipeline.handle(message, async (_message, error, attempts) => {
-              failure = { error, attempts };
-            });
+            await deps.pipeline.handle(
+              message,
+              async (_message, error, attempts) => {
+                failure = { error, attempts };
+              },
+              'redelivery',
+            );
             const outcome = failure as { error: unknown; attempts: number } | null;
             await resolveConsumerDeadLetter(
               db,

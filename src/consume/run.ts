@@ -111,6 +111,7 @@ export async function startConsumer(deps: {
     concurrency: settings.concurrency,
     prepared: settings.preparedStatements,
     groupCommit: settings.groupCommit,
+    offsets: settings.offsets,
     outbox: deps.outbox,
   });
   const giveUp = createDeadLetterer({ ...context, transport, topic: settings.deadLetterTopic });
@@ -124,7 +125,9 @@ export async function startConsumer(deps: {
   cleanups.push(settings.metrics.watch(schema, readGauges(pool, schema)));
   const dispatch = (delivery: Delivery) => {
     const done = acks.track(delivery);
-    const key = delivery.key ?? `${delivery.topic}/${delivery.partition}`;
+    // Positions in the database: a partition is handled in order, one message after another.
+    const byPartition = settings.offsets === 'database' || delivery.key === null;
+    const key = byPartition ? `${delivery.topic}/${delivery.partition}` : (delivery.key as string);
     void runner.run(key, async () => {
       try {
         await handle(delivery, giveUp);

@@ -36,6 +36,14 @@ describe('examples', () => {
     assert.match(stdout, /handled 1, skipped 1 duplicate, available now 7/);
   });
 
+  it('consumer throughput: group commit, two handlers and positions in the database, each once (docs/consumers.md)', async () => {
+    const { stdout } = await run(process.execPath, ['examples/consumer-throughput.ts']);
+    assert.match(stdout, /^stock: moved 399 of 399, inbox rows 200$/m);
+    assert.match(stdout, /^books: moved 399 of 399, inbox rows 400$/m);
+    assert.match(stdout, /^stock-positions: moved 399 of 399, inbox rows 0$/m);
+    assert.match(stdout, /^ledger rows 200$/m);
+  });
+
   it('embedded: the whole path on PGlite and the PostgreSQL transport, no server', async () => {
     const { stdout } = await run(process.execPath, ['examples/embedded.ts'], {
       env: { ...process.env, DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' },

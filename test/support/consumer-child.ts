@@ -1,7 +1,8 @@
 /**
  * A consumer process for crash tests. Reads CHILD_* settings from the environment; with
  * CHILD_KILL_AFTER=N it SIGKILLs itself at the first acknowledgement after N handled events: the
- * handler's transaction has committed, the offset has not. On SIGTERM it stops gracefully and
+ * handler's transaction has committed, the offset has not. CHILD_OFFSETS=database keeps the
+ * positions in the database instead of the inbox. On SIGTERM it stops gracefully and
  * prints its stats as one JSON line.
  */
 import { z } from 'zod';
@@ -53,6 +54,7 @@ const consumer = createConsumer({
   group: env('CHILD_GROUP'),
   db: env('DATABASE_URL'),
   schema: env('HERALD_SCHEMA'),
+  offsets: process.env.CHILD_OFFSETS === 'database' ? 'database' : 'broker',
 });
 consumer.on(Step, async (event, { tx }) => {
   await tx.query(`INSERT INTO ${effects} (event_id, key, seq) VALUES ($1, $2, $3)`, [
