@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { APICURIO_URL, stopApicurio } from './apicurio.mjs';
 import { ELASTICMQ_ENDPOINT, stopElasticMq } from './elasticmq.mjs';
 import { KAFKA_BOOTSTRAP, stopKafka } from './kafka.mjs';
 // Stops only the services that infra/up.mjs (or infra/kafka.mjs startKafka(),
@@ -18,7 +19,7 @@ const STOP = {
 };
 
 const started = readState().services;
-const order = ['elasticmq', 'kafka', 'nats', 'rabbitmq', 'postgres'].filter((n) => n in started);
+const order = ['apicurio', 'elasticmq', 'kafka', 'nats', 'rabbitmq', 'postgres'].filter((n) => n in started);
 if (!order.length) {
   console.log('down: nothing to stop (herald infra started nothing that is still recorded)');
   process.exit(0);
@@ -26,7 +27,14 @@ if (!order.length) {
 let failed = false;
 for (const name of order) {
   try {
-    if (name === 'elasticmq') {
+    if (name === 'apicurio') {
+      const r = await stopApicurio();
+      console.log(
+        r.stopped
+          ? `apicurio   stopped pid ${r.pid} (${APICURIO_URL}${r.forced ? ', had to SIGKILL' : ''}, ${(r.ms / 1000).toFixed(1)}s)`
+          : 'apicurio   was not running',
+      );
+    } else if (name === 'elasticmq') {
       const r = await stopElasticMq();
       console.log(
         r.stopped

@@ -60,6 +60,8 @@ export function servicePaths(name, more) {
  * @property {() => string} pomHash the pom's fingerprint: the jars are fetched again when it changes
  * @property {(version: string, libs: string) => string[]} pom readies paths.pom to copy the jars of
  *   `version` into `libs`; returns mvn's arguments after `package`
+ * @property {() => string | null} [java] the java binary to run (default JAVA); null: none fits
+ * @property {number} [javaMin] the Java major version the server needs (for the message)
  */
 
 /** @param {JavaJarsSpec} spec */
@@ -128,6 +130,8 @@ export function javaJars(spec) {
 
   return {
     libs: paths.libs,
+    /** The java binary the server runs with (spec.java's, else JAVA). */
+    java: spec.java ? (spec.java() ?? JAVA) : JAVA,
     /** The classpath of every jar. */
     classpath: path.join(paths.libs, '*'),
     version: () => readMarker()?.version ?? null,
@@ -136,9 +140,11 @@ export function javaJars(spec) {
     ensure,
     /** Why no instance can run here (no Java; no jars and no mvn to fetch them), or null. */
     unavailable() {
-      const java = run(JAVA, ['-version']);
+      const javaBin = spec.java ? spec.java() : JAVA;
+      if (javaBin === null) return `${name} needs Java ${spec.javaMin ?? 17}+ and none was found`;
+      const java = run(javaBin, ['-version']);
       if (!java.ok)
-        return `${JAVA} does not run (${java.out.split('\n')[0] || `exit ${java.code}`}); ${name} needs Java`;
+        return `${javaBin} does not run (${java.out.split('\n')[0] || `exit ${java.code}`}); ${name} needs Java`;
       if (!current() && !onPath('mvn')) return `no ${name} jars in ${paths.libs} and no mvn on the PATH to fetch them`;
       return null;
     },
@@ -167,7 +173,7 @@ export function javaJars(spec) {
 export function javaService(spec) {
   return localService({
     ...spec,
-    command: spec.java ?? JAVA,
+    command: spec.java ?? spec.jars.java ?? JAVA,
     args: spec.javaArgs,
     version: spec.jars.version,
     async prepare(opts) {

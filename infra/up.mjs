@@ -6,17 +6,19 @@
 // PostgreSQL, RabbitMQ, NATS: started with the machine's own commands if their
 // port is closed. Kafka: a broker from Maven Central jars (see infra/kafka.mjs).
 // ElasticMQ (SQS): a server from Maven Central jars (see infra/elasticmq.mjs).
+// Apicurio Registry (a Confluent-compatible schema registry): from Maven Central (infra/apicurio.mjs).
 // Every service is brought up; those named in --require (default postgres,kafka)
 // make the script exit 1 if they cannot be, the others only warn.
 // What this script started is recorded in .cache/infra/started.json, so that
 // infra/down.mjs stops only that.
 import fs from 'node:fs';
 import path from 'node:path';
+import { APICURIO_URL, startApicurio } from './apicurio.mjs';
 import { ELASTICMQ_ENDPOINT, startElasticMq } from './elasticmq.mjs';
 import { KAFKA_BOOTSTRAP, startKafka } from './kafka.mjs';
 import { NATS_PID_FILE, portOpen, recordStarted, run, waitForPort } from './lib.mjs';
 
-const ALL = ['postgres', 'rabbitmq', 'nats', 'kafka', 'elasticmq'];
+const ALL = ['postgres', 'rabbitmq', 'nats', 'kafka', 'elasticmq', 'apicurio'];
 
 function parseArgs(argv) {
   let require = ['postgres', 'kafka'];
@@ -156,12 +158,24 @@ async function upElasticMq() {
   line('elasticmq', ELASTICMQ_ENDPOINT.replace('http://', ''), note);
 }
 
+async function upApicurio() {
+  const r = await startApicurio({ log: (m) => console.log(m) });
+  const fetched = r.fetchMs ? `, fetched in ${(r.fetchMs / 1000).toFixed(1)}s` : '';
+  const note = r.started
+    ? `started, pid ${r.pid}, Apicurio Registry ${r.version}, ${(r.ms / 1000).toFixed(1)}s${fetched}`
+    : r.external
+      ? 'already running, not started by herald'
+      : `already running, pid ${r.pid}`;
+  line('apicurio', APICURIO_URL.replace('http://', ''), note);
+}
+
 const { require } = parseArgs(process.argv.slice(2));
 const failures = [];
 for (const name of ALL) {
   try {
     if (name === 'kafka') await upKafka();
     else if (name === 'elasticmq') await upElasticMq();
+    else if (name === 'apicurio') await upApicurio();
     else await upService(name);
   } catch (e) {
     const msg = (e?.message ? e.message : String(e)).replace(new RegExp(`^${name}: `), '');

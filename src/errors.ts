@@ -25,6 +25,14 @@ export const errorCodes = {
   HERALD_NO_UPCAST_PATH: 'A consumed event has a version no upcaster converts to the version the handler asks for.',
   HERALD_HANDLER_FAILED:
     'A handler kept failing after its retries, or threw NonRetriableError; the message was dead-lettered.',
+  HERALD_UNKNOWN_SCHEMA: 'The schema registry has no schema with that id (or subject and version).',
+  HERALD_REGISTRY_UNAVAILABLE:
+    'The schema registry could not be reached or timed out; encoding and decoding are retried, never dead-lettered.',
+  HERALD_REGISTRY_FAILED: 'The schema registry refused a request (bad schema, bad credentials, an error of its own).',
+  HERALD_UNDECODABLE_MESSAGE:
+    'A consumed message is not in the wire format it claims (wrong magic byte, truncated Avro, an envelope the mapper refuses).',
+  HERALD_UNENCODABLE_EVENT:
+    'The relay could not encode a stored payload with its wire format (no Avro schema for the version, a payload the schema refuses).',
   HERALD_STOPPED: 'The relay or transport was stopped while the operation was in flight.',
   HERALD_REPLAY_NOT_FOUND: 'No replay with that id to resume, or it completed.',
   HERALD_REPLAY_RUNNING: 'The replay to resume is running in another process.',

@@ -55,11 +55,12 @@ export function isDataError(error: unknown): boolean {
   return typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code);
 }
 
-/** The database or broker is away: retried without end and never counted against a message. */
+/** The database, broker or schema registry is away: retried without end and never counted against a message. */
 export function isOutage(error: unknown): boolean {
   return (
     isHeraldError(error, 'HERALD_DATABASE_UNAVAILABLE') ||
     isHeraldError(error, 'HERALD_BROKER_UNAVAILABLE') ||
+    isHeraldError(error, 'HERALD_REGISTRY_UNAVAILABLE') ||
     isConnectionError(error)
   );
 }

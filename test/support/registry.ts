@@ -1,0 +1,60 @@
+/**
+ * The Confluent-compatible schema registry the tests use: SCHEMA_REGISTRY_URL, else the Apicurio
+ * Registry that infra/up.mjs starts (its /apis/ccompat/v7), started here if it is not running.
+ * When no Java 21+ can run it, `registryUrl()` resolves null and the tests skip, saying why.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { APICURIO_CCOMPAT, apicurioUnavailable, startApicurio } from '../../infra/apicurio.mjs';
+
+let started: Promise<string | null> | undefined;
+export let registryUnavailable: string | null = null;
+
+export function registryUrl(): Promise<string | null> {
+  if (process.env.SCHEMA_REGISTRY_URL) return Promise.resolve(process.env.SCHEMA_REGISTRY_URL);
+  started ??= (async () => {
+    registryUnavailable = apicurioUnavailable();
+    if (registryUnavailable) return null;
+    await startApicurio();
+    return APICURIO_CCOMPAT;
+  })();
+  return started;
+}
+
+/**
+ * A counting HTTP proxy in front of the real registry: every request it forwards is recorded
+ * (method, path, the Authorization header), so a test can see what the client sent and how often.
+ */
+export async function recordingProxy(target: string) {
+  const to = new URL(target);
+  const seen: { method: string; path: string; authorization: string | undefined }[] = [];
+  const server = http.createServer((req, res) => {
+    seen.push({ method: req.method ?? '', path: req.url ?? '', authorization: req.headers.authorization });
+    const upstream = http.request(
+      {
+        host: to.hostname,
+        port: to.port,
+        method: req.method,
+        path: `${to.pathname.replace(/\/$/, '')}${req.url}`,
+        headers: { ...req.headers, host: to.host },
+      },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    seen,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
