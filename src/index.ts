@@ -71,6 +71,8 @@ export { type AddedEvent, createOutbox, type Outbox, type OutboxOptions } from '
 export type { RelayHealth } from './relay/health.ts';
 export { createRelay, type Relay, type RelayOptions, type RelayState, type RelayStats } from './relay/relay.ts';
 export { type ReplayOptions, type ReplayResult, replayEvents } from './replay/replay.ts';
+export { type AvroEvent, type AvroFormatOptions, avroFormat } from './schemas/avro.ts';
+export { type ConfluentRegistry, type ConfluentRegistryOptions, confluentRegistry } from './schemas/confluent.ts';
 export { getStatus, type HeraldStatus, type StatusOptions } from './status/status.ts';
 export { listUnpublished, type UnpublishedEvent, type UnpublishedOptions } from './status/unpublished.ts';
 export type { ClientTransaction, TransactionOf } from './store/clients/index.ts';
@@ -79,6 +81,7 @@ export type { Queryable, QueryResultLike } from './store/db.ts';
 export { type MigrateOptions, type MigrateResult, type Migration, migrate } from './store/migrate.ts';
 export { type AppliedMigration, type MigrationStatus, migrationStatus } from './store/migration-status.ts';
 export { withTransaction } from './store/transaction.ts';
+export { withFormat } from './transports/formatted.ts';
 export type {
   Delivery,
   IncomingMessage,
@@ -88,5 +91,6 @@ export type {
   Subscription,
   Transport,
 } from './transports/transport.ts';
+export { chainFormats, type WireFormat } from './wire/format.ts';
 export type { ConsumedEvent } from './wire/incoming.ts';
 export { prefixTopics, type TopicStrategy } from './wire/topics.ts';

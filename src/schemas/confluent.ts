@@ -42,6 +42,8 @@ interface Answer {
 }
 
 export interface ConfluentRegistry extends SchemaRegistry {
+  /** The base URL (no credentials): `dataschema` URIs start with it. */
+  readonly url: string;
   /** Where the registry is, for logs: its URL, never the credentials. */
   describe(): string;
 }
@@ -189,6 +191,7 @@ export function confluentRegistry(options: ConfluentRegistryOptions): ConfluentR
   }
 
   return {
+    url: root,
     describe: () => `schema registry at ${root}`,
 
     async register(subject, format, schema) {

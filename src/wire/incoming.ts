@@ -52,6 +52,7 @@ const readable = new Set<string>([...attributeNames, 'datacontenttype']);
  * Anything else is HERALD_MALFORMED_MESSAGE, which the consumer dead-letters with the reason.
  */
 export function decodeMessage(m: IncomingMessage, prefix = attributePrefix): ConsumedEvent {
+  if (m.undecodable) throw m.undecodable;
   const contentType = (m.headers['content-type'] ?? '').toLowerCase();
   let attrs: Record<string, unknown>;
   let payload: unknown;

@@ -27,4 +27,9 @@ export interface IncomingMessage {
   value: Buffer;
   /** `ce_` attribute headers, `content-type`, and any other header as it arrived. */
   headers: Record<string, string>;
+  /**
+   * Set by a wire format that could not read the message (wire/format.ts): the reason the
+   * consumer dead-letters it with.
+   */
+  undecodable?: Error;
 }

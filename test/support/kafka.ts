@@ -7,6 +7,8 @@ export interface ReadMessage {
   offset: bigint;
   key: string;
   value: string;
+  /** The value as it arrived (binary formats: Avro). */
+  bytes: Buffer;
   headers: Record<string, string>;
   /** The record's timestamp (ms since the epoch). */
   timestamp: bigint;
@@ -91,6 +93,7 @@ export async function readTopic(
         offset: m.offset,
         key: m.key?.toString() ?? '',
         value: m.value?.toString() ?? '',
+        bytes: m.value ?? Buffer.alloc(0),
         headers,
         timestamp: m.timestamp,
       });

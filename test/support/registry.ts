@@ -24,11 +24,19 @@ export function registryUrl(): Promise<string | null> {
 /**
  * A counting HTTP proxy in front of the real registry: every request it forwards is recorded
  * (method, path, the Authorization header), so a test can see what the client sent and how often.
+ * With `state.down` set it answers 503 instead, as a registry that is away.
  */
 export async function recordingProxy(target: string) {
   const to = new URL(target);
   const seen: { method: string; path: string; authorization: string | undefined }[] = [];
+  const state = { down: false };
   const server = http.createServer((req, res) => {
+    if (state.down) {
+      // As a registry behind a load balancer answers while it is away.
+      res.writeHead(503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error_code: 50301, message: 'unavailable' }));
+      return;
+    }
     seen.push({ method: req.method ?? '', path: req.url ?? '', authorization: req.headers.authorization });
     const upstream = http.request(
       {
@@ -51,6 +59,7 @@ export async function recordingProxy(target: string) {
   return {
     url: `http://127.0.0.1:${port}`,
     seen,
+    state,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
