@@ -18,7 +18,10 @@ export interface KafkaOptions {
   timeoutMs?: number;
   /** Let the broker create missing topics on first publish (if it allows); default true. */
   autocreateTopics?: boolean;
+  /** How record batches are compressed; default none. gzip and zstd by Node's zlib, snappy and lz4 by the client's own WebAssembly: nothing to install. */
   compression?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+  /** Compression per destination (topic), over `compression`: e.g. `{ 'audit.log': 'zstd' }`. */
+  compressionByDestination?: Readonly<Record<string, 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'>>;
   /**
    * Most bytes sent in one produce request; a larger batch goes out as several requests, one
    * after the other (order kept). Default 900 000, under Kafka's default 1 MB
@@ -40,6 +43,7 @@ export interface KafkaSettings {
   deadlineMs: number;
   autocreateTopics: boolean;
   compression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+  compressionByDestination: Readonly<Record<string, 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'>>;
   maxRequestBytes: number;
   sessionTimeoutMs: number;
 }
@@ -67,7 +71,20 @@ export function kafkaSettings(options: KafkaOptions): KafkaSettings {
     deadlineMs: timeoutMs * 2 + 1000,
     autocreateTopics: booleanSetting('autocreateTopics', options.autocreateTopics, true),
     compression: oneOf('compression', options.compression, ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const, 'none'),
+    compressionByDestination: compressionByDestination(options.compressionByDestination),
     maxRequestBytes: integerSetting('maxRequestBytes', options.maxRequestBytes, 1024, 104_857_600, 900_000),
     sessionTimeoutMs: integerSetting('sessionTimeoutMs', options.sessionTimeoutMs, 1_000, 3_600_000, 10_000),
   };
+}
+
+const compressions = ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const;
+
+function compressionByDestination(value: unknown): KafkaSettings['compressionByDestination'] {
+  if (value === undefined) return {};
+  checkObject(value, 'compressionByDestination');
+  const out: Record<string, (typeof compressions)[number]> = {};
+  for (const [topic, codec] of Object.entries(value)) {
+    out[topic] = oneOf(`compressionByDestination.${topic}`, codec, compressions, 'none');
+  }
+  return out;
 }

@@ -48,7 +48,10 @@ export function createPublisher(settings: KafkaSettings) {
       const p = await open();
       try {
         for (const chunk of chunkBySize(messages, settings.maxRequestBytes)) {
-          await withDeadline(p.send({ messages: chunk.map(toRecord) }), deadlineMs, target);
+          for (const run of compressionRuns(chunk, settings)) {
+            const compression = run.compression === settings.compression ? {} : { compression: run.compression };
+            await withDeadline(p.send({ messages: run.messages.map(toRecord), ...compression }), deadlineMs, target);
+          }
         }
       } catch (error) {
         throw toHeraldError(error, target, settings.autocreateTopics);
@@ -62,4 +65,20 @@ export function createPublisher(settings: KafkaSettings) {
       if (p) await withDeadline(p.close(true), deadlineMs, target).catch(() => {});
     },
   };
+}
+
+/**
+ * A chunk as runs of consecutive messages compressed alike (compressionByDestination), sent one
+ * after the other: one request per run, the order kept.
+ */
+function compressionRuns(chunk: OutgoingMessage[], settings: KafkaSettings) {
+  const byTopic = settings.compressionByDestination;
+  const runs: { compression: KafkaSettings['compression']; messages: OutgoingMessage[] }[] = [];
+  for (const m of chunk) {
+    const compression = byTopic[m.topic] ?? settings.compression;
+    const last = runs[runs.length - 1];
+    if (last && last.compression === compression) last.messages.push(m);
+    else runs.push({ compression, messages: [m] });
+  }
+  return runs;
 }
