@@ -9,7 +9,7 @@ import { defaultVariants, writeBench } from './write.ts';
 import { anatomyNames } from './write-anatomy.ts';
 import { type ClientBenchName, clientBenchNames, writeClientsBench } from './write-clients.ts';
 
-const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sqs|postgres|all] [--events N] [--baseline-events N] [--rate R] [--seconds S] [--only herald|baseline|debezium] [--systems a,b] [--relays N] [--metrics] [--source polling|cdc|all] [--json]
+const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sqs|postgres|all] [--events N] [--baseline-events N] [--rate R] [--seconds S] [--only herald|baseline|debezium] [--systems a,b] [--relays N] [--metrics] [--source polling|cdc|all] [--compression none|gzip|snappy|lz4|zstd] [--json]
        npm run bench -- consume [--events N] [--duplicates FRACTION] [--concurrency N] [--only herald|herald-single|herald-batch|baseline] [--json]
        npm run bench -- write [--writers N] [--payload-bytes B] [--seconds S] [--rounds R] [--anatomy] [--variants a,b] [--json]
        npm run bench -- write --clients all|NAME,NAME [--writers N] [--payload-bytes B] [--seconds S] [--json]
@@ -39,6 +39,8 @@ const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sq
   --source S            Herald's relay source: polling (default), cdc (logical replication), or all
                         (each in turn). CDC needs wal_level=logical: when the database lacks it,
                         every system of the run uses a private cluster that has it (fsync on)
+  --compression C       Kafka compression of Herald's relay: none (default), gzip, snappy, lz4, zstd
+                        (run twice, none and one codec, to compare the drain)
   --json                machine-readable output
 
   consume Herald's consumer (inbox row and handler in one transaction) against a seed-style consumer
@@ -156,6 +158,7 @@ function parse() {
       systems: { type: 'string' },
       json: { type: 'boolean', default: false },
       metrics: { type: 'boolean', default: false },
+      compression: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -187,6 +190,7 @@ const flags: Record<string, readonly string[]> = {
     'relays',
     'metrics',
     'source',
+    'compression',
     'json',
     'help',
   ],
@@ -221,6 +225,10 @@ if (command === 'relay') {
   if (transport !== 'all' && !transportNames.includes(transport as TransportName)) {
     fail(`--transport takes ${transportNames.join(', ')} or all, got ${JSON.stringify(transport)}`);
   }
+  const compression = values.compression ?? 'none';
+  if (!['none', 'gzip', 'snappy', 'lz4', 'zstd'].includes(compression))
+    fail(`--compression takes none, gzip, snappy, lz4 or zstd, got ${JSON.stringify(compression)}`);
+  env.kafkaCompression = compression as NonNullable<BenchEnv['kafkaCompression']>;
   const events = values.events === undefined ? undefined : positive('events', values.events, 0);
   const baselineEvents =
     values['baseline-events'] === undefined ? undefined : positive('baseline-events', values['baseline-events'], 0);

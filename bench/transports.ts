@@ -23,6 +23,8 @@ export interface BenchEnv {
   rabbitmqUrl: string;
   natsServers: string;
   sqsEndpoint: string;
+  /** Kafka's compression for Herald's relay (`--compression`); default none. */
+  kafkaCompression?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 }
 
 /** What arrived at a destination, by event id, with the time of each copy. */
@@ -168,7 +170,7 @@ async function kafkaTransport(env: BenchEnv, setup: TransportSetup): Promise<Ben
     name: 'kafka',
     partitions: setup.partitions,
     group: setup.group,
-    create: (clientId) => kafka({ brokers: env.brokers, clientId }),
+    create: (clientId) => kafka({ brokers: env.brokers, clientId, compression: env.kafkaCompression ?? 'none' }),
     prepare: (prefix) => createTopic(env.brokers, prefix, setup.partitions),
     // The topic's LogAppendTime timestamps are read back at the end, as before this file existed.
     observe: async (destination) => ({
