@@ -91,6 +91,13 @@ export type {
   Subscription,
   Transport,
 } from './transports/transport.ts';
+export {
+  cloudEventsStructured,
+  type DecodedEnvelope,
+  type EnvelopeEvent,
+  type EnvelopeMapperOptions,
+  envelopeMapper,
+} from './wire/envelopes.ts';
 export { chainFormats, type WireFormat } from './wire/format.ts';
 export type { ConsumedEvent } from './wire/incoming.ts';
 export { prefixTopics, type TopicStrategy } from './wire/topics.ts';
