@@ -13,7 +13,7 @@
 // infra/down.mjs stops only that.
 import fs from 'node:fs';
 import path from 'node:path';
-import { APICURIO_URL, startApicurio } from './apicurio.mjs';
+import { APICURIO_URL, apicurioAnswers, apicurioUnavailable, startApicurio } from './apicurio.mjs';
 import { ELASTICMQ_ENDPOINT, startElasticMq } from './elasticmq.mjs';
 import { KAFKA_BOOTSTRAP, startKafka } from './kafka.mjs';
 import { NATS_PID_FILE, portOpen, recordStarted, run, waitForPort } from './lib.mjs';
@@ -159,6 +159,10 @@ async function upElasticMq() {
 }
 
 async function upApicurio() {
+  // Without a Java 21+ (or mvn) it cannot run here: say so before fetching a distribution it could
+  // not use. A registry already answering on its port is used whatever runs it.
+  const why = (await apicurioAnswers()) ? null : apicurioUnavailable();
+  if (why) throw new Error(why);
   const r = await startApicurio({ log: (m) => console.log(m) });
   const fetched = r.fetchMs ? `, fetched in ${(r.fetchMs / 1000).toFixed(1)}s` : '';
   const note = r.started
