@@ -14,7 +14,8 @@ import { avroFormat } from '../../src/schemas/avro.ts';
 import { confluentRegistry } from '../../src/schemas/confluent.ts';
 import { withFormat } from '../../src/transports/formatted.ts';
 import { kafka } from '../../src/transports/kafka/index.ts';
-import { brokers, freshSchema, inTransaction, type TestSchema, uniqueName } from '../support/env.ts';
+import { postgres } from '../../src/transports/postgres/index.ts';
+import { brokers, databaseUrl, freshSchema, inTransaction, type TestSchema, uniqueName } from '../support/env.ts';
 import { createTopic, readTopic } from '../support/kafka.ts';
 import { recordingProxy, registryUnavailable, registryUrl } from '../support/registry.ts';
 import { waitFor } from '../support/relay-process.ts';
@@ -54,9 +55,8 @@ describe('Avro on Kafka with a Confluent-compatible registry, end to end', () =>
   it('the relay publishes Avro with the Confluent header; a plain Kafka consumer and a Herald consumer read it back', async (t) => {
     if (!url) return t.skip(`no registry: ${registryUnavailable}`);
     const topic = await createTopic(2);
-    const registryUrlText = url;
     // #region relay
-    const registry = confluentRegistry({ url: registryUrlText });
+    const registry = confluentRegistry({ url }); // Apicurio's: http://127.0.0.1:8081/apis/ccompat/v7
     const avro = avroFormat({ registry, events: [StockReserved] });
     const transport = withFormat(kafka({ brokers }), avro);
     const relay = createRelay({ db: db.pool, schema: db.schema, transport, logger: silentLogger });
@@ -83,12 +83,12 @@ describe('Avro on Kafka with a Confluent-compatible registry, end to end', () =>
     for (const r of read) {
       assert.equal(r.bytes[0], 0, 'magic byte');
       const id = r.bytes.readUInt32BE(1);
-      const res = await fetch(`${registryUrlText}/schemas/ids/${id}`);
+      const res = await fetch(`${url}/schemas/ids/${id}`);
       const { schema } = (await res.json()) as { schema: string };
       decoded.push(avsc.Type.forSchema(JSON.parse(schema)).fromBuffer(r.bytes.subarray(5)));
       assert.equal(r.headers['content-type'], 'application/avro');
       assert.equal(r.headers.ce_type, StockReserved.type);
-      assert.equal(r.headers.ce_dataschema, `${registryUrlText}/subjects/${StockReserved.type}/versions/1`);
+      assert.equal(r.headers.ce_dataschema, `${url}/subjects/${StockReserved.type}/versions/1`);
       assert.ok(r.bytes.length < Buffer.byteLength(JSON.stringify(payloads[0])), 'Avro is smaller than the JSON');
     }
     const byReservation = (a: { reservationId: string }, b: { reservationId: string }) =>
@@ -248,6 +248,78 @@ describe('Avro on Kafka with a Confluent-compatible registry, end to end', () =>
       read.map((r) => r.bytes.subarray(5)[0]),
       [2, 6],
       'the zigzag ints 1 and 3',
+    );
+  });
+
+  it('on another broker (PostgreSQL as the broker) the schema id travels in a header, and a Herald consumer reads it', async (t) => {
+    if (!url) return t.skip(`no registry: ${registryUnavailable}`);
+    const broker = await freshSchema();
+    t.after(() => broker.drop());
+    const topic = uniqueName('avro');
+    const registry = confluentRegistry({ url });
+    const make = () =>
+      withFormat(
+        postgres({ db: databaseUrl, schema: broker.schema, pollIntervalMs: 50 }),
+        avroFormat({ registry, events: [StockReserved] }),
+      );
+    const outbox = createOutbox({ schema: db.schema });
+    const payloads = [
+      { reservationId: 'r-a', productId: 'p-a', quantity: 7 },
+      { reservationId: 'r-b', productId: 'p-a', quantity: 8 },
+    ];
+    const written = await inTransaction(db.pool, (tx) =>
+      outbox.add(
+        tx,
+        payloads.map((p) => StockReserved(p, { destination: topic })),
+      ),
+    );
+    const transport = make();
+    await createRelay({ db: db.pool, schema: db.schema, transport, logger: silentLogger }).drain();
+    const stored = await broker.pool.query(
+      `SELECT value, headers FROM "${broker.schema}".broker_messages WHERE topic = $1`,
+      [topic],
+    );
+    assert.equal(stored.rows.length, 2);
+    const registered = await registry.lookup(StockReserved.type, 'AVRO', JSON.stringify(StockReserved.avro));
+    assert.ok(registered, 'registered by the relay');
+    const avroType = avsc.Type.forSchema(StockReserved.avro as avsc.Schema);
+    const decoded = [];
+    for (const row of stored.rows) {
+      assert.equal(row.headers['herald-schema-id'], String(registered.id));
+      assert.equal(row.headers['content-type'], 'application/avro');
+      assert.equal(row.headers.ce_dataschema, `${url}/subjects/${StockReserved.type}/versions/${registered.version}`);
+      // No Confluent header off Kafka: the value is the Avro binary itself.
+      decoded.push({ ...avroType.fromBuffer(row.value as Buffer) });
+    }
+    assert.deepEqual(
+      decoded.sort((a, b) => a.reservationId.localeCompare(b.reservationId)),
+      payloads,
+    );
+    const consumerTransport = make();
+    const consumer = createConsumer({
+      transport: consumerTransport,
+      group: uniqueName('g'),
+      topics: [topic],
+      db: db.pool,
+      schema: db.schema,
+      deadLetterTopic: false,
+      logger: silentLogger,
+    });
+    const handled: { id: string; quantity: number }[] = [];
+    consumer.on(StockReserved, (e) => {
+      handled.push({ id: e.id, quantity: e.payload.quantity });
+    });
+    await consumer.start();
+    try {
+      await waitFor('both', () => consumer.stats().handled === 2, 30_000);
+    } finally {
+      await consumer.stop();
+      await transport.close();
+      await consumerTransport.close();
+    }
+    assert.deepEqual(
+      handled,
+      written.map((w, i) => ({ id: w.id, quantity: 7 + i })),
     );
   });
 });
