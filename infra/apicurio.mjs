@@ -20,8 +20,16 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { envWords, instancePaths, javaJars, javaService, servicePaths, shortHash } from './java-service.mjs';
-import { intEnv, run } from './lib.mjs';
+import {
+  envWords,
+  instancePaths,
+  javaAtLeast,
+  javaJars,
+  javaService,
+  servicePaths,
+  shortHash,
+} from './java-service.mjs';
+import { intEnv } from './lib.mjs';
 import { privateInstance } from './private.mjs';
 
 export const DEFAULT_APICURIO_VERSION = '3.3.3';
@@ -38,34 +46,9 @@ const JAVA_MIN = 21;
 
 export const apicurioPaths = servicePaths('apicurio', (dir) => ({ pom: path.join(dir, 'pom.xml') }));
 
-// ---------------------------------------------------------------- java
-
-/** The major version `java -version` reports, or null when it does not run. */
-function javaMajor(bin) {
-  const r = run(bin, ['-version']);
-  if (!r.ok) return null;
-  const m = /version "(\d+)(?:\.(\d+))?/.exec(r.out);
-  if (!m) return null;
-  return Number(m[1]) === 1 ? Number(m[2]) : Number(m[1]);
-}
-
-let javaFound;
-/** The first Java 21+ binary among the candidates, or null. */
-function findJava() {
-  if (javaFound !== undefined) return javaFound;
-  const candidates = [];
-  if (process.env.HERALD_APICURIO_JAVA) candidates.push(process.env.HERALD_APICURIO_JAVA);
-  if (process.env.JAVA_HOME) candidates.push(path.join(process.env.JAVA_HOME, 'bin', 'java'));
-  candidates.push('java');
-  try {
-    for (const d of fs.readdirSync('/usr/lib/jvm').sort().reverse())
-      candidates.push(path.join('/usr/lib/jvm', d, 'bin', 'java'));
-  } catch {
-    /* no /usr/lib/jvm */
-  }
-  javaFound = candidates.find((bin) => (javaMajor(bin) ?? 0) >= JAVA_MIN) ?? null;
-  return javaFound;
-}
+/** The first Java 21+ (HERALD_APICURIO_JAVA first), or null. */
+const findJava = () =>
+  javaAtLeast(JAVA_MIN, process.env.HERALD_APICURIO_JAVA ? [process.env.HERALD_APICURIO_JAVA] : []);
 
 // ---------------------------------------------------------------- distribution
 

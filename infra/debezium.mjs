@@ -7,12 +7,12 @@
 //
 // Plain ESM, Node >= 20, no dependencies. The jars (Kafka Connect 4.1.1, the connector
 // 3.6.1.Final and its dependencies, log4j2) are fetched once with mvn into <cache>/debezium/libs.
-// Debezium 3.x needs Java 21 or newer: HERALD_DEBEZIUM_JAVA_HOME, else JAVA_HOME when new enough,
-// else the newest JDK in /usr/lib/jvm.
+// Debezium 3.x needs Java 21 or newer: HERALD_DEBEZIUM_JAVA_HOME, else $JAVA_HOME, `java` on the
+// PATH or a JDK in /usr/lib/jvm, the first that is new enough (javaAtLeast, infra/java-service.mjs).
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { instancePaths, javaJars, javaService, servicePaths, shortHash } from './java-service.mjs';
+import { instancePaths, javaAtLeast, javaJars, javaService, servicePaths, shortHash } from './java-service.mjs';
 import { privateInstance } from './private.mjs';
 
 export const DEBEZIUM_VERSION = '3.6.1.Final';
@@ -87,30 +87,14 @@ const jars = javaJars({
     fs.writeFileSync(debeziumPaths.pom, pomText(version, libs));
     return [];
   },
+  java: () => debeziumJava(),
+  javaMin: 21,
 });
 
-/** The major version of the JDK at `home`, from its release file; 0 when unknown. */
-function jdkMajor(home) {
-  try {
-    const release = fs.readFileSync(path.join(home, 'release'), 'utf8');
-    return Number(/JAVA_VERSION="(\d+)/.exec(release)?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-}
-
-/** A java binary of major 21 or newer, or null. */
+/** A java binary of major 21 or newer (HERALD_DEBEZIUM_JAVA_HOME's first), or null. */
 export function debeziumJava() {
-  const homes = [
-    process.env.HERALD_DEBEZIUM_JAVA_HOME,
-    process.env.JAVA_HOME,
-    ...(fs.existsSync('/usr/lib/jvm') ? fs.readdirSync('/usr/lib/jvm').map((d) => path.join('/usr/lib/jvm', d)) : []),
-  ].filter(Boolean);
-  const best = homes
-    .map((home) => ({ home, major: jdkMajor(home) }))
-    .filter((j) => j.major >= 21 && fs.existsSync(path.join(j.home, 'bin', 'java')))
-    .sort((a, b) => b.major - a.major)[0];
-  return best ? path.join(best.home, 'bin', 'java') : null;
+  const home = process.env.HERALD_DEBEZIUM_JAVA_HOME;
+  return javaAtLeast(21, home ? [path.join(home, 'bin', 'java')] : []);
 }
 
 const properties = (props) =>
@@ -147,13 +131,11 @@ export function debeziumConnect(o) {
   const name = o.name ?? 'debezium';
   const paths = instancePaths(o.dir, 'debezium', serverFiles);
   const restUrl = `http://127.0.0.1:${o.port}`;
-  const java = debeziumJava();
   const service = javaService({
     name,
     title: 'Kafka Connect with Debezium',
     noun: 'worker',
     jars,
-    java: java ?? 'java',
     shared: false,
     paths,
     host: '127.0.0.1',
@@ -226,8 +208,7 @@ export function debeziumConnect(o) {
 export function privateDebezium(o) {
   return privateInstance('debezium', {
     ports: 1,
-    requirements: () =>
-      debeziumJava() ? jars.unavailable() : 'Debezium 3 needs Java 21 or newer (none in /usr/lib/jvm)',
+    requirements: jars.unavailable,
     create: ({ dir, ports: [port], env }) => debeziumConnect({ ...o, name: 'debezium-private', dir, port, env }),
   });
 }

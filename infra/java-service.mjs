@@ -17,6 +17,38 @@ export const JAVA = process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bi
 /** The first 12 hex digits of the SHA-256 of text (a pom's fingerprint in the version marker). */
 export const shortHash = (text) => crypto.createHash('sha256').update(text).digest('hex').slice(0, 12);
 
+/** The major version `bin -version` reports, or null when it does not run. */
+function javaMajor(bin) {
+  const r = run(bin, ['-version']);
+  if (!r.ok) return null;
+  const m = /version "(\d+)(?:\.(\d+))?/.exec(r.out);
+  if (!m) return null;
+  return Number(m[1]) === 1 ? Number(m[2]) : Number(m[1]);
+}
+
+const javaFound = new Map();
+/**
+ * The java binary of the first JDK of major `min` or newer among the `first` binaries (a server's
+ * own override), $JAVA_HOME's, `java` on the PATH and /usr/lib/jvm/*; null when none is. For the
+ * servers that need a newer Java than JAVA (Apicurio Registry, Debezium: 21).
+ */
+export function javaAtLeast(min, first = []) {
+  const key = [min, ...first].join('\0');
+  if (javaFound.has(key)) return javaFound.get(key);
+  const candidates = [...first];
+  if (process.env.JAVA_HOME) candidates.push(path.join(process.env.JAVA_HOME, 'bin', 'java'));
+  candidates.push('java');
+  try {
+    for (const d of fs.readdirSync('/usr/lib/jvm').sort().reverse())
+      candidates.push(path.join('/usr/lib/jvm', d, 'bin', 'java'));
+  } catch {
+    /* no /usr/lib/jvm */
+  }
+  const bin = candidates.find((c) => (javaMajor(c) ?? 0) >= min) ?? null;
+  javaFound.set(key, bin);
+  return bin;
+}
+
 /** JVM options from the environment variable `name` (split on white space), or from dflt. */
 export const envWords = (name, dflt) => (process.env[name] || dflt).split(/\s+/).filter(Boolean);
 
@@ -162,18 +194,16 @@ export function javaJars(spec) {
  *   paths: {dir: string, data: string, logs: string, outLog: string, pidFile: string, lock: string},
  *   javaArgs: () => string[],
  *   shared?: boolean,
- *   java?: string,
  * }} JavaServiceSpec
  * `prepare` runs after the jars are there; `shared` is set on the default instance (whose lock
- * covers the jars), not on the others; `java` is the java binary when the server needs another
- * than JAVA (a newer major).
+ * covers the jars), not on the others. The java binary is the jars' (`javaJars({ java })`).
  */
 
 /** One instance of a Java server (infra/service.mjs) run from `jars`. @param {JavaServiceSpec} spec */
 export function javaService(spec) {
   return localService({
     ...spec,
-    command: spec.java ?? spec.jars.java ?? JAVA,
+    command: spec.jars.java,
     args: spec.javaArgs,
     version: spec.jars.version,
     async prepare(opts) {
