@@ -5,6 +5,7 @@ import { createPublisher } from './publish.ts';
 import { subscribeKafka } from './subscribe.ts';
 
 export type { KafkaOptions } from './options.ts';
+export type { Partitioner, PartitionInput } from './partitioners.ts';
 
 /**
  * Kafka through @platformatic/kafka: idempotent producer (acks=all, one request in flight per

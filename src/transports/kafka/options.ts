@@ -8,6 +8,7 @@ import {
   textSetting,
 } from '../../config/check.ts';
 import { settings as cliSettings, settingFromEnv } from '../../config/settings.ts';
+import { checkPartitioner, checkPartitionerByType, type Partitioner } from './partitioners.ts';
 
 export interface KafkaOptions {
   /** `host:port` strings, or one comma-separated string; default `KAFKA_BROKERS`. */
@@ -28,6 +29,13 @@ export interface KafkaOptions {
    * `message.max.bytes`, which applies to the records of one partition in one request.
    */
   maxRequestBytes?: number;
+  /**
+   * How an event's partition is chosen (see Partitioner): `key-hash` (default; one key's events in
+   * order), `round-robin` (no order, even spread) or a function of the event.
+   */
+  partitioner?: Partitioner;
+  /** A partitioner per event type, over `partitioner`: e.g. `{ 'audit.recorded': 'round-robin' }`. */
+  partitionerByType?: Readonly<Record<string, Partitioner>>;
   /** Consumers: a member that stops heartbeating leaves its group after this; default 10 000 ms. */
   sessionTimeoutMs?: number;
 }
@@ -45,6 +53,8 @@ export interface KafkaSettings {
   compression: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
   compressionByDestination: Readonly<Record<string, 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd'>>;
   maxRequestBytes: number;
+  partitioner: Partitioner;
+  partitionerByType: Readonly<Record<string, Partitioner>>;
   sessionTimeoutMs: number;
 }
 
@@ -73,6 +83,8 @@ export function kafkaSettings(options: KafkaOptions): KafkaSettings {
     compression: oneOf('compression', options.compression, ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const, 'none'),
     compressionByDestination: compressionByDestination(options.compressionByDestination),
     maxRequestBytes: integerSetting('maxRequestBytes', options.maxRequestBytes, 1024, 104_857_600, 900_000),
+    partitioner: checkPartitioner('partitioner', options.partitioner),
+    partitionerByType: checkPartitionerByType(options.partitionerByType),
     sessionTimeoutMs: integerSetting('sessionTimeoutMs', options.sessionTimeoutMs, 1_000, 3_600_000, 10_000),
   };
 }

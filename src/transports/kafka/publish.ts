@@ -3,6 +3,7 @@ import type { OutgoingMessage } from '../transport.ts';
 import { loadKafka, type Producer, withDeadline } from './client.ts';
 import { toHeraldError } from './errors.ts';
 import { type KafkaSettings, producerClientId } from './options.ts';
+import { partitionAssigner } from './partitioners.ts';
 import { chunkBySize, toRecord } from './wire.ts';
 
 /**
@@ -14,10 +15,14 @@ import { chunkBySize, toRecord } from './wire.ts';
 export function createPublisher(settings: KafkaSettings) {
   const { target, deadlineMs } = settings;
   let producer: Producer | null = null;
+  let partitionOf: ((m: OutgoingMessage) => number | undefined) | null = null;
 
   const open = async () => {
     if (producer) return producer;
     const lib = await loadKafka();
+    partitionOf ??= partitionAssigner(settings.partitioner, settings.partitionerByType, (key) =>
+      lib.compatibilityPartitioner(undefined as never, key),
+    );
     producer = new lib.Producer({
       clientId: settings.clientId ?? producerClientId,
       bootstrapBrokers: settings.brokers,
@@ -50,7 +55,11 @@ export function createPublisher(settings: KafkaSettings) {
         for (const chunk of chunkBySize(messages, settings.maxRequestBytes)) {
           for (const run of compressionRuns(chunk, settings)) {
             const compression = run.compression === settings.compression ? {} : { compression: run.compression };
-            await withDeadline(p.send({ messages: run.messages.map(toRecord), ...compression }), deadlineMs, target);
+            await withDeadline(
+              p.send({ messages: run.messages.map((m) => toRecord(m, partitionOf?.(m))), ...compression }),
+              deadlineMs,
+              target,
+            );
           }
         }
       } catch (error) {

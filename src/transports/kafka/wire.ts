@@ -4,11 +4,13 @@ import type { OutgoingMessage } from '../transport.ts';
  * A message as a Kafka record: the key and value as they are, headers (already Kafka's
  * CloudEvents binding, `ce_`) as a Map of Buffers: with the client's no-op serialisers, header
  * names must be Buffers too. The record's timestamp is the event's time (topics with
- * `message.timestamp.type=LogAppendTime` replace it with the broker's).
+ * `message.timestamp.type=LogAppendTime` replace it with the broker's). Without a partition the
+ * producer's key hash places it.
  */
-export function toRecord(m: OutgoingMessage) {
+export function toRecord(m: OutgoingMessage, partition?: number) {
   return {
     topic: m.topic,
+    ...(partition === undefined ? {} : { partition }),
     key: Buffer.from(m.key),
     value: m.value,
     ...(m.time ? { timestamp: BigInt(m.time.getTime()) } : {}),
