@@ -1,5 +1,6 @@
 export type { AdminAuthOptions, Role } from './admin/auth.ts';
 export { type AdminHandler, type AdminHandlerOptions, adminRoutes, createAdminHandler } from './admin/handler.ts';
+export type { Keep } from './config/keep.ts';
 export { type Consumer, type ConsumerOptions, createConsumer } from './consume/consumer.ts';
 export {
   type BatchContext,

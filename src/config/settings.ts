@@ -1,4 +1,5 @@
 import { checkIdentifier, hostPortList, invalidSetting, missingSetting } from './check.ts';
+import { parseKeep } from './keep.ts';
 
 /**
  * Every setting of Herald with its CLI flag and environment variable. The CLI reads flags, then
@@ -171,6 +172,13 @@ export const settings = {
     description:
       'Days the log is kept for replay; daily partitions older than that are dropped once published (0: never)',
     parse: integer(0, 3650),
+  },
+  keep: {
+    flag: 'keep',
+    env: 'HERALD_KEEP',
+    description:
+      "Event types kept past retention in the archive: type=days or type=forever, comma-separated ('*': every other type)",
+    parse: parseKeep,
   },
   clientId: {
     flag: 'client-id',

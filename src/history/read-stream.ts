@@ -72,7 +72,7 @@ function selectorOf(selector: StreamSelector): { column: string; values: string[
  * One entity's events in the order they were written (the log's order, which per aggregate is
  * commit order when writers serialise on the aggregate, as per-key order needs anyway), a page
  * at a time: seed 003 rebuilds an entity's state this way. Reads the log, which keeps events for
- * `retentionDays` (docs/retention.md). Without an index on the aggregate a page scans the log's
+ * `retentionDays` (docs/retention.md), and the archive, which keeps the types told for longer. Without an index on the aggregate a page scans the log's
  * partitions: see docs/history.md for the index to add when histories are read often.
  */
 export async function readStream(selector: StreamSelector, options: ReadStreamOptions = {}): Promise<StreamPage> {
@@ -103,7 +103,7 @@ export async function readStream(selector: StreamSelector, options: ReadStreamOp
   l.correlation_id AS "correlationId", l.causation_id AS "causationId", l.user_id AS "userId",
   l.session_id AS "sessionId", coalesce(l.tags, '{}') AS tags, l.created_at AS time,
   l.xid::text || ':' || l.seq::text AS position
-FROM ${quoteIdent(schema)}.log l
+FROM ${quoteIdent(schema)}.history l
 WHERE ${column} AND (l.xid, l.seq) > ($${n + 1}::xid8, $${n + 2}::bigint)
 ORDER BY l.xid, l.seq
 LIMIT $${n + 3}`,

@@ -1,4 +1,5 @@
 import { checkObject, integerSetting, invalidSetting, numberSetting, oneOf, textSetting } from '../config/check.ts';
+import { checkKeep, type Keep } from '../config/keep.ts';
 import { settingFromEnv } from '../config/settings.ts';
 import { uuidv7 } from '../events/uuidv7.ts';
 import { createLogger, type Logger } from '../observe/logger.ts';
@@ -29,6 +30,7 @@ export interface RelaySettings {
   heartbeatMs: number;
   instanceId: string;
   retentionDays: number;
+  keep: Keep;
   logger: Logger;
   metrics: MetricsRecorder;
 }
@@ -78,6 +80,7 @@ export function relaySettings(options: RelayOptions): RelaySettings {
     instanceId: textSetting('instanceId', options.instanceId, { max: 200 }) ?? uuidv7(),
     retentionDays:
       integerSetting('retentionDays', options.retentionDays, 0, 3650) ?? (settingFromEnv('retentionDays') as number),
+    keep: options.keep === undefined ? ((settingFromEnv('keep') as Keep | undefined) ?? {}) : checkKeep(options.keep),
     logger: options.logger ?? createLogger(),
     metrics,
   };

@@ -1,3 +1,4 @@
+import type { Keep } from '../config/keep.ts';
 import {
   createDeadLetters,
   type DeadLetterFilter,
@@ -81,6 +82,12 @@ export interface RelayOptions {
    * and drops expired, fully published ones at start and every hour. 0 turns maintenance off.
    */
   retentionDays?: number;
+  /**
+   * Event types kept past `retentionDays` in the archive (readable by readStream, `herald events`
+   * and replay), each for its own days or 'forever'; `'*'` for every other type. Default
+   * `HERALD_KEEP`, else none. See docs/retention.md.
+   */
+  keep?: Keep;
   logger?: Logger;
   /** Where the relay reports its metrics: `await prometheusMetrics()`, `openTelemetryMetrics()`. */
   metrics?: MetricsRecorder;
@@ -298,7 +305,13 @@ export function createRelay(options: RelayOptions): Relay {
       // A broker that is down at start is not fatal: publishing retries until it is back.
       await transport.connect().catch((error) => failed('broker connection', relayError(error, target)));
       renewTimer = setInterval(() => void leasing.renew().catch(() => {}), heartbeatMs);
-      stopRetention = scheduleRetention({ db: pool, schema, retentionDays: settings.retentionDays, logger });
+      stopRetention = scheduleRetention({
+        db: pool,
+        schema,
+        retentionDays: settings.retentionDays,
+        keep: settings.keep,
+        logger,
+      });
       const unwatch = settings.metrics.watch(schema, readGauges(pool, schema));
       if (stats.state === 'starting') stats.state = 'running';
       logger.info({ schema, instance: stats.instanceId, transport: transport.describe(), leaseMs }, 'relay started');

@@ -1,4 +1,6 @@
 import type { Logger } from '../observe/logger.ts';
+import { archiveColumns, expireArchive, type Keep, keepsAny, keptTypes } from './archive.ts';
+import { type PoolLike, withTransaction } from './connect.ts';
 import type { Queryable } from './db.ts';
 import { quoteIdent } from './identifiers.ts';
 
@@ -13,6 +15,14 @@ export interface RetentionOptions {
   now?: Date;
 }
 
+export interface LogRetentionOptions extends RetentionOptions {
+  /**
+   * Event types kept past `retentionDays` in the archive, with their own days or 'forever'
+   * (`'*'`: every other type); default none: a dropped partition takes its events with it.
+   */
+  keep?: Keep;
+}
+
 export interface RetentionResult {
   created: string[];
   dropped: string[];
@@ -23,6 +33,10 @@ export interface RetentionResult {
   swept: number;
   /** Partitions old enough to drop but kept, and why. */
   kept: { partition: string; reason: string }[];
+  /** Events copied into the archive before their partition was dropped (or swept). */
+  archived: number;
+  /** Archived events deleted past their type's days. */
+  expired: number;
 }
 
 const dayMs = 86_400_000;
@@ -50,25 +64,35 @@ WHERE i.inhparent = to_regclass($1)`,
   });
 }
 
+/** Where a dropped partition's rows of the kept types go first: the log's archive. */
+interface ArchiveRule {
+  /** The archive's columns, quoted and joined: both sides of the copy name them. */
+  columns: string;
+  all: boolean;
+  types: string[];
+}
+
 /**
  * Keeps a table's daily partitions: creates the days ahead (and behind), and drops whole
  * partitions whose day ended more than `retentionDays` ago, unless `holdsPending` says the
  * partition still holds rows that are needed. Dropping a partition is instant and leaves no dead
- * rows behind, unlike DELETE.
+ * rows behind, unlike DELETE. With `archive` (the log only), the kept types' rows are copied
+ * into `log_archive` in the dropping transaction.
  */
 export async function maintainPartitions(
-  db: Queryable,
+  db: PoolLike,
   schema: string,
   table: 'log' | 'inbox',
   options: RetentionOptions = {},
   holdsPending?: (partition: string) => Promise<string | null>,
+  archive?: ArchiveRule,
 ): Promise<RetentionResult> {
   const s = quoteIdent(schema);
   const now = (options.now ?? new Date()).getTime();
   const retentionDays = options.retentionDays ?? 7;
   const daysAhead = options.daysAhead ?? 7;
   const daysBehind = Math.min(options.daysBehind ?? 0, retentionDays);
-  const result: RetentionResult = { created: [], dropped: [], swept: 0, kept: [] };
+  const result: RetentionResult = { created: [], dropped: [], swept: 0, kept: [], archived: 0, expired: 0 };
   const existing = await partitions(db, schema, table);
   const covered = (day: number) =>
     existing.some((p) => p.until !== null && p.until > day && (p.from === null || p.from <= day));
@@ -99,42 +123,89 @@ FOR VALUES FROM ('${new Date(day).toISOString()}') TO ('${new Date(day + dayMs).
       result.kept.push({ partition: p.name, reason });
       continue;
     }
-    await db.query(`DROP TABLE IF EXISTS ${part}`); // another process may have dropped it first
+    // Another process may have dropped it first: IF EXISTS, and the copy skips rows it made.
+    if (archive) {
+      result.archived += await withTransaction(db, async (tx) => {
+        const copied = await tx.query(
+          `INSERT INTO ${s}.log_archive (${archive.columns}) SELECT ${archive.columns} FROM ${part}
+WHERE $1 OR type = ANY($2::text[]) ON CONFLICT DO NOTHING`,
+          [archive.all, archive.types],
+        );
+        await tx.query(`DROP TABLE IF EXISTS ${part}`);
+        return copied.rowCount ?? 0;
+      });
+    } else {
+      await db.query(`DROP TABLE IF EXISTS ${part}`);
+    }
     result.dropped.push(p.name);
   }
-  result.swept = await sweepDefault(db, schema, table, new Date(cutoff));
+  const swept = await sweepDefault(db, schema, table, new Date(cutoff), archive);
+  result.swept = swept.swept;
+  result.archived += swept.archived;
   return result;
 }
 
 const sweepChunk = 10_000;
 
-/** Deletes the default partition's rows past retention, in chunks; for the log, published ones only. */
-async function sweepDefault(db: Queryable, schema: string, table: 'log' | 'inbox', cutoff: Date): Promise<number> {
+/**
+ * Deletes the default partition's rows past retention, in chunks; for the log, published ones
+ * only, the kept types' rows moving to the archive in the same statement.
+ */
+async function sweepDefault(
+  db: Queryable,
+  schema: string,
+  table: 'log' | 'inbox',
+  cutoff: Date,
+  archive?: ArchiveRule,
+): Promise<{ swept: number; archived: number }> {
   const s = quoteIdent(schema);
   const old =
     table === 'log'
       ? `SELECT ctid FROM ${s}.log_default l WHERE l.logged_at < $1 AND EXISTS (
            SELECT 1 FROM ${s}.cursors c WHERE c.shard = l.shard AND (l.xid, l.seq) <= (c.xid, c.seq)) LIMIT ${sweepChunk}`
       : `SELECT ctid FROM ${s}.inbox_default WHERE event_time < $1 LIMIT ${sweepChunk}`;
-  let swept = 0;
+  const sql = archive
+    ? `WITH gone AS (DELETE FROM ${s}.log_default WHERE ctid IN (${old}) RETURNING *),
+  copied AS (INSERT INTO ${s}.log_archive (${archive.columns}) SELECT ${archive.columns} FROM gone
+    WHERE $2 OR type = ANY($3::text[]) ON CONFLICT DO NOTHING RETURNING 1)
+SELECT (SELECT count(*) FROM gone)::int AS swept, (SELECT count(*) FROM copied)::int AS archived`
+    : `WITH gone AS (DELETE FROM ${s}.${table}_default WHERE ctid IN (${old}) RETURNING 1)
+SELECT count(*)::int AS swept, 0 AS archived FROM gone`;
+  const values = archive ? [cutoff, archive.all, archive.types] : [cutoff];
+  const total = { swept: 0, archived: 0 };
   for (;;) {
-    const { rowCount } = await db.query(`DELETE FROM ${s}.${table}_default WHERE ctid IN (${old})`, [cutoff]);
-    swept += rowCount ?? 0;
-    if ((rowCount ?? 0) < sweepChunk) return swept;
+    const { rows } = await db.query<{ swept: number; archived: number }>(sql, values);
+    const chunk = rows[0] ?? { swept: 0, archived: 0 };
+    total.swept += chunk.swept;
+    total.archived += chunk.archived;
+    if (chunk.swept < sweepChunk) return total;
   }
 }
 
-/** The log's partitions: one is dropped only once every event in it is published. */
-export function maintainLog(db: Queryable, schema: string, options: RetentionOptions = {}): Promise<RetentionResult> {
+/**
+ * The log's partitions: one is dropped only once every event in it is published; with `keep`,
+ * the kept types' events move to the archive as their partition is dropped, and archived events
+ * past their type's days are deleted (docs/retention.md).
+ */
+export async function maintainLog(
+  db: PoolLike,
+  schema: string,
+  options: LogRetentionOptions = {},
+): Promise<RetentionResult> {
   const s = quoteIdent(schema);
-  return maintainPartitions(db, schema, 'log', options, async (part) => {
+  const keep = options.keep ?? {};
+  const holdsPending = async (part: string) => {
     const pending = await db.query<{ unpublished: boolean }>(
       // A shard with no cursor row has never been published: its rows count as unpublished.
       `SELECT EXISTS (SELECT 1 FROM ${part} l LEFT JOIN ${s}.cursors c ON c.shard = l.shard
   WHERE c.shard IS NULL OR (l.xid, l.seq) > (c.xid, c.seq)) AS unpublished`,
     );
     return pending.rows[0]?.unpublished ? 'holds events not yet published' : null;
-  });
+  };
+  const archive = keepsAny(keep) ? { columns: await archiveColumns(db, schema), ...keptTypes(keep) } : undefined;
+  const result = await maintainPartitions(db, schema, 'log', options, holdsPending, archive);
+  result.expired = await expireArchive(db, schema, keep, options.now ?? new Date());
+  return result;
 }
 
 /**
@@ -142,24 +213,32 @@ export function maintainLog(db: Queryable, schema: string, options: RetentionOpt
  * returned function is called; 0 days: never.
  */
 export function scheduleRetention(options: {
-  db: Queryable;
+  db: PoolLike;
   schema: string;
   retentionDays: number;
+  keep?: Keep;
   logger: Logger;
   table?: 'log' | 'inbox';
 }): () => void {
-  const { db, schema, retentionDays, logger } = options;
+  const { db, schema, retentionDays, logger, keep } = options;
   const table = options.table ?? 'log';
   if (retentionDays <= 0) return () => {};
   const run = async () => {
     try {
       const r =
         table === 'log'
-          ? await maintainLog(db, schema, { retentionDays })
+          ? await maintainLog(db, schema, { retentionDays, ...(keep ? { keep } : {}) })
           : await maintainPartitions(db, schema, table, { retentionDays, daysBehind: retentionDays });
-      if (r.created.length > 0 || r.dropped.length > 0 || r.kept.length > 0 || r.swept > 0) {
+      if (r.created.length > 0 || r.dropped.length > 0 || r.kept.length > 0 || r.swept > 0 || r.expired > 0) {
         logger.info(
-          { created: r.created, dropped: r.dropped, swept: r.swept, kept: r.kept },
+          {
+            created: r.created,
+            dropped: r.dropped,
+            swept: r.swept,
+            kept: r.kept,
+            archived: r.archived,
+            expired: r.expired,
+          },
           `${table} partitions maintained`,
         );
       }

@@ -53,7 +53,7 @@ export async function findEvents(db: Queryable, schema: string, search: EventSea
   l.payload::text AS payload, l.headers, l.correlation_id, l.causation_id, l.user_id, l.session_id, l.tags, l.created_at,
   l.aggregate_type, l.aggregate_id, l.xid::text AS xid, l.seq::text AS seq,
   (l.xid, l.seq) <= (coalesce(c.xid, '0'::xid8), coalesce(c.seq, 0)) AS published
-FROM ${s}.log l
+FROM ${s}.history l
 LEFT JOIN ${s}.cursors c ON c.shard = l.shard
 ${clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : ''}
 ORDER BY l.created_at DESC, l.xid DESC, l.seq DESC

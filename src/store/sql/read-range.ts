@@ -66,7 +66,7 @@ export async function summarizeRange(db: Queryable, schema: string, filter: Rang
   const w = where(filter, 1);
   const result = await db.query<{ type: string; destination: string | null; count: string; first: Date; last: Date }>(
     `SELECT l.type, l.destination, count(*)::text AS count, min(l.created_at) AS first, max(l.created_at) AS last
-FROM ${quoteIdent(schema)}.log l
+FROM ${quoteIdent(schema)}.history l
 WHERE ${w.sql}
 GROUP BY l.type, l.destination
 ORDER BY l.type, l.destination`,
@@ -98,7 +98,7 @@ export async function readRange(
     `SELECT l.xid::text AS xid, l.seq::text AS seq, l.id, l.type, l.version, l.source, l.subject,
   l.partition_key, l.shard, l.destination, l.payload::text AS payload, l.headers, l.correlation_id,
   l.causation_id, l.user_id, l.session_id, l.tags, l.traceparent, l.tracestate, l.created_at
-FROM ${quoteIdent(schema)}.log l
+FROM ${quoteIdent(schema)}.history l
 WHERE (l.xid, l.seq) > ($1::xid8, $2::bigint)
   AND ${w.sql}
 ORDER BY l.xid, l.seq
