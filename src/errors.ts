@@ -23,6 +23,12 @@ export const errorCodes = {
   HERALD_UNKNOWN_EVENT_TYPE:
     'A consumer received an event type it has no handler for (with onUnknownType: dead-letter).',
   HERALD_NO_UPCAST_PATH: 'A consumed event has a version no upcaster converts to the version the handler asks for.',
+  HERALD_INCOMPATIBLE_VERSION:
+    "A consumed event is newer than the handler's version and neither validates against its schema nor has a downcaster path.",
+  HERALD_NO_JSON_SCHEMA:
+    'No JSON Schema can be derived for an event definition: give `jsonSchema`, or use a schema library that emits one.',
+  HERALD_INCOMPATIBLE_SCHEMA:
+    "A schema change breaks its subject's compatibility mode; the report names each field and rule.",
   HERALD_HANDLER_FAILED:
     'A handler kept failing after its retries, or threw NonRetriableError; the message was dead-lettered.',
   HERALD_UNKNOWN_SCHEMA: 'The schema registry has no schema with that id (or subject and version).',

@@ -1,20 +1,25 @@
-import { HeraldError } from '../errors.ts';
+import { HeraldError, isHeraldError } from '../errors.ts';
 import type { EventDefinition } from '../events/define.ts';
 import type { ConsumedEvent } from '../wire/incoming.ts';
 
 /**
- * Brings a payload from the version it was written with to the handler's version through the
- * definition's upcasters, then validates it against the handler's schema.
+ * Brings a payload from the version it was written with to the handler's version, then validates
+ * it against the handler's schema. Older versions go up through the definition's upcasters. A
+ * newer version (a producer deployed before this consumer) goes down through its downcasters as
+ * far as they reach; what is left is taken only when the definition accepts 'newer-compatible'
+ * and the payload validates against the handler's schema (what the schema does not know, it
+ * strips or ignores). Otherwise the event is refused with both versions named.
  */
 export async function upcastAndParse<P>(event: ConsumedEvent, definition: EventDefinition): Promise<ConsumedEvent<P>> {
-  let payload = event.payload;
-  if (event.version > definition.version) {
-    throw new HeraldError(
-      'HERALD_NO_UPCAST_PATH',
-      `${event.type} v${event.version} is newer than the handler's v${definition.version}; events are never downcast`,
-      { details: { type: event.type, from: event.version, to: definition.version } },
-    );
-  }
+  const parsed =
+    event.version > definition.version
+      ? await downcastAndParse(event, definition)
+      : await definition.parse(await upcast(event, definition, event.payload));
+  return { ...event, version: definition.version, payload: parsed as P };
+}
+
+async function upcast(event: ConsumedEvent, definition: EventDefinition, start: unknown): Promise<unknown> {
+  let payload = start;
   for (let v = event.version; v < definition.version; v++) {
     const up = definition.upcasters[v];
     if (!up) {
@@ -26,6 +31,36 @@ export async function upcastAndParse<P>(event: ConsumedEvent, definition: EventD
     }
     payload = await up(payload);
   }
-  const parsed = (await definition.parse(payload)) as P;
-  return { ...event, version: definition.version, payload: parsed };
+  return payload;
+}
+
+async function downcastAndParse(event: ConsumedEvent, definition: EventDefinition): Promise<unknown> {
+  const { type } = event;
+  const from = event.version;
+  const to = definition.version;
+  let payload = event.payload;
+  let v = from;
+  while (v > to && definition.downcasters[v]) {
+    payload = await (definition.downcasters[v] as (p: unknown) => unknown)(payload);
+    v--;
+  }
+  if (v > to && definition.accepts !== 'newer-compatible') {
+    const path = v === from ? 'no downcaster' : `no downcaster from v${v}`;
+    throw new HeraldError(
+      'HERALD_NO_UPCAST_PATH',
+      `${type} v${from} is newer than the handler's v${to}: ${path}, and the definition does not accept newer-compatible versions`,
+      { details: { type, from, to, missing: v } },
+    );
+  }
+  try {
+    return await definition.parse(payload);
+  } catch (error) {
+    if (!isHeraldError(error, 'HERALD_INVALID_PAYLOAD')) throw error;
+    const via = v === from ? '' : ` (downcast to v${v})`;
+    throw new HeraldError(
+      'HERALD_INCOMPATIBLE_VERSION',
+      `${type} v${from}${via} is not compatible with the handler's v${to}: ${error.message.replace(/^[^:]*: /, '')}`,
+      { cause: error, details: { type, from, to, reached: v, issues: error.details.issues } },
+    );
+  }
 }

@@ -56,6 +56,21 @@ export interface EventDefinitionConfig<S extends StandardSchemaV1> {
    */
   // biome-ignore lint/suspicious/noExplicitAny: an old version's payload has no type here.
   upcasters?: Readonly<Record<number, (payload: any) => unknown>>;
+  /**
+   * Converters from newer versions, for consumers deployed before a producer: `downcasters[n]`
+   * turns a version-n payload into a version-(n-1) one (n above this version).
+   */
+  // biome-ignore lint/suspicious/noExplicitAny: a newer version's payload has no type here.
+  downcasters?: Readonly<Record<number, (payload: any) => unknown>>;
+  /**
+   * Which versions a consumer of this definition takes. `'own-and-older'` (the default): this
+   * version, and older ones through `upcasters`. `'newer-compatible'`: also a newer version whose
+   * payload (after any `downcasters`) validates against this schema, unknown fields left to the
+   * schema (zod strips them); a newer one that does not is dead-lettered as
+   * HERALD_INCOMPATIBLE_VERSION. Declare it when the type's registry mode is FORWARD or FULL, which
+   * `herald schema check` enforces (docs/schemas.md).
+   */
+  accepts?: 'own-and-older' | 'newer-compatible';
   /** The payload's JSON Schema, when given directly instead of derived from `schema`. */
   jsonSchema?: Readonly<Record<string, unknown>>;
   /** The payload's Avro schema (a record, as JSON), for the Avro codec and the registry. */
@@ -91,6 +106,8 @@ export interface EventDefinition<S extends StandardSchemaV1 = StandardSchemaV1> 
   readonly key: (payload: InferOutput<S>) => string;
   readonly aggregate: ((payload: InferOutput<S>) => { type: string; id: string }) | undefined;
   readonly upcasters: Readonly<Record<number, (payload: unknown) => unknown>>;
+  readonly downcasters: Readonly<Record<number, (payload: unknown) => unknown>>;
+  readonly accepts: 'own-and-older' | 'newer-compatible';
   readonly jsonSchema: Readonly<Record<string, unknown>> | undefined;
   readonly avro: Readonly<Record<string, unknown>> | undefined;
   /** Validates a payload against the schema; throws HERALD_INVALID_PAYLOAD with every issue. */
@@ -102,6 +119,8 @@ const typePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 export function defineEvent<S extends StandardSchemaV1>(config: EventDefinitionConfig<S>): EventDefinition<S> {
   const { type, version, schema, key, destination, aggregate, jsonSchema, avro } = config;
   const upcasters = Object.freeze({ ...(config.upcasters ?? {}) });
+  const downcasters = Object.freeze({ ...(config.downcasters ?? {}) });
+  const accepts = config.accepts ?? 'own-and-older';
   const invalid = (message: string) =>
     new HeraldError('HERALD_INVALID_DEFINITION', `defineEvent(${JSON.stringify(type)}): ${message}`);
   if (typeof type !== 'string' || !typePattern.test(type)) {
@@ -118,6 +137,15 @@ export function defineEvent<S extends StandardSchemaV1>(config: EventDefinitionC
     if (!Number.isInteger(n) || n < 1 || n >= version || typeof fn !== 'function') {
       throw invalid(`upcasters[${from}] must be a function and ${from} a version from 1 to ${version - 1}`);
     }
+  }
+  for (const [from, fn] of Object.entries(downcasters)) {
+    const n = Number(from);
+    if (!Number.isInteger(n) || n <= version || typeof fn !== 'function') {
+      throw invalid(`downcasters[${from}] must be a function and ${from} a version above ${version}`);
+    }
+  }
+  if (accepts !== 'own-and-older' && accepts !== 'newer-compatible') {
+    throw invalid(`accepts must be 'own-and-older' or 'newer-compatible', not ${JSON.stringify(accepts)}`);
   }
 
   const parse = async (payload: unknown): Promise<InferOutput<S>> => {
@@ -151,6 +179,8 @@ export function defineEvent<S extends StandardSchemaV1>(config: EventDefinitionC
     key,
     aggregate,
     upcasters,
+    downcasters,
+    accepts,
     jsonSchema,
     avro,
     parse,
