@@ -55,8 +55,7 @@ describe('consumers during a rolling deploy', () => {
     on(consumer);
     return consumer;
   };
-  const write = (events: readonly OutboxEvent[]) =>
-    inTransaction(db.pool, (tx) => outbox().add(tx, events));
+  const write = (events: readonly OutboxEvent[]) => inTransaction(db.pool, (tx) => outbox().add(tx, events));
   const effectRows = async () =>
     (
       await db.pool.query<{ event_id: string; seq: number; payload: Record<string, unknown> }>(
