@@ -73,7 +73,29 @@ export type { RelayHealth } from './relay/health.ts';
 export { createRelay, type Relay, type RelayOptions, type RelayState, type RelayStats } from './relay/relay.ts';
 export { type ReplayOptions, type ReplayResult, replayEvents } from './replay/replay.ts';
 export { type AvroEvent, type AvroFormatOptions, avroFormat } from './schemas/avro.ts';
+export {
+  type CompatibilityIssue,
+  type CompatibilityReport,
+  checkCompatibility,
+  formatIssues,
+} from './schemas/compatibility.ts';
 export { type ConfluentRegistry, type ConfluentRegistryOptions, confluentRegistry } from './schemas/confluent.ts';
+export {
+  type Contract,
+  checkDefinitions,
+  contractOf,
+  pushDefinitions,
+  type SubjectReport,
+} from './schemas/contracts.ts';
+export { type ContractSource, deriveJsonSchema, type JsonSchema } from './schemas/json-schema.ts';
+export { createPostgresRegistry, type PostgresRegistryOptions } from './schemas/postgres-registry.ts';
+export {
+  type CompatibilityMode,
+  compatibilityModes,
+  type RegisteredSchema,
+  type SchemaFormat,
+  type SchemaRegistry,
+} from './schemas/registry.ts';
 export { getStatus, type HeraldStatus, type StatusOptions } from './status/status.ts';
 export { listUnpublished, type UnpublishedEvent, type UnpublishedOptions } from './status/unpublished.ts';
 export type { ClientTransaction, TransactionOf } from './store/clients/index.ts';

@@ -10,8 +10,11 @@ export type { Incompatibility } from './compat-json.ts';
 export interface CompatibilityIssue extends Incompatibility {
   /** The registered version the candidate was checked against. */
   against: number;
-  /** BACKWARD: the new schema cannot read data of `against`; FORWARD: `against` cannot read the new. */
-  direction: 'BACKWARD' | 'FORWARD';
+  /**
+   * BACKWARD: the new schema cannot read data of `against`; FORWARD: `against` cannot read the
+   * new; REGISTERED: version `against` is registered with another schema (edited in place).
+   */
+  direction: 'BACKWARD' | 'FORWARD' | 'REGISTERED';
 }
 
 export interface CompatibilityReport {
@@ -120,9 +123,14 @@ export async function checkCompatibility(
 const directionText = {
   BACKWARD: (v: number) => `the new schema cannot read v${v}'s events`,
   FORWARD: (v: number) => `v${v}'s consumers cannot read the new schema's events`,
+  REGISTERED: (v: number) => `v${v} is already registered`,
 };
 
 /** One line per issue: `amount: TYPE_CHANGED (the new schema cannot read v1's events): ...`. */
 export function formatIssues(issues: readonly CompatibilityIssue[]): string[] {
-  return issues.map((i) => `${i.path}: ${i.rule} (${directionText[i.direction](i.against)}): ${i.message}`);
+  return issues.map((i) => {
+    // Messages start with the path for callers that show them alone; the line names it once.
+    const message = i.message.startsWith(`${i.path}: `) ? i.message.slice(i.path.length + 2) : i.message;
+    return `${i.path}: ${i.rule} (${directionText[i.direction](i.against)}): ${message}`;
+  });
 }

@@ -5,6 +5,7 @@ import { eventsCommand } from './events.ts';
 import { migrateCommand } from './migrate.ts';
 import { relayCommand } from './relay.ts';
 import { replayCommand } from './replay.ts';
+import { schemaCommand } from './schema.ts';
 import { statusCommand } from './status.ts';
 
 /** Every `herald` command, in the order `herald --help` lists them. One file per command. */
@@ -15,5 +16,6 @@ export const commands: Record<string, Command> = {
   replay: replayCommand,
   dlq: dlqCommand,
   events: eventsCommand,
+  schema: schemaCommand,
   dashboard: dashboardCommand,
 };
