@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { createPostgresRegistry } from '../../src/schemas/postgres-registry.ts';
@@ -71,6 +72,9 @@ describe('herald schema: push, check, list, show on the PostgreSQL registry', ()
       breaking.stdout,
       /FAIL dictamesh\.entity\.created \(AVRO, BACKWARD\): v1 registered, v2 new\n\s+owner: READER_FIELD_MISSING_DEFAULT_VALUE \(the new schema cannot read v1's events\)/,
     );
+    // docs/schemas.md shows this report as it is.
+    const page = readFileSync(new URL('../../docs/schemas.md', import.meta.url), 'utf8');
+    assert.ok(page.includes(`\`\`\`text\n${breaking.stdout}\`\`\``), `docs/schemas.md must show:\n${breaking.stdout}`);
     const refused = await herald('push', '--definitions=examples/schemas/entity-events-v2-breaking.ts', '--json');
     assert.equal(refused.code, 1);
     assert.equal(JSON.parse(refused.stdout).pushed, false);
