@@ -4,6 +4,7 @@ import { invalidSetting } from '../../config/check.ts';
 import { resolveSettings } from '../../config/settings.ts';
 import { HeraldError } from '../../errors.ts';
 import { formatIssues } from '../../schemas/compatibility.ts';
+import { confluentRegistry } from '../../schemas/confluent.ts';
 import { checkDefinitions, pushDefinitions, type SubjectReport } from '../../schemas/contracts.ts';
 import type { ContractSource } from '../../schemas/json-schema.ts';
 import { createPostgresRegistry } from '../../schemas/postgres-registry.ts';
@@ -19,16 +20,9 @@ function openRegistry(flags: Flags): SchemaRegistry {
     const config = resolveSettings(schemaKeys, flags, process.env);
     return createPostgresRegistry({ db: config.databaseUrl, schema: config.schema });
   }
-  if (/^https?:\/\//.test(choice)) {
-    throw invalidSetting(
-      'registry',
-      `${choice}: a Confluent-compatible registry client is not available in this build yet; use --registry herald`,
-    );
-  }
-  throw invalidSetting(
-    'registry',
-    `${JSON.stringify(choice)} must be herald or an http(s) URL of a Confluent-compatible registry`,
-  );
+  // A Confluent-compatible registry by its URL (credentials are refused in it, and never shown).
+  if (/^https?:\/\//.test(choice)) return confluentRegistry({ url: choice });
+  throw invalidSetting('registry', 'must be herald or the http(s) URL of a Confluent-compatible registry');
 }
 
 const isDefinition = (value: unknown): value is ContractSource =>
@@ -164,15 +158,16 @@ export const schemaCommand: Command = {
   },
   help: () =>
     `herald schema push|check --definitions <module.ts>[,<module.ts>] [--compatibility MODE] [--registry herald|URL] [--json]
-herald schema list [--json]
-herald schema show <event type> [version|latest] [--json]
+herald schema list [--registry herald|URL] [--json]
+herald schema show <event type> [version|latest] [--registry herald|URL] [--json]
 
 check  compares each event type and version the modules export (every exported defineEvent()
        definition, or arrays/objects of them) with the registry: exit 1 with the report when a
        change breaks the type's compatibility mode, or a registered version was changed.
 push   the same check, then registers the new versions (nothing when any type fails).
 --compatibility  the mode of a type the registry has none for: ${compatibilityModes.join(', ')} (default BACKWARD)
---registry       herald (default: the herald schema in PostgreSQL) or a Confluent-compatible URL
+--registry       herald (default: the herald schema in PostgreSQL) or the URL of a Confluent-compatible
+                 registry (Confluent, Apicurio's /apis/ccompat/v7, Redpanda, Karapace)
 
 ${settingsHelp(schemaKeys)}`,
   async run(flags, positionals) {
