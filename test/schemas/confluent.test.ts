@@ -8,8 +8,11 @@ import { confluentRegistry } from '../../src/schemas/confluent.ts';
 import { uniqueName } from '../support/env.ts';
 import { recordingProxy, registryUnavailable, registryUrl } from '../support/registry.ts';
 
+// A registry keeps one id per schema text whatever the subject, and a shared server outlives a
+// run: a namespace of this run's own keeps an earlier run's subjects out of the id lookups.
+const namespace = uniqueName('herald.test').replace(/[^A-Za-z0-9_.]/g, '_');
 const avro = (name: string, fields: { name: string; type: unknown; default?: unknown }[]) =>
-  JSON.stringify({ type: 'record', name, namespace: 'herald.test', fields });
+  JSON.stringify({ type: 'record', name, namespace, fields });
 
 const v1 = avro('OrderPlaced', [{ name: 'orderId', type: 'string' }]);
 const v2 = avro('OrderPlaced', [
