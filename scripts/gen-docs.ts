@@ -70,7 +70,7 @@ const root = new URL('../', import.meta.url);
 const docsDir = new URL('docs/', root);
 
 /** `<!-- example: path[#region] -->` followed by a ```ts block: the block shows that file or region. */
-export const examplePattern = /<!-- example: ([^\s#]+)(?:#([\w-]+))? -->\n```ts\n([\s\S]*?)\n```/g;
+export const examplePattern = /<!-- example: ([^\s#]+)(?:#([\w-]+))? -->\n```ts\n([\s\S]*?)\n?```/g;
 
 export function exampleText(path: string, region?: string): string {
   const source = readFileSync(new URL(path, root), 'utf8');

@@ -32,8 +32,13 @@ export interface ConsumerOptions<D = DatabaseOption> {
   /** Topics to read; default: each handled event's destination, or `<topicPrefix>.<type>`. */
   topics?: string[];
   topicPrefix?: string;
-  /** Where a new group starts; default `earliest`, so nothing written before it is missed. */
-  from?: 'earliest' | 'latest';
+  /**
+   * Where a new group starts; default `earliest`, so nothing the broker holds is missed.
+   * `history` rebuilds a projection: the group first reads its event types from Herald's log and
+   * archive (not the broker), then the broker from the earliest, its inbox skipping what history
+   * gave: no gap, no double (docs/consumers.md, "Rebuilding a projection").
+   */
+  from?: 'earliest' | 'latest' | 'history';
   /** Handler transactions at once, across keys; default 16. One key is always one at a time. */
   concurrency?: number;
   /** Messages fetched but not yet acknowledged; fetching pauses at this many. Default 1 000. */

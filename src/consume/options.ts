@@ -29,7 +29,7 @@ export interface ConsumerSettings {
   schema: string;
   topics: string[] | undefined;
   topicFor: TopicStrategy;
-  from: 'earliest' | 'latest';
+  from: 'earliest' | 'latest' | 'history';
   concurrency: number;
   maxInFlight: number;
   retry: RetryPolicy;
@@ -86,7 +86,7 @@ export function consumerSettings(options: ConsumerOptions<DatabaseOption | objec
     schema: resolveSchema(options.schema).name,
     topics,
     topicFor: prefixTopics(topicPrefix),
-    from: oneOf('from', options.from, ['earliest', 'latest'] as const, 'earliest'),
+    from: fromSetting(options.from, options.offsets),
     concurrency: integerSetting('concurrency', options.concurrency, 1, 1_000, 16),
     maxInFlight: integerSetting('maxInFlight', options.maxInFlight, 1, 1_000_000, 1000),
     retry: {
@@ -108,6 +108,19 @@ export function consumerSettings(options: ConsumerOptions<DatabaseOption | objec
     logger: options.logger ?? createLogger(),
     metrics: options.metrics ?? noMetrics,
   };
+}
+
+/**
+ * Where a new group starts: `history` rebuilds from the log (and archive) first, then reads the
+ * broker from the earliest, its inbox skipping what history gave; with positions in the database
+ * there is no inbox to skip with, so the two are refused together.
+ */
+function fromSetting(value: unknown, offsets: unknown): ConsumerSettings['from'] {
+  const from = oneOf('from', value, ['earliest', 'latest', 'history'] as const, 'earliest');
+  if (from === 'history' && offsets === 'database') {
+    throw invalidSetting('from', "cannot be 'history' with offsets: 'database' (a rebuild needs the inbox)", value);
+  }
+  return from;
 }
 
 /**

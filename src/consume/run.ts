@@ -2,6 +2,7 @@ import { isHeraldError } from '../errors.ts';
 import type { Readiness } from '../observe/http.ts';
 import { loadTracing } from '../observe/tracing.ts';
 import type { Outbox } from '../outbox/outbox.ts';
+import { retry } from '../retry/retry.ts';
 import { readGauges } from '../status/readings.ts';
 import { clientAdapterOf, clientDatabase } from '../store/clients/index.ts';
 import { type DatabaseOption, openPool, type PoolLike } from '../store/connect.ts';
@@ -11,6 +12,7 @@ import { recordLag } from '../store/sql/consumer-lag.ts';
 import type { Delivery, PartitionLag, Subscription } from '../transports/transport.ts';
 import { createDeadLetterer } from './dead-letter.ts';
 import { consumerReadiness } from './health.ts';
+import { rebuildFromHistory } from './history.ts';
 import { consumeLoop } from './loop.ts';
 import { observedHandling } from './observed.ts';
 import type { ConsumerSettings } from './options.ts';
@@ -163,29 +165,61 @@ export async function startConsumer(deps: {
     cleanups.push(() => clearInterval(timer));
   }
 
-  const loop = consumeLoop({
-    subscribe: () => transport.subscribe({ group, topics, from: settings.from }),
-    onSubscribed: (s) => {
-      subscription = s;
-      logger.info({ group, topics, transport: transport.describe() }, 'consumer subscribed');
-      onRecovered();
-    },
-    dispatch,
-    acks,
-    signal: stopper.signal,
-    onOutage,
-    retry: settings.retry,
-    // Before the subscription closes: running handlers finish, and what they finished is
-    // acknowledged. Whatever had not started (waiting batches too) is released for redelivery.
-    drain: async () => {
-      subscription = null;
-      if (stopper.signal.aborted) {
-        await pipeline.flushBatches().catch(() => {});
+  const readHistory = () =>
+    rebuildFromHistory({
+      db: pool,
+      schema,
+      group,
+      types: [...deps.routes.keys()],
+      topics: settings.topics,
+      topicFor: settings.topicFor,
+      dispatch,
+      waitForRoom: () => acks.waitForRoom(),
+      idle: async () => {
+        await pipeline.flushBatches();
         await runner.idle();
-      }
-      await acks.flush();
-    },
-  });
+      },
+      signal: stopper.signal,
+      logger,
+    });
+  const readBroker = () =>
+    consumeLoop({
+      // A rebuild's group reads the broker from the earliest: what came after its history.
+      subscribe: () => transport.subscribe({ group, topics, from: settings.from === 'latest' ? 'latest' : 'earliest' }),
+      onSubscribed: (s) => {
+        subscription = s;
+        logger.info({ group, topics, transport: transport.describe() }, 'consumer subscribed');
+        onRecovered();
+      },
+      dispatch,
+      acks,
+      signal: stopper.signal,
+      onOutage,
+      retry: settings.retry,
+      // Before the subscription closes: running handlers finish, and what they finished is
+      // acknowledged. Whatever had not started (waiting batches too) is released for redelivery.
+      drain: async () => {
+        subscription = null;
+        if (stopper.signal.aborted) {
+          await pipeline.flushBatches().catch(() => {});
+          await runner.idle();
+        }
+        await acks.flush();
+      },
+    });
+  const loop = (async () => {
+    if (settings.from === 'history') {
+      // A database that cannot be reached is an outage here too: retried, never given up.
+      await retry(readHistory, {
+        signal: stopper.signal,
+        backoff: settings.retry,
+        retryPermanent: true,
+        onError: onOutage,
+      });
+      onRecovered();
+    }
+    if (!stopper.signal.aborted) await readBroker();
+  })();
 
   return {
     inFlight: () => acks.inFlight,
