@@ -97,8 +97,10 @@ export function createDeadLetterer(deps: ConsumerContext & { transport: Transpor
 
   return async (m, failure, attempts, event) => {
     const error = errorOf(failure);
-    // A message that could not be decoded may still name its event in its headers.
-    const id = messageId(m, event?.id ?? m.headers.ce_id ?? null);
+    // A message that could not be decoded may still name its event in its headers; not when that
+    // id was not UTF-8 (U+FFFD in it): two such messages could read as one, so by position.
+    const named = m.headers.ce_id;
+    const id = messageId(m, event?.id ?? (named?.includes('\uFFFD') ? null : named) ?? null);
     const record = {
       group,
       messageId: id,

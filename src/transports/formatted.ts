@@ -38,6 +38,11 @@ export function withFormat(transport: Transport, format: WireFormat): Transport 
         },
         async *[Symbol.asyncIterator]() {
           for await (const delivery of inner) {
+            // Already unreadable (the transport said why): nothing to decode, nothing to ask a registry.
+            if (delivery.undecodable) {
+              yield delivery;
+              continue;
+            }
             const outcome = await retry(async () => format.decode(delivery, name), {
               signal: closing.signal,
               attempts: 1,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { Producer } from '@platformatic/kafka';
 import { z } from 'zod';
 import { createConsumer, createConsumerDeadLetters, defineEvent } from '../../src/index.ts';
 import { kafka } from '../../src/transports/kafka/index.ts';
@@ -115,5 +116,66 @@ describe('consumers: malformed messages and versions', () => {
     assert.deepEqual(got, [2]);
     assert.equal(consumer.stats().skipped, 1);
     assert.equal(consumer.stats().deadLettered, 0);
+  });
+
+  // Found by test/consume/decode-fuzz.test.ts: attribute headers were read with U+FFFD for bytes
+  // that are not UTF-8, so two events whose ids differed only in those bytes read as one id (the
+  // second skipped as a duplicate) and a spoilt source or type was handled as if it were fine.
+  it('dead-letters a message whose CloudEvents attributes are not UTF-8; its own headers may be anything', async () => {
+    const topic = await createTopic(1);
+    const Noted = defineEvent({
+      type: uniqueName('noted'),
+      version: 1,
+      destination: topic,
+      schema: z.object({ n: z.number() }),
+      key: () => 'k',
+    });
+    const record = (id: Buffer, n: number, extra: [string, Buffer][] = []) => {
+      const headers = new Map<Buffer, Buffer>([
+        [Buffer.from('ce_specversion'), Buffer.from('1.0')],
+        [Buffer.from('ce_id'), id],
+        [Buffer.from('ce_source'), Buffer.from('/test')],
+        [Buffer.from('ce_type'), Buffer.from(Noted.type)],
+        [Buffer.from('content-type'), Buffer.from('application/json')],
+        ...extra.map(([k, v]) => [Buffer.from(k), v] as [Buffer, Buffer]),
+      ]);
+      return { topic, key: Buffer.from('k'), value: Buffer.from(JSON.stringify({ n })), headers };
+    };
+    const producer = new Producer({ clientId: 'herald-test', bootstrapBrokers: brokers });
+    try {
+      await producer.send({
+        messages: [
+          // Two ids that differ only in bytes that are not UTF-8.
+          record(Buffer.from([0x69, 0x64, 0xff]), 1),
+          record(Buffer.from([0x69, 0x64, 0xfe]), 2),
+          record(Buffer.from('fine-1'), 3, [['ce_source', Buffer.from([0x2f, 0xc0, 0xaf])]]),
+          // A header of the writer's own that is not UTF-8 is read with U+FFFD, and handled.
+          record(Buffer.from('fine-2'), 4, [['x-note', Buffer.from([0x61, 0x80])]]),
+        ],
+      });
+    } finally {
+      await producer.close();
+    }
+    const group = uniqueName('g');
+    const consumer = createConsumer({ transport, group, db: db.pool, schema: db.schema, deadLetterTopic: false });
+    const seen: { n: number; note: string | undefined }[] = [];
+    consumer.on(Noted, (event) => {
+      seen.push({ n: event.payload.n, note: event.headers['x-note'] });
+    });
+    await consumer.start();
+    try {
+      await waitFor('every message', () => consumer.stats().handled + consumer.stats().deadLettered === 4, 30_000);
+    } finally {
+      await consumer.stop();
+    }
+    assert.deepEqual(seen, [{ n: 4, note: 'a\uFFFD' }]);
+    const letters = createConsumerDeadLetters({ db: db.pool, schema: db.schema });
+    const dead = await letters.list({ groups: [group] });
+    await letters.close();
+    // The two spoilt ids kept by position: read as text, they would be one.
+    assert.deepEqual(dead.map((d) => d.id).sort(), ['fine-1', `${topic}/0/0`, `${topic}/0/1`]);
+    for (const d of dead) assert.equal(d.error.code, 'HERALD_MALFORMED_MESSAGE');
+    assert.match(dead.find((d) => d.id === `${topic}/0/0`)?.error.message ?? '', /header ce_id is not UTF-8/);
+    assert.match(dead.find((d) => d.id === 'fine-1')?.error.message ?? '', /header ce_source is not UTF-8/);
   });
 });

@@ -1,4 +1,5 @@
 import type { Consumer, Message, MessagesStream } from '@platformatic/kafka';
+import { HeraldError } from '../../errors.ts';
 import type { Delivery, PartitionLag, SubscribeOptions, Subscription } from '../transport.ts';
 import { loadKafka, withDeadline } from './client.ts';
 import { toHeraldError } from './errors.ts';
@@ -7,15 +8,30 @@ import { fromRecordHeaders } from './wire.ts';
 
 const text = (b: Buffer | undefined | null) => (b == null ? null : b.toString('utf8'));
 
-/** A record as a delivery: ack() commits `offset + 1` of its partition. */
+/**
+ * A record as a delivery: ack() commits `offset + 1` of its partition. One whose CloudEvents
+ * attributes are not UTF-8 is `undecodable` (HERALD_MALFORMED_MESSAGE): dead-lettered, never read
+ * with U+FFFD in its id or type.
+ */
 function toDelivery(m: Message, settings: KafkaSettings): Delivery {
+  const { headers, notUtf8 } = fromRecordHeaders(m.headers);
+  const offset = m.offset.toString();
   return {
     topic: m.topic,
     partition: m.partition,
-    offset: m.offset.toString(),
+    offset,
     key: text(m.key),
     value: m.value ?? Buffer.alloc(0),
-    headers: fromRecordHeaders(m.headers),
+    headers,
+    ...(notUtf8.length > 0
+      ? {
+          undecodable: new HeraldError(
+            'HERALD_MALFORMED_MESSAGE',
+            `${m.topic}[${m.partition}]@${offset}: header ${notUtf8.join(', ')} is not UTF-8`,
+            { details: { topic: m.topic, partition: m.partition, offset, headers: notUtf8 } },
+          ),
+        }
+      : {}),
     ack: async () => {
       try {
         await withDeadline(Promise.resolve(m.commit()), settings.deadlineMs, settings.target);

@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+import { attributePrefix } from '../../wire/cloudevents.ts';
 import type { OutgoingMessage } from '../transport.ts';
 
 /**
@@ -18,11 +20,24 @@ export function toRecord(m: OutgoingMessage, partition?: number) {
   };
 }
 
-/** A record's headers as text. */
-export function fromRecordHeaders(headers: Map<Buffer, Buffer>): Record<string, string> {
+/**
+ * A record's headers as text. Bytes that are not UTF-8 become U+FFFD: harmless in the writer's
+ * own headers, but not in a CloudEvents attribute (two ids that differ in such bytes would read
+ * as one), so `notUtf8` names the attribute headers (and `content-type`) that are not UTF-8 and
+ * the consumer dead-letters those messages (see subscribe.ts).
+ */
+export function fromRecordHeaders(headers: Map<Buffer, Buffer>): {
+  headers: Record<string, string>;
+  notUtf8: string[];
+} {
   const out: Record<string, string> = {};
-  for (const [k, v] of headers) out[k.toString('utf8')] = v.toString('utf8');
-  return out;
+  const notUtf8: string[] = [];
+  for (const [k, v] of headers) {
+    const name = k.toString('utf8');
+    out[name] = v.toString('utf8');
+    if ((name.startsWith(attributePrefix) || name === 'content-type') && !isUtf8(v)) notUtf8.push(name);
+  }
+  return { headers: out, notUtf8 };
 }
 
 /** Approximate bytes of a record on the wire: enough to stay under the broker's limit. */
