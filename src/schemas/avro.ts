@@ -167,8 +167,10 @@ export function avroFormat(options: AvroFormatOptions): WireFormat {
       const idHeader = m.headers[schemaIdHeader];
       let id: number;
       let body: Buffer;
-      if (transport === 'kafka' && (contentType.startsWith(avroContentType) || m.value[0] === magicByte)) {
-        // JSON never starts with a NUL byte: a value that does is Confluent-framed.
+      // JSON never starts with a NUL byte: a value that does is Confluent-framed, unless it says
+      // it is JSON (then it is JSON that is broken, and no registry is asked about it).
+      const framed = m.value[0] === magicByte && !contentType.includes('json');
+      if (transport === 'kafka' && (contentType.startsWith(avroContentType) || framed)) {
         if (m.value.length < frameBytes) throw undecodable(m, `a ${m.value.length}-byte value has no Confluent header`);
         if (m.value[0] !== magicByte) throw undecodable(m, `wrong magic byte ${m.value[0]} (Confluent framing has 0)`);
         id = m.value.readUInt32BE(1);

@@ -210,6 +210,28 @@ describe('Avro on Kafka with a Confluent-compatible registry, end to end', () =>
     assert.equal(kept?.body, truncated.value.toString(), 'the bytes as they arrived are kept');
   });
 
+  // Found by test/consume/decode-fuzz.test.ts: a structured-mode body of random bytes starting
+  // with 0 was taken for Confluent framing (asking the registry for a random id, and dead-lettered
+  // as HERALD_UNKNOWN_SCHEMA) although its content-type said JSON.
+  it('a value starting with 0 whose content-type says JSON is not Avro: passed on as it is, no registry asked', async (t) => {
+    if (!url) return t.skip(`no registry: ${registryUnavailable}`);
+    const proxy = await recordingProxy(url);
+    t.after(proxy.close);
+    const avro = avroFormat({ registry: confluentRegistry({ url: proxy.url }), events: [StockReserved] });
+    for (const contentType of ['application/cloudevents+json', 'application/json']) {
+      const m = {
+        topic: 't',
+        partition: 0,
+        offset: '0',
+        key: null,
+        value: Buffer.from([0, 0x12, 0x34, 0x56, 0x78, 1]),
+        headers: { 'content-type': contentType },
+      };
+      assert.equal(await avro.decode(m, 'kafka'), m, contentType);
+    }
+    assert.deepEqual(proxy.seen, [], 'the registry was not asked');
+  });
+
   it('the relay dead-letters an event whose payload does not fit its Avro schema, and publishes the rest', async (t) => {
     if (!url) return t.skip(`no registry: ${registryUnavailable}`);
     const topic = await createTopic(1);
