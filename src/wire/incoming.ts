@@ -81,7 +81,8 @@ export function decodeMessage(m: IncomingMessage, prefix = attributePrefix): Con
       if (required) throw malformed(m, `the CloudEvents attribute "${name}" is missing`);
       return null;
     }
-    if (typeof v !== 'string' || v.length === 0) throw malformed(m, `the CloudEvents attribute "${name}" is empty`);
+    if (typeof v !== 'string') throw malformed(m, `the CloudEvents attribute "${name}" is a ${typeof v}, not a string`);
+    if (v.length === 0) throw malformed(m, `the CloudEvents attribute "${name}" is empty`);
     return v;
   };
   if (text('specversion', true) !== specVersion)
@@ -94,9 +95,9 @@ export function decodeMessage(m: IncomingMessage, prefix = attributePrefix): Con
   if (time !== null && Number.isNaN(time.getTime()))
     throw malformed(m, `time ${JSON.stringify(timeText)} is not a time`);
   const versionText = text('dataversion', false) ?? '1';
-  const version = Number(versionText);
-  if (!Number.isInteger(version) || version < 1)
-    throw malformed(m, `dataversion ${versionText} is not a positive integer`);
+  // Digits only: Number() would also take "0x2", " 2", "2.0" and "2e0" for version 2.
+  const version = /^[1-9][0-9]{0,8}$/.test(versionText) ? Number(versionText) : Number.NaN;
+  if (Number.isNaN(version)) throw malformed(m, `dataversion ${JSON.stringify(versionText)} is not a positive integer`);
   return {
     id,
     type,
