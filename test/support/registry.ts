@@ -35,14 +35,16 @@ export function registryUrl(): Promise<string | null> {
 /**
  * A counting HTTP proxy in front of the real registry: every request it forwards is recorded
  * (method, path, the Authorization header), so a test can see what the client sent and how often.
- * With `state.down` set it answers 503 instead, as a registry that is away.
+ * With `state.down` set it answers 503 instead, as a registry that is away (`refused()` counts those).
  */
 export async function recordingProxy(target: string) {
   const to = new URL(target);
   const seen: { method: string; path: string; authorization: string | undefined }[] = [];
   const state = { down: false };
+  let refused = 0;
   const server = http.createServer((req, res) => {
     if (state.down) {
+      refused++;
       // As a registry behind a load balancer answers while it is away.
       res.writeHead(503, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error_code: 50301, message: 'unavailable' }));
@@ -71,6 +73,7 @@ export async function recordingProxy(target: string) {
     url: `http://127.0.0.1:${port}`,
     seen,
     state,
+    refused: () => refused,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
