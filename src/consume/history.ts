@@ -12,7 +12,8 @@ const beginning = new Date(0);
 const end = new Date('9999-12-31T00:00:00Z');
 
 /**
- * A new group's rebuild (`from: 'history'`): its event types read from the log and the archive
+ * A new group's rebuild (`from: 'history'`): every event of its handled types (whatever topic the
+ * relay sent it to, whose strategy the consumer does not know) read from the log and the archive
  * in the order written, up to the horizon taken when it began, and handed to `dispatch` like
  * deliveries from the broker: the same handlers, order per key, retries and dead letters, and
  * the group's inbox, so the broker's copies of these events (read next, from the earliest) are
@@ -24,8 +25,6 @@ export async function rebuildFromHistory(deps: {
   schema: string;
   group: string;
   types: string[];
-  /** The group's topics when given: history events bound elsewhere are not the group's. */
-  topics: string[] | undefined;
   topicFor: TopicStrategy;
   dispatch: (delivery: Delivery) => void;
   waitForRoom: () => Promise<void>;
@@ -42,7 +41,6 @@ export async function rebuildFromHistory(deps: {
     'rebuilding from history before reading the broker',
   );
   const filter = { horizon: state.horizon, from: beginning, to: end, types: deps.types };
-  const topics = deps.topics ? new Set(deps.topics) : null;
   let position = state.position;
   let total = state.events;
   let offset = 0;
@@ -53,7 +51,6 @@ export async function rebuildFromHistory(deps: {
     for (const row of rows) {
       if (signal.aborted) break;
       const message = toMessage(row, deps.topicFor);
-      if (topics && !topics.has(message.topic)) continue;
       deps.dispatch({
         topic: message.topic,
         // Not a broker partition: history is one ordered stream, acknowledged by the page.

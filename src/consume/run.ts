@@ -171,7 +171,6 @@ export async function startConsumer(deps: {
       schema,
       group,
       types: [...deps.routes.keys()],
-      topics: settings.topics,
       topicFor: settings.topicFor,
       dispatch,
       waitForRoom: () => acks.waitForRoom(),

@@ -6,9 +6,11 @@ import { createOutbox } from 'herald';
 import { audit, waitUntilSettled } from '../../examples/inventory/demo/books.ts';
 import { nextOrder, random } from '../../examples/inventory/demo/scenario.ts';
 import { inStockTransaction } from '../../examples/inventory/inventory/context.ts';
+import { rebuildLedger } from '../../examples/inventory/inventory/ledger.ts';
 import { adjust } from '../../examples/inventory/inventory/movements.ts';
 import { releaseIfExpired } from '../../examples/inventory/inventory/reservations.ts';
 import { inventoryFixture } from '../support/inventory.ts';
+import { waitFor } from '../support/relay-process.ts';
 
 describe('inventory example: orders and the books', () => {
   const f = inventoryFixture();
@@ -161,6 +163,36 @@ describe('inventory example: orders and the books', () => {
       ],
     );
     assert.deepEqual((await audit(f.stack.db, f.system)).findings, []);
+  });
+
+  it('rebuilds the stock ledger from history into a fresh table, equal to the live movements', async () => {
+    const schema = f.system.schemas.inventory;
+    const consumer = await rebuildLedger({
+      db: f.stack.db,
+      transport: f.stack.transport,
+      schema,
+      group: `ledger-rebuild-${Date.now().toString(36)}`,
+      table: 'ledger_rebuilt',
+    });
+    try {
+      const count = async (table: string) =>
+        Number((await f.stack.db.query(`SELECT count(*) AS n FROM ${schema}.${table}`)).rows[0]?.n);
+      await waitFor('the ledger to hold every movement', async () => {
+        const movements = await count('movements');
+        return movements > 0 && (await count('ledger_rebuilt')) === movements;
+      });
+      const rows = async (sql: string) => (await f.stack.db.query(sql)).rows.map((r) => JSON.stringify(r)).sort();
+      const live = await rows(
+        `SELECT id AS movement, product_id, warehouse_id, type, previous_stock, new_stock FROM ${schema}.movements`,
+      );
+      const rebuilt = await rows(
+        `SELECT movement_id AS movement, product_id, warehouse_id, type, previous_stock, new_stock FROM ${schema}.ledger_rebuilt`,
+      );
+      assert.ok(live.length >= 100, `the orders made movements (${live.length})`);
+      assert.deepEqual(rebuilt, live, 'the ledger rebuilt from history is the live one, row for row');
+    } finally {
+      await consumer.stop();
+    }
   });
 
   it('the books catch what they claim to: a duplicate effect, stock off its movements', async () => {
