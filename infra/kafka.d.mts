@@ -29,6 +29,8 @@ type KafkaService = JavaService<'bootstrap'>;
 export type KafkaStartResult = JavaServiceStartResult & JavaServiceAddress<'bootstrap'>;
 
 export declare const ensureKafkaJars: EnsureJars;
+/** Why no broker can run here (no Java, no jars to be had), or null. */
+export declare function kafkaUnavailable(): string | null;
 export declare const kafkaPid: KafkaService['pid'];
 export declare const kafkaStatus: KafkaService['status'];
 export declare const startKafka: KafkaService['start'];
@@ -61,6 +63,8 @@ export interface KafkaBrokerOptions {
   minInsyncReplicas?: number;
   /** more server.properties */
   props?: Record<string, string | number | boolean>;
+  /** more arguments to the storage format at the first start (e.g. `--add-scram SCRAM-SHA-256=[name=u,password=p]`) */
+  formatArgs?: string[];
   heapOpts?: string[];
   env?: Record<string, string>;
   /** note it in .cache/infra/started.json (the default broker only) */

@@ -80,6 +80,8 @@ export function newClusterId() {
  * @property {number} [replicationFactor] for new topics and the internal topics (default 1)
  * @property {number} [minInsyncReplicas] (default 1)
  * @property {Record<string, string | number | boolean>} [props] more server.properties
+ * @property {string[]} [formatArgs] more arguments to the storage format at the first start (e.g.
+ *   `--add-scram SCRAM-SHA-256=[name=u,password=p]`)
  * @property {string[]} [heapOpts] the JVM's heap options
  * @property {Record<string, string>} [env] added to the JVM's environment
  * @property {boolean} [record] note it in .cache/infra/started.json (the default broker only)
@@ -159,6 +161,7 @@ export function kafkaBroker(o) {
       '-c',
       paths.config,
       '--ignore-formatted',
+      ...(o.formatArgs ?? []),
     ]);
     if (!r.ok) throw new Error(`${name}: storage format failed (exit ${r.code}):\n${r.out}`);
   }
@@ -243,6 +246,9 @@ const kafka = kafkaBroker({
  * or if HERALD_KAFKA_VERSION asks for another version).
  */
 export const ensureKafkaJars = jars.ensure;
+
+/** Why no broker can run here (no Java, no jars to be had), or null. */
+export const kafkaUnavailable = jars.unavailable;
 
 /** pid of the broker herald started (from kafka.pid), if it is still alive. */
 export const kafkaPid = kafka.pid;

@@ -16,6 +16,12 @@ export const errorCodes = {
   HERALD_MIGRATION_FAILED: 'A migration failed; its transaction was rolled back.',
   HERALD_DATABASE_UNAVAILABLE: 'PostgreSQL could not be reached or dropped the connection.',
   HERALD_BROKER_UNAVAILABLE: 'The broker could not be reached; publishing is retried with backoff.',
+  HERALD_AUTHENTICATION_FAILED:
+    'The broker or database refused the credentials (a SASL or database password); retried like an outage until an operator fixes them.',
+  HERALD_TLS_FAILED:
+    "A TLS connection failed: the server's certificate is not signed by a trusted CA, or does not name the host.",
+  HERALD_PERMISSION_DENIED:
+    'The database role lacks a privilege a statement needs (SQLSTATE 42501); grant what docs/security.md lists for its part.',
   HERALD_PUBLISH_FAILED: 'The broker refused a batch; it is retried and the cursor does not move.',
   HERALD_MESSAGE_TOO_LARGE: 'A message is larger than the broker accepts.',
   HERALD_MISSING_DEPENDENCY: 'An optional peer dependency (a broker client) is not installed.',

@@ -1,6 +1,6 @@
-import { settings, type TransportName } from '../config/settings.ts';
+import { type KafkaSaslMechanism, settings, type TransportName } from '../config/settings.ts';
 import { HeraldError } from '../errors.ts';
-import { kafka } from '../transports/kafka/index.ts';
+import { type KafkaOptions, type KafkaSaslOptions, kafka } from '../transports/kafka/index.ts';
 import { nats } from '../transports/nats/index.ts';
 import { postgres } from '../transports/postgres/index.ts';
 import { rabbitmq } from '../transports/rabbitmq/index.ts';
@@ -16,6 +16,11 @@ export const transportKeys = [
   'brokerUrl',
   'groups',
   'clientId',
+  'kafkaTls',
+  'kafkaCaFile',
+  'kafkaSaslMechanism',
+  'kafkaSaslUsername',
+  'kafkaSaslPassword',
 ] as const;
 
 export interface TransportSettings {
@@ -24,6 +29,11 @@ export interface TransportSettings {
   brokerUrl: string | undefined;
   groups: string[] | undefined;
   clientId: string;
+  kafkaTls?: boolean | undefined;
+  kafkaCaFile?: string | undefined;
+  kafkaSaslMechanism?: KafkaSaslMechanism | undefined;
+  kafkaSaslUsername?: string | undefined;
+  kafkaSaslPassword?: string | undefined;
   databaseUrl: string;
   schema: string;
 }
@@ -37,13 +47,22 @@ const required = (key: 'brokers' | 'brokerUrl', transport: string) => {
   );
 };
 
+/** TLS and SASL from the flags (each falls back to its variable, as resolveSettings reads them). */
+function kafkaSecurity(config: TransportSettings): Pick<KafkaOptions, 'tls' | 'sasl'> {
+  const { kafkaTls, kafkaCaFile, kafkaSaslMechanism: mechanism } = config;
+  const tls = kafkaCaFile ? { caFile: kafkaCaFile } : kafkaTls;
+  // A user name or password left out is named by kafka()'s own check.
+  const sasl = mechanism && { mechanism, username: config.kafkaSaslUsername, password: config.kafkaSaslPassword };
+  return { ...(tls === undefined ? {} : { tls }), ...(sasl ? { sasl: sasl as KafkaSaslOptions } : {}) };
+}
+
 /** The transport the CLI's settings name; each one's own checks name a bad value. */
 export function transportFrom(config: TransportSettings): Transport {
   const { brokerUrl, groups } = config;
   switch (config.transport) {
     case 'kafka':
       if (!config.brokers) throw required('brokers', 'kafka');
-      return kafka({ brokers: config.brokers, clientId: config.clientId });
+      return kafka({ brokers: config.brokers, clientId: config.clientId, ...kafkaSecurity(config) });
     case 'rabbitmq':
       if (!brokerUrl) throw required('brokerUrl', 'rabbitmq');
       return rabbitmq({ url: brokerUrl, ...(groups ? { groups } : {}) });

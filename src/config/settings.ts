@@ -10,6 +10,8 @@ import { parseKeep } from './keep.ts';
  */
 export const transportNames = ['kafka', 'rabbitmq', 'nats', 'sqs', 'postgres'] as const;
 export type TransportName = (typeof transportNames)[number];
+export const kafkaSaslMechanisms = ['SCRAM-SHA-256', 'SCRAM-SHA-512', 'PLAIN'] as const;
+export type KafkaSaslMechanism = (typeof kafkaSaslMechanisms)[number];
 
 export interface Setting<T> {
   flag: string;
@@ -179,6 +181,44 @@ export const settings = {
     description:
       "Event types kept past retention in the archive: type=days or type=forever, comma-separated ('*': every other type)",
     parse: parseKeep,
+  },
+  kafkaTls: {
+    flag: 'kafka-tls',
+    env: 'KAFKA_TLS',
+    description: 'Connect to Kafka over TLS: true or false (true when --kafka-ca-file is given)',
+    parse: (raw: string, name: string) => {
+      if (raw !== 'true' && raw !== 'false') throw invalid(name, raw, 'must be true or false');
+      return raw === 'true';
+    },
+  },
+  kafkaCaFile: {
+    flag: 'kafka-ca-file',
+    env: 'KAFKA_CA_FILE',
+    description: "PEM file of the CA(s) that signed the Kafka brokers' certificates (default: the system's)",
+    parse: text,
+  },
+  kafkaSaslMechanism: {
+    flag: 'kafka-sasl-mechanism',
+    env: 'KAFKA_SASL_MECHANISM',
+    description: 'SASL mechanism for Kafka: SCRAM-SHA-256, SCRAM-SHA-512 or PLAIN (PLAIN only over TLS)',
+    parse: (raw: string, name: string) => {
+      if (!kafkaSaslMechanisms.includes(raw as KafkaSaslMechanism)) {
+        throw invalid(name, raw, `must be one of ${kafkaSaslMechanisms.join(', ')}`);
+      }
+      return raw as KafkaSaslMechanism;
+    },
+  },
+  kafkaSaslUsername: {
+    flag: 'kafka-sasl-username',
+    env: 'KAFKA_SASL_USERNAME',
+    description: 'SASL user name for Kafka',
+    parse: text,
+  },
+  kafkaSaslPassword: {
+    flag: 'kafka-sasl-password',
+    env: 'KAFKA_SASL_PASSWORD',
+    description: 'SASL password for Kafka (prefer the variable: flags show in ps)',
+    parse: text,
   },
   clientId: {
     flag: 'client-id',

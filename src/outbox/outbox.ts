@@ -1,6 +1,7 @@
 import { oneOf } from '../config/check.ts';
 import { HeraldError } from '../errors.ts';
 import { eventBrand, isOutboxEvent, type OutboxEvent } from '../events/define.ts';
+import { accessError } from '../store/access-error.ts';
 import { type ClientTransaction, transactionPort } from '../store/clients/index.ts';
 import { resolveSchema } from '../store/identifiers.ts';
 import { emitEvents } from '../store/sql/emit-events.ts';
@@ -106,6 +107,7 @@ async function resolve(event: unknown, source: string, maxBytes: number): Promis
 
 function wrapWriteError(error: unknown, schema: string): unknown {
   const code = (error as { code?: unknown } | null)?.code;
+  if (code === '42501') return accessError(error, `schema "${schema}"`);
   if (code === '42P01' || code === '3F000') {
     return new HeraldError(
       'HERALD_NOT_MIGRATED',

@@ -26,6 +26,29 @@ export const socketErrorCodes: readonly string[] = [
 ];
 const socketCodes = new Set(socketErrorCodes);
 
+/** Node's codes for a TLS peer whose certificate does not verify: the one list. */
+export const tlsErrorCodes: readonly string[] = [
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_SIGNATURE_FAILURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'EPROTO',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+];
+const tlsCodes = new Set(tlsErrorCodes);
+
+/** Whether an error (a client's, or one it wraps) is a TLS handshake that did not verify. */
+export function isTlsError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && tlsCodes.has(code);
+}
+
 /**
  * SQLSTATEs that mean "the server is not there right now": class 08 (connection exception),
  * 57P01-03 (admin shutdown, crash shutdown, cannot connect now) and 53300 (too many connections).
@@ -55,12 +78,19 @@ export function isDataError(error: unknown): boolean {
   return typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code);
 }
 
-/** The database, broker or schema registry is away: retried without end and never counted against a message. */
+/**
+ * The database, broker or schema registry is away, or refuses Herald for who it is (credentials,
+ * TLS, a missing grant: an operator must act, and the message is not at fault): retried without
+ * end and never counted against a message.
+ */
 export function isOutage(error: unknown): boolean {
   return (
     isHeraldError(error, 'HERALD_DATABASE_UNAVAILABLE') ||
     isHeraldError(error, 'HERALD_BROKER_UNAVAILABLE') ||
     isHeraldError(error, 'HERALD_REGISTRY_UNAVAILABLE') ||
+    isHeraldError(error, 'HERALD_AUTHENTICATION_FAILED') ||
+    isHeraldError(error, 'HERALD_TLS_FAILED') ||
+    isHeraldError(error, 'HERALD_PERMISSION_DENIED') ||
     isConnectionError(error)
   );
 }

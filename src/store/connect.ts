@@ -3,6 +3,7 @@ import { invalidSetting, missingSetting } from '../config/check.ts';
 import { settingFromEnv } from '../config/settings.ts';
 import { HeraldError } from '../errors.ts';
 import { isConnectionError } from '../retry/classify.ts';
+import { accessError } from './access-error.ts';
 import type { Queryable } from './db.ts';
 
 /** A pool of node-postgres connections, or anything that hands out clients the same way. */
@@ -43,6 +44,8 @@ export function describeTarget(url: string): string {
 }
 
 export function toDatabaseError(error: unknown, target: string): unknown {
+  const access = accessError(error, target);
+  if (access) return access;
   if (isConnectionError(error)) {
     const reason = error instanceof Error ? error.message : String(error);
     return new HeraldError('HERALD_DATABASE_UNAVAILABLE', `cannot reach PostgreSQL at ${target}: ${reason}`, {

@@ -1,5 +1,5 @@
 import { HeraldError } from '../../errors.ts';
-import { socketErrorCodes } from '../../retry/classify.ts';
+import { isTlsError, socketErrorCodes } from '../../retry/classify.ts';
 import { type ErrorLike, firstMessage, walkErrors } from '../error-tree.ts';
 
 interface KafkaErrorLike extends ErrorLike {
@@ -20,6 +20,21 @@ export function toHeraldError(error: unknown, brokers: string, autocreate = true
   const apiIds = all.map((e) => e.apiId).filter((id): id is string => typeof id === 'string');
   const detail = firstMessage(all, error);
   const reason = apiIds.length > 0 ? `${apiIds.join(', ')}: ${detail}` : detail;
+  if (all.some((e) => e.name === 'AuthenticationError' || e.apiId === 'SASL_AUTHENTICATION_FAILED')) {
+    // The broker's reason names the user at most; the password is never in it.
+    return new HeraldError('HERALD_AUTHENTICATION_FAILED', `Kafka at ${brokers} refused the SASL login: ${reason}`, {
+      cause: error,
+      retriable: true,
+    });
+  }
+  const tls = all.find(isTlsError);
+  if (tls) {
+    return new HeraldError('HERALD_TLS_FAILED', `TLS to Kafka at ${brokers} failed: ${tls.message} (${tls.code})`, {
+      cause: error,
+      retriable: true,
+      details: { tlsCode: tls.code },
+    });
+  }
   if (apiIds.some((id) => tooLarge.has(id))) {
     return new HeraldError('HERALD_MESSAGE_TOO_LARGE', `Kafka refused a message as too large: ${reason}`, {
       cause: error,

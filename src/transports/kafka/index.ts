@@ -1,10 +1,11 @@
 import { transportOf } from '../adapter.ts';
 import type { Transport } from '../transport.ts';
+import { diagnosed } from './diagnose.ts';
 import { type KafkaOptions, kafkaSettings } from './options.ts';
 import { createPublisher } from './publish.ts';
 import { subscribeKafka } from './subscribe.ts';
 
-export type { KafkaOptions } from './options.ts';
+export type { KafkaOptions, KafkaSaslOptions, KafkaTlsOptions } from './options.ts';
 export type { Partitioner, PartitionInput } from './partitioners.ts';
 
 /**
@@ -15,9 +16,14 @@ export type { Partitioner, PartitionInput } from './partitioners.ts';
  */
 export function kafka(options: KafkaOptions = {}): Transport {
   const settings = kafkaSettings(options);
+  const publisher = createPublisher(settings);
   return transportOf('kafka', {
     describe: () => settings.target,
-    publisher: createPublisher(settings),
+    publisher: {
+      ...publisher,
+      connect: () => publisher.connect().catch((error) => diagnosed(error, settings)),
+      publish: (messages) => publisher.publish(messages).catch((error) => diagnosed(error, settings)),
+    },
     subscribe: (subscription) => subscribeKafka(settings, subscription),
   });
 }

@@ -1,3 +1,4 @@
+import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import {
   booleanSetting,
   checkObject,
@@ -9,6 +10,9 @@ import {
 } from '../../config/check.ts';
 import { settings as cliSettings, settingFromEnv } from '../../config/settings.ts';
 import { checkPartitioner, checkPartitionerByType, type Partitioner } from './partitioners.ts';
+import { type KafkaSaslOptions, type KafkaTlsOptions, saslSettings, tlsSettings } from './security.ts';
+
+export type { KafkaSaslOptions, KafkaTlsOptions } from './security.ts';
 
 export interface KafkaOptions {
   /** `host:port` strings, or one comma-separated string; default `KAFKA_BROKERS`. */
@@ -38,6 +42,13 @@ export interface KafkaOptions {
   partitionerByType?: Readonly<Record<string, Partitioner>>;
   /** Consumers: a member that stops heartbeating leaves its group after this; default 10 000 ms. */
   sessionTimeoutMs?: number;
+  /**
+   * Connect over TLS: `true` (the system's CAs) or `{ ca, caFile, servername, rejectUnauthorized }`;
+   * default `KAFKA_TLS` / `KAFKA_CA_FILE`. See docs/security.md.
+   */
+  tls?: boolean | KafkaTlsOptions;
+  /** Authenticate with SASL (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512); default `KAFKA_SASL_*`. */
+  sasl?: KafkaSaslOptions;
 }
 
 export interface KafkaSettings {
@@ -56,6 +67,8 @@ export interface KafkaSettings {
   partitioner: Partitioner;
   partitionerByType: Readonly<Record<string, Partitioner>>;
   sessionTimeoutMs: number;
+  /** What every client of this transport is given to connect: TLS and SASL, when set. */
+  connection: { tls?: TlsOptions; sasl?: KafkaSaslOptions };
 }
 
 /** The producer's client id when none is given: the CLI's default. */
@@ -86,6 +99,7 @@ export function kafkaSettings(options: KafkaOptions): KafkaSettings {
     partitioner: checkPartitioner('partitioner', options.partitioner),
     partitionerByType: checkPartitionerByType(options.partitionerByType),
     sessionTimeoutMs: integerSetting('sessionTimeoutMs', options.sessionTimeoutMs, 1_000, 3_600_000, 10_000),
+    connection: { ...tlsSettings(options.tls), ...saslSettings(options.sasl) },
   };
 }
 

@@ -26,6 +26,7 @@ export function createPublisher(settings: KafkaSettings) {
     producer = new lib.Producer({
       clientId: settings.clientId ?? producerClientId,
       bootstrapBrokers: settings.brokers,
+      ...settings.connection,
       idempotent: true,
       acks: lib.ProduceAcks.ALL,
       partitioner: lib.compatibilityPartitioner,

@@ -92,6 +92,7 @@ export async function subscribeKafka(settings: KafkaSettings, options: Subscribe
     clientId: settings.clientId ?? `herald-${options.group}`,
     groupId: options.group,
     bootstrapBrokers: settings.brokers,
+    ...settings.connection,
     timeout: settings.timeoutMs,
     sessionTimeout: sessionTimeoutMs,
     heartbeatInterval: Math.max(500, Math.floor(sessionTimeoutMs / 3)),
