@@ -1,4 +1,5 @@
 // Types for infra/postgres.mjs (so TypeScript tests can import it under strict mode).
+import type { Certificates } from './certs.mjs';
 import type { PrivateInstance } from './private.mjs';
 
 export type PgShutdownMode = 'smart' | 'fast' | 'immediate';
@@ -9,6 +10,10 @@ export interface PrivatePostgres extends PrivateInstance {
   host: string;
   port: number;
   dataDir: string;
+  /** With `tls`: the CA and server certificate. */
+  certs: Certificates | null;
+  /** The directory of its socket (trusted: for set-up by the test itself). */
+  socketDir: string;
   logFile: string;
   /** The postmaster's pid, if it runs. */
   pid(): number | null;
@@ -22,4 +27,8 @@ export declare function postgresRequirements(): string | null;
 export declare function privatePostgres(options?: {
   database?: string;
   settings?: Record<string, string | number>;
+  /** TCP only over TLS and with the password (scram-sha-256); the URL verifies the certificate */
+  tls?: boolean;
+  /** the `postgres` role's password */
+  password?: string;
 }): Promise<PrivatePostgres>;

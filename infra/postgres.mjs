@@ -16,6 +16,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { makeCertificates } from './certs.mjs';
 import { firstExecutable, onPath, pidAlive, run, runAsync } from './lib.mjs';
 import { privateInstance } from './private.mjs';
 
@@ -60,9 +61,13 @@ export function postgresRequirements() {
  * on it with pg_ctl (mode 'fast' by default: a clean shutdown that keeps every commit);
  * `destroy()` (or the process's exit) kills it and removes its directory. Throws
  * ServiceUnavailable when it cannot run here.
- * @param {{database?: string, settings?: Record<string, string | number>}} [options]
+ * With `tls`, the server takes TCP connections only over TLS (a certificate for 127.0.0.1 signed by
+ * a CA of its own: `certs.ca`) and only with the password (`hostssl … scram-sha-256`; the socket
+ * stays trusted for the script); `password` is the `postgres` role's, and `url` carries it with
+ * `sslmode=verify-full&sslrootcert=<ca>`.
+ * @param {{database?: string, settings?: Record<string, string | number>, tls?: boolean, password?: string}} [options]
  */
-export function privatePostgres({ database = 'test', settings = {} } = {}) {
+export function privatePostgres({ database = 'test', settings = {}, tls = false, password } = {}) {
   return privateInstance('postgres', {
     ports: 1,
     requirements: postgresRequirements,
@@ -94,6 +99,21 @@ export function privatePostgres({ database = 'test', settings = {} } = {}) {
         fs.chownSync(dir, uid, gid);
       }
       await pg('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
+      const certs = tls ? makeCertificates(path.join(dir, 'certs')) : null;
+      if (certs) {
+        if (asRoot()) {
+          const uid = Number(run('id', ['-u', 'postgres']).out);
+          const gid = Number(run('id', ['-g', 'postgres']).out);
+          for (const f of [certs.dir, certs.cert, certs.key, certs.ca]) fs.chownSync(f, uid, gid);
+        }
+        fs.writeFileSync(
+          path.join(data, 'pg_hba.conf'),
+          '# herald private cluster with tls (infra/postgres.mjs)\n' +
+            'local all all trust\n' +
+            'hostssl all all 127.0.0.1/32 scram-sha-256\n' +
+            'hostnossl all all 127.0.0.1/32 reject\n',
+        );
+      }
       const conf = {
         port,
         listen_addresses: "'127.0.0.1'",
@@ -101,6 +121,14 @@ export function privatePostgres({ database = 'test', settings = {} } = {}) {
         // A fast shutdown writes everything out, so without fsync only a crash of the machine loses data.
         fsync: 'off',
         shared_buffers: "'32MB'",
+        ...(certs
+          ? {
+              ssl: 'on',
+              ssl_cert_file: `'${certs.cert}'`,
+              ssl_key_file: `'${certs.key}'`,
+              password_encryption: "'scram-sha-256'",
+            }
+          : {}),
         ...settings,
       };
       fs.appendFileSync(
@@ -120,7 +148,13 @@ export function privatePostgres({ database = 'test', settings = {} } = {}) {
         }
       };
       return {
-        url: `postgres://postgres@127.0.0.1:${port}/${database}`,
+        url: certs
+          ? `postgres://postgres${password === undefined ? '' : `:${encodeURIComponent(password)}`}@127.0.0.1:${port}/${database}?sslmode=verify-full&sslrootcert=${encodeURIComponent(certs.ca)}`
+          : `postgres://postgres@127.0.0.1:${port}/${database}`,
+        /** With `tls`: the CA and server certificate. */
+        certs,
+        /** The directory of its socket (trusted: for set-up by the test itself). */
+        socketDir: dir,
         host: '127.0.0.1',
         port,
         dataDir: data,
@@ -132,6 +166,10 @@ export function privatePostgres({ database = 'test', settings = {} } = {}) {
           await ctl('-l', logFile, 'start');
           if (!created) {
             await pg('createdb', ['-h', dir, '-p', String(port), '-U', 'postgres', database]);
+            if (password !== undefined) {
+              const sql = `ALTER ROLE postgres PASSWORD '${password.replaceAll("'", "''")}'`;
+              await pg('psql', ['-h', dir, '-p', String(port), '-U', 'postgres', '-d', database, '-qc', sql]);
+            }
             created = true;
           }
           return { ms: Date.now() - t0 };
