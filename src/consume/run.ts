@@ -7,6 +7,7 @@ import { readGauges } from '../status/readings.ts';
 import { clientAdapterOf, clientDatabase } from '../store/clients/index.ts';
 import { type DatabaseOption, openPool, type PoolLike } from '../store/connect.ts';
 import { assertMigrated } from '../store/migrate.ts';
+import { accessError } from '../store/access-error.ts';
 import { maintainPartitions, scheduleRetention } from '../store/retention.ts';
 import { recordLag } from '../store/sql/consumer-lag.ts';
 import type { Delivery, PartitionLag, Subscription } from '../transports/transport.ts';
@@ -61,7 +62,8 @@ export async function startConsumer(deps: {
   });
   let subscription: Subscription | null = null;
 
-  const onOutage = (error: unknown) => {
+  const onOutage = (failure: unknown) => {
+    const error = accessError(failure, 'the database') ?? failure;
     const code = isHeraldError(error) ? error.code : 'HERALD_DATABASE_UNAVAILABLE';
     if (stats.circuit === 'closed')
       logger.error({ error, code }, 'consumer cannot reach a dependency; retrying with backoff');
@@ -89,7 +91,7 @@ export async function startConsumer(deps: {
       await maintainPartitions(pool, schema, 'inbox', { retentionDays, daysBehind: retentionDays });
   } catch (error) {
     if (owned) await pool.end?.().catch(() => {});
-    throw error;
+    throw accessError(error, 'the database') ?? error;
   }
   cleanups.push(
     scheduleRetention({ db: pool, schema, retentionDays: settings.inboxRetentionDays, logger, table: 'inbox' }),

@@ -43,6 +43,15 @@ export const tlsErrorCodes: readonly string[] = [
 ];
 const tlsCodes = new Set(tlsErrorCodes);
 
+/**
+ * A database client's error about who is connecting, not about the data: a refused password
+ * (SQLSTATE 28P01, 28000), a missing privilege (42501), a certificate that does not verify.
+ */
+export function isAccessError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '42501' || code === '28P01' || code === '28000' || isTlsError(error);
+}
+
 /** Whether an error (a client's, or one it wraps) is a TLS handshake that did not verify. */
 export function isTlsError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
@@ -91,6 +100,7 @@ export function isOutage(error: unknown): boolean {
     isHeraldError(error, 'HERALD_AUTHENTICATION_FAILED') ||
     isHeraldError(error, 'HERALD_TLS_FAILED') ||
     isHeraldError(error, 'HERALD_PERMISSION_DENIED') ||
+    isAccessError(error) ||
     isConnectionError(error)
   );
 }
