@@ -12,7 +12,7 @@ import { kafka } from '../../src/transports/kafka/index.ts';
 import { freshSchema, inTransaction, type TestSchema } from '../support/env.ts';
 import { waitFor } from '../support/relay-process.ts';
 import { roundTrip } from './round-trip.ts';
-import { assertNoSecret, captureLogger } from './secrets.ts';
+import { assertNoSecret, captureLogger, startPrivate } from './secrets.ts';
 
 const user = { name: 'herald-app', password: 'scram-Pw-7c1f0e' };
 
@@ -35,12 +35,7 @@ describe('Kafka over TLS and SASL/SCRAM (a private broker with SSL, SASL_SSL and
 
   before(async () => {
     db = await freshSchema();
-    try {
-      broker = await secureKafka({ users: [user] });
-    } catch (error) {
-      if ((error as { unavailable?: boolean }).unavailable !== true) throw error;
-      unavailable = (error as Error).message;
-    }
+    ({ server: broker, unavailable } = await startPrivate(() => secureKafka({ users: [user] })));
   });
   after(async () => {
     await broker?.destroy();

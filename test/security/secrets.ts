@@ -22,3 +22,16 @@ export function assertNoSecret(texts: readonly string[], secrets: readonly strin
     }
   }
 }
+
+/**
+ * Starts a private server (a secure broker, a PostgreSQL that checks passwords); a machine that
+ * cannot run one (no JDK, no PostgreSQL binaries) gives the reason to skip instead.
+ */
+export async function startPrivate<T>(start: () => Promise<T>): Promise<{ server?: T; unavailable?: string }> {
+  try {
+    return { server: await start() };
+  } catch (error) {
+    if ((error as { unavailable?: boolean }).unavailable !== true) throw error;
+    return { unavailable: (error as Error).message };
+  }
+}
