@@ -9,7 +9,8 @@ export const errorCodes = {
   HERALD_INVALID_DESTINATION: 'A destination (topic) name is not valid for the transport.',
   HERALD_INVALID_HEADER: 'A user header, correlation id, causation id or traceparent is malformed.',
   HERALD_INVALID_CONFIG: 'A setting (option, flag or environment variable) is missing or invalid.',
-  HERALD_INVALID_IDENTIFIER: 'A schema or table name is not a safe SQL identifier.',
+  HERALD_INVALID_IDENTIFIER:
+    'A schema or role name is not a safe SQL identifier (lower-case letters, digits, _; at most 63).',
   HERALD_NO_TRANSACTION:
     'outbox.add was given no transaction (a client handle outside one, or no transaction around the call).',
   HERALD_NOT_MIGRATED: 'The herald schema is missing or older than this version; run `herald migrate`.',

@@ -1,4 +1,4 @@
-import { checkDestination } from '../events/validate.ts';
+import { checkDestination } from '../config/names.ts';
 import { type FoundEventRow, findEvents } from '../store/sql/find-events.ts';
 import { BadInput } from './input.ts';
 import { Refusal, route } from './route.ts';

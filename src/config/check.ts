@@ -1,4 +1,5 @@
 import { HeraldError } from '../errors.ts';
+import { shownName } from './names.ts';
 
 /**
  * Checks of options, flags and environment variables, used by every factory, transport and the
@@ -15,7 +16,11 @@ function shown(value: unknown): string {
   if (typeof value === 'number' && !Number.isFinite(value)) return `${value} `;
   const plain = (v: unknown) => v === null || ['string', 'number', 'boolean'].includes(typeof v);
   if (plain(value) || (Array.isArray(value) && value.length <= 20 && value.every(plain))) {
-    const text = JSON.stringify(value);
+    if (typeof value === 'string') return `${shownName(value)} `;
+    // Strings as names are shown: escaped outside printable ASCII, cut.
+    const text = Array.isArray(value)
+      ? `[${value.map((v) => (typeof v === 'string' ? shownName(v) : JSON.stringify(v))).join(',')}]`
+      : JSON.stringify(value);
     return `${text.length > 200 ? `${text.slice(0, 200)}…` : text} `;
   }
   return `(${value === undefined ? 'missing' : Array.isArray(value) ? 'array' : typeof value}) `;
@@ -114,33 +119,4 @@ export function hostPortList(setting: string, value: unknown): string[] {
     throw invalidSetting(setting, 'is not a list of host:port', bad ?? value);
   }
   return list;
-}
-
-/** A consumer group's name: 1-200 of A-Z a-z 0-9 . _ - (the consumer and every transport agree). */
-export const groupPattern = /^[A-Za-z0-9._-]{1,200}$/;
-
-/** A list of consumer group names, without repeats. */
-export function groupList(setting: string, value: unknown): string[] {
-  if (!Array.isArray(value)) throw invalidSetting(setting, 'must be a list of consumer group names', value);
-  const bad = value.find((g) => typeof g !== 'string' || !groupPattern.test(g));
-  if (bad !== undefined) throw invalidSetting(setting, 'has a name that is not 1-200 of A-Z a-z 0-9 . _ -', bad);
-  return [...new Set(value as string[])];
-}
-
-const identifierPattern = /^[a-z_][a-z0-9_]{0,62}$/;
-
-/**
- * The one rule for a name that becomes SQL text (a schema): lower-case letters, digits and
- * underscores, at most 63 (no quoting surprises, no case folding). `quoteIdent` in store/ quotes
- * what passes.
- */
-export function checkIdentifier(name: unknown, what = 'schema'): string {
-  if (typeof name !== 'string' || !identifierPattern.test(name)) {
-    throw new HeraldError(
-      'HERALD_INVALID_IDENTIFIER',
-      `${what} name ${JSON.stringify(name)} must match ${identifierPattern.source}`,
-      { details: { name } },
-    );
-  }
-  return name;
 }

@@ -1,5 +1,6 @@
-import { checkIdentifier, hostPortList, invalidSetting, missingSetting } from './check.ts';
+import { hostPortList, invalidSetting, missingSetting } from './check.ts';
 import { parseKeep } from './keep.ts';
+import { checkGroup, checkIdentifier, checkTopicPrefix } from './names.ts';
 
 /**
  * Every setting of Herald with its CLI flag and environment variable. The CLI reads flags, then
@@ -94,17 +95,24 @@ export const settings = {
     flag: 'groups',
     env: 'HERALD_GROUPS',
     description: 'Consumer groups whose queues the publisher declares (rabbitmq, sqs), comma-separated',
-    parse: (raw: string) =>
+    parse: (raw: string, name: string) =>
       raw
         .split(',')
         .map((g) => g.trim())
-        .filter(Boolean),
+        .filter(Boolean)
+        .map((g) => checkGroup(g, name)),
   },
   topicPrefix: {
     flag: 'topic-prefix',
     env: 'HERALD_TOPIC_PREFIX',
     description: 'Topic for events without a destination: <prefix>.<type> (the type alone if unset)',
-    parse: text,
+    parse: (raw: string, name: string) => {
+      try {
+        return checkTopicPrefix(raw, name) as string;
+      } catch {
+        throw invalid(name, raw, 'must be 1-249 of A-Z a-z 0-9 . _ -');
+      }
+    },
   },
   batchSize: {
     flag: 'batch-size',

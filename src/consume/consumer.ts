@@ -1,4 +1,5 @@
-import { groupPattern, invalidSetting } from '../config/check.ts';
+import { invalidSetting } from '../config/check.ts';
+import { namePatterns } from '../config/names.ts';
 import { HeraldError } from '../errors.ts';
 import type { EventDefinition } from '../events/define.ts';
 import type { InferOutput, StandardSchemaV1 } from '../events/standard-schema.ts';
@@ -121,7 +122,7 @@ export interface Consumer<Tx = Queryable> extends HealthCheck {
 
 /** A handler's name goes into its inbox rows' group: the characters of a group name. */
 function handlerName(name: unknown): string {
-  if (typeof name !== 'string' || !groupPattern.test(name)) {
+  if (typeof name !== 'string' || !namePatterns.group.test(name)) {
     throw invalidSetting('name', 'a handler name must be 1-200 of A-Z a-z 0-9 . _ -', name);
   }
   return name;

@@ -1,13 +1,13 @@
 import {
   booleanSetting,
   checkObject,
-  groupPattern,
   integerSetting,
   invalidSetting,
   numberSetting,
   oneOf,
   textSetting,
 } from '../config/check.ts';
+import { checkDestination, checkGroup, checkTopicPrefix } from '../config/names.ts';
 import { settingFromEnv } from '../config/settings.ts';
 import { createLogger, type Logger } from '../observe/logger.ts';
 import { type MetricsRecorder, noMetrics } from '../observe/metrics.ts';
@@ -63,12 +63,11 @@ export function consumerSettings(options: ConsumerOptions<DatabaseOption | objec
       typeof transport,
     );
   }
-  if (typeof options.group !== 'string' || !groupPattern.test(options.group)) {
-    throw invalidSetting('group', 'must be 1-200 of A-Z a-z 0-9 . _ -', options.group);
-  }
+  checkGroup(options.group);
   const { topics } = options;
-  if (topics !== undefined && (!Array.isArray(topics) || topics.some((t) => typeof t !== 'string' || t === ''))) {
-    throw invalidSetting('topics', 'must be a list of topic names', topics);
+  if (topics !== undefined) {
+    if (!Array.isArray(topics)) throw invalidSetting('topics', 'must be a list of topic names', topics);
+    for (const [i, topic] of topics.entries()) checkDestination(topic, `topics[${i}]`);
   }
   const retry = options.retry ?? {};
   const initialMs = numberSetting('retry.initialMs', retry.initialMs, 0, 100);
@@ -76,7 +75,7 @@ export function consumerSettings(options: ConsumerOptions<DatabaseOption | objec
   if (deadLetterTopic !== undefined && deadLetterTopic !== false && typeof deadLetterTopic !== 'function') {
     throw invalidSetting('deadLetterTopic', 'must be a function of the topic, or false', typeof deadLetterTopic);
   }
-  const topicPrefix = textSetting('topicPrefix', options.topicPrefix) ?? settingFromEnv('topicPrefix');
+  const topicPrefix = checkTopicPrefix(options.topicPrefix) ?? settingFromEnv('topicPrefix');
   return {
     transport,
     group: options.group,

@@ -1,3 +1,4 @@
+import { checkDestination, namePatterns } from '../config/names.ts';
 import { HeraldError } from '../errors.ts';
 import {
   formatIssuePath,
@@ -7,7 +8,7 @@ import {
   type StandardSchemaV1,
 } from './standard-schema.ts';
 import { uuidv7 } from './uuidv7.ts';
-import { checkDestination, checkEventOptions } from './validate.ts';
+import { checkEventOptions } from './validate.ts';
 
 /** Options given when an event is made: identity, tracing and routing, never the payload. */
 export interface EventOptions {
@@ -114,8 +115,6 @@ export interface EventDefinition<S extends StandardSchemaV1 = StandardSchemaV1> 
   parse(payload: unknown): Promise<InferOutput<S>>;
 }
 
-const typePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
-
 export function defineEvent<S extends StandardSchemaV1>(config: EventDefinitionConfig<S>): EventDefinition<S> {
   const { type, version, schema, key, destination, aggregate, jsonSchema, avro } = config;
   const upcasters = Object.freeze({ ...(config.upcasters ?? {}) });
@@ -123,7 +122,7 @@ export function defineEvent<S extends StandardSchemaV1>(config: EventDefinitionC
   const accepts = config.accepts ?? 'own-and-older';
   const invalid = (message: string) =>
     new HeraldError('HERALD_INVALID_DEFINITION', `defineEvent(${JSON.stringify(type)}): ${message}`);
-  if (typeof type !== 'string' || !typePattern.test(type)) {
+  if (typeof type !== 'string' || !namePatterns.eventType.test(type)) {
     throw invalid('type must be 1-200 characters of letters, digits, ".", "_" or "-"');
   }
   if (!Number.isInteger(version) || version < 1) throw invalid('version must be a positive integer');

@@ -1,25 +1,14 @@
+import { checkDestination } from '../config/names.ts';
 import { HeraldError } from '../errors.ts';
 import type { EventOptions } from './define.ts';
 import { isUuid } from './uuidv7.ts';
 
-const destinationPattern = /^[A-Za-z0-9._-]{1,249}$/;
 const headerNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const reservedHeader = /^(ce[_-]|content-type$)/i;
 // W3C trace-context traceparent: version-traceid-parentid-flags, lower-case hex.
 const traceparentPattern = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 // Printable, no line breaks: values travel as broker headers.
 const headerValuePattern = /^[^\u0000-\u0008\u000a-\u001f\u007f]*$/;
-
-/** Destinations must be names every transport accepts: Kafka's topic rules are the narrowest. */
-export function checkDestination(destination: unknown, where: string): asserts destination is string {
-  if (typeof destination !== 'string' || !destinationPattern.test(destination)) {
-    throw new HeraldError(
-      'HERALD_INVALID_DESTINATION',
-      `${where}: ${JSON.stringify(destination)} is not a valid destination (1-249 of A-Z a-z 0-9 . _ -)`,
-      { details: { destination } },
-    );
-  }
-}
 
 function invalidHeader(type: string, field: string, value: unknown, rule: string): HeraldError {
   return new HeraldError('HERALD_INVALID_HEADER', `${type}: ${field} ${JSON.stringify(value)} ${rule}`, {

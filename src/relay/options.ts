@@ -1,5 +1,6 @@
 import { checkObject, integerSetting, invalidSetting, numberSetting, oneOf, textSetting } from '../config/check.ts';
 import { checkKeep, type Keep } from '../config/keep.ts';
+import { checkTopicPrefix } from '../config/names.ts';
 import { settingFromEnv } from '../config/settings.ts';
 import { uuidv7 } from '../events/uuidv7.ts';
 import { createLogger, type Logger } from '../observe/logger.ts';
@@ -49,7 +50,7 @@ export function relaySettings(options: RelayOptions): RelaySettings {
   if (options.topic !== undefined && typeof options.topic !== 'function') {
     throw invalidSetting('topic', 'must be a function from event type to topic', options.topic);
   }
-  const topicPrefix = textSetting('topicPrefix', options.topicPrefix) ?? settingFromEnv('topicPrefix');
+  const topicPrefix = checkTopicPrefix(options.topicPrefix) ?? settingFromEnv('topicPrefix');
   const leaseMs = integerSetting('leaseMs', options.leaseMs, 250, 600_000) ?? (settingFromEnv('leaseMs') as number);
   const backoff = options.backoff ?? defaultBackoff;
   const metrics = options.metrics ?? noMetrics;

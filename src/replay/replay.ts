@@ -1,8 +1,8 @@
 import { checkObject, integerSetting, invalidSetting } from '../config/check.ts';
+import { checkDestination } from '../config/names.ts';
 import { settingFromEnv } from '../config/settings.ts';
 import { HeraldError, isHeraldError } from '../errors.ts';
 import { uuidv7 } from '../events/uuidv7.ts';
-import { checkDestination } from '../events/validate.ts';
 import { retry } from '../retry/retry.ts';
 import { type DatabaseOption, openPool, resolveDatabase, toDatabaseError } from '../store/connect.ts';
 import { resolveSchema } from '../store/identifiers.ts';

@@ -1,9 +1,9 @@
-import { checkIdentifier } from '../config/check.ts';
+import { checkIdentifier } from '../config/names.ts';
 import { settingFromEnv } from '../config/settings.ts';
 
 /**
  * The one place where an identifier becomes SQL text: the name is checked (lower-case letters,
- * digits and underscores; see checkIdentifier) and double-quoted.
+ * digits and underscores; see config/names.ts) and double-quoted.
  */
 export function quoteIdent(name: string, what = 'schema'): string {
   return `"${checkIdentifier(name, what)}"`;

@@ -1,4 +1,4 @@
-import { checkDestination } from '../../events/validate.ts';
+import { checkDestination } from '../../config/names.ts';
 import type { OutgoingMessage } from '../transport.ts';
 import { loadKafka, type Producer, withDeadline } from './client.ts';
 import { toHeraldError } from './errors.ts';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
+import { checkDestination } from '../../config/names.ts';
 import { HeraldError } from '../../errors.ts';
-import { checkDestination } from '../../events/validate.ts';
 import type { NatsSettings } from './options.ts';
 
 /**

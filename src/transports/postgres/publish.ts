@@ -1,5 +1,5 @@
+import { checkDestination } from '../../config/names.ts';
 import { HeraldError } from '../../errors.ts';
-import { checkDestination } from '../../events/validate.ts';
 import { assertMigrated } from '../../store/migrate.ts';
 import type { Publisher } from '../adapter.ts';
 import { partitionOf } from '../partition.ts';

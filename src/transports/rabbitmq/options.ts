@@ -1,12 +1,12 @@
 import {
   checkObject,
   functionSetting,
-  groupList,
   integerSetting,
   invalidSetting,
   oneOf,
   textSetting,
 } from '../../config/check.ts';
+import { groupList } from '../../config/names.ts';
 import { integerPerDestination } from '../per-destination.ts';
 
 export type QueueType = 'quorum' | 'classic';

@@ -1,6 +1,6 @@
 import { invalidSetting } from '../../config/check.ts';
+import { checkDestination } from '../../config/names.ts';
 import { HeraldError } from '../../errors.ts';
-import { checkDestination } from '../../events/validate.ts';
 import type { Channel } from './client.ts';
 import type { QueueType, RabbitMQSettings } from './options.ts';
 

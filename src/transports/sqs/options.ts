@@ -1,11 +1,5 @@
-import {
-  booleanSetting,
-  checkObject,
-  functionSetting,
-  groupList,
-  integerSetting,
-  invalidSetting,
-} from '../../config/check.ts';
+import { booleanSetting, checkObject, functionSetting, integerSetting, invalidSetting } from '../../config/check.ts';
+import { groupList } from '../../config/names.ts';
 import type { Credentials } from './client.ts';
 import { defaultQueueName, type QueueNaming } from './names.ts';
 

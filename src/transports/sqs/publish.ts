@@ -1,5 +1,5 @@
+import { checkDestination } from '../../config/names.ts';
 import { HeraldError } from '../../errors.ts';
-import { checkDestination } from '../../events/validate.ts';
 import type { OutgoingMessage } from '../transport.ts';
 import { createClient, loadSqs, type SqsClient, type SqsModule, withDeadline } from './client.ts';
 import { entryError, isQueueMissing, toHeraldError } from './errors.ts';
