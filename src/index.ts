@@ -101,6 +101,7 @@ export { listUnpublished, type UnpublishedEvent, type UnpublishedOptions } from 
 export type { ClientTransaction, TransactionOf } from './store/clients/index.ts';
 export type { DatabaseOption, PoolClientLike, PoolLike } from './store/connect.ts';
 export type { Queryable, QueryResultLike } from './store/db.ts';
+export { type GrantRoles, grantsSql } from './store/grants.ts';
 export { type MigrateOptions, type MigrateResult, type Migration, migrate } from './store/migrate.ts';
 export { type AppliedMigration, type MigrationStatus, migrationStatus } from './store/migration-status.ts';
 export { withTransaction } from './store/transaction.ts';

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { z } from 'zod';
 import {
@@ -17,6 +19,8 @@ import { grantsSql } from '../../src/store/grants.ts';
 import { kafka } from '../../src/transports/kafka/index.ts';
 import { brokers, databaseUrl, uniqueName } from '../support/env.ts';
 import { waitFor } from '../support/relay-process.ts';
+
+const run = promisify(execFile);
 
 /** The shared database as another role (trust authentication on 127.0.0.1). */
 const urlAs = (role: string) => {
@@ -91,9 +95,15 @@ describe('least privilege: each part of Herald with only the grants docs/securit
   it('migrates as the migrator, then writes, relays and consumes (handled and dead-lettered) each with its own role', async () => {
     const migrator = poolAs(roles.migrator);
     await migrate(migrator, { schema });
-    for (const sql of grantsSql({ schema, writer: roles.writer, relay: roles.relay, consumer: roles.consumer })) {
-      await migrator.query(sql);
-    }
+    // The grants as users get them: `herald grants` prints grantsSql's statements, one a line.
+    const printed = await run(process.execPath, [
+      'src/cli/main.ts',
+      'grants',
+      ...['--schema', schema, '--writer', roles.writer, '--relay', roles.relay, '--consumer', roles.consumer],
+    ]);
+    const lines = printed.stdout.trimEnd().split('\n');
+    assert.deepEqual(lines, grantsSql({ schema, writer: roles.writer, relay: roles.relay, consumer: roles.consumer }));
+    for (const sql of lines) await migrator.query(sql);
     await write(poolAs(roles.writer), [1, 2, 3]);
     const relay = createRelay({
       db: poolAs(roles.relay),
@@ -178,11 +188,23 @@ describe('least privilege: each part of Herald with only the grants docs/securit
     await consumerTransport.close();
   });
 
-  it('grantsSql checks every name by the one identifier rule', () => {
+  it('grantsSql and `herald grants` check every name by the one identifier rule', async () => {
     for (const bad of ['Robert"; DROP TABLE x; --', 'a b', 'ünïcode', '', 'x'.repeat(64)]) {
       assert.throws(() => grantsSql({ schema, writer: bad }), { code: 'HERALD_INVALID_IDENTIFIER' });
       assert.throws(() => grantsSql({ schema: bad, writer: 'w' }), { code: 'HERALD_INVALID_IDENTIFIER' });
     }
     assert.throws(() => grantsSql({ schema }), { code: 'HERALD_INVALID_CONFIG' });
+    for (const args of [['--reader', 'Robert"; DROP TABLE x; --'], ['--schema', 'a b', '--writer', 'w'], []]) {
+      const r = await run(process.execPath, ['src/cli/main.ts', 'grants', ...args]).then(
+        () => assert.fail(`herald grants ${args.join(' ')} was not refused`),
+        (e: { code: number; stdout: string; stderr: string }) => e,
+      );
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stdout, '', 'nothing printed to run');
+      assert.match(
+        r.stderr,
+        /^herald grants: HERALD_INVALID_CONFIG: (--reader|--schema|grants: name at least one role)/,
+      );
+    }
   });
 });

@@ -2,6 +2,7 @@ import type { Command } from '../command.ts';
 import { dashboardCommand } from './dashboard.ts';
 import { dlqCommand } from './dlq.ts';
 import { eventsCommand } from './events.ts';
+import { grantsCommand } from './grants.ts';
 import { migrateCommand } from './migrate.ts';
 import { relayCommand } from './relay.ts';
 import { replayCommand } from './replay.ts';
@@ -18,4 +19,5 @@ export const commands: Record<string, Command> = {
   events: eventsCommand,
   schema: schemaCommand,
   dashboard: dashboardCommand,
+  grants: grantsCommand,
 };
