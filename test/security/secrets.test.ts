@@ -15,6 +15,7 @@ import { assertNoSecret, captureLogger, startPrivate } from './secrets.ts';
 const run = promisify(execFile);
 const dbPassword = 'db-Secret-Pw-5e1a';
 const saslPassword = 'sasl-Secret-Pw-77b3';
+const pgPassword = 'pg-Cli-Secret-Pw-9d3e';
 const adminToken = 'admin-Secret-Token-c0ffee42';
 const httpToken = 'http-Secret-Token-bead1234';
 const secrets = [dbPassword, saslPassword, adminToken, httpToken];
@@ -39,13 +40,20 @@ const freePort = () =>
 describe('secrets never reach logs, errors, metrics, `herald status` or the admin API', () => {
   let broker: Awaited<ReturnType<typeof secureKafka>> | undefined;
   let unavailable: string | undefined;
+  /** A PostgreSQL that checks SCRAM passwords, over TLS only. */
+  let pgServer: Awaited<ReturnType<typeof privatePostgres>> | undefined;
+  let pgUnavailable: string | undefined;
   let db: TestSchema;
   before(async () => {
     db = await freshSchema();
     ({ server: broker, unavailable } = await startPrivate(() => secureKafka({ users: [user] })));
+    ({ server: pgServer, unavailable: pgUnavailable } = await startPrivate(() =>
+      privatePostgres({ tls: true, password: pgPassword }),
+    ));
   });
   after(async () => {
     await broker?.destroy();
+    await pgServer?.destroy();
     await db?.drop();
   });
 
@@ -170,43 +178,59 @@ describe('secrets never reach logs, errors, metrics, `herald status` or the admi
   });
 
   it('the CLI against a PostgreSQL that checks passwords (SCRAM over TLS): right and wrong passwords, shown nowhere', async (t: TestContext) => {
-    const pgPassword = 'pg-Cli-Secret-Pw-9d3e';
     const wrong = 'pg-Cli-Wrong-Pw-2b7f';
-    const { server, unavailable: why } = await startPrivate(() => privatePostgres({ tls: true, password: pgPassword }));
-    if (!server) return t.skip(`skipped: ${why}`);
-    try {
-      const right = server.url;
-      assert.ok(right.includes(pgPassword), 'the URL carries the password');
-      const wrongUrl = right.replace(pgPassword, wrong);
-      const schema = uniqueName('herald_sec');
-      const outputs: string[] = [];
-      const cli = async (args: string[], url: string) => {
-        const r = await run(process.execPath, ['src/cli/main.ts', ...args], {
-          env: { ...process.env, DATABASE_URL: url, HERALD_SCHEMA: schema, KAFKA_BROKERS: brokers.join(',') },
-          timeout: 60_000,
-        }).then(
-          (ok) => ({ ...ok, code: 0 }),
-          (e: { stdout: string; stderr: string; code: number }) => e,
-        );
-        outputs.push(r.stdout, r.stderr);
-        return r;
-      };
-      // With the right password: migrate, status (text and JSON), migrate status.
-      assert.equal((await cli(['migrate'], right)).code, 0);
-      assert.match((await cli(['status'], right)).stdout, new RegExp(schema));
-      assert.match((await cli(['status', '--json'], right)).stdout, new RegExp(schema));
-      assert.equal((await cli(['migrate', 'status'], right)).code, 0);
-      // With a wrong one: every command refused as an authentication failure, naming neither.
-      for (const args of [['migrate'], ['status'], ['status', '--json'], ['events', '--key', 'k-1'], ['relay']]) {
-        const r = await cli(args, wrongUrl);
-        assert.equal(r.code, 1, `herald ${args.join(' ')}: ${r.stderr}`);
-        assert.match(r.stderr, /HERALD_AUTHENTICATION_FAILED/, `herald ${args.join(' ')}`);
-      }
-      t.diagnostic(`scanned ${outputs.length} outputs, ${outputs.join('').length} characters`);
-      assert.throws(() => assertNoSecret([...outputs, right], [pgPassword]));
-      assertNoSecret(outputs, [pgPassword, wrong]);
-    } finally {
-      await server.destroy();
+    const server = pgServer;
+    if (!server) return t.skip(`skipped: ${pgUnavailable}`);
+    const right = server.url;
+    assert.ok(right.includes(pgPassword), 'the URL carries the password');
+    const wrongUrl = right.replace(pgPassword, wrong);
+    const schema = uniqueName('herald_sec');
+    const outputs: string[] = [];
+    const cli = async (args: string[], url: string) => {
+      const r = await run(process.execPath, ['src/cli/main.ts', ...args], {
+        env: { ...process.env, DATABASE_URL: url, HERALD_SCHEMA: schema, KAFKA_BROKERS: brokers.join(',') },
+        timeout: 60_000,
+      }).then(
+        (ok) => ({ ...ok, code: 0 }),
+        (e: { stdout: string; stderr: string; code: number }) => e,
+      );
+      outputs.push(r.stdout, r.stderr);
+      return r;
+    };
+    // With the right password: migrate, status (text and JSON), migrate status.
+    assert.equal((await cli(['migrate'], right)).code, 0);
+    assert.match((await cli(['status'], right)).stdout, new RegExp(schema));
+    assert.match((await cli(['status', '--json'], right)).stdout, new RegExp(schema));
+    assert.equal((await cli(['migrate', 'status'], right)).code, 0);
+    // With a wrong one: every command refused as an authentication failure, naming neither.
+    for (const args of [['migrate'], ['status'], ['status', '--json'], ['events', '--key', 'k-1'], ['relay']]) {
+      const r = await cli(args, wrongUrl);
+      assert.equal(r.code, 1, `herald ${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /HERALD_AUTHENTICATION_FAILED/, `herald ${args.join(' ')}`);
     }
+    t.diagnostic(`scanned ${outputs.length} outputs, ${outputs.join('').length} characters`);
+    assert.throws(() => assertNoSecret([...outputs, right], [pgPassword]));
+    assertNoSecret(outputs, [pgPassword, wrong]);
+  });
+
+  it('examples/security.ts (docs/security.md): Kafka over TLS with SASL/SCRAM, PostgreSQL over TLS with a password per role and only its grants; no secret in its output', async (t: TestContext) => {
+    if (!broker || !pgServer) return t.skip(`skipped: ${unavailable ?? pgUnavailable}`);
+    const r = await run(process.execPath, ['examples/security.ts'], {
+      env: {
+        ...process.env,
+        DATABASE_URL: pgServer.url,
+        KAFKA_BROKERS: broker.saslSsl,
+        KAFKA_CA_FILE: broker.certs.ca,
+        KAFKA_SASL_USERNAME: user.name,
+        KAFKA_SASL_PASSWORD: saslPassword,
+        HERALD_LOG_LEVEL: 'debug',
+      },
+      timeout: 120_000,
+    });
+    assert.match(r.stdout, /^granted 6 statements to shop_writer and shop_relay$/m);
+    assert.match(r.stdout, /^writer reads the log: 42501$/m, 'the writer holds INSERT only');
+    assert.match(r.stdout, /^relay as shop_relay published 1 \(tls: yes, sasl: yes\)$/m);
+    assert.match(r.stderr, /"msg":"relay started"/, 'its logs are part of what is scanned');
+    assertNoSecret([r.stdout, r.stderr], [saslPassword, pgPassword]);
   });
 });
