@@ -18,7 +18,7 @@ export const errorCodes = {
   HERALD_DATABASE_UNAVAILABLE: 'PostgreSQL could not be reached or dropped the connection.',
   HERALD_BROKER_UNAVAILABLE: 'The broker could not be reached; publishing is retried with backoff.',
   HERALD_AUTHENTICATION_FAILED:
-    'The broker or database refused the credentials (a SASL or database password); retried like an outage until an operator fixes them.',
+    'The broker, database or schema registry refused the credentials (a SASL or database password, registry auth); retried like an outage until an operator fixes them.',
   HERALD_TLS_FAILED:
     "A TLS connection failed: the server's certificate is not signed by a trusted CA, or does not name the host.",
   HERALD_PERMISSION_DENIED:
@@ -41,7 +41,8 @@ export const errorCodes = {
   HERALD_UNKNOWN_SCHEMA: 'The schema registry has no schema with that id (or subject and version).',
   HERALD_REGISTRY_UNAVAILABLE:
     'The schema registry could not be reached or timed out; encoding and decoding are retried, never dead-lettered.',
-  HERALD_REGISTRY_FAILED: 'The schema registry refused a request (bad schema, bad credentials, an error of its own).',
+  HERALD_REGISTRY_FAILED:
+    'The schema registry refused a request (a bad schema, an error of its own); refused credentials are HERALD_AUTHENTICATION_FAILED.',
   HERALD_UNDECODABLE_MESSAGE:
     'A consumed message is not in the wire format it claims (wrong magic byte, truncated Avro, an envelope the mapper refuses).',
   HERALD_UNENCODABLE_EVENT:

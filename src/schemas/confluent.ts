@@ -15,9 +15,12 @@ import {
  * mode per subject (`/config/{s}`).
  *
  * Errors: HERALD_REGISTRY_UNAVAILABLE (retriable, an outage) when the registry cannot be reached,
- * times out or answers 5xx; HERALD_UNKNOWN_SCHEMA for an id it does not hold; HERALD_REGISTRY_FAILED
- * for any other refusal (a schema it cannot parse, bad credentials). No error, log or `describe()`
- * holds the password: the URL's own user info is refused, credentials go in `auth`.
+ * times out or answers 5xx; HERALD_AUTHENTICATION_FAILED (an outage too: an operator must fix the
+ * credentials, no message is at fault) for 401 and 403; HERALD_UNKNOWN_SCHEMA for an id it does
+ * not hold; HERALD_REGISTRY_FAILED for any other refusal (a schema it cannot parse). No error, log
+ * or `describe()` holds the password: the URL's own user info is refused, credentials go in `auth`,
+ * and a registry's message that repeats them (the password, the Authorization header) has them
+ * replaced by `***`.
  */
 export interface ConfluentRegistryOptions {
   /** The API's base URL, e.g. `http://127.0.0.1:8081` (Confluent) or `http://host:8080/apis/ccompat/v7` (Apicurio). */
@@ -63,14 +66,20 @@ export function confluentRegistry(options: ConfluentRegistryOptions): ConfluentR
   const root = base.href.replace(/\/+$/, '');
   const timeoutMs = integerSetting('timeoutMs', options.timeoutMs, 1, 600_000, 5000);
   let authorization: string | undefined;
+  /** What a registry's message must not carry into an error: the password and the header made of it. */
+  const secrets: string[] = [];
   if (options.auth !== undefined) {
     checkObject(options.auth, 'auth');
     const username = textSetting('auth.username', options.auth.username);
     const password = textSetting('auth.password', options.auth.password, { secret: true });
     if (username === undefined || password === undefined)
       throw missingSetting('auth', 'both auth.username and auth.password');
-    authorization = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+    const token = Buffer.from(`${username}:${password}`).toString('base64');
+    authorization = `Basic ${token}`;
+    secrets.push(token, password, encodeURIComponent(password));
   }
+  /** The registry's own message, without the credentials if it repeats them. */
+  const said = (body: unknown) => secrets.reduce((text, secret) => text.split(secret).join('***'), messageOf(body));
 
   /** Ids are immutable: a schema read once is kept. */
   const byIdCache = new Map<number, Promise<RegisteredSchema>>();
@@ -114,15 +123,15 @@ export function confluentRegistry(options: ConfluentRegistryOptions): ConfluentR
       parsed = { message: text.slice(0, 200) };
     }
     if (res.status >= 500 || res.status === 429) {
-      throw unavailable(`${method} ${path}: HTTP ${res.status} ${messageOf(parsed)}`, undefined);
+      throw unavailable(`${method} ${path}: HTTP ${res.status} ${said(parsed)}`, undefined);
     }
     return { status: res.status, body: parsed };
   }
 
   const failed = (method: string, path: string, a: Answer) =>
     new HeraldError(
-      'HERALD_REGISTRY_FAILED',
-      `schema registry at ${root}: ${method} ${path}: HTTP ${a.status} ${messageOf(a.body)}`,
+      a.status === 401 || a.status === 403 ? 'HERALD_AUTHENTICATION_FAILED' : 'HERALD_REGISTRY_FAILED',
+      `schema registry at ${root}: ${method} ${path}: HTTP ${a.status} ${said(a.body)}`,
       { details: { registry: root, status: a.status, errorCode: errorCodeOf(a.body) } },
     );
 

@@ -100,7 +100,7 @@ describe('the Confluent registry client, against a real Confluent-compatible ser
     assert.ok(!registry.describe().includes('s3cret'));
   });
 
-  it('a registry that refuses the credentials: HERALD_REGISTRY_FAILED without the password; credentials in the URL are refused', async (t) => {
+  it('a registry that refuses the credentials: HERALD_AUTHENTICATION_FAILED without the password; credentials in the URL are refused', async (t) => {
     // A server that answers 401 as a registry with auth on does.
     const server = http.createServer((_req, res) => {
       res.writeHead(401, { 'content-type': 'application/json' });
@@ -114,7 +114,7 @@ describe('the Confluent registry client, against a real Confluent-compatible ser
       auth: { username: 'u', password: 'hunter2-secret' },
     });
     await assert.rejects(registry.subjects(), (e) => {
-      assert.ok(isHeraldError(e, 'HERALD_REGISTRY_FAILED'));
+      assert.ok(isHeraldError(e, 'HERALD_AUTHENTICATION_FAILED'), String(e));
       assert.match((e as Error).message, /HTTP 401 Unauthorized/);
       assert.ok(
         !JSON.stringify({ m: (e as Error).message, d: (e as { details: unknown }).details }).includes('hunter2'),

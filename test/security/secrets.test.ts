@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { inspect, promisify } from 'node:util';
 import { secureKafka } from '../../infra/kafka-secure.mjs';
 import { privatePostgres } from '../../infra/postgres.mjs';
-import { adminRoutes, createConsumer, getStatus, HeraldError } from '../../src/index.ts';
+import { adminRoutes, confluentRegistry, createConsumer, getStatus, HeraldError } from '../../src/index.ts';
 import { kafka } from '../../src/transports/kafka/index.ts';
 import { brokers, databaseUrl, freshSchema, type TestSchema, uniqueName } from '../support/env.ts';
 import { waitFor } from '../support/relay-process.ts';
@@ -232,5 +233,63 @@ describe('secrets never reach logs, errors, metrics, `herald status` or the admi
     assert.match(r.stdout, /^relay as shop_relay published 1 \(tls: yes, sasl: yes\)$/m);
     assert.match(r.stderr, /"msg":"relay started"/, 'its logs are part of what is scanned');
     assertNoSecret([r.stdout, r.stderr], [saslPassword, pgPassword]);
+  });
+
+  it('a schema registry with basic auth: refused, failing, unreachable or echoing the credentials back, no error holds them', async () => {
+    const registryPassword = 'registry-Secret-Pw-3a9c';
+    const token = Buffer.from(`herald:${registryPassword}`).toString('base64');
+    // A registry that answers each call differently, and repeats the Authorization header in every answer.
+    const answers = [401, 403, 500, 422];
+    let n = 0;
+    const server = createHttpServer((req, res) => {
+      const status = answers[n++ % answers.length] as number;
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error_code: status * 100 + 1, message: `refused ${req.headers.authorization}` }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const errors: unknown[] = [];
+    try {
+      const auth = { username: 'herald', password: registryPassword };
+      const registry = confluentRegistry({ url: `http://127.0.0.1:${port}`, auth });
+      for (const call of [() => registry.subjects(), () => registry.byId(7), () => registry.versions('s')]) {
+        await call().catch((e) => errors.push(e));
+      }
+      await registry.register('s', 'AVRO', '"string"').catch((e) => errors.push(e));
+      await confluentRegistry({ url: 'http://127.0.0.1:1', auth })
+        .subjects()
+        .catch((e) => errors.push(e));
+      for (const bad of [
+        `http://herald:${registryPassword}@127.0.0.1:1`,
+        { url: 'http://127.0.0.1:1', auth: { ...auth, username: 7 } },
+      ]) {
+        try {
+          confluentRegistry(typeof bad === 'string' ? { url: bad } : (bad as never));
+        } catch (e) {
+          errors.push(e);
+        }
+      }
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    assert.equal(errors.length, 7);
+    const codes = errors.map((e) => (e as HeraldError).code);
+    assert.deepEqual(codes.slice(0, 5), [
+      'HERALD_AUTHENTICATION_FAILED',
+      'HERALD_AUTHENTICATION_FAILED',
+      'HERALD_REGISTRY_UNAVAILABLE',
+      'HERALD_REGISTRY_FAILED',
+      'HERALD_REGISTRY_UNAVAILABLE',
+    ]);
+    const outputs = errors.flatMap((e) => [
+      String(e),
+      inspect(e, { depth: 20 }),
+      JSON.stringify((e as HeraldError).details),
+    ]);
+    assert.ok(
+      outputs.some((o) => o.includes('refused Basic ***')),
+      'the registry did echo the header',
+    );
+    assertNoSecret(outputs, [registryPassword, token]);
   });
 });
