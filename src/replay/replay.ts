@@ -1,5 +1,5 @@
 import { checkObject, integerSetting, invalidSetting } from '../config/check.ts';
-import { checkDestination } from '../config/names.ts';
+import { checkDestination, checkTopicPrefix } from '../config/names.ts';
 import { settingFromEnv } from '../config/settings.ts';
 import { HeraldError, isHeraldError } from '../errors.ts';
 import { uuidv7 } from '../events/uuidv7.ts';
@@ -136,6 +136,7 @@ function checkOptions(options: ReplayOptions, to: Date): void {
       throw invalidSetting('destination', (error as Error).message.replace(/^destination: /, ''));
     }
   }
+  checkTopicPrefix(options.topicPrefix);
   if (!options.dryRun && (!options.transport || typeof (options.transport as Transport).publish !== 'function')) {
     throw invalidSetting('transport', 'must be a Herald transport, e.g. kafka({ brokers }), unless dryRun');
   }
