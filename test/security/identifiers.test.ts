@@ -120,6 +120,7 @@ describe('hostile identifiers: every entry point refuses them by the one name ru
       'relay topicPrefix': (topic) => createRelay({ db: databaseUrl, transport, topicPrefix: topic }),
       'consumer topicPrefix': (topic) =>
         createConsumer({ db: databaseUrl, transport, group: 'g', topicPrefix: topic, logger: silentLogger }),
+      'kafka compressionByDestination': (topic) => kafka({ brokers, compressionByDestination: { [topic]: 'gzip' } }),
       'replay topicPrefix': (topic) =>
         replayEvents({ db: databaseUrl, transport, from: new Date(0), topicPrefix: topic, dryRun: true }),
     };
@@ -151,6 +152,9 @@ describe('hostile identifiers: every entry point refuses them by the one name ru
     for (const type of hostile) {
       const error = await refusal(() => defineEvent({ type, version: 1, schema: z.object({}), key: () => 'k' }));
       assert.equal(error.code, 'HERALD_INVALID_DEFINITION');
+      const byType = await refusal(() => kafka({ brokers, partitionerByType: { [type]: 'round-robin' } }));
+      assert.equal(byType.code, 'HERALD_INVALID_CONFIG');
+      assertShownSafely(byType);
     }
   });
 

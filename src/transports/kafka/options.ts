@@ -8,6 +8,7 @@ import {
   oneOf,
   textSetting,
 } from '../../config/check.ts';
+import { checkDestination } from '../../config/names.ts';
 import { settings as cliSettings, settingFromEnv } from '../../config/settings.ts';
 import { checkPartitioner, checkPartitionerByType, type Partitioner } from './partitioners.ts';
 import { type KafkaSaslOptions, type KafkaTlsOptions, saslSettings, tlsSettings } from './security.ts';
@@ -110,6 +111,7 @@ function compressionByDestination(value: unknown): KafkaSettings['compressionByD
   checkObject(value, 'compressionByDestination');
   const out: Record<string, (typeof compressions)[number]> = {};
   for (const [topic, codec] of Object.entries(value)) {
+    checkDestination(topic, 'compressionByDestination');
     out[topic] = oneOf(`compressionByDestination.${topic}`, codec, compressions, 'none');
   }
   return out;

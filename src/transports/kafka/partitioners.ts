@@ -1,4 +1,5 @@
 import { checkObject, invalidSetting } from '../../config/check.ts';
+import { namePatterns } from '../../config/names.ts';
 import type { OutgoingMessage } from '../transport.ts';
 
 /** What a custom partitioner sees of an event. */
@@ -34,7 +35,12 @@ export function checkPartitionerByType(value: unknown): Readonly<Record<string, 
   if (value === undefined) return {};
   checkObject(value, 'partitionerByType');
   const out: Record<string, Partitioner> = {};
-  for (const [type, p] of Object.entries(value)) out[type] = checkPartitioner(`partitionerByType['${type}']`, p);
+  for (const [type, p] of Object.entries(value)) {
+    if (!namePatterns.eventType.test(type)) {
+      throw invalidSetting('partitionerByType', 'has a key that is not an event type', type);
+    }
+    out[type] = checkPartitioner(`partitionerByType['${type}']`, p);
+  }
   return out;
 }
 
