@@ -290,6 +290,19 @@ describe('secrets never reach logs, errors, metrics, `herald status` or the admi
       outputs.some((o) => o.includes('refused Basic ***')),
       'the registry did echo the header',
     );
+    // herald schema takes a registry by URL: one with credentials in it is refused without them.
+    const cli = await run(process.execPath, [
+      'src/cli/main.ts',
+      'schema',
+      'list',
+      '--registry',
+      `http://herald:${registryPassword}@127.0.0.1:1`,
+    ]).then(
+      () => assert.fail('herald schema list took a URL with credentials'),
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
+    assert.equal(cli.code, 2, cli.stderr);
+    outputs.push(cli.stdout, cli.stderr);
     assertNoSecret(outputs, [registryPassword, token]);
   });
 });
