@@ -67,6 +67,9 @@ export function grantsSql(roles: GrantRoles & { schema?: string }): string[] {
     on('SELECT, INSERT', ['inbox'], c);
     on('SELECT, INSERT, UPDATE', ['consumer_dead_letters'], c);
     on('SELECT, INSERT, UPDATE, DELETE', ['consumer_lag'], c);
+    // offsets: 'database' (consumer_offsets) and from: 'history' (the history view, rebuilds).
+    on('SELECT, INSERT, UPDATE', ['consumer_offsets', 'rebuilds'], c);
+    on('SELECT', ['history'], c);
   }
   if (roles.reader) {
     const r = role(roles.reader, 'reader');
