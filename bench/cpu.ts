@@ -42,6 +42,8 @@ function childrenOf(parent: number): number[] {
 export interface CpuSample {
   mainThread: number;
   relayBackends: number | null;
+  /** The walsenders among them (CDC, Debezium): decoding, apart from the relay's own queries. */
+  walsenders: number | null;
   /** Per process of the server, so one started meanwhile counts whole and none twice. */
   server: Map<number, number> | null;
 }
@@ -61,13 +63,15 @@ export async function cpuProbe(
 ): Promise<CpuProbe> {
   const own = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
   const postmaster = parentOf(own.rows[0]?.pid ?? -1);
-  const backends = (
-    await db.query<{ pid: number }>(
-      `SELECT pid FROM pg_stat_activity WHERE application_name = $1
-UNION SELECT active_pid FROM pg_replication_slots WHERE slot_name = $2 AND active_pid IS NOT NULL`,
+  const found = (
+    await db.query<{ pid: number; wal: boolean }>(
+      `SELECT pid, backend_type = 'walsender' AS wal FROM pg_stat_activity WHERE application_name = $1
+UNION SELECT active_pid, true FROM pg_replication_slots WHERE slot_name = $2 AND active_pid IS NOT NULL`,
       [app, relay.slot ?? null],
     )
-  ).rows.map((r) => r.pid);
+  ).rows;
+  const backends = [...new Set(found.map((r) => r.pid))];
+  const walsenders = [...new Set(found.filter((r) => r.wal).map((r) => r.pid))];
   const sum = (pids: number[]) => {
     const values = pids.map(cpuOf);
     return values.some((v) => v === null) && values.every((v) => v === null)
@@ -80,6 +84,7 @@ UNION SELECT active_pid FROM pg_replication_slots WHERE slot_name = $2 AND activ
       return {
         mainThread: relay.pid ? (cpuOf(relay.pid) ?? Number.NaN) : (thread.user + thread.system) / 1e6,
         relayBackends: backends.length > 0 ? sum(backends) : null,
+        walsenders: walsenders.length > 0 ? sum(walsenders) : null,
         server: postmaster
           ? new Map(
               [postmaster, ...childrenOf(postmaster)].flatMap((pid) => {
@@ -106,6 +111,7 @@ export function per10k(before: CpuSample, after: CpuSample, events: number) {
   return {
     relayCpuSecPer10k: per(before.mainThread, after.mainThread),
     relayPgCpuSecPer10k: per(before.relayBackends, after.relayBackends),
+    walsenderCpuSecPer10k: per(before.walsenders, after.walsenders),
     pgCpuSecPer10k: per(0, server(before.server, after.server)),
   };
 }

@@ -125,6 +125,7 @@ export function report(
               ['commit→ack max (ms)', (r) => r.maxMs],
               ['relay (process) CPU s / 10k', (r) => r.relayCpuSecPer10k],
               ["relay's PG backends CPU s / 10k", (r) => r.relayPgCpuSecPer10k],
+              ['  of which walsender', (r) => r.walsenderCpuSecPer10k],
               ['PostgreSQL CPU s / 10k (server, not writers)', (r) => r.pgCpuSecPer10k],
               ['lost', (r) => r.lost],
               ['duplicates', (r) => r.duplicates],

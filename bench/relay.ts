@@ -78,6 +78,8 @@ export interface SystemResult {
   /** CPU seconds per 10,000 events in the steady-rate phase (bench/cpu.ts); null where unknown. */
   relayCpuSecPer10k: number | null;
   relayPgCpuSecPer10k: number | null;
+  /** The walsenders among those backends (CDC sources), whose work is decoding the WAL. */
+  walsenderCpuSecPer10k: number | null;
   /** The server's processes but the writers' backends (their pool has closed when it is read). */
   pgCpuSecPer10k: number | null;
 }
