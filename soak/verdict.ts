@@ -1,0 +1,54 @@
+// Whether a soak passed: after the warm-up, memory and open handles stay within 10 % of where
+// they settled, and the commit→handled p99 does not drift (the last third against the first,
+// outside the broker outage and the catch-up after it).
+import type { SoakResult, SoakSample } from './run.ts';
+
+export interface SoakVerdict {
+  pass: boolean;
+  reasons: string[];
+  rssSpreadPct: number;
+  handlesSpreadPct: number;
+  p99FirstMs: number | null;
+  p99LastMs: number | null;
+}
+
+const spreadPct = (values: number[]) => {
+  const base = values[0] ?? 0;
+  if (base === 0) return 0;
+  return Math.round(((Math.max(...values) - Math.min(...values)) / base) * 1000) / 10;
+};
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted.length === 0 ? null : (sorted[Math.floor(sorted.length / 2)] as number);
+};
+
+export function judge(result: SoakResult, warmupSamples: number): SoakVerdict {
+  const reasons: string[] = [];
+  const outage = result.outage;
+  // The outage and twice its length after it (the backlog drains) are not steady state.
+  const steady = (s: SoakSample) =>
+    !outage || s.at < outage.from || s.at > outage.to + (outage.to - outage.from) * 2 + 60;
+  const settled = result.samples.slice(warmupSamples, -1); // the last is after the writers stopped
+  const rssSpread = spreadPct(settled.map((s) => s.rssMb));
+  const handlesSpread = spreadPct(settled.map((s) => s.handles));
+  if (rssSpread > 10) reasons.push(`memory moved ${rssSpread} % after the warm-up`);
+  if (handlesSpread > 10) reasons.push(`open handles moved ${handlesSpread} % after the warm-up`);
+  const p99s = settled.filter(steady).flatMap((s) => (s.p99Ms === null ? [] : [s.p99Ms]));
+  const third = Math.max(1, Math.floor(p99s.length / 3));
+  const first = median(p99s.slice(0, third));
+  const last = median(p99s.slice(-third));
+  if (first !== null && last !== null && last > first * 1.5 + 10) {
+    reasons.push(`p99 drifted from ${first} ms to ${last} ms`);
+  }
+  if (result.lost > 0) reasons.push(`${result.lost} events lost`);
+  if (result.appliedTwice > 0) reasons.push(`${result.appliedTwice} events applied twice`);
+  if (settled.length < 3) reasons.push('fewer than 3 samples after the warm-up: run longer');
+  return {
+    pass: reasons.length === 0,
+    reasons,
+    rssSpreadPct: rssSpread,
+    handlesSpreadPct: handlesSpread,
+    p99FirstMs: first,
+    p99LastMs: last,
+  };
+}
