@@ -145,7 +145,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       at: Math.round((Date.now() - started) / 1000),
       rssMb: Math.round(memory.rss / 1048576),
       heapMb: Math.round(memory.heapUsed / 1048576),
-      handles: process.getActiveResourcesInfo().length,
+      // Sockets, servers, files, and so on; timers come and go with every retry and poll.
+      handles: process.getActiveResourcesInfo().filter((t) => t !== 'Timeout' && t !== 'Immediate').length,
       dbConnections: conns,
       written,
       published: relay.stats().published,
@@ -179,6 +180,10 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   }
   stopped = true;
   await writing;
+  if (process.env.HERALD_SOAK_HEAPSNAPSHOT) {
+    const { writeHeapSnapshot } = await import('node:v8');
+    o.log(`heap snapshot: ${writeHeapSnapshot(process.env.HERALD_SOAK_HEAPSNAPSHOT)}`);
+  }
   if (inOutage) await broker.start();
   o.log(`writers stopped at ${written}; waiting for the consumer`);
   const deadline = Date.now() + 15 * 60_000;

@@ -1,4 +1,5 @@
 import type { Logger } from '../observe/logger.ts';
+import { orAborted } from '../retry/abortable.ts';
 import type { Queryable } from '../store/db.ts';
 import { readRange } from '../store/sql/read-range.ts';
 import { beginRebuild, saveRebuild } from '../store/sql/rebuilds.ts';
@@ -44,7 +45,6 @@ export async function rebuildFromHistory(deps: {
   let position = state.position;
   let total = state.events;
   let offset = 0;
-  const stopped = new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
   for (;;) {
     const rows = await readRange(db, schema, filter, position, pageSize);
     let handled = 0;
@@ -62,7 +62,7 @@ export async function rebuildFromHistory(deps: {
         ack: async () => {},
       });
       handled++;
-      await Promise.race([deps.waitForRoom(), stopped]);
+      await orAborted(deps.waitForRoom(), signal);
     }
     await deps.idle();
     if (signal.aborted) return; // the page's position is not saved: it is read again, the inbox skips what was done

@@ -1,8 +1,7 @@
+import { aborted, orAborted } from '../retry/abortable.ts';
 import { type BackoffOptions, backoffDelay, sleep } from '../retry/backoff.ts';
 import { retry } from '../retry/retry.ts';
 import type { Delivery, Subscription } from '../transports/transport.ts';
-
-const aborted = Symbol('aborted');
 
 /**
  * Subscribes, hands each delivery to `dispatch` while there is room in flight, and subscribes
@@ -21,10 +20,6 @@ export async function consumeLoop(deps: {
   drain: () => Promise<void>;
 }): Promise<void> {
   const { signal } = deps;
-  const stopped = new Promise<typeof aborted>((resolve) => {
-    if (signal.aborted) resolve(aborted);
-    signal.addEventListener('abort', () => resolve(aborted), { once: true });
-  });
 
   /**
    * One subscription's life: read until it ends, fails or the consumer stops. Failing to subscribe
@@ -38,10 +33,10 @@ export async function consumeLoop(deps: {
       deps.onSubscribed(subscription);
       const messages = subscription[Symbol.asyncIterator]();
       for (;;) {
-        const next = await Promise.race([messages.next(), stopped]);
+        const next = await orAborted(messages.next(), signal);
         if (next === aborted || next.done) break;
         deps.dispatch(next.value);
-        await Promise.race([deps.acks.waitForRoom(), stopped]);
+        await orAborted(deps.acks.waitForRoom(), signal);
       }
     } catch (error) {
       if (!subscription) throw error;

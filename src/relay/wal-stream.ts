@@ -107,8 +107,13 @@ export async function openWalStream(options: {
   let paused = false;
   let lastKeepalive: string | null = null;
   let fail!: (error: unknown) => void;
+  let failure: { error: unknown } | null = null;
   const failed = new Promise<never>((_, reject) => {
-    fail = reject;
+    fail = (error) => {
+      failure ??= { error };
+      reject(error);
+      wakeTaker?.();
+    };
   });
   failed.catch(() => {});
 
@@ -156,16 +161,18 @@ export async function openWalStream(options: {
   return {
     failed,
     async take(max, waitMs) {
-      if (ready.length === 0) {
-        await Promise.race([
-          new Promise<void>((r) => {
-            wakeTaker = r;
-            setTimeout(r, waitMs);
-          }),
-          failed,
-        ]);
+      // Not a race against `failed`: that would add a reaction to it per call, kept until it
+      // settles. fail() wakes the taker instead.
+      if (ready.length === 0 && !failure) {
+        let timer: NodeJS.Timeout | undefined;
+        await new Promise<void>((r) => {
+          wakeTaker = r;
+          timer = setTimeout(r, waitMs);
+        });
+        clearTimeout(timer);
         wakeTaker = null;
       }
+      if (failure && ready.length === 0) throw (failure as { error: unknown }).error;
       const out: WalTransaction[] = [];
       let rows = 0;
       while (ready.length > 0) {
