@@ -24,6 +24,8 @@ export interface SoakSample {
   at: number;
   rssMb: number;
   heapMb: number;
+  /** Buffers and other memory outside the JS heap that V8 knows of. */
+  externalMb: number;
   handles: number;
   dbConnections: number;
   written: number;
@@ -145,6 +147,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       at: Math.round((Date.now() - started) / 1000),
       rssMb: Math.round(memory.rss / 1048576),
       heapMb: Math.round(memory.heapUsed / 1048576),
+      externalMb: Math.round(memory.external / 1048576),
       // Sockets, servers, files, and so on; timers come and go with every retry and poll.
       handles: process.getActiveResourcesInfo().filter((t) => t !== 'Timeout' && t !== 'Immediate').length,
       dbConnections: conns,
@@ -158,7 +161,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     };
     samples.push(s);
     o.log(
-      `${s.at}s rss ${s.rssMb} MB heap ${s.heapMb} MB handles ${s.handles} conns ${s.dbConnections} written ${s.written} handled ${s.handled} backlog ${s.backlog} p50 ${s.p50Ms} p99 ${s.p99Ms}${s.outage ? ' (broker down)' : ''}`,
+      `${s.at}s rss ${s.rssMb} MB heap ${s.heapMb} MB external ${s.externalMb} MB handles ${s.handles} conns ${s.dbConnections} written ${s.written} handled ${s.handled} backlog ${s.backlog} p50 ${s.p50Ms} p99 ${s.p99Ms}${s.outage ? ' (broker down)' : ''}`,
     );
   };
   while (Date.now() < endAt) {
