@@ -161,7 +161,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     };
     samples.push(s);
     o.log(
-      `${s.at}s rss ${s.rssMb} MB heap ${s.heapMb} MB external ${s.externalMb} MB handles ${s.handles} conns ${s.dbConnections} written ${s.written} handled ${s.handled} backlog ${s.backlog} p50 ${s.p50Ms} p99 ${s.p99Ms}${s.outage ? ' (broker down)' : ''}`,
+      `${s.at}s rss ${s.rssMb} MB heap ${s.heapMb}/${Math.round(memory.heapTotal / 1048576)} MB arrayBuffers ${Math.round(memory.arrayBuffers / 1048576)} MB external ${s.externalMb} MB handles ${s.handles} conns ${s.dbConnections} written ${s.written} handled ${s.handled} backlog ${s.backlog} p50 ${s.p50Ms} p99 ${s.p99Ms}${s.outage ? ' (broker down)' : ''}`,
     );
   };
   while (Date.now() < endAt) {

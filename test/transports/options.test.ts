@@ -56,6 +56,7 @@ describe('kafka options', () => {
       [{ brokers, maxRequestBytes: 0 }, 'maxRequestBytes'],
       [{ brokers, maxRequestBytes: 1e9 }, 'maxRequestBytes'],
       [{ brokers, sessionTimeoutMs: 10 }, 'sessionTimeoutMs'],
+      [{ brokers, fetchMaxBytes: 100 }, 'fetchMaxBytes'],
       [{ brokers, autocreateTopics: 'yes' }, 'autocreateTopics'],
     ];
     for (const [options, setting] of cases) {
@@ -76,6 +77,7 @@ describe('kafka options', () => {
     assert.equal(s.compression, 'none');
     assert.equal(s.maxRequestBytes, 900_000);
     assert.equal(s.sessionTimeoutMs, 10_000);
+    assert.equal(s.fetchMaxBytes, 1_048_576);
     assert.equal(s.autocreateTopics, true);
     assert.equal(kafka({ brokers: [brokers] }).describe(), brokers);
   });

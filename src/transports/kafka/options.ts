@@ -44,6 +44,13 @@ export interface KafkaOptions {
   /** Consumers: a member that stops heartbeating leaves its group after this; default 10 000 ms. */
   sessionTimeoutMs?: number;
   /**
+   * Consumers: most bytes one fetch brings back, across partitions; default 1 MiB. The client
+   * decodes a whole fetch at once, so this bounds a consumer's memory while it catches up a
+   * backlog (at 50 MB, the client's own default, one fetch of 1 KB events is ~45,000 decoded
+   * records). A single record larger than this still comes, alone.
+   */
+  fetchMaxBytes?: number;
+  /**
    * Connect over TLS: `true` (the system's CAs) or `{ ca, caFile, servername, rejectUnauthorized }`;
    * default `KAFKA_TLS` / `KAFKA_CA_FILE`. See docs/security.md.
    */
@@ -68,6 +75,7 @@ export interface KafkaSettings {
   partitioner: Partitioner;
   partitionerByType: Readonly<Record<string, Partitioner>>;
   sessionTimeoutMs: number;
+  fetchMaxBytes: number;
   /** What every client of this transport is given to connect: TLS and SASL, when set. */
   connection: { tls?: TlsOptions; sasl?: KafkaSaslOptions };
 }
@@ -100,6 +108,7 @@ export function kafkaSettings(options: KafkaOptions): KafkaSettings {
     partitioner: checkPartitioner('partitioner', options.partitioner),
     partitionerByType: checkPartitionerByType(options.partitionerByType),
     sessionTimeoutMs: integerSetting('sessionTimeoutMs', options.sessionTimeoutMs, 1_000, 3_600_000, 10_000),
+    fetchMaxBytes: integerSetting('fetchMaxBytes', options.fetchMaxBytes, 1024, 104_857_600, 1_048_576),
     connection: { ...tlsSettings(options.tls), ...saslSettings(options.sasl) },
   };
 }

@@ -112,6 +112,10 @@ export async function subscribeKafka(settings: KafkaSettings, options: Subscribe
           options.from === 'latest' ? lib.MessagesStreamFallbackModes.LATEST : lib.MessagesStreamFallbackModes.EARLIEST,
         autocommit: false,
         maxWaitTime: 500,
+        // One fetch is decoded whole: its size bounds memory during a catch-up (see fetchMaxBytes),
+        // and a small buffer of decoded records ahead of the handlers is enough to keep them busy.
+        maxBytes: settings.fetchMaxBytes,
+        highWaterMark: 256,
       }),
       deadlineMs,
       target,
