@@ -1,7 +1,8 @@
 // `npm run soak -- [--minutes 60] [--rate 1000] [--sample-seconds 60] [--outage-minutes 0]
 // [--outage-at M] [--warmup-samples 2] [--json] [--report]`: writers, a relay and a consumer in one
 // process at a steady rate, sampled; passes when memory and handles hold and latency does not
-// drift, with nothing lost or applied twice. --report writes docs/soak.svg and docs/soak.json.
+// drift, with nothing lost or applied twice. --report writes docs/soak.svg and docs/soak.json
+// (docs/soak-outage.* for a run with a broker outage).
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { soakSvg } from './plot.ts';
@@ -59,6 +60,7 @@ const summary = {
   appliedTwice: result.appliedTwice,
   writeFailures: result.writeFailures,
   rssSpreadPct: verdict.rssSpreadPct,
+  catchUpRssRisePct: verdict.catchUpRssRisePct,
   handlesSpreadPct: verdict.handlesSpreadPct,
   p99FirstMs: verdict.p99FirstMs,
   p99LastMs: verdict.p99LastMs,
@@ -69,12 +71,13 @@ const summary = {
 };
 if (values.report) {
   const title = `soak: ${minutes} min at ${values.rate} events/s${result.outage ? `, broker down ${outageMinutes} min` : ''}; ${verdict.pass ? 'pass' : 'FAIL'}`;
-  writeFileSync(new URL('../docs/soak.svg', import.meta.url), soakSvg(result, title));
+  const name = result.outage ? 'soak-outage' : 'soak';
+  writeFileSync(new URL(`../docs/${name}.svg`, import.meta.url), soakSvg(result, title));
   writeFileSync(
-    new URL('../docs/soak.json', import.meta.url),
+    new URL(`../docs/${name}.json`, import.meta.url),
     `${JSON.stringify({ summary, samples: result.samples }, null, 1)}\n`,
   );
-  log('wrote docs/soak.svg and docs/soak.json');
+  log(`wrote docs/${name}.svg and docs/${name}.json`);
 }
 if (values.json) console.log(JSON.stringify(summary));
 else log(`${verdict.pass ? 'PASS' : 'FAIL'} ${JSON.stringify(summary)}`);

@@ -56,14 +56,23 @@ describe('the soak verdict', () => {
     assert.equal(v.p99LastMs, 20);
   });
 
-  it('counts memory through the outage and the catch-up: a rise there fails', () => {
-    const v = judge(
-      withOutage((s) => (s.at >= 540 ? { ...s, rssMb: 420 } : s)),
+  it("judges memory up to the outage's end and after the catch-up: growth within either fails, the step between them is reported", () => {
+    const stepped = judge(
+      withOutage((s) => (s.at >= 540 ? { ...s, rssMb: 390 } : s)),
       2,
     );
-    assert.equal(v.pass, false);
-    assert.equal(v.rssSpreadPct, 40);
-    assert.match(v.reasons.join(), /memory moved 40 %/);
+    assert.deepEqual(stepped.reasons, []);
+    assert.equal(stepped.catchUpRssRisePct, 30);
+    const duringOutage = judge(
+      withOutage((s) => (s.outage ? { ...s, rssMb: 300 + (s.at - 300) } : s)),
+      2,
+    );
+    assert.match(duringOutage.reasons.join(), /memory moved 60 %/);
+    const afterCatchUp = judge(
+      withOutage((s) => (s.at >= 600 ? { ...s, rssMb: 300 + (s.at - 600) / 2 } : s)),
+      2,
+    );
+    assert.match(afterCatchUp.reasons.join(), /memory moved 50 %/);
   });
 
   it('fails handles that move once the backlog is drained, and a p99 that drifts', () => {
@@ -86,6 +95,7 @@ describe('the soak verdict', () => {
       2,
     );
     assert.ok(!v.reasons.some((r) => r.includes('handles')), v.reasons.join());
+    assert.ok(v.reasons.includes('the backlog had not drained by the end: run longer'), v.reasons.join());
     assert.deepEqual(
       v.reasons.filter((r) => r.includes('events')),
       ['3 events lost', '1 events applied twice'],
