@@ -36,6 +36,8 @@ export const errorCodes = {
     'No JSON Schema can be derived for an event definition: give `jsonSchema`, or use a schema library that emits one.',
   HERALD_INCOMPATIBLE_SCHEMA:
     "A schema change breaks its subject's compatibility mode; the report names each field and rule.",
+  HERALD_TRANSACTION_ABORTED:
+    "A statement in a handler's transaction failed and the handler caught the error: PostgreSQL aborted the transaction, whose COMMIT would roll back in silence. The event is not handled: it is retried, then dead-lettered.",
   HERALD_HANDLER_FAILED:
     'A handler kept failing after its retries, or threw NonRetriableError; the message was dead-lettered.',
   HERALD_UNKNOWN_SCHEMA: 'The schema registry has no schema with that id (or subject and version).',

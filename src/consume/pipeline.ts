@@ -2,6 +2,7 @@ import { HeraldError } from '../errors.ts';
 import type { EventDefinition } from '../events/define.ts';
 import type { Outbox } from '../outbox/outbox.ts';
 import { retry } from '../retry/retry.ts';
+import { throwIfAborted, throwIfKnownAborted } from '../store/aborted.ts';
 import type { Queryable } from '../store/db.ts';
 import { claimPositions, positionKey, unclaimPosition } from '../store/sql/consumer-offsets.ts';
 import { claimInbox, claimInboxRows, type InboxRow, inboxKey, unclaimInboxRows } from '../store/sql/inbox.ts';
@@ -181,7 +182,9 @@ export function createPipeline(
     return transaction(async (native, tx) => {
       const [claimed] = await claim(tx, [item]);
       if (!claimed) return 'duplicate';
-      return runHandlers(native, tx, item.route, item.event, item.message, attempt, claimed.runs);
+      const outcome = await runHandlers(native, tx, item.route, item.event, item.message, attempt, claimed.runs);
+      await throwIfAborted(native, tx);
+      return outcome;
     });
   }
 
@@ -209,16 +212,19 @@ export function createPipeline(
         }
         await tx.query('SAVEPOINT herald_event');
         try {
-          settled.push({
-            ok: true,
-            value: await runHandlers(native, tx, item.route, item.event, item.message, 1, claimed.runs),
-          });
+          const value = await runHandlers(native, tx, item.route, item.event, item.message, 1, claimed.runs);
+          // Rolling back to the savepoint revives the transaction: the rest of the group goes on.
+          throwIfKnownAborted(native, tx);
+          settled.push({ ok: true, value });
         } catch (error) {
           await tx.query('ROLLBACK TO SAVEPOINT herald_event');
           await claimed.unclaim();
           settled.push({ ok: false, error });
         }
       }
+      // Where the client cannot say (an ORM's transaction), a failed transaction shows here or at
+      // the next SAVEPOINT: the whole group then fails, and each event is tried alone.
+      await throwIfAborted(native, tx);
       return settled;
     });
   }
@@ -276,6 +282,7 @@ export function createPipeline(
         if (events.length === 0) return;
         const emit = emitter(deps.outbox, tx);
         await handler(events, { tx: native, emit, attempt: n, group });
+        await throwIfAborted(native, tx);
       });
     let failed = false;
     await withRetries(attempt, async (error, n) => {

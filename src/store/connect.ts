@@ -3,6 +3,7 @@ import { invalidSetting, missingSetting } from '../config/check.ts';
 import { settingFromEnv } from '../config/settings.ts';
 import { HeraldError } from '../errors.ts';
 import { isConnectionError } from '../retry/classify.ts';
+import { abortedError } from './aborted.ts';
 import { accessError } from './access-error.ts';
 import type { Queryable } from './db.ts';
 
@@ -85,7 +86,9 @@ export function openPool(db: DatabaseOption, max = 4): { pool: PoolLike; owned: 
 
 /**
  * Runs `fn` in a transaction on one client of the pool (pg, or `herald/pglite`): BEGIN, COMMIT
- * when it resolves, ROLLBACK when it throws. A client that failed is destroyed, not reused.
+ * when it resolves, ROLLBACK when it throws. A client that failed is destroyed, not reused. A
+ * statement that failed inside it aborts it even when its error was caught: the COMMIT then rolls
+ * back, and this throws HERALD_TRANSACTION_ABORTED rather than pretend it committed.
  * Write your business change and `outbox.add(tx, …)` inside it.
  */
 export async function withTransaction<T>(pool: PoolLike, fn: (tx: Queryable) => Promise<T>): Promise<T> {
@@ -94,7 +97,9 @@ export async function withTransaction<T>(pool: PoolLike, fn: (tx: Queryable) => 
   try {
     await client.query('BEGIN');
     const result = await fn(client);
-    await client.query('COMMIT');
+    // A COMMIT of a transaction that a failed statement aborted rolls back without an error.
+    const committed = await client.query('COMMIT');
+    if ((committed as { command?: string } | undefined)?.command === 'ROLLBACK') throw abortedError('the code');
     client.release();
     return result;
   } catch (error) {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type pg from 'pg';
 import { z } from 'zod';
 import {
   type ConsumerOptions,
@@ -106,6 +107,54 @@ describe('consumers: group commit', () => {
     );
     assert.equal(inbox.rows[0].n, 0, "the throwers' inbox rows were taken back");
   });
+
+  for (const groupCommit of [undefined, false] as const) {
+    it(`a handler that catches a failed statement's error does not pass for handled: its transaction was aborted (group commit ${groupCommit === false ? 'off' : 'on'})`, async () => {
+      const topic = await createTopic(1);
+      const Def = Step(topic);
+      const messages = Array.from({ length: 12 }, (_, i) =>
+        eventMessage(topic, Def.type, { key: `k${i}`, seq: i }, { key: `k${i}` }),
+      );
+      // The middle one and the last one: in a group, a swallower last is the group's COMMIT.
+      const swallowers = [messages[5]?.id, messages[11]?.id] as string[];
+      await transport.publish(messages);
+      const consumer = oneAtATime({
+        retry: { attempts: 2, initialMs: 10, maxMs: 20 },
+        deadLetterTopic: false,
+        ...(groupCommit === false ? { groupCommit } : {}),
+      });
+      consumer.on(Def, async (event, { tx }) => {
+        await record(tx as never, event);
+        if (swallowers.includes(event.id)) {
+          // PostgreSQL aborts the transaction; its COMMIT would quietly roll back.
+          await (tx as pg.PoolClient).query('SELECT 1 / 0').catch(() => {});
+        }
+      });
+      await consumer.start();
+      try {
+        await waitFor('every event', () => consumer.stats().handled + consumer.stats().deadLettered === 12, 60_000);
+      } finally {
+        await consumer.stop();
+      }
+      const ids = (await effects(messages.map((m) => m.id))).map((r) => r.event_id);
+      assert.equal(consumer.stats().deadLettered, 2, 'the two whose transactions were aborted');
+      assert.equal(consumer.stats().handled, 10);
+      const reasons = await fixture.db.pool.query<{ message_id: string; error_message: string }>(
+        `SELECT message_id, error_message FROM "${fixture.db.schema}".consumer_dead_letters WHERE message_id = ANY($1)`,
+        [swallowers],
+      );
+      assert.equal(reasons.rows.length, 2, 'both dead letters kept');
+      for (const r of reasons.rows) assert.match(r.error_message, /PostgreSQL aborted the transaction/);
+      assert.deepEqual(
+        [...ids].sort(),
+        messages
+          .map((m) => m.id)
+          .filter((id) => !swallowers.includes(id))
+          .sort(),
+        'every other event committed once',
+      );
+    });
+  }
 
   it('with groupCommit: false, one transaction per event', async () => {
     const topic = await createTopic(1);
