@@ -74,19 +74,19 @@ interface ArchiveRule {
 
 /**
  * Keeps a table's daily partitions: creates the days ahead (and behind), and drops whole
- * partitions whose day ended more than `retentionDays` ago, unless `holdsPending` says the
+ * partitions whose day ended more than `retentionDays` ago, unless `guard.holdsPending` says the
  * partition still holds rows that are needed. Dropping a partition is instant and leaves no dead
- * rows behind, unlike DELETE. With `archive` (the log only), the kept types' rows are copied
- * into `log_archive` in the dropping transaction.
+ * rows behind, unlike DELETE. With `guard.archive` (the log only), the kept types' rows are
+ * copied into `log_archive` in the dropping transaction.
  */
 export async function maintainPartitions(
   db: PoolLike,
   schema: string,
   table: 'log' | 'inbox',
   options: RetentionOptions = {},
-  holdsPending?: (partition: string) => Promise<string | null>,
-  archive?: ArchiveRule,
+  guard: { holdsPending?: (partition: string) => Promise<string | null>; archive?: ArchiveRule | undefined } = {},
 ): Promise<RetentionResult> {
+  const { holdsPending, archive } = guard;
   const s = quoteIdent(schema);
   const now = (options.now ?? new Date()).getTime();
   const retentionDays = options.retentionDays ?? 7;
@@ -203,7 +203,7 @@ export async function maintainLog(
     return pending.rows[0]?.unpublished ? 'holds events not yet published' : null;
   };
   const archive = keepsAny(keep) ? { columns: await archiveColumns(db, schema), ...keptTypes(keep) } : undefined;
-  const result = await maintainPartitions(db, schema, 'log', options, holdsPending, archive);
+  const result = await maintainPartitions(db, schema, 'log', options, { holdsPending, archive });
   result.expired = await expireArchive(db, schema, keep, options.now ?? new Date());
   return result;
 }
