@@ -10,15 +10,17 @@ const connectionReplyCodes = new Set([320, 501, 502, 503, 504, 505, 506, 541]);
 const tooLarge = /larger than (configured )?max size|message size \d+ .*max|field table .* exceeds/i;
 const inequivalent = /inequivalent arg|PRECONDITION_FAILED - (cannot|invalid)/i;
 const connectionGone = /connection closed|socket closed|channel closed|connection ended|write after end|ETIMEDOUT/i;
-const refusedLogin = /ACCESS[-_]REFUSED|NOT[-_]ALLOWED - (access|vhost)|vhost .* not found|handshake terminated/i;
+const refusedCredentials = /ACCESS[-_]REFUSED/i;
+const refusedLogin = /NOT[-_]ALLOWED - (access|vhost)|vhost .* not found|handshake terminated/i;
 
 export type Phase = 'connect' | 'publish' | 'declare' | 'consume';
 
 /**
  * Maps an amqplib error to a HeraldError that says whether retrying can help. A server that is
- * down, shutting down, or refusing the login is HERALD_BROKER_UNAVAILABLE (the relay's circuit
- * opens and nothing is dead-lettered: fixing credentials or a vhost is an operator's job, not a
- * reason to give events up).
+ * down, shutting down, or refusing the vhost is HERALD_BROKER_UNAVAILABLE; refusing the user or
+ * password is HERALD_AUTHENTICATION_FAILED, as with Kafka and PostgreSQL. Both are outages: the
+ * relay's circuit opens and nothing is dead-lettered (fixing credentials or a vhost is an
+ * operator's job, not a reason to give events up).
  */
 export function toHeraldError(error: unknown, target: string, phase: Phase): HeraldError {
   if (error instanceof HeraldError) return error;
@@ -32,6 +34,13 @@ export function toHeraldError(error: unknown, target: string, phase: Phase): Her
       cause: error,
       details: { replyCode: replyCode ?? null },
     });
+  }
+  if (phase === 'connect' && refusedCredentials.test(reason)) {
+    return new HeraldError(
+      'HERALD_AUTHENTICATION_FAILED',
+      `RabbitMQ at ${target} refused the login (check the user and password): ${reason}`,
+      { cause: error, retriable: true, details: { replyCode: replyCode ?? null } },
+    );
   }
   if (phase === 'connect' && refusedLogin.test(reason)) {
     return new HeraldError(

@@ -194,8 +194,16 @@ describe('rabbitmq errors', () => {
     assert.equal(toHeraldError(other, target, 'publish').code, 'HERALD_INVALID_CONFIG');
     const login = new Error('Handshake terminated by server: 403 (ACCESS-REFUSED) with message "ACCESS_REFUSED"');
     const denied = toHeraldError(login, target, 'connect');
-    assert.equal(denied.code, 'HERALD_BROKER_UNAVAILABLE');
-    assert.match(denied.message, /user, password and vhost/);
+    assert.equal(denied.code, 'HERALD_AUTHENTICATION_FAILED');
+    assert.equal(denied.retriable, true);
+    assert.match(denied.message, /user and password/);
+    const vhost = toHeraldError(
+      new Error('Handshake terminated by server: 530 (NOT-ALLOWED) with message "NOT_ALLOWED - vhost x not found"'),
+      target,
+      'connect',
+    );
+    assert.equal(vhost.code, 'HERALD_BROKER_UNAVAILABLE');
+    assert.match(vhost.message, /user, password and vhost/);
     const nack = toHeraldError(new Error('message nacked'), target, 'publish');
     assert.equal(nack.code, 'HERALD_PUBLISH_FAILED');
     assert.equal(nack.retriable, true);
