@@ -71,9 +71,11 @@ export interface ConsumerOptions<D = DatabaseOption> {
    * events still one after another) run in one transaction, each in its own savepoint with its
    * inbox row, and commit together. A handler that throws rolls back its own event only, which is
    * retried (then dead-lettered) alone. Default on, up to 64 events per transaction; `false`: one
-   * transaction per event.
+   * transaction per event. Handlers that lock shared rows would block each other's groups: a
+   * statement in a group waits at most `lockTimeoutMs` (default 100) for a lock, its event then
+   * runs alone (not counted as an attempt), and groups shrink while such conflicts last.
    */
-  groupCommit?: { maxEvents?: number; maxWaitMs?: number } | boolean;
+  groupCommit?: { maxEvents?: number; maxWaitMs?: number; lockTimeoutMs?: number } | boolean;
   /**
    * `database`: each partition's position is kept in the handler's transaction (table
    * `consumer_offsets`) instead of inbox rows, so a second delivery is skipped by its offset. One

@@ -11,6 +11,12 @@ export type Settled<R> = { ok: true; value: R } | { ok: false; error: unknown };
  * settles each one. While every slot is busy items pile up, so groups grow with the load and a lone item waits for nothing;
  * `maxWaitMs` > 0 also holds a small group back that long for more. `run` throwing rejects the
  * whole group with `GroupFailed` (each item is then tried alone); a stop releases items not started.
+ *
+ * Groups that hold many rows' locks at once deadlock with each other where one event at a time
+ * would not (two groups taking hot rows in the order their events came). So the size adapts: a
+ * group in which `contended` says an item, or the whole, failed on a lock conflict halves the
+ * largest group, down to one event; it grows back by one for as many clean groups as it is large,
+ * up to `maxEvents` (TCP's congestion window, for locks).
  */
 export function createGroupCommit<T, R>(options: {
   maxEvents: number;
@@ -20,12 +26,20 @@ export function createGroupCommit<T, R>(options: {
   concurrency: number;
   signal: AbortSignal;
   run: (items: T[]) => Promise<Settled<R>[]>;
+  contended: (error: unknown) => boolean;
 }) {
   type Waiting = { item: T; resolve: (s: Settled<R>) => void; reject: (e: unknown) => void };
   let waiting: Waiting[] = [];
   /** Slots asked for and not yet given; slots given whose group is not yet taken. */
   let asking = 0;
   let taking = 0;
+  /** The largest group now (see above), as a fraction: it grows by one per `limit` clean groups. */
+  let size = options.maxEvents;
+  let limit = options.maxEvents;
+  const adapt = (contended: boolean) => {
+    size = contended ? Math.max(1, size / 2) : Math.min(options.maxEvents, size + 1 / size);
+    limit = Math.floor(size);
+  };
 
   /** One more slot while items outnumber the groups about to form (slots are used, not queued on). */
   const askIfNeeded = () => {
@@ -39,12 +53,12 @@ export function createGroupCommit<T, R>(options: {
       taking++;
       try {
         // Let the rest of a fetched batch (queued as microtasks) join, or wait for more.
-        if (options.maxWaitMs > 0 && waiting.length < options.maxEvents) await sleep(options.maxWaitMs, options.signal);
+        if (options.maxWaitMs > 0 && waiting.length < limit) await sleep(options.maxWaitMs, options.signal);
         else await new Promise((r) => setImmediate(r));
         // Slots given at once share what is waiting, dealt out in turn (every `taking`-th), so
         // they run side by side and what they have finished at any moment is near a prefix of
         // the order things arrived in (a stop mid-group leaves few gaps below acknowledgements).
-        const share = Math.min(options.maxEvents, Math.ceil(waiting.length / taking));
+        const share = Math.min(limit, Math.ceil(waiting.length / taking));
         const stride = taking;
         taking--;
         const taken: Waiting[] = [];
@@ -61,8 +75,10 @@ export function createGroupCommit<T, R>(options: {
         }
         try {
           const settled = await options.run(taken.map((w) => w.item));
+          adapt(settled.some((s) => !s.ok && options.contended(s.error)));
           for (const [i, w] of taken.entries()) w.resolve(settled[i] as Settled<R>);
         } catch (error) {
+          adapt(options.contended(error));
           for (const w of taken) w.reject(new GroupFailed(error));
         }
       } finally {
@@ -73,6 +89,10 @@ export function createGroupCommit<T, R>(options: {
   };
 
   return {
+    /** The largest group now: `maxEvents`, less after lock conflicts. */
+    get limit() {
+      return limit;
+    },
     /** Resolves with the item's own outcome in its group; rejects with GroupFailed or Released. */
     add(item: T): Promise<Settled<R>> {
       return new Promise((resolve, reject) => {

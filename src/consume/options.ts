@@ -41,7 +41,7 @@ export interface ConsumerSettings {
   stuckAfterMs: number;
   processSpan: 'link' | 'child';
   preparedStatements: boolean;
-  groupCommit: { maxEvents: number; maxWaitMs: number } | false;
+  groupCommit: { maxEvents: number; maxWaitMs: number; lockTimeoutMs: number } | false;
   offsets: 'broker' | 'database';
   source: string | undefined;
   logger: Logger;
@@ -125,14 +125,17 @@ function fromSetting(value: unknown, offsets: unknown): ConsumerSettings['from']
 /**
  * Group commit: on unless `false`; `maxEvents` events per transaction at most (default 64: past
  * 64 subtransactions that wrote, PostgreSQL's snapshots of every session get slower), and
- * `maxWaitMs` a group waits for more once a slot is free (default 0: it takes what is ready).
+ * `maxWaitMs` a group waits for more once a slot is free (default 0: it takes what is ready), and
+ * `lockTimeoutMs` a statement in a group may wait for a lock (default 100; 0: no limit) before
+ * its event leaves the group to run alone.
  */
 function groupCommitSetting(value: unknown): ConsumerSettings['groupCommit'] {
   if (value === false) return false;
-  if (value === undefined || value === true) return { maxEvents: 64, maxWaitMs: 0 };
+  if (value === undefined || value === true) return { maxEvents: 64, maxWaitMs: 0, lockTimeoutMs: 100 };
   checkObject(value, 'groupCommit');
   return {
     maxEvents: integerSetting('groupCommit.maxEvents', value.maxEvents, 1, 10_000, 64),
     maxWaitMs: numberSetting('groupCommit.maxWaitMs', value.maxWaitMs, 0, 0),
+    lockTimeoutMs: integerSetting('groupCommit.lockTimeoutMs', value.lockTimeoutMs, 0, 3_600_000, 100),
   };
 }

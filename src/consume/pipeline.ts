@@ -1,6 +1,7 @@
 import { HeraldError } from '../errors.ts';
 import type { EventDefinition } from '../events/define.ts';
 import type { Outbox } from '../outbox/outbox.ts';
+import { isLockConflict } from '../retry/classify.ts';
 import { retry } from '../retry/retry.ts';
 import { throwIfAborted, throwIfKnownAborted } from '../store/aborted.ts';
 import type { Queryable } from '../store/db.ts';
@@ -49,7 +50,7 @@ export function createPipeline(
     /** Where a handled message is recorded: inbox rows, or the group's position ('database'). */
     offsets: 'broker' | 'database';
     /** Handlers of several events in one transaction (a savepoint each); false: one each. */
-    groupCommit: { maxEvents: number; maxWaitMs: number } | false;
+    groupCommit: { maxEvents: number; maxWaitMs: number; lockTimeoutMs: number } | false;
   },
 ) {
   const { schema, group, stats, logger, signal } = deps;
@@ -196,6 +197,10 @@ export function createPipeline(
    */
   async function runGroup(items: GroupItem[]): Promise<Settled<Outcome>[]> {
     return transaction(async (native, tx) => {
+      // Groups holding several events' locks block each other (and deadlock) where single events
+      // would not: a lock waited on for long sends its event to run alone instead.
+      const lockTimeoutMs = deps.groupCommit ? deps.groupCommit.lockTimeoutMs : 0;
+      if (lockTimeoutMs > 0) await tx.query(`SET LOCAL lock_timeout = ${lockTimeoutMs}`);
       const claims = await claim(tx, items);
       const settled: Settled<Outcome>[] = [];
       for (const [k, item] of items.entries()) {
@@ -235,6 +240,7 @@ export function createPipeline(
         concurrency: deps.concurrency,
         signal,
         run: runGroup,
+        contended: isLockConflict,
       })
     : null;
 
@@ -360,7 +366,8 @@ export function createPipeline(
           return first.value;
         }
         if (first.error instanceof Released) throw first.error;
-        failedFirst = { error: first.error };
+        // A lock conflict is the group's doing, not the event's: it runs alone from its first attempt.
+        if (!isLockConflict(first.error)) failedFirst = { error: first.error };
       } catch (error) {
         if (!(error instanceof GroupFailed)) throw error;
         // The group's transaction failed as a whole: nothing of it committed; each event alone.

@@ -105,6 +105,21 @@ export function isOutage(error: unknown): boolean {
   );
 }
 
+/** Lock conflicts: a deadlock (40P01), a serialization failure (40001), a lock not available (55P03). */
+const conflictStates = new Set(['40P01', '40001', '55P03']);
+
+/**
+ * Transactions that got in each other's way, not a fault of the statement: retrying later, or with
+ * fewer locks held at once, succeeds.
+ */
+export function isLockConflict(error: unknown): boolean {
+  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && conflictStates.has(code)) return true;
+  }
+  return false;
+}
+
 export function classifyError(error: unknown): ErrorKind {
   if (isOutage(error)) return 'outage';
   // By name, so a NonRetriableError from another copy of Herald still counts.

@@ -19,7 +19,7 @@ describe('inventory example: orders and the books', () => {
     const placed: Promise<string>[] = [];
     for (let i = 0; i < 120; i++) placed.push(f.system.orders.place(nextOrder(rand, i)));
     await Promise.all(placed);
-    assert.equal(await waitUntilSettled(f.stack.db, f.system, 200_000), true, 'every order settles');
+    assert.equal(await waitUntilSettled(f.stack.db, f.system, 60_000), true, 'every order settles');
     const books = await audit(f.stack.db, f.system);
     assert.deepEqual(books.findings, []);
     assert.equal(books.lost, 0);
@@ -120,7 +120,7 @@ describe('inventory example: orders and the books', () => {
       assert.equal(await releaseIfExpired(ctx, reservation?.id as string), true);
       await adjust(ctx, { productId: 'p-last', warehouseId: 'wh-east', quantity: -2, reason: 'damaged' });
     });
-    assert.equal(await waitUntilSettled(f.stack.db, f.system, 150_000), true);
+    assert.equal(await waitUntilSettled(f.stack.db, f.system, 60_000), true);
     assert.deepEqual(await statusOf(), {
       status: 'CANCELLED',
       reason: 'paid, then the reservation expired and the stock is gone: refunded',
@@ -149,7 +149,7 @@ describe('inventory example: orders and the books', () => {
     while ((await luckyStatus())?.status !== 'AWAITING_PAYMENT' && Date.now() < deadline + 30_000)
       await new Promise((r) => setTimeout(r, 50));
     await f.stack.db.query(`UPDATE ${s.inventory}.reservations SET expires_at = now() WHERE order_id = $1`, [lucky]);
-    assert.equal(await waitUntilSettled(f.stack.db, f.system, 150_000), true);
+    assert.equal(await waitUntilSettled(f.stack.db, f.system, 60_000), true);
     assert.deepEqual(await luckyStatus(), { status: 'COMPLETED', reason: 'paid after the reservation expired' });
     const moved = await f.stack.db.query(
       `SELECT type, on_hand_delta, reserved_delta FROM ${s.inventory}.movements WHERE product_id = 'p-last' AND reference_id = $1 ORDER BY seq`,
