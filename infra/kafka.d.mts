@@ -61,6 +61,8 @@ export interface KafkaBrokerOptions {
   replicationFactor?: number;
   /** default 1 */
   minInsyncReplicas?: number;
+  /** more client listeners (plaintext), each advertised as its own host:port (e.g. an address a network namespace reaches) */
+  listeners?: { name: string; host: string; port: number }[];
   /** more server.properties */
   props?: Record<string, string | number | boolean>;
   /** more arguments to the storage format at the first start (e.g. `--add-scram SCRAM-SHA-256=[name=u,password=p]`) */

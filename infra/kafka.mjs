@@ -79,6 +79,8 @@ export function newClusterId() {
  * @property {string} [clusterId] shared by the nodes of a cluster (default: one of its own, kept in <dir>/cluster-id)
  * @property {number} [replicationFactor] for new topics and the internal topics (default 1)
  * @property {number} [minInsyncReplicas] (default 1)
+ * @property {{name: string, host: string, port: number}[]} [listeners] more client listeners (plaintext), each
+ *   advertised as its own host:port (e.g. an address a network namespace reaches)
  * @property {Record<string, string | number | boolean>} [props] more server.properties
  * @property {string[]} [formatArgs] more arguments to the storage format at the first start (e.g.
  *   `--add-scram SCRAM-SHA-256=[name=u,password=p]`)
@@ -100,6 +102,8 @@ export function kafkaBroker(o) {
   const paths = instancePaths(o.dir ?? path.join(CACHE_DIR, name), 'kafka', brokerFiles);
   const replication = o.replicationFactor ?? 1;
   const minIsr = o.minInsyncReplicas ?? 1;
+  const extra = o.listeners ?? [];
+  const listed = (list) => list.map((l) => `,${l.name}://${l.host}:${l.port}`).join('');
 
   function clusterId() {
     if (o.clusterId) return o.clusterId;
@@ -119,11 +123,11 @@ export function kafkaBroker(o) {
       'process.roles': 'broker,controller',
       'node.id': nodeId,
       'controller.quorum.voters': voters.map((v) => `${v.id}@${v.host ?? host}:${v.port}`).join(','),
-      listeners: `PLAINTEXT://${host}:${port},CONTROLLER://${host}:${controllerPort}`,
-      'advertised.listeners': `PLAINTEXT://${host}:${port}`,
+      listeners: `PLAINTEXT://${host}:${port},CONTROLLER://${host}:${controllerPort}${listed(extra)}`,
+      'advertised.listeners': `PLAINTEXT://${host}:${port}${listed(extra)}`,
       'controller.listener.names': 'CONTROLLER',
       'inter.broker.listener.name': 'PLAINTEXT',
-      'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+      'listener.security.protocol.map': `CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${extra.map((l) => `,${l.name}:PLAINTEXT`).join('')}`,
       'log.dirs': paths.data,
       'num.partitions': 3,
       'auto.create.topics.enable': true,
