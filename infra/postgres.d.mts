@@ -31,4 +31,6 @@ export declare function privatePostgres(options?: {
   tls?: boolean;
   /** the `postgres` role's password */
   password?: string;
+  /** more pg_hba.conf lines, e.g. `host all all 10.1.2.0/30 trust` */
+  hba?: string[];
 }): Promise<PrivatePostgres>;

@@ -65,9 +65,11 @@ export function postgresRequirements() {
  * a CA of its own: `certs.ca`) and only with the password (`hostssl … scram-sha-256`; the socket
  * stays trusted for the script); `password` is the `postgres` role's, and `url` carries it with
  * `sslmode=verify-full&sslrootcert=<ca>`.
- * @param {{database?: string, settings?: Record<string, string | number>, tls?: boolean, password?: string}} [options]
+ * `hba`: more pg_hba.conf lines (e.g. `host all all 10.1.2.0/30 trust` for clients of another address
+ * it listens on, with `settings: { listen_addresses: "'127.0.0.1,10.1.2.1'" }`).
+ * @param {{database?: string, settings?: Record<string, string | number>, tls?: boolean, password?: string, hba?: string[]}} [options]
  */
-export function privatePostgres({ database = 'test', settings = {}, tls = false, password } = {}) {
+export function privatePostgres({ database = 'test', settings = {}, tls = false, password, hba = [] } = {}) {
   return privateInstance('postgres', {
     ports: 1,
     requirements: postgresRequirements,
@@ -114,6 +116,7 @@ export function privatePostgres({ database = 'test', settings = {}, tls = false,
             'hostnossl all all 127.0.0.1/32 reject\n',
         );
       }
+      if (hba.length > 0) fs.appendFileSync(path.join(data, 'pg_hba.conf'), `${hba.join('\n')}\n`);
       const conf = {
         port,
         listen_addresses: "'127.0.0.1'",
