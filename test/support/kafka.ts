@@ -23,6 +23,7 @@ export async function createTopic(
   prefix = 'herald-test',
   configs: Record<string, string> = {},
   on: string[] = brokers,
+  replicas = 1,
 ): Promise<string> {
   const topic = uniqueName(prefix);
   const admin = new Admin({ clientId: 'herald-test-admin', bootstrapBrokers: on });
@@ -30,7 +31,7 @@ export async function createTopic(
     await admin.createTopics({
       topics: [topic],
       partitions,
-      replicas: 1,
+      replicas,
       configs: Object.entries(configs).map(([name, value]) => ({ name, value })),
     });
   } finally {

@@ -8,9 +8,13 @@ export interface RelayProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Runs `herald relay` as its own process, the way operators run it. */
-export function spawnRelay(schema: string, extraEnv: Record<string, string> = {}): RelayProcess {
-  const child = spawn(process.execPath, ['src/cli/main.ts', 'relay'], {
+/**
+ * Runs `herald relay` as its own process, the way operators run it. `prefix`: a command that runs
+ * it, e.g. `['ip', 'netns', 'exec', ns]` (which execs node in place: the child's pid is the relay's).
+ */
+export function spawnRelay(schema: string, extraEnv: Record<string, string> = {}, prefix: string[] = []): RelayProcess {
+  const [command = process.execPath, ...args] = [...prefix, process.execPath, 'src/cli/main.ts', 'relay'];
+  const child = spawn(command, args, {
     env: {
       ...process.env,
       DATABASE_URL: databaseUrl,
