@@ -10,20 +10,34 @@ export interface Slot {
   expectedExit: boolean;
 }
 
+/** How the relay of one slot runs, when it differs from the others (its own addresses, a network namespace). */
+export interface SlotSpec {
+  env?: Record<string, string>;
+  /** A command that runs the relay, e.g. `['ip', 'netns', 'exec', ns]`. */
+  prefix?: string[];
+}
+
 /** `herald relay` processes, one per slot, restarted in place; every process ever spawned is tracked. */
-export function createFleet(schema: string, env: Record<string, string>) {
+export function createFleet(
+  schema: string,
+  env: Record<string, string>,
+  slotSpec: (i: number) => SlotSpec = () => ({}),
+  /** How long a relay may take to log that it started (a loaded machine starts node slowly). */
+  startTimeoutMs = 30_000,
+) {
   const all: RelayProcess[] = [];
   const slots: Slot[] = [];
   const crashes: string[] = [];
 
-  const spawn = async (): Promise<Slot> => {
-    const process = spawnRelay(schema, env);
+  const spawn = async (i: number): Promise<Slot> => {
+    const spec = slotSpec(i);
+    const process = spawnRelay(schema, { ...env, ...spec.env }, spec.prefix);
     all.push(process);
     const slot: Slot = { process, instance: '', expectedExit: false };
     void process.exited.then(({ code, signal }) => {
       if (!slot.expectedExit) crashes.push(`relay ${slot.instance || '?'} exited on its own: ${code ?? signal}`);
     });
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + startTimeoutMs;
     while (Date.now() < deadline) {
       const match =
         /"msg":"relay started"[^\n]*?"instance":"([^"]+)"|"instance":"([^"]+)"[^\n]*?"msg":"relay started"/.exec(
@@ -36,7 +50,9 @@ export function createFleet(schema: string, env: Record<string, string>) {
       if (process.child.exitCode !== null) break;
       await sleep(50);
     }
-    throw new Error(`a relay did not start:\n${process.logs().slice(-2000)}`);
+    throw new Error(
+      `the relay of slot ${i} did not start within ${startTimeoutMs / 1000} s:\n${process.logs().slice(-2000)}`,
+    );
   };
 
   return {
@@ -45,7 +61,7 @@ export function createFleet(schema: string, env: Record<string, string>) {
     /** Every relay's log (its stderr), oldest process first. */
     logs: () => all.map((p, i) => `--- relay process ${i} (pid ${p.child.pid})\n${p.logs()}`).join('\n'),
     async start(n: number): Promise<void> {
-      for (let i = 0; i < n; i++) slots.push(await spawn());
+      for (let i = 0; i < n; i++) slots.push(await spawn(i));
     },
     /** SIGKILLs the relay in `slot`; returns it (the slot is empty until `restart`). */
     kill(i: number): Slot {
@@ -55,7 +71,7 @@ export function createFleet(schema: string, env: Record<string, string>) {
       return slot;
     },
     async restart(i: number): Promise<Slot> {
-      const slot = await spawn();
+      const slot = await spawn(i);
       slots[i] = slot;
       return slot;
     },
