@@ -11,11 +11,29 @@ function keptNotes(): string {
   return notesPattern.exec(readFileSync(reportPath, 'utf8'))?.[1] ?? '';
 }
 
+/** What follows the notes (the end-to-end section, the soak's), kept as it is. */
+function keptTail(): string {
+  if (!existsSync(reportPath)) return '';
+  const file = readFileSync(reportPath, 'utf8');
+  const end = file.indexOf('<!-- /notes -->\n');
+  return end < 0 ? '' : file.slice(end + '<!-- /notes -->\n'.length);
+}
+
+/** When and where a run was made: "<date> UTC, on <n> cores (<cpu>), <n> GiB". */
+export function machine(started: Date): string {
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  return `${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, on ${cpus().length} cores (${cpu}), ${Math.round(totalmem() / 2 ** 30)} GiB`;
+}
+
+/** A row of a checks table. */
+export const row = (what: string, value: string | number, meaning: string) => `| ${what} | ${value} | ${meaning} |`;
+
+/** The table of a run's checks, from its rows. */
+export const checksTable = (rows: string[]) => `| check | result | what it means |\n|---|---|---|\n${rows.join('\n')}`;
+
 export function renderReport(r: ChaosResult, { command, started }: { command: string; started: Date }): string {
   const { failovers, examples, ...summary } = r;
   const json = JSON.stringify({ ...summary, ok: r.lost === 0 && r.orderViolations === 0, failovers });
-  const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  const row = (what: string, value: string | number, meaning: string) => `| ${what} | ${value} | ${meaning} |`;
   const failoverRows = failovers.map(
     (f, i) =>
       `| ${i + 1} | ${f.action === 'kill' ? 'SIGKILL' : `SIGSTOP ${(2 * r.leaseMs) / 1000} s`} | ${f.shards} | ${f.leasedSeconds} | ${f.publishedSeconds}${f.probeOnVictimShard ? '' : ' (probe not on a victim shard)'}${f.timedOut ? ' (timed out)' : ''} |`,
@@ -44,16 +62,14 @@ runs the same scenario small in \`npm test\`.
 
 ## Last run
 
-${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, on ${cpus().length} cores (${cpu}), ${Math.round(totalmem() / 2 ** 30)} GiB,
+${machine(started)},
 PostgreSQL, Kafka, the writers, the three relays and the reader all on the same machine.
 
 \`\`\`json
 ${json}
 \`\`\`
 
-| check | result | what it means |
-|---|---|---|
-${[
+${checksTable([
   row(
     'events',
     r.events,
@@ -84,7 +100,7 @@ ${[
   row('drainSeconds', r.drainSeconds, 'from the last write until the backlog was 0'),
   row('relayCrashes', r.relayCrashes.length, 'relays that exited without being killed'),
   row('seconds', r.seconds, 'the whole run, set-up and read-back included'),
-].join('\n')}
+])}
 
 Failovers, in order (seconds from the signal):
 
@@ -114,5 +130,5 @@ ${examples.length > 0 ? `\nFirst problems found:\n\n${examples.map((e) => `- ${e
 
 <!-- notes -->
 ${keptNotes()}<!-- /notes -->
-`;
+${keptTail()}`;
 }

@@ -65,7 +65,8 @@ export function plan(kills: number): Action[] {
   return actions;
 }
 
-async function retry<T>(what: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+/** Retries `fn` every 200 ms (PostgreSQL may be restarting) until it succeeds or timeoutMs passed. */
+export async function retry<T>(what: string, fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
