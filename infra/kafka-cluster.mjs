@@ -51,7 +51,15 @@ export function privateKafkaCluster({
           heapOpts,
           env,
           ...(extraHost ? { listeners: [{ name: 'EXTRA', host: extraHost, port: at(i, 2) }] } : {}),
-          props: { 'num.io.threads': 2, 'num.network.threads': 1, 'background.threads': 2, ...props },
+          // Small: a first consumer group makes __consumer_offsets, 50 partitions × 3 replicas by
+          // default, which takes half a minute on 2 busy cores.
+          props: {
+            'offsets.topic.num.partitions': 6,
+            'num.io.threads': 2,
+            'num.network.threads': 1,
+            'background.threads': 2,
+            ...props,
+          },
         }),
       );
       const list = (address) => brokers.map(address).join(',');
