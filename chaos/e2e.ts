@@ -29,7 +29,7 @@ export interface EndToEndOptions {
   leaseMs: number;
   /** The consumers' Kafka session timeout. */
   sessionMs: number;
-  /** Rounds of faults at least (more while the writers are still writing). */
+  /** Rounds of faults at least (default 1); more faults while the writers are still writing. */
   minRounds?: number;
   partitions?: number;
   log?: (line: string) => void;
@@ -192,16 +192,17 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRes
     void writers.done.then(() => {
       writing = false;
     });
+    // Every fault of `minRounds` rounds, then more while the writers write (one round at least).
     const turns = new Map<Fault, number>();
-    for (let r = 0; r < (options.minRounds ?? 1) || writing; r++) {
-      for (const fault of round) {
-        await sleep(2000);
-        await settled(pool, schema, fleet, shardCount, 30_000).catch((e: Error) => log(`warning: ${e.message}`));
-        const n = turns.get(fault) ?? 0;
-        turns.set(fault, n + 1);
-        log(`${w.committed.length}/${events} committed`);
-        await faults.run(fault, n);
-      }
+    const minFaults = Math.max(1, options.minRounds ?? 1) * round.length;
+    for (let i = 0; i < minFaults || writing; i++) {
+      const fault = round[i % round.length] as Fault;
+      await sleep(2000);
+      await settled(pool, schema, fleet, shardCount, 30_000).catch((e: Error) => log(`warning: ${e.message}`));
+      const n = turns.get(fault) ?? 0;
+      turns.set(fault, n + 1);
+      log(`${w.committed.length}/${events} committed`);
+      await faults.run(fault, n);
     }
     await writers.done;
     const wroteAt = Date.now();

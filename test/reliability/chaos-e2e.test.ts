@@ -3,22 +3,22 @@ import { describe, it } from 'node:test';
 import { runEndToEnd } from '../../chaos/e2e.ts';
 import { orSkip } from '../support/private.ts';
 
-// The end-to-end chaos run of docs/reliability.md, small: 12,000 events at 250/s, written one per
-// transaction, through three relay processes, a three-node Kafka cluster (replication 3,
-// min.insync.replicas 2) and three consumer processes of one group, through one round of every
-// fault: a relay, a consumer and a partition leader's broker SIGKILLed and restarted, a relay and a
-// consumer SIGSTOPped past their lease and session timeout, PostgreSQL restarted, and a relay cut
-// off from the brokers and the database past its lease in a network namespace of the run's own
-// (where none can be made, not root, the cut alone is skipped and said). The cluster and the
-// database are private ones (infra/kafka-cluster.mjs, infra/postgres.mjs); without Java the test
-// is skipped, saying why.
+// The end-to-end chaos run of docs/reliability.md, small: 10,000 events at 150/s (about as long as
+// one round of faults), one per transaction, through three relay processes, a three-node Kafka
+// cluster (replication 3, min.insync.replicas 2) and three consumer processes of one group, through
+// one round of every fault: a relay, a consumer and a partition leader's broker SIGKILLed and
+// restarted, a relay and a consumer SIGSTOPped past their lease and session timeout, PostgreSQL
+// restarted, and a relay cut off from the brokers and the database past its lease in a network
+// namespace of the run's own (where none can be made, not root, the cut alone is skipped and said).
+// The cluster and the database are private ones (infra/kafka-cluster.mjs, infra/postgres.mjs);
+// without Java the test is skipped, saying why. About 2-2.5 minutes on 2 busy cores.
 describe('chaos end to end', () => {
   it('applies every event once and in per-key order through kills, pauses, a broker and a database restart and a net cut', async (t) => {
     const lines: string[] = [];
     const result = await orSkip(t, () =>
       runEndToEnd({
-        events: 12_000,
-        rate: 250,
+        events: 10_000,
+        rate: 150,
         leaseMs: 3000,
         sessionMs: 6000,
         log: (line) => lines.push(`${new Date().toISOString().slice(11, 19)} ${line}`),
@@ -35,7 +35,7 @@ describe('chaos end to end', () => {
     assert.equal(result.appliedTwice, 0, `applied twice: ${result.examples.join('; ')}\n${context}`);
     assert.equal(result.orderViolations, 0, `order violations: ${result.examples.join('; ')}\n${context}`);
     assert.equal(result.phantoms, 0, context);
-    assert.ok(result.committed >= 12_000, context);
+    assert.ok(result.committed >= 10_000, context);
     assert.ok(result.relayKills >= 1 && result.consumerKills >= 1 && result.brokerKills >= 1, context);
     assert.equal(result.kills, result.relayKills + result.consumerKills + result.brokerKills, context);
     assert.ok(result.relayStops >= 1 && result.consumerStops >= 1 && result.pgRestarts >= 1, context);
