@@ -102,7 +102,12 @@ export async function subscribeKafka(settings: KafkaSettings, options: Subscribe
     // Create the group's topics if missing (as the producer does), so a consumer may start first.
     autocreateTopics: settings.autocreateTopics,
   });
-  let stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>;
+  let stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
+  // The client emits 'error' when it gives up on a step of its own (a rejoin that failed its
+  // retries while the group rebalanced, seen in the end-to-end chaos run); with no listener that
+  // ended the process. It ends the subscription instead: the consumer subscribes again, as after
+  // any outage.
+  consumer.on('error', (error: Error) => stream?.destroy(error));
   try {
     stream = await withDeadline(
       consumer.consume({
