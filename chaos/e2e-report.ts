@@ -20,7 +20,12 @@ export function placeSection(file: string, text: string): string {
   return `${file.slice(0, cut)}\n${text}${file.slice(cut)}`;
 }
 
-export function renderE2eSection(r: EndToEndResult, { command, started }: { command: string; started: Date }): string {
+const notesPattern = /<!-- e2e-notes -->\n([\s\S]*?)<!-- \/e2e-notes -->/;
+
+export function renderE2eSection(
+  r: EndToEndResult,
+  { command, started, notes = '' }: { command: string; started: Date; notes?: string },
+): string {
   const { samples, faults, examples, ...summary } = r;
   const ok = r.lost === 0 && r.appliedTwice === 0 && r.orderViolations === 0;
   return `<!-- e2e -->
@@ -85,6 +90,11 @@ The figures and the samples: [chaos-e2e.json](chaos-e2e.json).
 \`\`\`json
 ${JSON.stringify({ ...summary, ok })}
 \`\`\`
+
+### What the runs found
+
+<!-- e2e-notes -->
+${notes}<!-- /e2e-notes -->
 <!-- /e2e -->
 `;
 }
@@ -99,5 +109,6 @@ export function writeE2eReport(r: EndToEndResult, meta: { command: string; start
   );
   const path = docs('reliability.md');
   const file = existsSync(path) ? readFileSync(path, 'utf8') : '# Reliability\n';
-  writeFileSync(path, placeSection(file, renderE2eSection(r, meta)));
+  const notes = notesPattern.exec(file)?.[1] ?? '';
+  writeFileSync(path, placeSection(file, renderE2eSection(r, { ...meta, notes })));
 }
