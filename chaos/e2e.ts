@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { type PrivateKafkaCluster, privateKafkaCluster } from '../infra/kafka-cluster.mjs';
 import { type PrivatePostgres, privatePostgres } from '../infra/postgres.mjs';
 import { getStatus } from '../src/index.ts';
+import { quoteIdent } from '../src/store/identifiers.ts';
 import { freshSchema, type TestSchema } from '../test/support/env.ts';
 import { createTopic } from '../test/support/kafka.ts';
 import { groupSettled } from './cluster-admin.ts';
@@ -18,7 +19,7 @@ import { createFleet, type Fleet } from './fleet.ts';
 import { createNetns, type Netns, netnsUnavailable } from './netns.ts';
 import { settled } from './probes.ts';
 import { retry } from './scenario.ts';
-import { startWriters } from './writers.ts';
+import { committedAnyway, startWriters } from './writers.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -127,8 +128,8 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRes
     const { pool, schema } = db;
     await createEffectTables(pool, schema);
     const topic = await createTopic(partitions, 'herald-chaos-e2e', { 'min.insync.replicas': '2' }, brokers, 3);
-    const shardCount = (await pool.query<{ n: number }>(`SELECT shard_count AS n FROM "${schema}".settings`)).rows[0]
-      ?.n as number;
+    const shardCount = (await pool.query<{ n: number }>(`SELECT shard_count AS n FROM ${quoteIdent(schema)}.settings`))
+      .rows[0]?.n as number;
     const relays = 3;
     const group = 'chaos-e2e';
     const netSlot = relays - 1;
@@ -207,13 +208,8 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRes
     await writers.done;
     const wroteAt = Date.now();
     log(`faults done, all written after ${((wroteAt - started) / 1000).toFixed(0)} s; waiting for the consumers`);
-    const found = await retry('resolving ambiguous commits', async () =>
-      w.uncertain.length === 0
-        ? []
-        : (await pool.query<{ id: string }>(`SELECT id FROM "${schema}".log WHERE id = ANY($1::uuid[])`, [w.uncertain]))
-            .rows,
-    );
-    const committed = new Set([...w.committed, ...found.map((r) => r.id)]);
+    const found = await retry('resolving ambiguous commits', () => committedAnyway(pool, schema, w.uncertain));
+    const committed = new Set([...w.committed, ...found]);
     const deadline = Date.now() + Math.max(180_000, events * 2);
     while (
       Date.now() < deadline &&

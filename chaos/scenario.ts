@@ -7,7 +7,7 @@ import { createTopic, readTopic } from '../test/support/kafka.ts';
 import { createFleet, type Fleet } from './fleet.ts';
 import { type Failover, measureFailover, probeKeys, settled } from './probes.ts';
 import { type Verdict, verify } from './verify.ts';
-import { ChaosTick, startWriters } from './writers.ts';
+import { ChaosTick, committedAnyway, startWriters } from './writers.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -236,14 +236,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       Math.max(120_000, events * 3),
     );
     const drainSeconds = (Date.now() - wroteAt) / 1000;
-    const uncertain = writers.uncertain;
-    const found = await retry('resolving ambiguous commits', async () =>
-      uncertain.length === 0
-        ? []
-        : (await pool.query<{ id: string }>(`SELECT id FROM "${schema}".log WHERE id = ANY($1::uuid[])`, [uncertain]))
-            .rows,
-    );
-    const committed = new Set([...writers.committed, ...probeIds, ...found.map((r) => r.id)]);
+    const { uncertain } = writers;
+    const found = await retry('resolving ambiguous commits', () => committedAnyway(pool, schema, uncertain));
+    const committed = new Set([...writers.committed, ...probeIds, ...found]);
     log(`published; reading ${committed.size} events back from ${topic}`);
     const messages = await readTopic(topic, committed.size, {
       untilIds: [...committed],

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { z } from 'zod';
 import { createOutbox, defineEvent } from '../src/index.ts';
+import { quoteIdent } from '../src/store/identifiers.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -105,3 +106,15 @@ export function startWriters(options: WriterOptions) {
 }
 
 export type Writers = ReturnType<typeof startWriters>;
+
+/**
+ * Of the failed transactions' ids (`uncertain`), those the log holds: their COMMIT went through
+ * though its answer was lost, so they count as committed. Rejects while the database is down.
+ */
+export async function committedAnyway(pool: pg.Pool, schema: string, uncertain: string[]): Promise<string[]> {
+  if (uncertain.length === 0) return [];
+  const rows = await pool.query<{ id: string }>(`SELECT id FROM ${quoteIdent(schema)}.log WHERE id = ANY($1::uuid[])`, [
+    uncertain,
+  ]);
+  return rows.rows.map((r) => r.id);
+}
