@@ -1,6 +1,7 @@
 // The end-to-end run's consumer processes (chaos/consumer-process.ts), one per slot, restarted in
 // place. Each incarnation's last stats line is kept, so what the inbox absorbed is summed over every
-// process that ever ran, a SIGKILLed one's last report included.
+// process that ever ran, a SIGKILLed one's last report included. One that exits on its own is a
+// crash: noted (with its stderr) and started again in its slot, as a supervisor would.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -21,7 +22,8 @@ export function createConsumers(env: Record<string, string>) {
   const slots: Incarnation[] = [];
   const crashes: string[] = [];
 
-  const spawnOne = (): Incarnation => {
+  let stopping = false;
+  const spawnOne = (slot: number): Incarnation => {
     const child = spawn(process.execPath, [script], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -44,8 +46,11 @@ export function createConsumers(env: Record<string, string>) {
       one.stderr = (one.stderr + chunk.toString()).slice(-20_000);
     });
     child.on('exit', (code, signal) => {
-      if (!one.expectedExit)
-        crashes.push(`consumer pid ${child.pid} exited on its own: ${code ?? signal}\n${one.stderr}`);
+      if (one.expectedExit) return;
+      // The error that ended it (an unhandled one prints its name and message on a line of its own).
+      const why = /^(?:\w*Error\b|error:).*$/m.exec(one.stderr)?.[0] ?? one.stderr.slice(-300);
+      crashes.push(`consumer ${slot} (pid ${child.pid}) exited on its own (${code ?? signal}): ${why}`);
+      if (!stopping && slots[slot] === one) slots[slot] = spawnOne(slot);
     });
     all.push(one);
     return one;
@@ -55,7 +60,7 @@ export function createConsumers(env: Record<string, string>) {
   return {
     crashes,
     start(n: number): void {
-      for (let i = 0; i < n; i++) slots.push(spawnOne());
+      for (let i = 0; i < n; i++) slots.push(spawnOne(i));
     },
     pid: (i: number) => slots[i]?.child.pid,
     signal(i: number, signal: NodeJS.Signals): void {
@@ -65,7 +70,7 @@ export function createConsumers(env: Record<string, string>) {
     },
     async restart(i: number): Promise<void> {
       await slots[i]?.exited;
-      slots[i] = spawnOne();
+      slots[i] = spawnOne(i);
     },
     /** Handled events summed over every incarnation's last report. */
     handled: () => all.reduce((s, p) => s + p.stats.handled, 0),
@@ -76,6 +81,7 @@ export function createConsumers(env: Record<string, string>) {
     logs: () => all.map((p, i) => `--- consumer process ${i} (pid ${p.child.pid})\n${p.stderr}`).join('\n'),
     /** SIGTERM (a clean stop and a last stats line), SIGKILL what still runs after graceMs. */
     async stopAll(graceMs = 10_000): Promise<void> {
+      stopping = true;
       const live = running();
       for (const p of live) {
         p.expectedExit = true;

@@ -28,6 +28,7 @@ export function renderE2eSection(
 ): string {
   const { samples, faults, examples, ...summary } = r;
   const ok = r.lost === 0 && r.appliedTwice === 0 && r.orderViolations === 0;
+  const crashed = [...r.relayCrashes, ...r.consumerCrashes];
   return `<!-- e2e -->
 ## End to end through a Kafka cluster
 
@@ -84,7 +85,7 @@ ${checksTable([
   row('crashes', r.relayCrashes.length + r.consumerCrashes.length, 'processes that exited without being killed'),
   row('seconds', r.seconds, 'the whole run'),
 ])}
-${examples.length > 0 ? `\nFirst problems found:\n\n${examples.map((e) => `- ${e}`).join('\n')}\n` : ''}
+${examples.length > 0 ? `\nFirst problems found:\n\n${examples.map((e) => `- ${e}`).join('\n')}\n` : ''}${crashed.length > 0 ? `\nProcesses that exited on their own (a consumer is started again in its slot):\n\n${crashed.map((e) => `- ${e}`).join('\n')}\n` : ''}
 The figures and the samples: [chaos-e2e.json](chaos-e2e.json).
 
 \`\`\`json
