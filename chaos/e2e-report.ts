@@ -32,7 +32,7 @@ export function renderE2eSection(
   return `<!-- e2e -->
 ## End to end through a Kafka cluster
 
-Writers commit one event per transaction through \`outbox.add\` at a steady ${r.rate} events/s; three
+Writers commit one event per transaction through \`outbox.add\` at a steady ${r.rate} events/s asked (${Math.round(r.committed / Math.max(1, r.seconds - r.drainSeconds))} a second reached over the run, faults and start-up included); three
 \`herald relay\` processes (${r.leaseMs / 1000} s leases) publish with acks=all to a three-node Kafka
 cluster in KRaft mode (each node broker and controller, replication 3, \`min.insync.replicas=2\`,
 6 partitions; \`infra/kafka-cluster.mjs\`); three consumer processes of one group
