@@ -35,10 +35,9 @@ export function createGroupCommit<T, R>(options: {
   let taking = 0;
   /** The largest group now (see above), as a fraction: it grows by one per `limit` clean groups. */
   let size = options.maxEvents;
-  let limit = options.maxEvents;
+  const limit = () => Math.floor(size);
   const adapt = (contended: boolean) => {
     size = contended ? Math.max(1, size / 2) : Math.min(options.maxEvents, size + 1 / size);
-    limit = Math.floor(size);
   };
 
   /** One more slot while items outnumber the groups about to form (slots are used, not queued on). */
@@ -53,12 +52,12 @@ export function createGroupCommit<T, R>(options: {
       taking++;
       try {
         // Let the rest of a fetched batch (queued as microtasks) join, or wait for more.
-        if (options.maxWaitMs > 0 && waiting.length < limit) await sleep(options.maxWaitMs, options.signal);
+        if (options.maxWaitMs > 0 && waiting.length < limit()) await sleep(options.maxWaitMs, options.signal);
         else await new Promise((r) => setImmediate(r));
         // Slots given at once share what is waiting, dealt out in turn (every `taking`-th), so
         // they run side by side and what they have finished at any moment is near a prefix of
         // the order things arrived in (a stop mid-group leaves few gaps below acknowledgements).
-        const share = Math.min(limit, Math.ceil(waiting.length / taking));
+        const share = Math.min(limit(), Math.ceil(waiting.length / taking));
         const stride = taking;
         taking--;
         const taken: Waiting[] = [];
@@ -89,10 +88,6 @@ export function createGroupCommit<T, R>(options: {
   };
 
   return {
-    /** The largest group now: `maxEvents`, less after lock conflicts. */
-    get limit() {
-      return limit;
-    },
     /** Resolves with the item's own outcome in its group; rejects with GroupFailed or Released. */
     add(item: T): Promise<Settled<R>> {
       return new Promise((resolve, reject) => {
