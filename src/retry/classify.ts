@@ -1,5 +1,4 @@
 import { isHeraldError } from '../errors.ts';
-import { walkErrors } from '../transports/error-tree.ts';
 
 /**
  * What a failure means for the operation that met it; the one classification every retry loop
@@ -114,7 +113,10 @@ const conflictStates = new Set(['40P01', '40001', '55P03']);
  * fewer locks held at once, succeeds.
  */
 export function isLockConflict(error: unknown): boolean {
-  for (const e of walkErrors(error)) if (typeof e.code === 'string' && conflictStates.has(e.code)) return true;
+  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && conflictStates.has(code)) return true;
+  }
   return false;
 }
 
