@@ -21,10 +21,33 @@ export function placeSection(file: string, text: string): string {
 }
 
 const notesPattern = /<!-- e2e-notes -->\n([\s\S]*?)<!-- \/e2e-notes -->/;
+/** Runs of at least this many events are kept in the table of runs. */
+const fullSize = 1_000_000;
+const writeRate = (r: EndToEndResult) => Math.round(r.committed / Math.max(1, r.seconds - r.drainSeconds));
+const runsPattern = /<!-- e2e-runs -->\n([\s\S]*?)<!-- \/e2e-runs -->/;
+const runsHeader =
+  '| started (UTC) | events | lost | applied twice | order violations | duplicates | kills | longest stall | writes/s reached | crashes | minutes | verdict |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n';
+
+/** The rows of the full-size runs kept in the file, and this run's row after them when it is one. */
+export function keptRuns(old: string, r: EndToEndResult, started: Date): string {
+  const rows = old.split('\n').filter((l) => l.startsWith('| 2'));
+  if (r.events >= fullSize) {
+    const ok = r.lost === 0 && r.appliedTwice === 0 && r.orderViolations === 0;
+    rows.push(
+      `| ${started.toISOString().slice(0, 16).replace('T', ' ')} | ${r.committed} | ${r.lost} | ${r.appliedTwice} | ${r.orderViolations} | ${r.duplicates} | ${r.kills} | ${r.maxStallSeconds} s | ${writeRate(r)} | ${r.relayCrashes.length + r.consumerCrashes.length} | ${Math.round(r.seconds / 60)} | ${ok ? 'PASS' : 'FAIL'} |`,
+    );
+  }
+  return rows.length === 0 ? 'None yet.\n' : `${runsHeader}${rows.join('\n')}\n`;
+}
 
 export function renderE2eSection(
   r: EndToEndResult,
-  { command, started, notes = '' }: { command: string; started: Date; notes?: string },
+  {
+    command,
+    started,
+    notes = '',
+    runs = 'None yet.\n',
+  }: { command: string; started: Date; notes?: string; runs?: string },
 ): string {
   const { samples, faults, examples, ...summary } = r;
   const ok = r.lost === 0 && r.appliedTwice === 0 && r.orderViolations === 0;
@@ -32,7 +55,7 @@ export function renderE2eSection(
   return `<!-- e2e -->
 ## End to end through a Kafka cluster
 
-Writers commit one event per transaction through \`outbox.add\` at a steady ${r.rate} events/s asked (${Math.round(r.committed / Math.max(1, r.seconds - r.drainSeconds))} a second reached over the run, faults and start-up included); three
+Writers commit one event per transaction through \`outbox.add\` at a steady ${r.rate} events/s asked (${writeRate(r)} a second reached over the run, faults and start-up included); three
 \`herald relay\` processes (${r.leaseMs / 1000} s leases) publish with acks=all to a three-node Kafka
 cluster in KRaft mode (each node broker and controller, replication 3, \`min.insync.replicas=2\`,
 6 partitions; \`infra/kafka-cluster.mjs\`); three consumer processes of one group
@@ -49,7 +72,13 @@ ${command}   # this section
 npm test -- test/reliability/chaos-e2e.test.ts   # the same, small (10,000 events at 150/s, one round of faults)
 \`\`\`
 
-${r.events < 1_000_000 ? `**A small run.** The issue's run, a million events, is \`npm run -s chaos -- --end-to-end --events 1000000 --json --report\` (about 17 minutes of writing at 1,000 events/s, a round of faults every minute or so); it has not been made yet.\n\n` : ''}Last run: ${machine(started)};
+Every run of a million events or more, kept from one report to the next (the picture and the
+table below are the last run's):
+
+<!-- e2e-runs -->
+${runs}<!-- /e2e-runs -->
+
+${r.events < fullSize ? `**A small run.** The issue's run, a million events, is \`npm run -s chaos -- --end-to-end --events 1000000 --json --report\` (about 17 minutes of writing at 1,000 events/s, a round of faults every minute or so).\n\n` : ''}Last run: ${machine(started)};
 everything on this one machine. **${ok ? 'PASS' : 'FAIL'}**.
 
 ![events per second committed and applied, faults shaded](chaos-e2e.svg)
@@ -111,5 +140,6 @@ export function writeE2eReport(r: EndToEndResult, meta: { command: string; start
   const path = docs('reliability.md');
   const file = existsSync(path) ? readFileSync(path, 'utf8') : '# Reliability\n';
   const notes = notesPattern.exec(file)?.[1] ?? '';
-  writeFileSync(path, placeSection(file, renderE2eSection(r, { ...meta, notes })));
+  const runs = keptRuns(runsPattern.exec(file)?.[1] ?? '', r, meta.started);
+  writeFileSync(path, placeSection(file, renderE2eSection(r, { ...meta, notes, runs })));
 }

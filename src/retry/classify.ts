@@ -1,3 +1,4 @@
+import { walkErrors } from '../error-tree.ts';
 import { isHeraldError } from '../errors.ts';
 
 /**
@@ -113,9 +114,8 @@ const conflictStates = new Set(['40P01', '40001', '55P03']);
  * fewer locks held at once, succeeds.
  */
 export function isLockConflict(error: unknown): boolean {
-  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && conflictStates.has(code)) return true;
+  for (const e of walkErrors(error, { aggregates: false })) {
+    if (typeof e.code === 'string' && conflictStates.has(e.code)) return true;
   }
   return false;
 }

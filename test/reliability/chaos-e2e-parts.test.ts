@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { placeSection } from '../../chaos/e2e-report.ts';
+import type { EndToEndResult } from '../../chaos/e2e.ts';
+import { keptRuns, placeSection } from '../../chaos/e2e-report.ts';
 import { stallTracker } from '../../chaos/e2e-samples.ts';
 
 // The pieces of the end-to-end chaos run that need no services: its stall measure and where its
@@ -33,5 +34,35 @@ describe('chaos end to end, its parts', () => {
       twice,
       once.replace('first', () => 'second $& $1'),
     );
+  });
+
+  it('full-size runs are kept from one report to the next; a small run adds no row', () => {
+    const run = (events: number, lost: number) =>
+      ({
+        events,
+        committed: events,
+        lost,
+        appliedTwice: 0,
+        orderViolations: 0,
+        duplicates: 7,
+        kills: 88,
+        maxStallSeconds: 24.1,
+        relayCrashes: [],
+        consumerCrashes: ['consumer 1 exited'],
+        seconds: 2600,
+        drainSeconds: 100,
+      }) as unknown as EndToEndResult;
+    assert.equal(keptRuns('', run(10_000, 0), new Date()), 'None yet.\n');
+    const first = keptRuns('None yet.\n', run(1_000_000, 0), new Date('2026-12-05T00:59:30Z'));
+    assert.match(
+      first,
+      /\| 2026-12-05 00:59 \| 1000000 \| 0 \| 0 \| 0 \| 7 \| 88 \| 24\.1 s \| 400 \| 1 \| 43 \| PASS \|\n$/,
+    );
+    const second = keptRuns(first, run(1_000_000, 3), new Date('2026-12-05T04:00:00Z'));
+    const rows = second.split('\n').filter((l) => l.startsWith('| 2'));
+    assert.equal(rows.length, 2);
+    assert.match(rows[0] as string, /^\| 2026-12-05 00:59 .*PASS \|$/);
+    assert.match(rows[1] as string, /^\| 2026-12-05 04:00 \| 1000000 \| 3 .*FAIL \|$/);
+    assert.equal(keptRuns(second, run(10_000, 0), new Date()), second);
   });
 });

@@ -1,6 +1,6 @@
+import { type ErrorLike, firstMessage, walkErrors } from '../../error-tree.ts';
 import { HeraldError } from '../../errors.ts';
 import { isTlsError, socketErrorCodes } from '../../retry/classify.ts';
-import { type ErrorLike, firstMessage, walkErrors } from '../error-tree.ts';
 
 interface KafkaErrorLike extends ErrorLike {
   apiId?: unknown;

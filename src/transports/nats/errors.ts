@@ -1,6 +1,6 @@
+import { errorMessages, walkErrors } from '../../error-tree.ts';
 import { HeraldError } from '../../errors.ts';
 import { socketErrorCodes } from '../../retry/classify.ts';
-import { errorMessages, walkErrors } from '../error-tree.ts';
 
 /** JetStream API error codes (`err_code`) Herald tells apart. */
 export const apiCodes = {

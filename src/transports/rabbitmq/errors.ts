@@ -1,6 +1,6 @@
+import { firstMessage, walkErrors } from '../../error-tree.ts';
 import { HeraldError } from '../../errors.ts';
 import { socketErrorCodes } from '../../retry/classify.ts';
-import { firstMessage, walkErrors } from '../error-tree.ts';
 
 const networkCodes = new Set(socketErrorCodes);
 // AMQP reply codes: 320 connection-forced (broker shutting down), 501-506 and 541 are

@@ -1,6 +1,6 @@
+import { type ErrorLike, firstMessage, walkErrors } from '../../error-tree.ts';
 import { HeraldError } from '../../errors.ts';
 import { socketErrorCodes } from '../../retry/classify.ts';
-import { type ErrorLike, firstMessage, walkErrors } from '../error-tree.ts';
 
 interface SqsErrorLike extends ErrorLike {
   Code?: unknown;

@@ -1,4 +1,4 @@
-// Reading the errors of the broker clients: an error may wrap others in an AggregateError's
+// Reading the errors of the database and broker clients: an error may wrap others in an AggregateError's
 // `errors` (a connection tried on several addresses) or in its `cause`, and the facts a transport
 // maps to a HeraldError (a code, a name, a message) may sit anywhere in that tree.
 
