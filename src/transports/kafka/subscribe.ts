@@ -9,11 +9,12 @@ import { fromRecordHeaders } from './wire.ts';
 const text = (b: Buffer | undefined | null) => (b == null ? null : b.toString('utf8'));
 
 /**
- * A record as a delivery: ack() commits `offset + 1` of its partition. One whose CloudEvents
+ * A record as a delivery: ack() commits `offset + 1` of its partition, unless `stale` says the
+ * record came from an earlier membership of the group (see `fetchedEarlier`). One whose CloudEvents
  * attributes are not UTF-8 is `undecodable` (HERALD_MALFORMED_MESSAGE): dead-lettered, never read
  * with U+FFFD in its id or type.
  */
-function toDelivery(m: Message, settings: KafkaSettings): Delivery {
+function toDelivery(m: Message, settings: KafkaSettings, stale: (m: Message) => boolean): Delivery {
   const { headers, notUtf8 } = fromRecordHeaders(m.headers);
   const offset = m.offset.toString();
   return {
@@ -33,6 +34,7 @@ function toDelivery(m: Message, settings: KafkaSettings): Delivery {
         }
       : {}),
     ack: async () => {
+      if (stale(m)) return;
       try {
         await withDeadline(Promise.resolve(m.commit()), settings.deadlineMs, settings.target);
       } catch (error) {
@@ -77,6 +79,21 @@ async function measureLag(consumer: Consumer, settings: KafkaSettings, options: 
     });
   }
   return lag;
+}
+
+/**
+ * Whether a record was fetched before the consumer's current membership of the group, or the
+ * consumer is rejoining now. Its commit is then not sent: the client would queue it and send it
+ * once the group is joined again, for a partition that may have moved to another member meanwhile
+ * (a consumer paused past its session timeout, then resumed), setting the group's offset back and
+ * making the new owner read again what it had already handled. Kafka's own Java client fails such
+ * commits. Leaving it out loses nothing: the record was handled (its effect and inbox row are
+ * committed) and at worst is delivered once more, where the inbox skips it.
+ */
+export function fetchedEarlier(m: Pick<Message, 'metadata'>, consumer: Pick<Consumer, 'generationId' | 'isActive'>) {
+  const fetchedIn = (m.metadata?.consumer as { generationId?: unknown } | undefined)?.generationId;
+  if (typeof fetchedIn !== 'number') return false;
+  return !consumer.isActive() || fetchedIn !== consumer.generationId;
 }
 
 /**
@@ -130,9 +147,10 @@ export async function subscribeKafka(settings: KafkaSettings, options: Subscribe
     throw toHeraldError(error, target);
   }
 
+  const stale = (m: Message) => fetchedEarlier(m, consumer);
   const iterate = async function* (): AsyncGenerator<Delivery> {
     try {
-      for await (const m of stream) yield toDelivery(m, settings);
+      for await (const m of stream) yield toDelivery(m, settings, stale);
     } catch (error) {
       throw toHeraldError(error, target);
     }
