@@ -1,4 +1,4 @@
-// `npm run soak -- [--minutes 60] [--rate 1000] [--sample-seconds 60] [--outage-minutes 0]
+// `npm run soak -- [--minutes 60] [--rate 1000] [--writers 8] [--sample-seconds 60] [--outage-minutes 0]
 // [--outage-at M] [--warmup-samples 2] [--json] [--report]`: writers, a relay and a consumer in one
 // process at a steady rate, sampled; passes when memory and handles hold and latency does not
 // drift, with nothing lost or applied twice. --report writes docs/soak.svg and docs/soak.json
@@ -13,6 +13,7 @@ const { values } = parseArgs({
   options: {
     minutes: { type: 'string', default: '60' },
     rate: { type: 'string', default: '1000' },
+    writers: { type: 'string', default: '8' },
     'sample-seconds': { type: 'string', default: '60' },
     'outage-minutes': { type: 'string', default: '0' },
     'outage-at': { type: 'string' },
@@ -24,7 +25,7 @@ const { values } = parseArgs({
 });
 if (values.help) {
   console.error(
-    'usage: npm run soak -- [--minutes 60] [--rate 1000] [--sample-seconds 60] [--outage-minutes 0] [--outage-at M] [--warmup-samples 2] [--json] [--report]',
+    'usage: npm run soak -- [--minutes 60] [--rate 1000] [--writers 8] [--sample-seconds 60] [--outage-minutes 0] [--outage-at M] [--warmup-samples 2] [--json] [--report]',
   );
   process.exit(0);
 }
@@ -42,6 +43,7 @@ const log = (line: string) => console.error(`[soak ${new Date().toISOString().sl
 const result = await runSoak({
   minutes,
   rate: number('rate', values.rate, 1),
+  writers: number('writers', values.writers, 1),
   sampleSeconds: number('sample-seconds', values['sample-seconds'], 1),
   outageMinutes,
   outageAtMinute:
@@ -54,7 +56,9 @@ const verdict = judge(result, number('warmup-samples', values['warmup-samples'],
 const summary = {
   minutes,
   rate: Number(values.rate),
+  writers: Number(values.writers),
   written: result.written,
+  writtenPerSecond: Math.round(result.written / (minutes * 60)),
   handled: result.handled,
   lost: result.lost,
   appliedTwice: result.appliedTwice,

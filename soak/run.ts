@@ -12,6 +12,8 @@ import { createTopic } from '../test/support/kafka.ts';
 export interface SoakOptions {
   minutes: number;
   rate: number;
+  /** Concurrent writers, each one transaction at a time; enough of them to keep up the rate. */
+  writers: number;
   sampleSeconds: number;
   /** The broker is stopped for this long (0: never), starting at `outageAtMinute`. */
   outageMinutes: number;
@@ -68,7 +70,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const app = `herald-soak-${process.pid}`;
   const url = new URL(databaseUrl);
   url.searchParams.set('application_name', app);
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 12 });
+  const pool = new pg.Pool({ connectionString: url.toString(), max: o.writers + 4 });
   pool.on('error', () => {});
   const brokers = [broker.bootstrap];
   const topic = await createTopic(6, 'herald-soak', {}, brokers);
@@ -102,7 +104,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   let written = 0;
   let writeFailures = 0;
   let stopped = false;
-  const writers = 4;
+  const writers = o.writers;
   const writer = async (w: number) => {
     let n = 0;
     while (!stopped && Date.now() < endAt) {
