@@ -47,8 +47,7 @@ export function createConsumers(env: Record<string, string>) {
     });
     child.on('exit', (code, signal) => {
       if (one.expectedExit) return;
-      // The error that ended it (an unhandled one prints its name and message on a line of its own).
-      const why = /^(?:\w*Error\b|error:).*$/m.exec(one.stderr)?.[0] ?? one.stderr.slice(-300);
+      const why = crashSummary(one.stderr);
       crashes.push(`consumer ${slot} (pid ${child.pid}) exited on its own (${code ?? signal}): ${why}`);
       if (!stopping && slots[slot] === one) slots[slot] = spawnOne(slot);
     });
@@ -96,3 +95,26 @@ export function createConsumers(env: Record<string, string>) {
 }
 
 export type Consumers = ReturnType<typeof createConsumers>;
+
+/**
+ * The error that ended a process, from its stderr: an unhandled one prints its name and message on
+ * a line of its own, then its stack, and for an 'error' event nobody listened to, "Emitted 'error'
+ * event on <what> instance at:" and that stack. The first frames of each are kept, to say where.
+ */
+export function crashSummary(stderr: string): string {
+  const lines = stderr.split('\n');
+  const start = lines.findIndex((l) => /^(?:\w*Error\b|error:)/.test(l));
+  if (start < 0) return stderr.slice(-300);
+  const kept = [lines[start] as string];
+  let frames = 0;
+  for (const line of lines.slice(start + 1)) {
+    if (line.startsWith('Emitted ')) {
+      kept.push(line.trim());
+      frames = 0;
+    } else if (/^\s+at /.test(line) && frames < 4) {
+      kept.push(line.trim());
+      frames++;
+    }
+  }
+  return kept.join(' | ');
+}

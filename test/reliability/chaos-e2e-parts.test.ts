@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { crashSummary } from '../../chaos/consumers.ts';
 import type { EndToEndResult } from '../../chaos/e2e.ts';
 import { keptRuns, placeSection } from '../../chaos/e2e-report.ts';
 import { stallTracker } from '../../chaos/e2e-samples.ts';
@@ -64,5 +65,27 @@ describe('chaos end to end, its parts', () => {
     assert.match(rows[0] as string, /^\| 2026-12-05 00:59 .*PASS \|$/);
     assert.match(rows[1] as string, /^\| 2026-12-05 04:00 \| 1000000 \| 3 .*FAIL \|$/);
     assert.equal(keptRuns(second, run(10_000, 0), new Date()), second);
+  });
+
+  it("a crash is summed up by its error, its first frames and where an unheard 'error' event came from", () => {
+    const stderr = [
+      'node:events:497',
+      "      throw er; // Unhandled 'error' event",
+      '',
+      'error: terminating connection due to administrator command',
+      '    at Parser.parseErrorMessage (parser.js:285:98)',
+      '    at Parser.handlePacket (parser.js:122:29)',
+      '    at Parser.parse (parser.js:35:38)',
+      '    at Socket.<anonymous> (index.js:11:42)',
+      '    at Socket.emit (node:events:507:28)',
+      "Emitted 'error' event on Client instance at:",
+      '    at Client._handleErrorEvent (client.js:350:10)',
+      '',
+    ].join('\n');
+    assert.equal(
+      crashSummary(stderr),
+      "error: terminating connection due to administrator command | at Parser.parseErrorMessage (parser.js:285:98) | at Parser.handlePacket (parser.js:122:29) | at Parser.parse (parser.js:35:38) | at Socket.<anonymous> (index.js:11:42) | Emitted 'error' event on Client instance at: | at Client._handleErrorEvent (client.js:350:10)",
+    );
+    assert.equal(crashSummary('no error here'), 'no error here');
   });
 });
