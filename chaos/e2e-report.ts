@@ -24,6 +24,9 @@ const notesPattern = /<!-- e2e-notes -->\n([\s\S]*?)<!-- \/e2e-notes -->/;
 /** Runs of at least this many events are kept in the table of runs. */
 const fullSize = 1_000_000;
 const writeRate = (r: EndToEndResult) => Math.round(r.committed / Math.max(1, r.seconds - r.drainSeconds));
+const noRuns = 'None yet.\n';
+/** The run's promises: nothing lost, nothing applied twice, per-key order kept. */
+export const kept = (r: EndToEndResult) => r.lost === 0 && r.appliedTwice === 0 && r.orderViolations === 0;
 const runsPattern = /<!-- e2e-runs -->\n([\s\S]*?)<!-- \/e2e-runs -->/;
 const runsHeader =
   '| started (UTC) | events | lost | applied twice | order violations | duplicates | kills | longest stall | writes/s reached | crashes | minutes | verdict |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n';
@@ -32,25 +35,19 @@ const runsHeader =
 export function keptRuns(old: string, r: EndToEndResult, started: Date): string {
   const rows = old.split('\n').filter((l) => l.startsWith('| 2'));
   if (r.events >= fullSize) {
-    const ok = r.lost === 0 && r.appliedTwice === 0 && r.orderViolations === 0;
     rows.push(
-      `| ${started.toISOString().slice(0, 16).replace('T', ' ')} | ${r.committed} | ${r.lost} | ${r.appliedTwice} | ${r.orderViolations} | ${r.duplicates} | ${r.kills} | ${r.maxStallSeconds} s | ${writeRate(r)} | ${r.relayCrashes.length + r.consumerCrashes.length} | ${Math.round(r.seconds / 60)} | ${ok ? 'PASS' : 'FAIL'} |`,
+      `| ${started.toISOString().slice(0, 16).replace('T', ' ')} | ${r.committed} | ${r.lost} | ${r.appliedTwice} | ${r.orderViolations} | ${r.duplicates} | ${r.kills} | ${r.maxStallSeconds} s | ${writeRate(r)} | ${r.relayCrashes.length + r.consumerCrashes.length} | ${Math.round(r.seconds / 60)} | ${kept(r) ? 'PASS' : 'FAIL'} |`,
     );
   }
-  return rows.length === 0 ? 'None yet.\n' : `${runsHeader}${rows.join('\n')}\n`;
+  return rows.length === 0 ? noRuns : `${runsHeader}${rows.join('\n')}\n`;
 }
 
 export function renderE2eSection(
   r: EndToEndResult,
-  {
-    command,
-    started,
-    notes = '',
-    runs = 'None yet.\n',
-  }: { command: string; started: Date; notes?: string; runs?: string },
+  { command, started, notes = '', runs = noRuns }: { command: string; started: Date; notes?: string; runs?: string },
 ): string {
   const { samples, faults, examples, ...summary } = r;
-  const ok = r.lost === 0 && r.appliedTwice === 0 && r.orderViolations === 0;
+  const ok = kept(r);
   const crashed = [...r.relayCrashes, ...r.consumerCrashes];
   return `<!-- e2e -->
 ## End to end through a Kafka cluster

@@ -104,11 +104,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   let written = 0;
   let writeFailures = 0;
   let stopped = false;
-  const writers = o.writers;
+
   const writer = async (w: number) => {
     let n = 0;
     while (!stopped && Date.now() < endAt) {
-      const due = started + (n * writers * 1000) / o.rate;
+      const due = started + (n * o.writers * 1000) / o.rate;
       const wait = due - Date.now();
       if (wait > 0) await sleep(wait);
       const client = await pool.connect().catch(() => null);
@@ -130,7 +130,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       }
     }
   };
-  const writing = Promise.all(Array.from({ length: writers }, (_, w) => writer(w)));
+  const writing = Promise.all(Array.from({ length: o.writers }, (_, w) => writer(w)));
 
   const outageFrom = o.outageMinutes > 0 ? started + o.outageAtMinute * 60_000 : null;
   const outageTo = outageFrom === null ? null : outageFrom + o.outageMinutes * 60_000;
