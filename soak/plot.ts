@@ -13,20 +13,27 @@ function panel(
   title: string,
   value: (s: SoakSample) => number | null,
   end: number,
+  /** A second, dashed line on the same scale. */
+  second?: (s: SoakSample) => number | null,
 ): string {
-  const points = samples.flatMap((s) => {
-    const v = value(s);
-    return v === null ? [] : [[s.at, v] as const];
-  });
-  const max = Math.max(1, ...points.map(([, v]) => v)) * 1.1;
+  const pointsOf = (f: (s: SoakSample) => number | null) =>
+    samples.flatMap((s) => {
+      const v = f(s);
+      return v === null ? [] : [[s.at, v] as const];
+    });
+  const solid = pointsOf(value);
+  const dashes = second ? pointsOf(second) : [];
+  const max = Math.max(1, ...[...solid, ...dashes].map(([, v]) => v)) * 1.1;
   const x = (t: number) => left + (t / Math.max(1, end)) * (width - left - right);
   const y = (v: number) => y0 + panelHeight - 20 - (v / max) * (panelHeight - 40);
-  const path = points.map(([t, v], i) => `${i === 0 ? 'M' : 'L'}${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
+  const line = (points: typeof solid, dash = '') =>
+    points.length === 0
+      ? ''
+      : `\n<path d="${points.map(([t, v], i) => `${i === 0 ? 'M' : 'L'}${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}" fill="none" stroke="#2563eb" stroke-width="1.5"${dash}/>`;
   return `<text x="${left}" y="${y0 + 14}" font-size="12" font-weight="bold">${title}</text>
 <text x="${left - 6}" y="${y(max / 1.1) + 4}" font-size="10" text-anchor="end">${Math.round(max / 1.1)}</text>
 <text x="${left - 6}" y="${y(0) + 4}" font-size="10" text-anchor="end">0</text>
-<line x1="${left}" y1="${y(0)}" x2="${width - right}" y2="${y(0)}" stroke="#999"/>
-<path d="${path}" fill="none" stroke="#2563eb" stroke-width="1.5"/>`;
+<line x1="${left}" y1="${y(0)}" x2="${width - right}" y2="${y(0)}" stroke="#999"/>${line(solid)}${line(dashes, ' stroke-dasharray="4 3"')}`;
 }
 
 export function soakSvg(result: SoakResult, title: string): string {
@@ -39,7 +46,14 @@ export function soakSvg(result: SoakResult, title: string): string {
 <text x="${x(result.outage.from) + 4}" y="44" font-size="10" fill="#b91c1c">broker down</text>`
     : '';
   const panels = [
-    panel(samples, 30, 'process memory (RSS, MB)', (s) => s.rssMb, end),
+    panel(
+      samples,
+      30,
+      'process memory (RSS, MB; dashed: its anonymous part)',
+      (s) => s.rssMb,
+      end,
+      (s) => s.rssAnonMb ?? null,
+    ),
     panel(samples, 30 + panelHeight, 'open handles', (s) => s.handles, end),
     panel(samples, 30 + panelHeight * 2, 'commit → handled p99 (ms)', (s) => s.p99Ms, end),
     panel(samples, 30 + panelHeight * 3, 'backlog (committed, not yet handled)', (s) => s.backlog, end),

@@ -1,6 +1,7 @@
 // The soak: writers, a relay and a consumer in this process for a long time at a steady rate,
 // sampled every `sampleSeconds`; optionally a broker outage in the middle. Nothing here keeps a
 // record per event (the latency rides in the payload), so the process's memory is Herald's.
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { z } from 'zod';
 import { type PrivateKafka, privateKafka } from '../infra/kafka.mjs';
@@ -25,7 +26,11 @@ export interface SoakSample {
   /** Seconds since the start. */
   at: number;
   rssMb: number;
+  /** The anonymous part of RSS (heap, malloc), from /proc on Linux: RSS less the code and files
+   * mapped, which the kernel may drop from an idle process and read again; null elsewhere. */
+  rssAnonMb: number | null;
   heapMb: number;
+  heapTotalMb: number;
   /** Buffers and other memory outside the JS heap that V8 knows of. */
   externalMb: number;
   handles: number;
@@ -60,6 +65,14 @@ const Tick = (topic: string) =>
     key: (p) => p.key,
   });
 
+const anonRssMb = (): number | null => {
+  try {
+    const kb = /^RssAnon:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    return kb === undefined ? null : Math.round(Number(kb) / 1024);
+  } catch {
+    return null;
+  }
+};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const percentile = (sorted: number[], p: number) =>
   sorted.length === 0 ? null : (sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number);
@@ -148,7 +161,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     const s: SoakSample = {
       at: Math.round((Date.now() - started) / 1000),
       rssMb: Math.round(memory.rss / 1048576),
+      rssAnonMb: anonRssMb(),
       heapMb: Math.round(memory.heapUsed / 1048576),
+      heapTotalMb: Math.round(memory.heapTotal / 1048576),
       externalMb: Math.round(memory.external / 1048576),
       // Sockets, servers, files, and so on; timers come and go with every retry and poll.
       handles: process.getActiveResourcesInfo().filter((t) => t !== 'Timeout' && t !== 'Immediate').length,
@@ -163,7 +178,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     };
     samples.push(s);
     o.log(
-      `${s.at}s rss ${s.rssMb} MB heap ${s.heapMb}/${Math.round(memory.heapTotal / 1048576)} MB arrayBuffers ${Math.round(memory.arrayBuffers / 1048576)} MB external ${s.externalMb} MB handles ${s.handles} conns ${s.dbConnections} written ${s.written} handled ${s.handled} backlog ${s.backlog} p50 ${s.p50Ms} p99 ${s.p99Ms}${s.outage ? ' (broker down)' : ''}`,
+      `${s.at}s rss ${s.rssMb} MB (anonymous ${s.rssAnonMb}) heap ${s.heapMb}/${s.heapTotalMb} MB arrayBuffers ${Math.round(memory.arrayBuffers / 1048576)} MB external ${s.externalMb} MB handles ${s.handles} conns ${s.dbConnections} written ${s.written} handled ${s.handled} backlog ${s.backlog} p50 ${s.p50Ms} p99 ${s.p99Ms}${s.outage ? ' (broker down)' : ''}`,
     );
   };
   while (Date.now() < endAt) {

@@ -1,17 +1,21 @@
-// Whether a soak passed: after the warm-up, memory and open handles stay within 10 % of where
-// they settled, the commit→handled p99 does not drift (the last third against the first), and the
-// consumer's table holds every event once. With a broker outage, memory is judged in two phases,
-// each of which must hold within 10 %: up to the end of the outage (the backlog grows, memory must
-// not), and once the backlog has drained (a catch-up leaves the heap and the allocator at a new
-// level, which must then hold); the rise between them is reported. Handles and p99 leave out the
-// outage and the catch-up.
+// Whether a soak passed: after the warm-up, memory grows no more than 10 % above where it settled,
+// open handles stay within 10 %, the commit→handled p99 does not drift (the last third against the
+// first), and the consumer's table holds every event once. With a broker outage, memory is judged
+// in two phases, in each of which it must not grow more than 10 %: up to the end of the outage (the
+// backlog grows, memory must not), and once the backlog has drained (a catch-up leaves the heap
+// and the allocator at a new level, which must then hold); the rise between them is reported.
+// Memory is judged on growth only: a leak grows, while RSS also falls when the kernel drops the
+// pages of the node binary's code (file-backed, re-read when next run) on an idle process; the
+// deepest fall is reported. Handles and p99 leave out the outage and the catch-up.
 import type { SoakResult, SoakSample } from './run.ts';
 
 export interface SoakVerdict {
   pass: boolean;
   reasons: string[];
-  /** The larger spread of the phases (one without an outage). */
-  rssSpreadPct: number;
+  /** The larger growth of the phases (one without an outage) above each phase's first sample. */
+  rssGrowthPct: number;
+  /** The deepest fall below a phase's first sample, reported and not judged. */
+  rssFallPct: number;
   /** With an outage: the median RSS after the catch-up over the one up to the outage's end. */
   catchUpRssRisePct: number | null;
   handlesSpreadPct: number;
@@ -19,11 +23,14 @@ export interface SoakVerdict {
   p99LastMs: number | null;
 }
 
-const spreadPct = (values: number[]) => {
+/** `by` as a percentage of the first value, to one decimal. */
+const pctOfFirst = (values: number[], by: number) => {
   const base = values[0] ?? 0;
-  if (base === 0) return 0;
-  return Math.round(((Math.max(...values) - Math.min(...values)) / base) * 1000) / 10;
+  return base === 0 ? 0 : Math.round((by / base) * 1000) / 10;
 };
+const spreadPct = (v: number[]) => pctOfFirst(v, Math.max(...v) - Math.min(...v));
+const growthPct = (v: number[]) => pctOfFirst(v, Math.max(0, Math.max(...v) - (v[0] ?? 0)));
+const fallPct = (v: number[]) => pctOfFirst(v, Math.max(0, (v[0] ?? 0) - Math.min(...v)));
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted.length === 0 ? null : (sorted[Math.floor(sorted.length / 2)] as number);
@@ -44,7 +51,8 @@ export function judge(result: SoakResult, warmupSamples: number): SoakVerdict {
   const phases = outage
     ? [settled.filter((s) => s.at <= outage.to), settled.filter((s) => s.at >= caughtUp)]
     : [settled];
-  const rssSpread = Math.max(...phases.map((p) => spreadPct(p.map((s) => s.rssMb))));
+  const rss = phases.map((p) => p.map((s) => s.rssMb));
+  const rssGrowth = Math.max(...rss.map(growthPct));
   const [upTo, after] = phases.map((p) => median(p.map((s) => s.rssMb)));
   const catchUpRssRisePct = outage && upTo && after ? Math.round(((after - upTo) / upTo) * 1000) / 10 : null;
   if (outage && caughtUp === Number.POSITIVE_INFINITY)
@@ -53,7 +61,7 @@ export function judge(result: SoakResult, warmupSamples: number): SoakVerdict {
     reasons.push('fewer than 3 samples after the catch-up: run longer');
   // While the broker is down, and while the clients reconnect, fewer connections is right.
   const handlesSpread = spreadPct(settled.filter(steady).map((s) => s.handles));
-  if (rssSpread > 10) reasons.push(`memory moved ${rssSpread} % after the warm-up`);
+  if (rssGrowth > 10) reasons.push(`memory grew ${rssGrowth} % after the warm-up`);
   if (handlesSpread > 10) reasons.push(`open handles moved ${handlesSpread} % after the warm-up`);
   const p99s = settled.filter(steady).flatMap((s) => (s.p99Ms === null ? [] : [s.p99Ms]));
   const third = Math.max(1, Math.floor(p99s.length / 3));
@@ -68,7 +76,8 @@ export function judge(result: SoakResult, warmupSamples: number): SoakVerdict {
   return {
     pass: reasons.length === 0,
     reasons,
-    rssSpreadPct: rssSpread,
+    rssGrowthPct: rssGrowth,
+    rssFallPct: Math.max(...rss.map(fallPct)),
     catchUpRssRisePct,
     handlesSpreadPct: handlesSpread,
     p99FirstMs: first,

@@ -8,7 +8,9 @@ import { judge } from '../../soak/verdict.ts';
 const sample = (at: number, o: Partial<SoakSample> = {}): SoakSample => ({
   at,
   rssMb: 300,
+  rssAnonMb: 200,
   heapMb: 80,
+  heapTotalMb: 120,
   externalMb: 20,
   handles: 15,
   dbConnections: 12,
@@ -67,12 +69,28 @@ describe('the soak verdict', () => {
       withOutage((s) => (s.outage ? { ...s, rssMb: 300 + (s.at - 300) } : s)),
       2,
     );
-    assert.match(duringOutage.reasons.join(), /memory moved 60 %/);
+    assert.match(duringOutage.reasons.join(), /memory grew 60 %/);
     const afterCatchUp = judge(
       withOutage((s) => (s.at >= 600 ? { ...s, rssMb: 300 + (s.at - 600) / 2 } : s)),
       2,
     );
-    assert.match(afterCatchUp.reasons.join(), /memory moved 50 %/);
+    assert.match(afterCatchUp.reasons.join(), /memory grew 50 %/);
+  });
+
+  it('reports a fall in memory without failing it, and still fails growth back above where it settled', () => {
+    // The 2026-12-05 outage run: RSS 355 MB, then 190 MB two minutes before the broker came back.
+    const fell = judge(
+      withOutage((s) => (s.at === 420 ? { ...s, rssMb: 160 } : s.at === 480 ? { ...s, rssMb: 250 } : s)),
+      2,
+    );
+    assert.deepEqual(fell.reasons, []);
+    assert.equal(fell.rssFallPct, 46.7);
+    assert.equal(fell.rssGrowthPct, 0);
+    const regrew = judge(
+      withOutage((s) => (s.at === 420 ? { ...s, rssMb: 160 } : s.at === 480 ? { ...s, rssMb: 340 } : s)),
+      2,
+    );
+    assert.match(regrew.reasons.join(), /memory grew 13.3 %/);
   });
 
   it('fails handles that move once the backlog is drained, and a p99 that drifts', () => {
