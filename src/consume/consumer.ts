@@ -68,9 +68,10 @@ export interface ConsumerOptions<D = DatabaseOption> {
   processSpan?: 'link' | 'child';
   /**
    * Group commit for `on` handlers: the handlers of several ready events (across keys; one key's
-   * events still one after another) run in one transaction, each in its own savepoint with its
-   * inbox row, and commit together. A handler that throws rolls back its own event only, which is
-   * retried (then dead-lettered) alone. Default on, up to 64 events per transaction; `false`: one
+   * events still one after another) run in one transaction with their inbox rows, and commit
+   * together. A handler that throws fails its own event only, which is retried (then dead-lettered)
+   * alone: the group rolls back and runs again with a savepoint per event, so the events before the
+   * thrower run twice, once in effect. Default on, up to 64 events per transaction; `false`: one
    * transaction per event. Handlers that lock shared rows would block each other's groups: a
    * statement in a group waits at most `lockTimeoutMs` (default 100) for a lock, its event then
    * runs alone (not counted as an attempt), and groups shrink while such conflicts last.

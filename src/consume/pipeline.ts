@@ -49,7 +49,7 @@ export function createPipeline(
     outbox: Outbox;
     /** Where a handled message is recorded: inbox rows, or the group's position ('database'). */
     offsets: 'broker' | 'database';
-    /** Handlers of several events in one transaction (a savepoint each); false: one each. */
+    /** Handlers of several events in one transaction; false: one each. */
     groupCommit: { maxEvents: number; maxWaitMs: number; lockTimeoutMs: number } | false;
   },
 ) {
@@ -191,20 +191,38 @@ export function createPipeline(
 
   /**
    * Group commit: the handlers of several events in one transaction, the claims of all of them
-   * made together, each event's handlers inside a savepoint. A handler that throws rolls its event
-   * back to the savepoint (its claim taken back too) and only that event fails; the rest commit
-   * together.
+   * made together. A handler that throws fails only its own event: the rest commit together. The
+   * group runs first without savepoints (one costs a round trip per event, and a subtransaction);
+   * if a handler throws, that transaction rolls back and the group runs again with each event's
+   * handlers inside a savepoint, the one that threw settled with its error and not run again.
    */
   async function runGroup(items: GroupItem[]): Promise<Settled<Outcome>[]> {
+    try {
+      return await groupTransaction(items, null);
+    } catch (error) {
+      if (!(error instanceof FailedInGroup)) throw error;
+      return groupTransaction(items, error);
+    }
+  }
+
+  async function groupTransaction(items: GroupItem[], failed: FailedInGroup | null): Promise<Settled<Outcome>[]> {
+    const savepoints = failed !== null;
     return transaction(async (native, tx) => {
       // Groups holding several events' locks block each other (and deadlock) where single events
       // would not: a lock waited on for long sends its event to run alone instead.
       const lockTimeoutMs = deps.groupCommit ? deps.groupCommit.lockTimeoutMs : 0;
       if (lockTimeoutMs > 0) await tx.query(`SET LOCAL lock_timeout = ${lockTimeoutMs}`);
-      const claims = await claim(tx, items);
+      const claims = await claim(
+        tx,
+        items.filter((_, k) => k !== failed?.index),
+      );
       const settled: Settled<Outcome>[] = [];
       for (const [k, item] of items.entries()) {
-        const claimed = claims[k] as Claimed;
+        if (k === failed?.index) {
+          settled.push({ ok: false, error: failed.error });
+          continue;
+        }
+        const claimed = claims.shift() as Claimed;
         // Stopping: what has not started is released (its claim taken back), the rest commits.
         if (signal.aborted) {
           await claimed?.unclaim();
@@ -215,13 +233,14 @@ export function createPipeline(
           settled.push({ ok: true, value: 'duplicate' });
           continue;
         }
-        await tx.query('SAVEPOINT herald_event');
+        if (savepoints) await tx.query('SAVEPOINT herald_event');
         try {
           const value = await runHandlers(native, tx, item.route, item.event, item.message, 1, claimed.runs);
-          // Rolling back to the savepoint revives the transaction: the rest of the group goes on.
           throwIfKnownAborted(native, tx);
           settled.push({ ok: true, value });
         } catch (error) {
+          if (!savepoints) throw new FailedInGroup(k, error);
+          // Rolling back to the savepoint revives the transaction: the rest of the group goes on.
           await tx.query('ROLLBACK TO SAVEPOINT herald_event');
           await claimed.unclaim();
           settled.push({ ok: false, error });
@@ -395,4 +414,14 @@ export function createPipeline(
     /** Sends every waiting batch now (at stop). */
     flushBatches: () => Promise.all([...batchers.values()].map((b) => b.flush())),
   };
+}
+
+/** A handler of a group run without savepoints threw: the transaction rolls back, the group runs again. */
+class FailedInGroup {
+  readonly index: number;
+  readonly error: unknown;
+  constructor(index: number, error: unknown) {
+    this.index = index;
+    this.error = error;
+  }
 }

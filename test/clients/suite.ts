@@ -308,8 +308,8 @@ export function clientSuite(fixture: ClientFixture): void {
       );
       assert.equal(emitted.rows[0]?.headers.ce_correlationid, 'checkout-1');
       assert.equal(emitted.rows[0]?.headers.ce_type, 'shop.payment.requested');
-      // Both rows' xmin: under group commit the handler runs in a savepoint, a subtransaction of
-      // its own, so the rows it writes share that id (the log's xid column holds the top level's).
+      // Both rows' xmin: the handler and the ambient add wrote in the same transaction (or the same
+      // savepoint, when its group ran again with savepoints; the log's xid column holds the top level's).
       const ambient = await admin.query<{ xid: string }>(
         `SELECT xmin::text AS xid FROM "${schema}".log WHERE partition_key = $1`,
         [`${placed.payload.orderId}-ambient`],
