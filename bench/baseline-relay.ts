@@ -139,16 +139,20 @@ SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[])`,
       }
       return ids;
     },
-    commitOne(payload: BenchPayload) {
+    commit(payloads: readonly BenchPayload[]) {
       return commitTimed(pool, async (tx) => {
-        const id = randomUUID();
-        await tx.query(`INSERT INTO ${s}.outbox (id, aggregate_id, event_type, payload) VALUES ($1, $2, $3, $4)`, [
-          id,
-          payload.key,
-          'bench.event',
-          JSON.stringify(payload),
-        ]);
-        return id;
+        const ids: string[] = [];
+        for (const payload of payloads) {
+          const id = randomUUID();
+          await tx.query(`INSERT INTO ${s}.outbox (id, aggregate_id, event_type, payload) VALUES ($1, $2, $3, $4)`, [
+            id,
+            payload.key,
+            'bench.event',
+            JSON.stringify(payload),
+          ]);
+          ids.push(id);
+        }
+        return ids;
       });
     },
   };

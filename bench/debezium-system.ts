@@ -52,14 +52,18 @@ SELECT id, 'bench', key, 'bench.event', payload FROM unnest($1::uuid[], $2::text
       }
       return ids;
     },
-    commitOne(payload: BenchPayload) {
+    commit(payloads: readonly BenchPayload[]) {
       return commitTimed(pool, async (tx) => {
-        const id = randomUUID();
-        await tx.query(
-          `INSERT INTO ${s}.outbox (id, aggregatetype, aggregateid, type, payload) VALUES ($1, 'bench', $2, 'bench.event', $3)`,
-          [id, payload.key, JSON.stringify(payload)],
-        );
-        return id;
+        const ids: string[] = [];
+        for (const payload of payloads) {
+          const id = randomUUID();
+          await tx.query(
+            `INSERT INTO ${s}.outbox (id, aggregatetype, aggregateid, type, payload) VALUES ($1, 'bench', $2, 'bench.event', $3)`,
+            [id, payload.key, JSON.stringify(payload)],
+          );
+          ids.push(id);
+        }
+        return ids;
       });
     },
   };

@@ -47,10 +47,13 @@ export function heraldWriter(pool: pg.Pool, schema: string, topic: string): Writ
       }
       return ids;
     },
-    commitOne(payload: BenchPayload) {
+    commit(payloads: readonly BenchPayload[]) {
       return commitTimed(pool, async (tx) => {
-        const [added] = await outbox.add(tx, Event(payload));
-        return (added as { id: string }).id;
+        const added = await outbox.add(
+          tx,
+          payloads.map((p) => Event(p)),
+        );
+        return added.map((e) => e.id);
       });
     },
   };

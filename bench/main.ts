@@ -9,7 +9,7 @@ import { defaultVariants, writeBench } from './write.ts';
 import { anatomyNames } from './write-anatomy.ts';
 import { type ClientBenchName, clientBenchNames, writeClientsBench } from './write-clients.ts';
 
-const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sqs|postgres|all] [--events N] [--baseline-events N] [--rate R] [--seconds S] [--only herald|baseline|debezium] [--systems a,b] [--relays N] [--metrics] [--source polling|cdc|all] [--compression none|gzip|snappy|lz4|zstd] [--json]
+const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sqs|postgres|all] [--events N] [--baseline-events N] [--rate R[,R2,...]] [--seconds S] [--events-per-tx N] [--only herald|baseline|debezium] [--systems a,b] [--relays N] [--metrics] [--source polling|cdc|all] [--compression none|gzip|snappy|lz4|zstd] [--json]
        npm run bench -- consume [--events N] [--duplicates FRACTION] [--concurrency N] [--only herald|herald-single|herald-batch|baseline] [--json]
        npm run bench -- write [--writers N] [--payload-bytes B] [--seconds S] [--rounds R] [--anatomy] [--variants a,b] [--json]
        npm run bench -- write --clients all|NAME,NAME [--writers N] [--payload-bytes B] [--seconds S] [--json]
@@ -23,8 +23,11 @@ const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sq
   --events N            backlog Herald drains (default per transport: kafka 20000, rabbitmq 10000,
                         nats 10000, sqs 5000, postgres 10000)
   --baseline-events N   backlog the baseline drains (default: the same as --events)
-  --rate R              events per second offered in the latency phase (default 1000)
-  --seconds S           length of the latency phase (default 10)
+  --rate R[,R2,...]     events per second offered in the latency phase (default 1000); several:
+                        the phase at each rate in turn (a sweep, in "sweep" of each JSON line)
+  --seconds S           length of the latency phase, at each rate (default 10)
+  --events-per-tx N     events each transaction of the latency phase writes (default 1); the rate
+                        stays in events a second, for rates beyond the writers' commits a second
   --only SYSTEM         run one system only
   --systems a,b         the systems to run, in order: herald, baseline (default both), debezium
                         (Debezium 3.6's PostgreSQL connector and outbox event router on Kafka
@@ -144,6 +147,7 @@ function parse() {
       'baseline-events': { type: 'string' },
       rate: { type: 'string' },
       seconds: { type: 'string' },
+      'events-per-tx': { type: 'string' },
       only: { type: 'string' },
       relays: { type: 'string' },
       duplicates: { type: 'string' },
@@ -185,6 +189,7 @@ const flags: Record<string, readonly string[]> = {
     'baseline-events',
     'rate',
     'seconds',
+    'events-per-tx',
     'only',
     'systems',
     'relays',
@@ -237,8 +242,9 @@ if (command === 'relay') {
     transports: transport === 'all' ? transportNames : [transport as TransportName],
     events: eventsFor,
     baselineEvents: (t) => baselineEvents ?? eventsFor(t),
-    rate: positive('rate', values.rate, 1000, false),
+    rates: (values.rate ?? '1000').split(',').map((r) => positive('rate', r.trim(), 1000, false)),
     seconds: positive('seconds', values.seconds, 10, false),
+    eventsPerTx: positive('events-per-tx', values['events-per-tx'], 1),
     json: values.json,
     relays: positive('relays', values.relays, 1),
     metrics: values.metrics,

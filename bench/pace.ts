@@ -22,7 +22,7 @@ export async function pacedWrites(options: {
   rate: number;
   seconds: number;
   concurrency: number;
-  commit: (i: number) => Promise<{ id: string; at: number }>;
+  commit: (i: number) => Promise<{ ids: string[]; at: number }>;
 }): Promise<PacedResult> {
   const { rate, concurrency, commit } = options;
   const total = Math.round(rate * options.seconds);
@@ -37,8 +37,8 @@ export async function pacedWrites(options: {
   const launch = (i: number) => {
     inFlight++;
     const task = commit(i)
-      .then(({ id, at }) => {
-        result.committed.set(id, at);
+      .then(({ ids, at }) => {
+        for (const id of ids) result.committed.set(id, at);
         const second = Math.floor((performance.now() - start) / 1000);
         result.perSecond[second] = (result.perSecond[second] ?? 0) + 1;
       })

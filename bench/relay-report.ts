@@ -133,5 +133,19 @@ export function report(
           ).map(([label, f]) => [label, ...bySource.map((r) => String(f(r) ?? '-'))]),
         ])}`
       : '';
-  return `${table(rows)}${sourcesTable}\n\n${notes.join('\n')}`;
+  return `${table(rows)}${sourcesTable}${sweepTable(results, arrival)}\n\n${notes.join('\n')}`;
+}
+
+/** With several rates (--rate R1,R2,...): each system's latency at each, one row per system and rate. */
+function sweepTable(results: SystemResult[], arrival: string): string {
+  if (!results.some((r) => r.sweep.length > 1)) return '';
+  const name = (r: SystemResult) =>
+    r.system === 'herald'
+      ? `herald ${r.source}${r.relays > 1 ? ` x${r.relays}` : ''}${r.metrics ? ' +metrics' : ''}`
+      : r.system;
+  const head = ['rate sweep', 'offered/s', 'achieved/s', 'late writes', `${arrival} p50`, 'p90', 'p99', 'max (ms)'];
+  const body = results.flatMap((r) =>
+    r.sweep.map((x) => [name(r), x.rate, x.achievedRate, x.lateWrites, x.p50Ms, x.p90Ms, x.p99Ms, x.maxMs].map(String)),
+  );
+  return `\n\n${table([head, ...body])}`;
 }

@@ -5,6 +5,7 @@ import { debeziumBatch, debeziumSystem } from './debezium-system.ts';
 import { measureFailover } from './failover.ts';
 import { heraldBatchSize, heraldSystem } from './herald-system.ts';
 import { metricsCostPerEvent } from './metrics-cost.ts';
+import type { PacedResult } from './pace.ts';
 import { makePayload } from './payload.ts';
 import { report } from './relay-report.ts';
 import { progress, round, summarize } from './stats.ts';
@@ -21,8 +22,11 @@ export interface RelayBenchOptions {
   events: (transport: TransportName) => number;
   /** Backlog drained by the baseline, per transport. */
   baselineEvents: (transport: TransportName) => number;
-  rate: number;
+  /** Events per second offered in the latency phase, one after the other (a sweep); the first is `rate`. */
+  rates: readonly number[];
   seconds: number;
+  /** Events each transaction of the latency phase writes (1 by default). */
+  eventsPerTx: number;
   json: boolean;
   systems: readonly SystemName[];
   /** With N > 1, Herald runs twice in the run: with 1 relay and with N, plus a failover phase. */
@@ -63,6 +67,7 @@ export interface SystemResult {
   rate: number;
   achievedRate: number;
   seconds: number;
+  eventsPerTx: number;
   lateWrites: number;
   failedWrites: number;
   unexpected: number;
@@ -75,6 +80,8 @@ export interface SystemResult {
   ackP99Ms: number;
   /** Herald's relay source (the baseline polls). */
   source: 'polling' | 'cdc';
+  /** The latency phase at each offered rate (--rate R1,R2,...), the first being the fields above. */
+  sweep: RateResult[];
   /** CPU seconds per 10,000 events in the steady-rate phase (bench/cpu.ts); null where unknown. */
   relayCpuSecPer10k: number | null;
   relayPgCpuSecPer10k: number | null;
@@ -82,6 +89,21 @@ export interface SystemResult {
   walsenderCpuSecPer10k: number | null;
   /** The server's processes but the writers' backends (their pool has closed when it is read). */
   pgCpuSecPer10k: number | null;
+}
+
+/** Commit→arrival (and →ack) at one offered rate. */
+export interface RateResult {
+  rate: number;
+  achievedRate: number;
+  lateWrites: number;
+  failedWrites: number;
+  events: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  ackP50Ms: number;
+  ackP99Ms: number;
 }
 
 const partitions = 6;
@@ -161,38 +183,64 @@ async function runSystem(
     await waitFor(`${name} drain`, () => sys.published(), drainEvents);
     const drainedIn = Date.now() - started;
     await settle(() => sys.published());
-    progress(
-      `${name}: published ${sys.published()} (drain done in ~${drainedIn} ms); offering ${options.rate}/s for ${options.seconds} s`,
-    );
+    progress(`${name}: published ${sys.published()} (drain done in ~${drainedIn} ms)`);
 
     const probe = await cpuProbe(probeDb, sys.applicationName, { slot: sys.slot, pid: sys.relayPid?.() });
-    const cpuBefore = probe.sample();
-    const writes = await pacedWritesInWorker({
-      spec: sys.writer,
-      databaseUrl,
-      rate: options.rate,
-      seconds: options.seconds,
-      concurrency: writers,
-      firstIndex: drainEvents,
-    });
-    progress(
-      `${name}: ${writes.committed.size} committed in ${Math.round(writes.elapsedMs)} ms; waiting for the relay`,
-    );
-    progress(`${name}: commits in each second: ${Array.from(writes.perSecond, (n) => n ?? 0).join(' ')}`);
-    await waitFor(`${name} steady`, () => sys.published(), drainEvents + writes.committed.size);
-    const cpu = per10k(cpuBefore, probe.sample(), writes.committed.size);
-    await settle(() => sys.published());
+    // The latency phase at each rate in turn; CPU per 10,000 events is the first rate's.
+    const phases: { rate: number; writes: PacedResult }[] = [];
+    let cpu: ReturnType<typeof per10k> | undefined;
+    let written = drainEvents;
+    for (const rate of options.rates) {
+      progress(`${name}: offering ${rate}/s for ${options.seconds} s`);
+      const cpuBefore = probe.sample();
+      const writes = await pacedWritesInWorker({
+        spec: sys.writer,
+        databaseUrl,
+        rate,
+        seconds: options.seconds,
+        concurrency: writers,
+        eventsPerTx: options.eventsPerTx,
+        firstIndex: written,
+      });
+      written += writes.offered * options.eventsPerTx;
+      progress(
+        `${name}: ${writes.committed.size} committed in ${Math.round(writes.elapsedMs)} ms; waiting for the relay`,
+      );
+      progress(`${name}: commits in each second: ${Array.from(writes.perSecond, (n) => n ?? 0).join(' ')}`);
+      const before = drainEvents + phases.reduce((n, p) => n + p.writes.committed.size, 0);
+      await waitFor(`${name} steady`, () => sys.published(), before + writes.committed.size);
+      cpu ??= per10k(cpuBefore, probe.sample(), writes.committed.size);
+      await settle(() => sys.published());
+      phases.push({ rate, writes });
+    }
     await sys.stopRelay();
 
+    const committedAt = new Map(phases.flatMap((p) => [...p.writes.committed]));
     progress(`${name}: reading ${sys.topic} back`);
-    const back = await observer.readBack(new Set([...drainIds, ...writes.committed.keys()]));
-    const t = tally(name, back, drainIds, writes.committed);
+    const back = await observer.readBack(new Set([...drainIds, ...committedAt.keys()]));
+    const t = tally(name, back, drainIds, committedAt);
     // A relay that takes seconds to start (Debezium's JVM) is timed from its first event's arrival.
     const drainStart = sys.slowStart ? firstArrival(back, drainIds) : started;
     const drainSeconds = (t.drainEnd - drainStart) / 1000;
-    const l = summarize(t.latencies);
-    const a = tally(`${name} acks`, ackedBack(sys.acked), drainIds, writes.committed);
-    const ackLatency = summarize(a.latencies);
+    const a = tally(`${name} acks`, ackedBack(sys.acked), drainIds, committedAt);
+    const sweep = phases.map(({ rate, writes }): RateResult => {
+      const l = summarize(tally(name, back, [], writes.committed).latencies);
+      const ack = summarize(tally(`${name} acks`, ackedBack(sys.acked), [], writes.committed).latencies);
+      return {
+        rate,
+        achievedRate: round(writes.committed.size / (writes.elapsedMs / 1000), 0),
+        lateWrites: writes.late,
+        failedWrites: writes.failed,
+        events: writes.committed.size,
+        p50Ms: l.p50,
+        p90Ms: l.p90,
+        p99Ms: l.p99,
+        maxMs: l.max,
+        ackP50Ms: ack.p50,
+        ackP99Ms: ack.p99,
+      };
+    });
+    const [l] = sweep as [RateResult];
     return {
       system: name,
       relays: sys.relays,
@@ -202,26 +250,28 @@ async function runSystem(
       lost: t.lost,
       duplicates: t.duplicates,
       eventsPerSec: round(drainEvents / drainSeconds, 0),
-      p50Ms: l.p50,
-      p99Ms: l.p99,
-      p90Ms: l.p90,
-      maxMs: l.max,
+      p50Ms: l.p50Ms,
+      p99Ms: l.p99Ms,
+      p90Ms: l.p90Ms,
+      maxMs: l.maxMs,
       drainEvents,
       drainSeconds: round(drainSeconds, 3),
-      latencyEvents: writes.committed.size,
-      rate: options.rate,
-      achievedRate: round(writes.committed.size / (writes.elapsedMs / 1000), 0),
+      latencyEvents: l.events,
+      rate: l.rate,
+      achievedRate: l.achievedRate,
       seconds: options.seconds,
-      lateWrites: writes.late,
-      failedWrites: writes.failed,
+      eventsPerTx: options.eventsPerTx,
+      lateWrites: l.lateWrites,
+      failedWrites: l.failedWrites,
       unexpected: t.unexpected,
       partitions: transport.partitions,
       batchSize: name === 'herald' ? heraldBatchSize : name === 'debezium' ? debeziumBatch : baselineBatch,
       ackEventsPerSec: round(drainEvents / ((a.drainEnd - drainStart) / 1000), 0),
-      ackP50Ms: ackLatency.p50,
-      ackP99Ms: ackLatency.p99,
+      ackP50Ms: l.ackP50Ms,
+      ackP99Ms: l.ackP99Ms,
       source: sys.source,
-      ...cpu,
+      ...(cpu as ReturnType<typeof per10k>),
+      sweep,
     };
   } finally {
     await observer.close();

@@ -8,8 +8,8 @@ export type SystemName = 'herald' | 'baseline' | 'debezium';
 export interface Writer {
   /** A backlog the way a busy application writes it: many events per transaction. */
   writeBacklog(payloads: readonly BenchPayload[]): Promise<string[]>;
-  /** One event in a transaction of its own; `at` is Date.now() right after COMMIT returned. */
-  commitOne(payload: BenchPayload): Promise<{ id: string; at: number }>;
+  /** One transaction writing these events (one, in the default latency phase); `at` is Date.now() right after COMMIT returned. */
+  commit(payloads: readonly BenchPayload[]): Promise<{ ids: string[]; at: number }>;
 }
 
 /** Enough to open a system's writer anywhere, e.g. in the writer thread. */
@@ -67,13 +67,13 @@ export interface SystemConfig {
 export const backlogChunk = 1000;
 
 /** Commits `fn` alone in a transaction and notes the time COMMIT returned. */
-export async function commitTimed(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<string>) {
+export async function commitTimed(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<string[]>) {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
-    const id = await fn(client);
+    const ids = await fn(client);
     await client.query('COMMIT');
-    return { id, at: Date.now() };
+    return { ids, at: Date.now() };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => {});
     throw error;

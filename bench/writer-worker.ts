@@ -24,11 +24,13 @@ try {
       : spec.system === 'debezium'
         ? debeziumWriter(pool, spec.schema)
         : baselineWriter(pool, spec.schema);
+  // `rate` is in events a second: transactions of `eventsPerTx` events each, at rate / eventsPerTx.
+  const n = request.eventsPerTx;
   const result = await pacedWrites({
-    rate: request.rate,
+    rate: request.rate / n,
     seconds: request.seconds,
     concurrency: request.concurrency,
-    commit: (i) => writer.commitOne(makePayload(request.firstIndex + i)),
+    commit: (i) => writer.commit(Array.from({ length: n }, (_, k) => makePayload(request.firstIndex + i * n + k))),
   });
   parentPort?.postMessage({ ...result, committed: [...result.committed] });
 } finally {

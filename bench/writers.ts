@@ -8,6 +8,8 @@ export interface PacedRequest {
   rate: number;
   seconds: number;
   concurrency: number;
+  /** Events each transaction writes. */
+  eventsPerTx: number;
   /** Payload number of the first event (after the backlog's). */
   firstIndex: number;
 }
