@@ -1,107 +1,25 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { z } from 'zod';
-import {
-  createOutbox,
-  defineEvent,
-  HeraldError,
-  isHeraldError,
-  type ReplayResult,
-  replayEvents,
-} from '../../src/index.ts';
+import { createOutbox, defineEvent, HeraldError, isHeraldError, replayEvents } from '../../src/index.ts';
 import type { Queryable } from '../../src/store/db.ts';
 import { memoryTransport } from '../../src/testing/index.ts';
 import { kafka } from '../../src/transports/kafka/index.ts';
 import type { Transport } from '../../src/transports/transport.ts';
 import { brokers, databaseUrl, freshSchema, inTransaction, type TestSchema } from '../support/env.ts';
-import { createTopic, type ReadMessage, readTopic } from '../support/kafka.ts';
+import { createTopic, readTopic } from '../support/kafka.ts';
+import { assertReplayed, hour, Placed, replayLog, type Written } from '../support/replay-log.ts';
 
-const run = promisify(execFile);
-const hour = 3_600_000;
-
-interface Written {
-  id: string;
-  type: string;
-  key: string;
-  time: Date;
-}
-
-/** Ids per key, in the order given: what one partition of the replay topic must hold. */
-function byKey(events: { key: string; id: string }[]): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const e of events) out.set(e.key, [...(out.get(e.key) ?? []), e.id]);
-  return out;
-}
-
-function assertReplayed(messages: ReadMessage[], expected: Written[], replayId: string): void {
-  assert.equal(messages.length, expected.length, 'exactly the matching events, once each');
-  assert.deepEqual(new Set(messages.map((m) => m.headers.ce_id)), new Set(expected.map((e) => e.id)));
-  for (const m of messages) {
-    assert.equal(m.headers['herald-replay'], replayId);
-    assert.equal(m.headers.ce_partitionkey, m.key);
-  }
-  // readTopic gives offset order per partition, and one key lives in one partition.
-  const got = byKey(messages.map((m) => ({ key: m.key, id: m.headers.ce_id as string })));
-  assert.deepEqual(got, byKey(expected), 'per key, the order the events were written');
-}
-
+// replayEvents on the log of test/support/replay-log.ts (the command: test/cli/replay.test.ts).
 describe('replay: a slice of the log published again', () => {
-  let db: TestSchema;
+  const log = replayLog();
+  const { now, from, to, inWindow } = log;
   let transport: Transport;
-  let ownTopic: string;
-  const now = Date.now();
-  const from = new Date(now - 3 * hour);
-  const to = new Date(now - hour);
-  const written: Written[] = [];
-  const inWindow = () => written.filter((e) => e.time >= from && e.time < to);
-
-  const Order = (type: string) =>
-    defineEvent({
-      type,
-      version: 1,
-      schema: z.object({ orderId: z.string(), n: z.number().int() }),
-      key: (p) => p.orderId,
-    });
-  const Placed = Order('shop.order.placed');
-  const Paid = Order('shop.order.paid');
-  const Shipped = Order('shop.order.shipped'); // no destination: the topic strategy decides
-
-  before(async () => {
-    db = await freshSchema();
-    ownTopic = await createTopic(3, 'herald-replay-own');
+  before(() => {
     transport = kafka({ brokers, clientId: 'herald-replay-test' });
-    const outbox = createOutbox({ schema: db.schema, source: '/shop' });
-    const keys = ['k1', 'k2', 'k3'];
-    const kinds = [Placed, Paid, Shipped];
-    let n = 0;
-    const write = async (times: Date[]) => {
-      await inTransaction(db.pool, async (tx) => {
-        for (const time of times) {
-          const key = keys[(n * 7 + Math.floor(n / 3)) % 3] as string;
-          const kind = kinds[n % 3] as typeof Placed;
-          const destination = kind === Shipped ? {} : { destination: ownTopic };
-          // Payments belong to an aggregate of their own: what --aggregate-type selects.
-          const aggregate = kind === Paid ? { aggregate: { type: 'payment', id: `pay-${n}` } } : {};
-          const event = kind({ orderId: key, n }, { time, ...destination, ...aggregate });
-          await outbox.add(tx, event);
-          written.push({ id: event.id, type: event.type, key, time });
-          n++;
-        }
-      });
-    };
-    await write([new Date(now - 5 * hour), new Date(now - 3 * hour - 1)]); // before the window
-    // 60 transactions of 3 events in the window, keys and types interleaved.
-    for (let i = 0; i < 60; i++) {
-      const t = now - 2 * hour + i * 1000;
-      await write([new Date(t), new Date(t + 1), new Date(t + 2)]);
-    }
-    await write([new Date(now - hour), new Date(now - 10 * 60_000)]); // `to` is exclusive; after it
   });
   after(async () => {
     await transport?.close();
-    await db?.drop();
   });
 
   it('replays a window filtered by type and key to another topic: exactly those, per-key order, same ce_id', async () => {
@@ -112,8 +30,8 @@ describe('replay: a slice of the log published again', () => {
     assert.ok(expected.length > 50);
     const progress: [number, number][] = [];
     const result = await replayEvents({
-      db: db.pool,
-      schema: db.schema,
+      db: log.db.pool,
+      schema: log.db.schema,
       transport,
       from,
       to,
@@ -150,15 +68,15 @@ describe('replay: a slice of the log published again', () => {
     const expected = inWindow().filter((e) => e.key === 'k3' && e.type !== 'shop.order.shipped');
     const result = await replayEvents({
       db: databaseUrl, // a connection string: the replay opens and closes its own pool
-      schema: db.schema,
+      schema: log.db.schema,
       transport,
       from,
       to,
       keys: ['k3'],
       types: ['shop.order.placed', 'shop.order.paid'],
     });
-    assert.deepEqual(result.byDestination, { [ownTopic]: expected.length });
-    const messages = await readTopic(ownTopic, expected.length, { settleMs: 1000 });
+    assert.deepEqual(result.byDestination, { [log.ownTopic]: expected.length });
+    const messages = await readTopic(log.ownTopic, expected.length, { settleMs: 1000 });
     assertReplayed(messages, expected, result.replayId);
   });
 
@@ -166,7 +84,14 @@ describe('replay: a slice of the log published again', () => {
     const topic = await createTopic(1, 'herald-replay-dry');
     const expected = inWindow();
     const count = (f: (e: Written) => boolean) => expected.filter(f).length;
-    const result = await replayEvents({ db: db.pool, schema: db.schema, from, to, dryRun: true, topicPrefix: 'pfx' });
+    const result = await replayEvents({
+      db: log.db.pool,
+      schema: log.db.schema,
+      from,
+      to,
+      dryRun: true,
+      topicPrefix: 'pfx',
+    });
     assert.equal(result.dryRun, true);
     assert.equal(result.matched, expected.length);
     assert.equal(result.published, 0);
@@ -176,15 +101,15 @@ describe('replay: a slice of the log published again', () => {
       'shop.order.shipped': count((e) => e.type === 'shop.order.shipped'),
     });
     assert.deepEqual(result.byDestination, {
-      [ownTopic]: count((e) => e.type !== 'shop.order.shipped'),
+      [log.ownTopic]: count((e) => e.type !== 'shop.order.shipped'),
       'pfx.shop.order.shipped': count((e) => e.type === 'shop.order.shipped'),
     });
     assert.deepEqual(result.first, expected[0]?.time);
     assert.deepEqual(result.last, expected.at(-1)?.time);
 
     const redirected = await replayEvents({
-      db: db.pool,
-      schema: db.schema,
+      db: log.db.pool,
+      schema: log.db.schema,
       transport,
       from,
       to,
@@ -195,8 +120,8 @@ describe('replay: a slice of the log published again', () => {
 
     // A backfill of one aggregate type (seed 004): only the payments of the window.
     const payments = await replayEvents({
-      db: db.pool,
-      schema: db.schema,
+      db: log.db.pool,
+      schema: log.db.schema,
       from,
       to,
       dryRun: true,
@@ -214,15 +139,15 @@ describe('replay: a slice of the log published again', () => {
     // A window of its own, far from the others.
     const time = new Date(now - 40 * hour);
     const window = { from: new Date(time.getTime() - hour), to: new Date(time.getTime() + hour) };
-    const outbox = createOutbox({ schema: db.schema });
+    const outbox = createOutbox({ schema: log.db.schema });
     const add = (tx: Queryable, n: number) => outbox.add(tx, Placed({ orderId: 'k9', n }, { time }));
-    await inTransaction(db.pool, (tx) => add(tx, 1)); // committed before the open one started
-    const open = await db.pool.connect();
+    await inTransaction(log.db.pool, (tx) => add(tx, 1)); // committed before the open one started
+    const open = await log.db.pool.connect();
     try {
       await open.query('BEGIN');
       await add(open, 2); // still open when the replay starts
-      await inTransaction(db.pool, (tx) => add(tx, 3)); // committed, but after the open one began
-      const dry = await replayEvents({ db: db.pool, schema: db.schema, ...window, dryRun: true });
+      await inTransaction(log.db.pool, (tx) => add(tx, 3)); // committed, but after the open one began
+      const dry = await replayEvents({ db: log.db.pool, schema: log.db.schema, ...window, dryRun: true });
       assert.equal(dry.matched, 1, 'only the transaction below the oldest one still open');
 
       // The open transaction commits while the replay runs: its rows do not join the slice.
@@ -239,8 +164,8 @@ describe('replay: a slice of the log published again', () => {
         },
       };
       const result = await replayEvents({
-        db: db.pool,
-        schema: db.schema,
+        db: log.db.pool,
+        schema: log.db.schema,
         ...window,
         transport: committing,
         pageSize: 1,
@@ -257,14 +182,21 @@ describe('replay: a slice of the log published again', () => {
       open.release();
     }
     // Once everything has ended, all three are there, in (xid, seq) order.
-    const later = await replayEvents({ db: db.pool, schema: db.schema, ...window, dryRun: true });
+    const later = await replayEvents({ db: log.db.pool, schema: log.db.schema, ...window, dryRun: true });
     assert.equal(later.matched, 3);
   });
 
   it('retries a page the transport failed to publish, and stops after the page in flight when aborted', async () => {
     const memory = memoryTransport();
     memory.failNext(2);
-    const all = await replayEvents({ db: db.pool, schema: db.schema, transport: memory, from, to, pageSize: 50 });
+    const all = await replayEvents({
+      db: log.db.pool,
+      schema: log.db.schema,
+      transport: memory,
+      from,
+      to,
+      pageSize: 50,
+    });
     assert.equal(all.published, inWindow().length);
     assert.deepEqual(
       memory.messages.map((m) => m.id),
@@ -274,8 +206,8 @@ describe('replay: a slice of the log published again', () => {
     memory.clear();
     const stopper = new AbortController();
     const partial = await replayEvents({
-      db: db.pool,
-      schema: db.schema,
+      db: log.db.pool,
+      schema: log.db.schema,
       transport: memory,
       from,
       to,
@@ -294,7 +226,7 @@ describe('replay: a slice of the log published again', () => {
   it('rejects bad options with HERALD_INVALID_CONFIG naming the setting', async () => {
     const bad = (options: Partial<Parameters<typeof replayEvents>[0]>, setting: string) =>
       assert.rejects(
-        replayEvents({ db: db.pool, schema: db.schema, transport, from, to, ...options }),
+        replayEvents({ db: log.db.pool, schema: log.db.schema, transport, from, to, ...options }),
         (error: unknown) =>
           isHeraldError(error, 'HERALD_INVALID_CONFIG') &&
           error.details.setting === setting &&
@@ -306,83 +238,9 @@ describe('replay: a slice of the log published again', () => {
     await bad({ destination: 'not a topic!' }, 'destination');
     await bad({ types: [''] }, 'types');
     await assert.rejects(
-      replayEvents({ db: db.pool, schema: db.schema, from, to }),
+      replayEvents({ db: log.db.pool, schema: log.db.schema, from, to }),
       /transport: must be a Herald transport/,
     );
-  });
-
-  describe('herald replay (the CLI)', () => {
-    const env = () => ({
-      ...process.env,
-      DATABASE_URL: databaseUrl,
-      KAFKA_BROKERS: brokers.join(','),
-      HERALD_SCHEMA: db.schema,
-    });
-    const herald = (args: string[], extraEnv: Record<string, string | undefined> = {}) =>
-      run(process.execPath, ['src/cli/main.ts', 'replay', ...args], { env: { ...env(), ...extraEnv } });
-
-    it('--json prints one JSON line summary and publishes the slice', async () => {
-      const topic = await createTopic(3, 'herald-replay-cli');
-      const types = ['shop.order.placed', 'shop.order.paid'];
-      const expected = inWindow().filter((e) => types.includes(e.type) && ['k1', 'k2'].includes(e.key));
-      const { stdout, stderr } = await herald([
-        '--from',
-        '3h',
-        '--to',
-        to.toISOString(),
-        '--type',
-        types.join(','),
-        '--key',
-        'k1',
-        '--key',
-        'k2',
-        '--destination',
-        topic,
-        '--page-size',
-        '10',
-        '--json',
-      ]);
-      assert.equal(stderr, '', 'no progress bar when stderr is not a terminal');
-      const lines = stdout.trim().split('\n');
-      assert.equal(lines.length, 1);
-      const summary = JSON.parse(lines[0] as string) as ReplayResult & { from: string; to: string };
-      assert.equal(summary.matched, expected.length);
-      assert.equal(summary.published, expected.length);
-      assert.equal(summary.dryRun, false);
-      assert.equal(summary.to, to.toISOString());
-      assert.deepEqual(summary.byDestination, { [topic]: expected.length });
-      assert.equal(typeof summary.seconds, 'number');
-      assert.equal(typeof summary.eventsPerSecond, 'number');
-      const messages = await readTopic(topic, expected.length, { settleMs: 1000 });
-      assertReplayed(messages, expected, summary.replayId);
-    });
-
-    it('--dry-run needs no brokers and prints what would be published', async () => {
-      const { stdout } = await herald(['--from', from.toISOString(), '--to', to.toISOString(), '--dry-run'], {
-        KAFKA_BROKERS: undefined,
-      });
-      assert.match(stdout, new RegExp(`^dry run: would publish ${inWindow().length} events`));
-      assert.match(stdout, /by type:\n {4}shop\.order\.paid +\d+/);
-      assert.match(stdout, /by destination:\n/);
-      const paid = inWindow().filter((e) => e.type === 'shop.order.paid').length;
-      const backfill = await herald(
-        ['--from', from.toISOString(), '--to', to.toISOString(), '--dry-run', '--aggregate-type', 'payment'],
-        { KAFKA_BROKERS: undefined },
-      );
-      assert.match(backfill.stdout, new RegExp(`^dry run: would publish ${paid} events`));
-      assert.match(stdout, new RegExp(`first ${inWindow()[0]?.time.toISOString()}`));
-    });
-
-    it('a bad --from, or --from after --to, exits 2 naming the flag', async () => {
-      for (const args of [['--from', 'yesterday'], ['--from', '2025-02-30'], ['--from', '1h', '--to', '2h'], []]) {
-        await assert.rejects(herald(args), (error: { code?: number; stderr?: string }) => {
-          assert.equal(error.code, 2, `${args.join(' ')}: ${error.stderr}`);
-          assert.match(error.stderr ?? '', /HERALD_INVALID_CONFIG: --from/);
-          return true;
-        });
-      }
-      await assert.rejects(herald(['--from', '2h', '--to', 'soon']), /--to: "soon"/);
-    });
   });
 });
 
