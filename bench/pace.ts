@@ -11,6 +11,8 @@ export interface PacedResult {
   late: number;
   /** Commits in each second of the run. */
   perSecond: number[];
+  /** Each transaction's BEGIN → COMMIT returned, ms: how long it held its xid back from the relay's read. */
+  txMs: number[];
 }
 
 /**
@@ -22,11 +24,19 @@ export async function pacedWrites(options: {
   rate: number;
   seconds: number;
   concurrency: number;
-  commit: (i: number) => Promise<{ ids: string[]; at: number }>;
+  commit: (i: number) => Promise<{ ids: string[]; at: number; tookMs: number }>;
 }): Promise<PacedResult> {
   const { rate, concurrency, commit } = options;
   const total = Math.round(rate * options.seconds);
-  const result: PacedResult = { committed: new Map(), offered: total, failed: 0, elapsedMs: 0, late: 0, perSecond: [] };
+  const result: PacedResult = {
+    committed: new Map(),
+    offered: total,
+    failed: 0,
+    elapsedMs: 0,
+    late: 0,
+    perSecond: [],
+    txMs: [],
+  };
   let firstError: unknown;
   let inFlight = 0;
   let issued = 0;
@@ -37,8 +47,9 @@ export async function pacedWrites(options: {
   const launch = (i: number) => {
     inFlight++;
     const task = commit(i)
-      .then(({ ids, at }) => {
+      .then(({ ids, at, tookMs }) => {
         for (const id of ids) result.committed.set(id, at);
+        result.txMs.push(tookMs);
         const second = Math.floor((performance.now() - start) / 1000);
         result.perSecond[second] = (result.perSecond[second] ?? 0) + 1;
       })

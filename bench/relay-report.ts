@@ -143,9 +143,23 @@ function sweepTable(results: SystemResult[], arrival: string): string {
     r.system === 'herald'
       ? `herald ${r.source}${r.relays > 1 ? ` x${r.relays}` : ''}${r.metrics ? ' +metrics' : ''}`
       : r.system;
-  const head = ['rate sweep', 'offered/s', 'achieved/s', 'late writes', `${arrival} p50`, 'p90', 'p99', 'max (ms)'];
+  const head = [
+    'rate sweep',
+    'offered/s',
+    'achieved/s',
+    'late writes',
+    `${arrival} p50`,
+    'p90',
+    'p99',
+    'max (ms)',
+    'writer tx p50 / p99 (ms)',
+  ];
   const body = results.flatMap((r) =>
-    r.sweep.map((x) => [name(r), x.rate, x.achievedRate, x.lateWrites, x.p50Ms, x.p90Ms, x.p99Ms, x.maxMs].map(String)),
+    r.sweep.map((x) =>
+      [name(r), x.rate, x.achievedRate, x.lateWrites, x.p50Ms, x.p90Ms, x.p99Ms, x.maxMs]
+        .map(String)
+        .concat(`${x.txP50Ms} / ${x.txP99Ms}`),
+    ),
   );
   return `\n\n${table([head, ...body])}`;
 }

@@ -104,6 +104,12 @@ export interface RateResult {
   maxMs: number;
   ackP50Ms: number;
   ackP99Ms: number;
+  /**
+   * The writers' transactions, BEGIN → COMMIT: the relay reads only below the oldest transaction
+   * still open (the gapless read), so a slow one holds back the events committed after it.
+   */
+  txP50Ms: number;
+  txP99Ms: number;
 }
 
 const partitions = 6;
@@ -226,6 +232,7 @@ async function runSystem(
     const sweep = phases.map(({ rate, writes }): RateResult => {
       const l = summarize(tally(name, back, [], writes.committed).latencies);
       const ack = summarize(tally(`${name} acks`, ackedBack(sys.acked), [], writes.committed).latencies);
+      const tx = summarize(writes.txMs);
       return {
         rate,
         achievedRate: round(writes.committed.size / (writes.elapsedMs / 1000), 0),
@@ -238,6 +245,8 @@ async function runSystem(
         maxMs: l.max,
         ackP50Ms: ack.p50,
         ackP99Ms: ack.p99,
+        txP50Ms: tx.p50,
+        txP99Ms: tx.p99,
       };
     });
     const [l] = sweep as [RateResult];

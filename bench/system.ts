@@ -9,7 +9,7 @@ export interface Writer {
   /** A backlog the way a busy application writes it: many events per transaction. */
   writeBacklog(payloads: readonly BenchPayload[]): Promise<string[]>;
   /** One transaction writing these events (one, in the default latency phase); `at` is Date.now() right after COMMIT returned. */
-  commit(payloads: readonly BenchPayload[]): Promise<{ ids: string[]; at: number }>;
+  commit(payloads: readonly BenchPayload[]): Promise<{ ids: string[]; at: number; tookMs: number }>;
 }
 
 /** Enough to open a system's writer anywhere, e.g. in the writer thread. */
@@ -70,10 +70,12 @@ export const backlogChunk = 1000;
 export async function commitTimed(pool: pg.Pool, fn: (tx: pg.PoolClient) => Promise<string[]>) {
   const client = await pool.connect();
   try {
+    const began = Date.now();
     await client.query('BEGIN');
     const ids = await fn(client);
     await client.query('COMMIT');
-    return { ids, at: Date.now() };
+    const at = Date.now();
+    return { ids, at, tookMs: at - began };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => {});
     throw error;
