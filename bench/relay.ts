@@ -195,7 +195,8 @@ async function runSystem(
     // The latency phase at each rate in turn; CPU per 10,000 events is the first rate's.
     const phases: { rate: number; writes: PacedResult }[] = [];
     let cpu: ReturnType<typeof per10k> | undefined;
-    let written = drainEvents;
+    let written = drainEvents; // payload numbers used
+    let committed = drainEvents; // events the relay must have published
     for (const rate of options.rates) {
       progress(`${name}: offering ${rate}/s for ${options.seconds} s`);
       const cpuBefore = probe.sample();
@@ -213,8 +214,8 @@ async function runSystem(
         `${name}: ${writes.committed.size} committed in ${Math.round(writes.elapsedMs)} ms; waiting for the relay`,
       );
       progress(`${name}: commits in each second: ${Array.from(writes.perSecond, (n) => n ?? 0).join(' ')}`);
-      const before = drainEvents + phases.reduce((n, p) => n + p.writes.committed.size, 0);
-      await waitFor(`${name} steady`, () => sys.published(), before + writes.committed.size);
+      committed += writes.committed.size;
+      await waitFor(`${name} steady`, () => sys.published(), committed);
       cpu ??= per10k(cpuBefore, probe.sample(), writes.committed.size);
       await settle(() => sys.published());
       phases.push({ rate, writes });
@@ -228,10 +229,11 @@ async function runSystem(
     // A relay that takes seconds to start (Debezium's JVM) is timed from its first event's arrival.
     const drainStart = sys.slowStart ? firstArrival(back, drainIds) : started;
     const drainSeconds = (t.drainEnd - drainStart) / 1000;
-    const a = tally(`${name} acks`, ackedBack(sys.acked), drainIds, committedAt);
+    const acks = ackedBack(sys.acked);
+    const a = tally(`${name} acks`, acks, drainIds, committedAt);
     const sweep = phases.map(({ rate, writes }): RateResult => {
       const l = summarize(tally(name, back, [], writes.committed).latencies);
-      const ack = summarize(tally(`${name} acks`, ackedBack(sys.acked), [], writes.committed).latencies);
+      const ack = summarize(tally(`${name} acks`, acks, [], writes.committed).latencies);
       const tx = summarize(writes.txMs);
       return {
         rate,

@@ -4,9 +4,9 @@
 // in two phases, in each of which it must not grow more than 10 %: up to the end of the outage (the
 // backlog grows, memory must not), and once the backlog has drained (a catch-up leaves the heap
 // and the allocator at a new level, which must then hold); the rise between them is reported.
-// Memory is judged on growth only: a leak grows, while RSS also falls when the kernel drops the
-// pages of the node binary's code (file-backed, re-read when next run) on an idle process; the
-// deepest fall is reported. Handles and p99 leave out the outage and the catch-up.
+// Memory is judged on growth only: a leak grows, while RSS also falls on an idle process (V8
+// giving heap back, the kernel dropping file-backed pages such as the node binary's); the deepest
+// fall is reported. Handles and p99 leave out the outage and the catch-up.
 import type { SoakResult, SoakSample } from './run.ts';
 
 export interface SoakVerdict {
