@@ -2,7 +2,7 @@
  * Collects items until `size` are waiting or the first has waited `maxWaitMs`, then runs them
  * together; each `add` resolves with its own item's outcome.
  */
-export function createBatcher<T, R = import('./pipeline.ts').Outcome>(options: {
+export function createBatcher<T, R = import('./route.ts').Outcome>(options: {
   size: number;
   maxWaitMs: number;
   run: (items: T[]) => Promise<R[]>;

@@ -13,7 +13,7 @@ import type { Queryable } from '../store/db.ts';
 import type { PartitionLag, Transport } from '../transports/transport.ts';
 import type { DeadLetterTopic } from './dead-letter.ts';
 import { consumerSettings } from './options.ts';
-import type { Route } from './pipeline.ts';
+import type { Route } from './route.ts';
 import { type ConsumerRun, startConsumer } from './run.ts';
 import type { BatchHandler, ConsumerStats, Handler } from './types.ts';
 

@@ -2,8 +2,8 @@ import { type MetricsRecorder, noMetrics } from '../observe/metrics.ts';
 import { failSpan, fromTraceparent, heraldTracer, messagingSystem, tracingApi } from '../observe/tracing.ts';
 import type { IncomingMessage } from '../transports/transport.ts';
 import { errorOf, type GiveUp } from './dead-letter.ts';
-import type { Outcome } from './pipeline.ts';
 import { Released } from './released.ts';
+import type { Outcome } from './route.ts';
 
 type Handle = (m: IncomingMessage, giveUp: GiveUp) => Promise<Outcome>;
 

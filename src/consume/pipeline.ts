@@ -1,44 +1,27 @@
 import { HeraldError } from '../errors.ts';
-import type { EventDefinition } from '../events/define.ts';
 import type { Outbox } from '../outbox/outbox.ts';
 import { isLockConflict } from '../retry/classify.ts';
 import { retry } from '../retry/retry.ts';
-import { throwIfAborted, throwIfKnownAborted } from '../store/aborted.ts';
+import { throwIfAborted } from '../store/aborted.ts';
 import type { Queryable } from '../store/db.ts';
-import { claimPositions, positionKey, unclaimPosition } from '../store/sql/consumer-offsets.ts';
-import { claimInbox, claimInboxRows, type InboxRow, inboxKey, unclaimInboxRows } from '../store/sql/inbox.ts';
+import { claimInbox } from '../store/sql/inbox.ts';
 import { inTransactionScope } from '../store/transaction.ts';
 import type { IncomingMessage } from '../transports/transport.ts';
 import { type ConsumedEvent, decodeMessage, eventTime } from '../wire/incoming.ts';
 import { createBatcher } from './batch.ts';
+import { createClaim, type Item } from './claim.ts';
 import type { GiveUp } from './dead-letter.ts';
 import { emitter } from './emit.ts';
-import { createGroupCommit, GroupFailed, type Settled } from './group.ts';
+import { createGroupCommit, GroupFailed } from './group.ts';
+import { createGroupTransaction } from './group-transaction.ts';
 import { createSemaphore } from './ordering.ts';
 import { Released } from './released.ts';
-import type { BatchHandler, ConsumerContext, Handler } from './types.ts';
+import type { NamedHandler, Outcome, Route } from './route.ts';
+import type { ConsumerContext } from './types.ts';
 import { upcastAndParse } from './upcast.ts';
-
-/** One of an event type's handlers: its name, and the inbox group its rows are kept under. */
-export interface NamedHandler {
-  /** null for the type's unnamed handler, whose inbox group is the consumer group itself. */
-  name: string | null;
-  inboxGroup: string;
-  handler: Handler<unknown, unknown>;
-}
-
-export interface Route {
-  definition: EventDefinition;
-  /** The type's handlers, run in this order in one transaction, each with its own inbox row. */
-  handlers?: NamedHandler[];
-  batch?: { handler: BatchHandler<unknown, unknown>; size: number; maxWaitMs: number };
-}
 
 /** Handler attempts before a message is dead-lettered (default 5), and the backoff between them. */
 export type RetryPolicy = ConsumerContext['retry'];
-
-/** What becomes of a message: handled, skipped, or given up on (then the give-up path ran). */
-export type Outcome = 'handled' | 'duplicate' | 'skipped' | 'failed';
 
 export function createPipeline(
   deps: ConsumerContext & {
@@ -106,14 +89,6 @@ export function createPipeline(
     return giveUp(outcome.error, outcome.failures);
   }
 
-  const inboxRows = (route: Route, event: ConsumedEvent): InboxRow[] =>
-    (route.handlers ?? []).map((h) => ({
-      group: h.inboxGroup,
-      eventId: event.id,
-      eventTime: eventTime(event),
-      type: event.type,
-    }));
-
   /**
    * Runs, in order, the handlers of one event whose inbox rows were new (`fresh`): 'duplicate'
    * when every one had already run.
@@ -121,9 +96,7 @@ export function createPipeline(
   async function runHandlers(
     native: unknown,
     tx: Queryable,
-    route: Route,
-    event: ConsumedEvent,
-    m: IncomingMessage,
+    { route, event, message: m }: Item,
     attempt: number,
     fresh: (h: NamedHandler) => boolean,
   ): Promise<Outcome> {
@@ -141,124 +114,32 @@ export function createPipeline(
     return 'handled';
   }
 
-  /**
-   * What makes a second delivery a no-op: each handler's inbox row, or (offsets: 'database') the
-   * group's stored position in the message's partition, moved past it. `claim` runs in the
-   * transaction and says, per item, which handlers may run (none: a duplicate) and how to take
-   * the claim back when the item's savepoint rolls back.
-   */
-  type Claimed = { runs: (h: NamedHandler) => boolean; unclaim: () => Promise<void> } | null;
-  async function claim(tx: Queryable, items: readonly GroupItem[]): Promise<Claimed[]> {
-    const rows = items.map((i) => (i.byPosition ? [] : inboxRows(i.route, i.event)));
-    const all = rows.flat();
-    const fresh =
-      all.length === 1
-        ? new Set(
-            [...(await claimInbox(tx, schema, (all[0] as InboxRow).group, all, deps.prepared))].map((id) =>
-              inboxKey((all[0] as InboxRow).group, id),
-            ),
-          )
-        : all.length > 0
-          ? await claimInboxRows(tx, schema, all, deps.prepared)
-          : new Set<string>();
-    const placed = items.filter((i) => i.byPosition).map((i) => i.message);
-    const moved = placed.length > 0 ? await claimPositions(tx, schema, group, placed, deps.prepared) : new Set();
-    return items.map((item, k) => {
-      if (item.byPosition) {
-        if (!moved.has(positionKey(item.message))) return null;
-        return { runs: () => true, unclaim: () => unclaimPosition(tx, schema, group, item.message) };
-      }
-      // The same event twice in one group: its rows were claimed once, for the first copy.
-      const mine = (rows[k] as InboxRow[]).filter((r) => fresh.delete(inboxKey(r.group, r.eventId)));
-      if (mine.length === 0) return null;
-      const ran = new Set(mine.map((r) => r.group));
-      return { runs: (h) => ran.has(h.inboxGroup), unclaim: () => unclaimInboxRows(tx, schema, mine) };
-    });
-  }
-
-  type GroupItem = { route: Route; event: ConsumedEvent; message: IncomingMessage; byPosition: boolean };
+  const claim = createClaim(deps);
 
   /** The handlers and their claim in one transaction: a second delivery finds the claim and skips. */
-  async function runOne(item: GroupItem, attempt: number): Promise<Outcome> {
+  async function runOne(item: Item, attempt: number): Promise<Outcome> {
     return transaction(async (native, tx) => {
       const [claimed] = await claim(tx, [item]);
       if (!claimed) return 'duplicate';
-      const outcome = await runHandlers(native, tx, item.route, item.event, item.message, attempt, claimed.runs);
+      const outcome = await runHandlers(native, tx, item, attempt, claimed.runs);
       await throwIfAborted(native, tx);
       return outcome;
     });
   }
 
-  /**
-   * Group commit: the handlers of several events in one transaction, the claims of all of them
-   * made together. A handler that throws fails only its own event: the rest commit together. The
-   * group runs first without savepoints (one costs a round trip per event, and a subtransaction);
-   * if a handler throws, that transaction rolls back and the group runs again with each event's
-   * handlers inside a savepoint, the one that threw settled with its error and not run again.
-   */
-  async function runGroup(items: GroupItem[]): Promise<Settled<Outcome>[]> {
-    try {
-      return await groupTransaction(items, null);
-    } catch (error) {
-      if (!(error instanceof FailedInGroup)) throw error;
-      return groupTransaction(items, error);
-    }
-  }
-
-  async function groupTransaction(items: GroupItem[], failed: FailedInGroup | null): Promise<Settled<Outcome>[]> {
-    const savepoints = failed !== null;
-    return transaction(async (native, tx) => {
-      // Groups holding several events' locks block each other (and deadlock) where single events
-      // would not: a lock waited on for long sends its event to run alone instead.
-      const lockTimeoutMs = deps.groupCommit ? deps.groupCommit.lockTimeoutMs : 0;
-      if (lockTimeoutMs > 0) await tx.query(`SET LOCAL lock_timeout = ${lockTimeoutMs}`);
-      const claims = await claim(
-        tx,
-        items.filter((_, k) => k !== failed?.index),
-      );
-      const settled: Settled<Outcome>[] = [];
-      for (const [k, item] of items.entries()) {
-        if (k === failed?.index) {
-          settled.push({ ok: false, error: failed.error });
-          continue;
-        }
-        const claimed = claims.shift() as Claimed;
-        // Stopping: what has not started is released (its claim taken back), the rest commits.
-        if (signal.aborted) {
-          await claimed?.unclaim();
-          settled.push({ ok: false, error: new Released() });
-          continue;
-        }
-        if (!claimed) {
-          settled.push({ ok: true, value: 'duplicate' });
-          continue;
-        }
-        if (savepoints) await tx.query('SAVEPOINT herald_event');
-        try {
-          const value = await runHandlers(native, tx, item.route, item.event, item.message, 1, claimed.runs);
-          throwIfKnownAborted(native, tx);
-          settled.push({ ok: true, value });
-        } catch (error) {
-          if (!savepoints) throw new FailedInGroup(k, error);
-          // Rolling back to the savepoint revives the transaction: the rest of the group goes on.
-          await tx.query('ROLLBACK TO SAVEPOINT herald_event');
-          await claimed.unclaim();
-          settled.push({ ok: false, error });
-        }
-      }
-      // Where the client cannot say (an ORM's transaction), a failed transaction shows here or at
-      // the next SAVEPOINT: the whole group then fails, and each event is tried alone.
-      await throwIfAborted(native, tx);
-      return settled;
-    });
-  }
   const groups = deps.groupCommit
-    ? createGroupCommit<GroupItem, Outcome>({
+    ? createGroupCommit<Item, Outcome>({
         ...deps.groupCommit,
         slots,
         concurrency: deps.concurrency,
         signal,
-        run: runGroup,
+        run: createGroupTransaction({
+          transaction,
+          claim,
+          runHandlers,
+          signal,
+          lockTimeoutMs: deps.groupCommit.lockTimeoutMs,
+        }),
         contended: isLockConflict,
       })
     : null;
@@ -268,13 +149,13 @@ export function createPipeline(
     else if (outcome === 'duplicate') stats.duplicates += n;
   };
 
-  type Item = { event: ConsumedEvent; message: IncomingMessage; giveUp: GiveUp };
-  const batchers = new Map<string, ReturnType<typeof createBatcher<Item>>>();
+  type Batched = { event: ConsumedEvent; message: IncomingMessage; giveUp: GiveUp };
+  const batchers = new Map<string, ReturnType<typeof createBatcher<Batched>>>();
   const batcherFor = (route: Route) => {
     const batch = route.batch as NonNullable<Route['batch']>;
     let batcher = batchers.get(route.definition.type);
     if (!batcher) {
-      batcher = createBatcher<Item>({
+      batcher = createBatcher<Batched>({
         size: batch.size,
         maxWaitMs: batch.maxWaitMs,
         run: (items) => runBatch(route, items),
@@ -284,7 +165,7 @@ export function createPipeline(
     return batcher;
   };
 
-  async function runBatch(route: Route, items: Item[]): Promise<Outcome[]> {
+  async function runBatch(route: Route, items: Batched[]): Promise<Outcome[]> {
     const handler = (route.batch as NonNullable<Route['batch']>).handler;
     let outcomes: Outcome[] = [];
     const attempt = (n: number) =>
@@ -312,7 +193,7 @@ export function createPipeline(
     let failed = false;
     await withRetries(attempt, async (error, n) => {
       if (items.length === 1) {
-        const only = items[0] as Item;
+        const only = items[0] as Batched;
         await only.giveUp(only.message, error, n, only.event);
         outcomes = ['failed'];
         return;
@@ -375,7 +256,7 @@ export function createPipeline(
     }
     // A dead letter re-delivered is far behind its partition's position: the inbox guards it.
     const byPosition = deps.offsets === 'database' && from === 'broker';
-    const item: GroupItem = { route, event: typed, message: m, byPosition };
+    const item: Item = { route, event: typed, message: m, byPosition };
     let failedFirst: { error: unknown } | undefined;
     if (groups) {
       try {
@@ -414,14 +295,4 @@ export function createPipeline(
     /** Sends every waiting batch now (at stop). */
     flushBatches: () => Promise.all([...batchers.values()].map((b) => b.flush())),
   };
-}
-
-/** A handler of a group run without savepoints threw: the transaction rolls back, the group runs again. */
-class FailedInGroup {
-  readonly index: number;
-  readonly error: unknown;
-  constructor(index: number, error: unknown) {
-    this.index = index;
-    this.error = error;
-  }
 }

@@ -18,9 +18,10 @@ import { consumeLoop } from './loop.ts';
 import { observedHandling } from './observed.ts';
 import type { ConsumerSettings } from './options.ts';
 import { createAckTracker, createKeyedRunner } from './ordering.ts';
-import { createPipeline, type Route } from './pipeline.ts';
+import { createPipeline } from './pipeline.ts';
 import { startRedelivery } from './redeliver.ts';
 import { Released } from './released.ts';
+import type { Route } from './route.ts';
 import type { ConsumerContext, ConsumerStats } from './types.ts';
 
 /** The consumer's pool is only queried; transactions go through the client's own. */

@@ -1,0 +1,102 @@
+import { throwIfAborted, throwIfKnownAborted } from '../store/aborted.ts';
+import type { Queryable } from '../store/db.ts';
+import type { Claimed, Item } from './claim.ts';
+import type { Settled } from './group.ts';
+import { Released } from './released.ts';
+import type { NamedHandler, Outcome } from './route.ts';
+
+/** What a group's transaction needs from the pipeline around it. */
+export interface GroupTransactionContext {
+  /** A transaction of the user's client (`native`), with Herald's port to it (`tx`). */
+  transaction: <T>(fn: (native: unknown, tx: Queryable) => Promise<T>) => Promise<T>;
+  claim: (tx: Queryable, items: readonly Item[]) => Promise<(Claimed | null)[]>;
+  /** Runs the item's handlers that `runs` lets run; 'duplicate' when none may. */
+  runHandlers: (
+    native: unknown,
+    tx: Queryable,
+    item: Item,
+    attempt: number,
+    runs: (h: NamedHandler) => boolean,
+  ) => Promise<Outcome>;
+  signal: AbortSignal;
+  /** SET LOCAL lock_timeout for the group's transaction; 0 leaves the server's. */
+  lockTimeoutMs: number;
+}
+
+/** A handler of a group run without savepoints threw: the transaction rolls back, the group runs again. */
+class FailedInGroup {
+  readonly index: number;
+  readonly error: unknown;
+  constructor(index: number, error: unknown) {
+    this.index = index;
+    this.error = error;
+  }
+}
+
+/**
+ * Group commit's transaction: the handlers of several events in one transaction, the claims of
+ * all of them made together. A handler that throws fails only its own event: the rest commit
+ * together. The group runs first without savepoints (one costs a round trip per event, and a
+ * subtransaction); if a handler throws, that transaction rolls back and the group runs again
+ * with each event's handlers inside a savepoint, the one that threw settled with its error and
+ * not run again. The events before it run twice, once in effect: the first run rolled back.
+ */
+export function createGroupTransaction(ctx: GroupTransactionContext) {
+  const { signal } = ctx;
+
+  async function groupTransaction(items: Item[], failed: FailedInGroup | null): Promise<Settled<Outcome>[]> {
+    const savepoints = failed !== null;
+    return ctx.transaction(async (native, tx) => {
+      // Groups holding several events' locks block each other (and deadlock) where single events
+      // would not: a lock waited on for long sends its event to run alone instead.
+      if (ctx.lockTimeoutMs > 0) await tx.query(`SET LOCAL lock_timeout = ${ctx.lockTimeoutMs}`);
+      const claims = await ctx.claim(
+        tx,
+        items.filter((_, k) => k !== failed?.index),
+      );
+      const settled: Settled<Outcome>[] = [];
+      for (const [k, item] of items.entries()) {
+        if (k === failed?.index) {
+          settled.push({ ok: false, error: failed.error });
+          continue;
+        }
+        const claimed = claims.shift() as Claimed | null;
+        // Stopping: what has not started is released (its claim taken back), the rest commits.
+        if (signal.aborted) {
+          await claimed?.unclaim();
+          settled.push({ ok: false, error: new Released() });
+          continue;
+        }
+        if (!claimed) {
+          settled.push({ ok: true, value: 'duplicate' });
+          continue;
+        }
+        if (savepoints) await tx.query('SAVEPOINT herald_event');
+        try {
+          const value = await ctx.runHandlers(native, tx, item, 1, claimed.runs);
+          throwIfKnownAborted(native, tx);
+          settled.push({ ok: true, value });
+        } catch (error) {
+          if (!savepoints) throw new FailedInGroup(k, error);
+          // Rolling back to the savepoint revives the transaction: the rest of the group goes on.
+          await tx.query('ROLLBACK TO SAVEPOINT herald_event');
+          await claimed.unclaim();
+          settled.push({ ok: false, error });
+        }
+      }
+      // Where the client cannot say (an ORM's transaction), a failed transaction shows here or at
+      // the next SAVEPOINT: the whole group then fails, and each event is tried alone.
+      await throwIfAborted(native, tx);
+      return settled;
+    });
+  }
+
+  return async function runGroup(items: Item[]): Promise<Settled<Outcome>[]> {
+    try {
+      return await groupTransaction(items, null);
+    } catch (error) {
+      if (!(error instanceof FailedInGroup)) throw error;
+      return groupTransaction(items, error);
+    }
+  };
+}
