@@ -16,13 +16,23 @@ import { assertNoSecret, captureLogger, startPrivate } from './secrets.ts';
 
 const user = { name: 'herald-app', password: 'scram-Pw-7c1f0e' };
 
-/** The error `promise` rejects with. */
+/**
+ * The error `promise` rejects with. The transports below are made with `timeoutMs` 30 s, so a
+ * call left hanging until its deadline (61 s) fails here: a refusal must come from the broker's
+ * answer, not from the clock.
+ */
 async function rejection(promise: Promise<unknown>): Promise<HeraldError> {
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('no answer in 20 s: the refusal waited for the deadline')), 20_000);
+  });
   try {
-    await promise;
+    await Promise.race([promise, hung]);
   } catch (error) {
     assert.ok(error instanceof HeraldError, `a HeraldError, not ${inspect(error)}`);
     return error;
+  } finally {
+    clearTimeout(timer);
   }
   assert.fail('expected a rejection');
 }
@@ -60,7 +70,7 @@ describe('Kafka over TLS and SASL/SCRAM (a private broker with SSL, SASL_SSL and
     const k = need(t);
     if (!k) return;
     for (const tls of [{ caFile: otherCa }, true] as const) {
-      const transport = kafka({ brokers: [k.ssl], tls, timeoutMs: 3000 });
+      const transport = kafka({ brokers: [k.ssl], tls, timeoutMs: 30_000 });
       const error = await rejection(transport.connect());
       assert.equal(error.code, 'HERALD_TLS_FAILED', error.message);
       assert.match(error.message, /certificate/);
@@ -96,7 +106,7 @@ describe('Kafka over TLS and SASL/SCRAM (a private broker with SSL, SASL_SSL and
         brokers: [k.saslSsl],
         tls: { caFile: k.certs.ca },
         sasl: { mechanism: 'SCRAM-SHA-256', username: user.name, password: wrong },
-        timeoutMs: 3000,
+        timeoutMs: 30_000,
       });
     const direct = transport();
     const error = await rejection(direct.connect());
@@ -125,10 +135,11 @@ describe('Kafka over TLS and SASL/SCRAM (a private broker with SSL, SASL_SSL and
     });
     await relay.start();
     try {
+      // Connecting and then publishing both meet the refusal, each without waiting for a deadline.
       await waitFor(
-        'the relay to meet the refusal',
-        () => relay.stats().lastError?.code === 'HERALD_AUTHENTICATION_FAILED',
-        30_000,
+        'the relay to meet the refusal twice',
+        () => relay.stats().lastError?.code === 'HERALD_AUTHENTICATION_FAILED' && relay.stats().failures >= 2,
+        20_000,
       );
     } finally {
       await relay.stop();

@@ -1,6 +1,6 @@
 import { transportOf } from '../adapter.ts';
 import type { Transport } from '../transport.ts';
-import { diagnosed } from './diagnose.ts';
+import { checkLogin, diagnosed, isLoginRefusal } from './diagnose.ts';
 import { type KafkaOptions, kafkaSettings } from './options.ts';
 import { createPublisher } from './publish.ts';
 import { subscribeKafka } from './subscribe.ts';
@@ -17,12 +17,28 @@ export type { Partitioner, PartitionInput } from './partitioners.ts';
 export function kafka(options: KafkaOptions = {}): Transport {
   const settings = kafkaSettings(options);
   const publisher = createPublisher(settings);
+  /**
+   * With TLS or SASL, a refused login or certificate would leave the producer waiting until its
+   * deadline: connecting checks the login first, and after a refusal so does each publish, until
+   * it passes, so a wrong password fails at once and typed (docs/security.md).
+   */
+  let refused = false;
+  const loginChecked = async (call: () => Promise<void>, check: boolean) => {
+    try {
+      if (check) await checkLogin(settings);
+      refused = false;
+      await call().catch((error) => diagnosed(error, settings));
+    } catch (error) {
+      refused = isLoginRefusal(error);
+      throw error;
+    }
+  };
   return transportOf('kafka', {
     describe: () => settings.target,
     publisher: {
       ...publisher,
-      connect: () => publisher.connect().catch((error) => diagnosed(error, settings)),
-      publish: (messages) => publisher.publish(messages).catch((error) => diagnosed(error, settings)),
+      connect: () => loginChecked(() => publisher.connect(), true),
+      publish: (messages) => loginChecked(() => publisher.publish(messages), refused),
     },
     subscribe: (subscription) => subscribeKafka(settings, subscription),
   });
