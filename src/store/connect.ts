@@ -77,8 +77,12 @@ export function resolveDatabase(option: DatabaseOption | undefined): DatabaseOpt
 export function openPool(db: DatabaseOption, max = 4): { pool: PoolLike; owned: boolean; target: string } {
   if (typeof db === 'string') {
     const pool = new pg.Pool({ connectionString: db, max, connectionTimeoutMillis: 5_000 });
-    // An idle client losing its connection (the server restarted) must not crash the process.
+    // A client losing its connection (the server restarted: 57P01) must not end the process.
+    // Idle, the pool hears it and re-emits it here; checked out with no query running, the
+    // client emits it itself, so every client of this pool listens from the start, whoever
+    // holds it (its next query then fails, and the client is dropped when released).
     pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
     return { pool, owned: true, target: describeTarget(db) };
   }
   return { pool: db, owned: false, target: 'the given pool' };
