@@ -36,7 +36,16 @@ export function createClient(lib: SqsModule, settings: ClientSettings): SqsClien
     ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
     ...(settings.credentials ? { credentials: settings.credentials } : {}),
     maxAttempts: 2,
-    requestHandler: { connectionTimeout: settings.timeoutMs, httpAgent: agents[0], httpsAgent: agents[1] },
+    requestHandler: {
+      connectionTimeout: settings.timeoutMs,
+      httpAgent: agents[0],
+      httpsAgent: agents[1],
+      // The SDK's check for requests queued on the agent runs on a timer it keeps referenced for
+      // the whole request (by default the connection timeout + 2 s): a long poll that outlives its
+      // subscription then kept the process alive that long after the consumer stopped. The check
+      // now runs at once; requests wait for a socket only past maxSockets (50) anyway.
+      socketAcquisitionWarningTimeout: 1,
+    },
   });
   return Object.assign(client, {
     detach() {
