@@ -25,6 +25,12 @@ const args = [
 ];
 // Herald's factories log at info by default (JSON lines on stderr); the tests' output keeps errors
 // only, unless HERALD_LOG_LEVEL says otherwise.
-const env = { ...process.env, HERALD_LOG_LEVEL: process.env.HERALD_LOG_LEVEL ?? 'error' };
+// Node's compile cache (the parsed and stripped modules, on disk) serves every test file's process
+// and the processes they start: about 0.4 s less per process that loads Herald and its clients.
+const env = {
+  ...process.env,
+  HERALD_LOG_LEVEL: process.env.HERALD_LOG_LEVEL ?? 'error',
+  NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? `${root}.cache/node-compile`,
+};
 const result = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit', env });
 process.exit(result.status ?? 1);
