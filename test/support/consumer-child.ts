@@ -5,49 +5,14 @@
  * positions in the database instead of the inbox. On SIGTERM it stops gracefully and
  * prints its stats as one JSON line.
  */
-import { z } from 'zod';
-import { createConsumer, defineEvent } from '../../src/index.ts';
+import { createConsumer } from '../../src/index.ts';
 import { kafka } from '../../src/transports/kafka/index.ts';
-import type { Subscription, Transport } from '../../src/transports/transport.ts';
+import { childEnv as env, killAtAck, stepEvent } from './kill-at-ack.ts';
 
-const env = (name: string) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is required`);
-  return v;
-};
 const killAfter = Number(process.env.CHILD_KILL_AFTER ?? 0);
 const base = kafka({ brokers: env('KAFKA_BROKERS'), sessionTimeoutMs: 6_000 });
-
-// The test's own wrapper around the transport port: it watches acknowledgements.
-const transport: Transport = {
-  ...base,
-  async subscribe(options) {
-    const inner = (await base.subscribe?.(options)) as Subscription;
-    return {
-      close: () => inner.close(),
-      lag: () => inner.lag(),
-      async *[Symbol.asyncIterator]() {
-        for await (const d of inner) {
-          yield {
-            ...d,
-            ack: async () => {
-              if (killAfter > 0 && consumer.stats().handled >= killAfter) process.kill(process.pid, 'SIGKILL');
-              return d.ack();
-            },
-          };
-        }
-      },
-    };
-  },
-};
-
-const Step = defineEvent({
-  type: 'order.step',
-  version: 1,
-  destination: env('CHILD_TOPIC'),
-  schema: z.object({ key: z.string(), seq: z.number().int() }),
-  key: (p) => p.key,
-});
+const transport = killAtAck(base, killAfter, () => consumer.stats().handled);
+const Step = stepEvent(env('CHILD_TOPIC'));
 const effects = `"${env('HERALD_SCHEMA')}".effects`;
 const consumer = createConsumer({
   transport,
