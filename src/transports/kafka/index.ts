@@ -19,15 +19,18 @@ export function kafka(options: KafkaOptions = {}): Transport {
   const publisher = createPublisher(settings);
   /**
    * With TLS or SASL, a refused login or certificate would leave the producer waiting until its
-   * deadline: connecting checks the login first, and after a refusal so does each publish, until
-   * it passes, so a wrong password fails at once and typed (docs/security.md).
+   * deadline: until a call has gone through, and again after a refusal, each call checks the
+   * login first (one metadata request), so a wrong password fails at once and typed
+   * (docs/security.md). Once through, readiness probes and publishes go straight to the producer.
    */
+  let passed = false;
   let refused = false;
-  const loginChecked = async (call: () => Promise<void>, check: boolean) => {
+  const loginChecked = async (call: () => Promise<void>) => {
     try {
-      if (check) await checkLogin(settings);
+      if (!passed || refused) await checkLogin(settings);
       refused = false;
       await call().catch((error) => diagnosed(error, settings));
+      passed = true;
     } catch (error) {
       refused = isLoginRefusal(error);
       throw error;
@@ -37,8 +40,8 @@ export function kafka(options: KafkaOptions = {}): Transport {
     describe: () => settings.target,
     publisher: {
       ...publisher,
-      connect: () => loginChecked(() => publisher.connect(), true),
-      publish: (messages) => loginChecked(() => publisher.publish(messages), refused),
+      connect: () => loginChecked(() => publisher.connect()),
+      publish: (messages) => loginChecked(() => publisher.publish(messages)),
     },
     subscribe: (subscription) => subscribeKafka(settings, subscription),
   });
