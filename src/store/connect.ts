@@ -77,15 +77,35 @@ export function resolveDatabase(option: DatabaseOption | undefined): DatabaseOpt
 export function openPool(db: DatabaseOption, max = 4): { pool: PoolLike; owned: boolean; target: string } {
   if (typeof db === 'string') {
     const pool = new pg.Pool({ connectionString: db, max, connectionTimeoutMillis: 5_000 });
-    // A client losing its connection (the server restarted: 57P01) must not end the process.
-    // Idle, the pool hears it and re-emits it here; checked out with no query running, the
-    // client emits it itself, so every client of this pool listens from the start, whoever
-    // holds it (its next query then fails, and the client is dropped when released).
+    // An idle client losing its connection (the server restarted) must not crash the process.
     pool.on('error', () => {});
-    pool.on('connect', (client) => client.on('error', () => {}));
+    heedClientErrors(pool);
     return { pool, owned: true, target: describeTarget(db) };
   }
+  heedClientErrors(db);
   return { pool: db, owned: false, target: 'the given pool' };
+}
+
+const heeded = new WeakSet<object>();
+type ClientEvents = { on?(event: 'error', listener: () => void): void };
+type PoolEvents = { on?(event: 'connect', listener: (client: ClientEvents) => void): void };
+
+/**
+ * Every client a node-postgres pool connects from now on listens for `error` from its first
+ * moment, whoever holds it; its next query still fails, and pg-pool drops it when released. A
+ * server going down (57P01, a restart) makes node-postgres emit `error` on a client with no
+ * query running, which ends the process when nothing listens, and pg-pool leaves a client without
+ * a listener from the moment it hands it out until the caller's code runs: when the server's
+ * ReadyForQuery and its 57P01 arrive in one packet, a new client fails before anyone holds it
+ * (seen in the PostgreSQL transport's conformance test and, likely, the chaos run's consumer;
+ * test/store/lost-connection.test.ts). Also for a pool the caller gives: the race is pg-pool's,
+ * and only a listener added at connect closes it. Once per pool.
+ */
+function heedClientErrors(pool: PoolLike): void {
+  const events = pool as unknown as PoolEvents;
+  if (typeof events.on !== 'function' || heeded.has(pool)) return;
+  heeded.add(pool);
+  events.on('connect', (client) => client.on?.('error', () => {}));
 }
 
 /**
