@@ -129,6 +129,13 @@ describe('uuidv7', () => {
     assert.equal(new Set(ids).size, ids.length);
     assert.ok(later > (ids[ids.length - 1] as string));
   });
+
+  it('has fresh random bits in every id, across refills of its random pool', () => {
+    const ids = Array.from({ length: 2000 }, () => uuidv7());
+    for (const id of ids) assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    // 62 random bits each: 2,000 ids (the pool holds 256) share no random tail.
+    assert.equal(new Set(ids.map((id) => id.slice(19))).size, ids.length);
+  });
 });
 
 describe('CloudEvents binary headers', () => {
