@@ -39,6 +39,31 @@ function childrenOf(parent: number): number[] {
   }
 }
 
+/** The whole machine's CPU time so far, all cores (/proc/stat): busy and in all, in seconds. */
+export interface MachineCpu {
+  busy: number;
+  total: number;
+}
+
+export function machineCpu(): MachineCpu | null {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+    // cpu  user nice system idle iowait irq softirq steal guest guest_nice (guest time is in user)
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1, 9).map(Number);
+    const busy = [user, nice, system, irq, softirq, steal].reduce<number>((a, v) => a + (v ?? 0), 0);
+    const total = busy + (idle ?? 0) + (iowait ?? 0);
+    return Number.isFinite(total) ? { busy: busy / ticksPerSecond, total: total / ticksPerSecond } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Share of all cores busy between two readings, in per cent; null where either is. */
+export function busyPct(before: MachineCpu | null, after: MachineCpu | null): number | null {
+  if (!before || !after || after.total <= before.total) return null;
+  return Math.round(((after.busy - before.busy) / (after.total - before.total)) * 1000) / 10;
+}
+
 export interface CpuSample {
   mainThread: number;
   relayBackends: number | null;

@@ -4,7 +4,7 @@ import { type MetricsRecorder, noMetrics } from '../src/observe/metrics.ts';
 import { observedTransport } from '../src/relay/observed.ts';
 import type { OutgoingMessage, Transport } from '../src/transports/transport.ts';
 import { toMessage } from '../src/wire/outgoing.ts';
-import { makePayload } from './payload.ts';
+import { storedEvent } from './payload.ts';
 
 /**
  * What metrics add to one relay batch, measured without a broker (a transport that acknowledges at
@@ -23,28 +23,9 @@ export async function metricsCostPerEvent(
     close: async () => {},
     subscribe: () => Promise.reject(new Error('not here')),
   };
-  const messages: OutgoingMessage[] = Array.from({ length: batch }, (_, i) => {
-    const p = makePayload(i);
-    return toMessage(
-      {
-        id: `00000000-0000-7000-8000-${String(i).padStart(12, '0')}`,
-        type: 'bench.event',
-        version: 1,
-        source: '/bench',
-        subject: null,
-        partition_key: p.key,
-        destination: `topic-${i % 3}`,
-        payload: JSON.stringify(p),
-        headers: {},
-        correlation_id: null,
-        causation_id: null,
-        traceparent: null,
-        tracestate: null,
-        created_at: new Date(),
-      },
-      (t) => t,
-    );
-  });
+  const messages: OutgoingMessage[] = Array.from({ length: batch }, (_, i) =>
+    toMessage(storedEvent(i, { type: 'bench.event', source: '/bench', destination: `topic-${i % 3}` }), (t) => t),
+  );
   const time = async (transport: Transport) => {
     for (let i = 0; i < 20; i++) await transport.publish(messages); // warm up
     const started = performance.now();

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { StoredEvent } from '../src/wire/outgoing.ts';
 
 /** The payload both systems publish: about 1 KB of JSON, keyed by one of `keys` distinct keys. */
 export interface BenchPayload {
@@ -22,4 +23,26 @@ export function makePayload(n: number, keys = distinctKeys): BenchPayload {
     .toString('base64')
     .slice(0, fill);
   return { key, n, data };
+}
+
+/** Payload number `n` as a row of the log holds it, for benches that publish without a database. */
+export function storedEvent(n: number, fields: Partial<StoredEvent> = {}): StoredEvent {
+  const p = makePayload(n);
+  return {
+    id: `00000000-0000-7000-8000-${String(n).padStart(12, '0')}`,
+    type: 'bench.order.placed',
+    version: 1,
+    source: '/herald-bench',
+    subject: null,
+    partition_key: p.key,
+    destination: null,
+    payload: JSON.stringify(p),
+    headers: {},
+    correlation_id: null,
+    causation_id: null,
+    traceparent: null,
+    tracestate: null,
+    created_at: new Date(),
+    ...fields,
+  };
 }

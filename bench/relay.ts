@@ -1,9 +1,10 @@
 import pg from 'pg';
 import { baselineBatch, baselineSystem } from './baseline-relay.ts';
-import { cpuProbe, per10k } from './cpu.ts';
+import { busyPct, cpuProbe, machineCpu, per10k } from './cpu.ts';
 import { debeziumBatch, debeziumSystem } from './debezium-system.ts';
 import { measureFailover } from './failover.ts';
 import { heraldBatchSize, heraldSystem } from './herald-system.ts';
+import { kafkaFloor } from './kafka-floor.ts';
 import { metricsCostPerEvent } from './metrics-cost.ts';
 import type { PacedResult } from './pace.ts';
 import { makePayload } from './payload.ts';
@@ -27,6 +28,10 @@ export interface RelayBenchOptions {
   seconds: number;
   /** Events each transaction of the latency phase writes (1 by default). */
   eventsPerTx: number;
+  /** CPU seconds per 10,000 events of the bench's main thread during the drain (Herald's relay runs there). */
+  drainThreadCpuSecPer10k?: number;
+  /** Share of all the machine's cores busy during the drain, in per cent. */
+  drainMachineBusyPct?: number | null;
   json: boolean;
   systems: readonly SystemName[];
   /** With N > 1, Herald runs twice in the run: with 1 relay and with N, plus a failover phase. */
@@ -184,10 +189,18 @@ async function runSystem(
   const observer = await transport.observe(sys.topic);
   try {
     progress(`${name}: draining`);
+    const threadBefore = process.threadCpuUsage();
+    const machineBefore = machineCpu();
     const started = Date.now();
     await sys.startRelay();
     await waitFor(`${name} drain`, () => sys.published(), drainEvents);
     const drainedIn = Date.now() - started;
+    // The drain's CPU: the main thread (the relay, but for Debezium's JVM) and the whole machine.
+    const threadUsed = process.threadCpuUsage(threadBefore);
+    const drainCpu = {
+      drainThreadCpuSecPer10k: round(((threadUsed.user + threadUsed.system) / 1e6 / drainEvents) * 10_000, 3),
+      drainMachineBusyPct: busyPct(machineBefore, machineCpu()),
+    };
     await settle(() => sys.published());
     progress(`${name}: published ${sys.published()} (drain done in ~${drainedIn} ms)`);
 
@@ -282,6 +295,7 @@ async function runSystem(
       ackP99Ms: l.ackP99Ms,
       source: sys.source,
       ...(cpu as ReturnType<typeof per10k>),
+      ...drainCpu,
       sweep,
     };
   } finally {
@@ -353,6 +367,24 @@ async function relayOn(
         if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);
       } finally {
         await sys.close();
+      }
+    } finally {
+      await transport.close();
+    }
+  }
+  if (transportName === 'kafka' && options.systems.includes('herald')) {
+    // What publishing alone reaches here, in the same run: the bound of the drain above.
+    const transport = await makeTransport(transportName, env, { group: uniqueName('herald-bench'), partitions });
+    try {
+      const floor = await kafkaFloor(transport, env.brokers, options.events(transportName));
+      const { transport: t, client: c } = floor.kafkaFloor;
+      if (options.json) process.stdout.write(`${JSON.stringify(floor)}\n`);
+      else {
+        process.stdout.write(
+          `kafka floor (${floor.kafkaFloor.events} events from memory, no database): Herald's transport ${t.eventsPerSec} events/s ` +
+            `(thread ${t.threadCpuSecPer10k} CPU s/10k, machine ${t.machineBusyPct} % busy); ` +
+            `@platformatic/kafka alone ${c.eventsPerSec} events/s (thread ${c.threadCpuSecPer10k}, machine ${c.machineBusyPct} %)\n`,
+        );
       }
     } finally {
       await transport.close();

@@ -58,15 +58,27 @@ function headerText(attributes: CloudEventAttributes, name: (typeof attributeNam
   return value instanceof Date ? value.toISOString() : String(value);
 }
 
+/** The attributes' header names with a binding's prefix, made once per prefix. */
+const prefixedNames = new Map<string, readonly string[]>();
+function namesWith(prefix: string): readonly string[] {
+  let names = prefixedNames.get(prefix);
+  if (names === undefined) {
+    names = attributeNames.map((name) => `${prefix}${name}`);
+    prefixedNames.set(prefix, names);
+  }
+  return names;
+}
+
 export function toBinaryHeaders(
   attributes: CloudEventAttributes,
   userHeaders: Record<string, string>,
   prefix = attributePrefix,
 ): Record<string, string> {
   const headers: Record<string, string> = { ...userHeaders };
-  for (const name of attributeNames) {
-    const value = headerText(attributes, name);
-    if (value !== null) headers[`${prefix}${name}`] = value;
+  const names = namesWith(prefix);
+  for (let i = 0; i < attributeNames.length; i++) {
+    const value = headerText(attributes, attributeNames[i] as (typeof attributeNames)[number]);
+    if (value !== null) headers[names[i] as string] = value;
   }
   headers['content-type'] = jsonContentType;
   return headers;

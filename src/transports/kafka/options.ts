@@ -81,6 +81,9 @@ export interface KafkaSettings {
 }
 
 /** The producer's client id when none is given: the CLI's default. */
+/** Most bytes of one produce request unless `maxRequestBytes` says otherwise. */
+export const defaultMaxRequestBytes = 900_000;
+
 export const producerClientId = cliSettings.clientId.default;
 
 /** HERALD_CLIENT_ID when it is set (its default is the producer's alone: a consumer is `herald-<group>`). */
@@ -104,7 +107,13 @@ export function kafkaSettings(options: KafkaOptions): KafkaSettings {
     autocreateTopics: booleanSetting('autocreateTopics', options.autocreateTopics, true),
     compression: oneOf('compression', options.compression, ['none', 'gzip', 'snappy', 'lz4', 'zstd'] as const, 'none'),
     compressionByDestination: compressionByDestination(options.compressionByDestination),
-    maxRequestBytes: integerSetting('maxRequestBytes', options.maxRequestBytes, 1024, 104_857_600, 900_000),
+    maxRequestBytes: integerSetting(
+      'maxRequestBytes',
+      options.maxRequestBytes,
+      1024,
+      104_857_600,
+      defaultMaxRequestBytes,
+    ),
     partitioner: checkPartitioner('partitioner', options.partitioner),
     partitionerByType: checkPartitionerByType(options.partitionerByType),
     sessionTimeoutMs: integerSetting('sessionTimeoutMs', options.sessionTimeoutMs, 1_000, 3_600_000, 10_000),

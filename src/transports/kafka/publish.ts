@@ -4,7 +4,7 @@ import { loadKafka, type Producer, withDeadline } from './client.ts';
 import { toHeraldError } from './errors.ts';
 import { type KafkaSettings, producerClientId } from './options.ts';
 import { partitionAssigner } from './partitioners.ts';
-import { chunkBySize, toRecord } from './wire.ts';
+import { chunkBySize, type KafkaRecord, toRecord } from './wire.ts';
 
 /**
  * The publishing side of a kafka() transport: an idempotent producer (acks=all, one request in
@@ -50,17 +50,19 @@ export function createPublisher(settings: KafkaSettings) {
       }
     },
     async publish(messages: readonly OutgoingMessage[]): Promise<void> {
-      for (const m of messages) checkDestination(m.topic, `topic of event ${m.id}`);
+      let checked: string | undefined;
+      for (const m of messages) {
+        if (m.topic === checked) continue;
+        checkDestination(m.topic, `topic of event ${m.id}`);
+        checked = m.topic;
+      }
       const p = await open();
       try {
-        for (const chunk of chunkBySize(messages, settings.maxRequestBytes)) {
+        const records = messages.map((m) => toRecord(m, partitionOf?.(m)));
+        for (const chunk of chunkBySize(records, settings.maxRequestBytes)) {
           for (const run of compressionRuns(chunk, settings)) {
             const compression = run.compression === settings.compression ? {} : { compression: run.compression };
-            await withDeadline(
-              p.send({ messages: run.messages.map((m) => toRecord(m, partitionOf?.(m))), ...compression }),
-              deadlineMs,
-              target,
-            );
+            await withDeadline(p.send({ messages: run.records, ...compression }), deadlineMs, target);
           }
         }
       } catch (error) {
@@ -78,17 +80,17 @@ export function createPublisher(settings: KafkaSettings) {
 }
 
 /**
- * A chunk as runs of consecutive messages compressed alike (compressionByDestination), sent one
+ * A chunk as runs of consecutive records compressed alike (compressionByDestination), sent one
  * after the other: one request per run, the order kept.
  */
-function compressionRuns(chunk: OutgoingMessage[], settings: KafkaSettings) {
+function compressionRuns(chunk: KafkaRecord[], settings: KafkaSettings) {
   const byTopic = settings.compressionByDestination;
-  const runs: { compression: KafkaSettings['compression']; messages: OutgoingMessage[] }[] = [];
-  for (const m of chunk) {
-    const compression = byTopic[m.topic] ?? settings.compression;
+  const runs: { compression: KafkaSettings['compression']; records: KafkaRecord[] }[] = [];
+  for (const r of chunk) {
+    const compression = byTopic[r.topic] ?? settings.compression;
     const last = runs[runs.length - 1];
-    if (last && last.compression === compression) last.messages.push(m);
-    else runs.push({ compression, messages: [m] });
+    if (last && last.compression === compression) last.records.push(r);
+    else runs.push({ compression, records: [r] });
   }
   return runs;
 }
