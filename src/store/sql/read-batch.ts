@@ -8,12 +8,18 @@ export interface Position {
   seq: string;
 }
 
-/** Orders positions as PostgreSQL does: xid, then seq, as numbers (xid8 exceeds 2^53). */
+/**
+ * Two whole numbers >= 0 in PostgreSQL's text form (no sign, no leading zeros) compared as numbers,
+ * without parsing them: the longer is larger, else the text orders them. xid8 exceeds 2^53.
+ */
+function compareDecimals(a: string, b: string): number {
+  if (a.length !== b.length) return a.length < b.length ? -1 : 1;
+  return a === b ? 0 : a < b ? -1 : 1;
+}
+
+/** Orders positions as PostgreSQL does: xid, then seq, as numbers. The relay does it per row. */
 export function comparePositions(a: Position, b: Position): number {
-  const x = BigInt(a.xid) - BigInt(b.xid);
-  if (x !== 0n) return x < 0n ? -1 : 1;
-  const s = BigInt(a.seq) - BigInt(b.seq);
-  return s === 0n ? 0 : s < 0n ? -1 : 1;
+  return compareDecimals(a.xid, b.xid) || compareDecimals(a.seq, b.seq);
 }
 
 /** A row of the log as the relay reads it: the stored event, where it sits, and its shard. */
