@@ -112,6 +112,7 @@ const consumeName: Record<string, string> = {
   'herald-single': 'Herald consumer.on, one tx per event',
   'herald-batch': 'Herald onBatch (100 a call)',
   baseline: 'baseline (seed-style consumer)',
+  floor: "floor: the handler's statements alone",
 };
 
 /** The consume bench: events handled per second, once in effect, per system. */

@@ -8,8 +8,11 @@ import { distinctKeys } from './payload.ts';
 import { progress, round, table } from './stats.ts';
 import { createTopic, deleteTopics, uniqueName } from './topic.ts';
 
-/** herald: consumer.on with group commit (the default); herald-single: one transaction per event. */
-export type ConsumeSystem = 'herald' | 'herald-single' | 'herald-batch' | 'baseline';
+/**
+ * herald: consumer.on with group commit (the default); herald-single: one transaction per event;
+ * floor: the handler's statements alone (see statementFloor).
+ */
+export type ConsumeSystem = 'herald' | 'herald-single' | 'herald-batch' | 'baseline' | 'floor';
 
 export interface ConsumeBenchOptions {
   events: number;
@@ -56,6 +59,10 @@ export interface ConsumeResult {
 
 const partitions = 6;
 const batchSize = 100;
+/** Group commit's largest group by default (createConsumer's groupCommit.maxEvents). */
+const groupMax = 64;
+/** The handler's statement: one effects row per event, as consumer.on's handler writes it. */
+const effectSql = (s: string) => `INSERT INTO ${s}.effects (event_id, key, n) VALUES ($1, $2, $3)`;
 const batchWaitMs = 20;
 const stallMs = 60_000;
 
@@ -114,11 +121,7 @@ async function runHerald(system: Exclude<ConsumeSystem, 'baseline'>, pool: pg.Po
   });
   if (system !== 'herald-batch') {
     consumer.on(Def, async (event, { tx }) => {
-      await tx.query(`INSERT INTO ${s}.effects (event_id, key, n) VALUES ($1, $2, $3)`, [
-        event.id,
-        event.payload.key,
-        event.payload.n,
-      ]);
+      await tx.query(effectSql(s), [event.id, event.payload.key, event.payload.n]);
     });
   } else {
     consumer.onBatch(
@@ -154,6 +157,35 @@ async function runHerald(system: Exclude<ConsumeSystem, 'baseline'>, pool: pg.Po
   }
 }
 
+/**
+ * The floor of any consumer whose handler writes a row per event, on this machine: the same
+ * statement per event, sent by node-postgres at Herald's concurrency in transactions of group
+ * commit's largest group, and nothing else (no broker, no decoding, no inbox, no offsets).
+ */
+async function statementFloor(pool: pg.Pool, s: string, events: number, concurrency: number) {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      const client = await pool.connect();
+      try {
+        while (next < events) {
+          const from = next;
+          const to = Math.min(events, from + groupMax);
+          next = to;
+          await client.query('BEGIN');
+          for (let n = from; n < to; n++) await client.query(effectSql(s), [`floor-${n}`, `k-${n % distinctKeys}`, n]);
+          await client.query('COMMIT');
+        }
+      } finally {
+        client.release();
+      }
+    }),
+  );
+  const elapsedMs = performance.now() - started;
+  return { elapsedMs, firstMs: 0, skipped: 0, deadLettered: 0 };
+}
+
 async function runSystem(system: ConsumeSystem, ctx: Context, duplicatesDelivered: number): Promise<ConsumeResult> {
   const { options } = ctx;
   const schema = uniqueName('herald_bench_consume');
@@ -182,6 +214,8 @@ async function runSystem(system: ConsumeSystem, ctx: Context, duplicatesDelivere
         databaseMsPerMessage: round(b.databaseMs / b.deliveries, 2),
         offsetCommitMsPerMessage: round(b.offsetCommitMs / b.deliveries, 2),
       };
+    } else if (system === 'floor') {
+      run = await statementFloor(pool, s, ctx.deliveries - duplicatesDelivered, options.concurrency);
     } else {
       run = await runHerald(system, pool, schema, ctx);
     }
@@ -197,17 +231,18 @@ async function runSystem(system: ConsumeSystem, ctx: Context, duplicatesDelivere
       events,
       eventsPerSec: round(events / seconds, 0),
       effects: counted.effects,
-      duplicatesDelivered,
+      // The floor writes each event once: it is given no second deliveries.
+      duplicatesDelivered: system === 'floor' ? 0 : duplicatesDelivered,
       distinctEffects: counted.distinct,
       duplicatesSkipped: run.skipped,
       deadLettered: run.deadLettered,
-      deliveries: ctx.deliveries,
-      deliveriesPerSec: round(ctx.deliveries / seconds, 0),
+      deliveries: system === 'floor' ? events : ctx.deliveries,
+      deliveriesPerSec: round((system === 'floor' ? events : ctx.deliveries) / seconds, 0),
       seconds: round(seconds, 3),
       firstHandledSeconds: round(run.firstMs / 1000, 3),
       concurrency: system === 'baseline' ? 1 : options.concurrency,
       ...split,
-      batchSize: system === 'herald-batch' ? batchSize : 1,
+      batchSize: system === 'herald-batch' ? batchSize : system === 'floor' ? groupMax : 1,
       partitions,
       keys: distinctKeys,
     };
@@ -244,7 +279,7 @@ export async function consumeBench(options: ConsumeBenchOptions, env: { database
 }
 
 function report(results: ConsumeResult[]): string {
-  const systems: ConsumeSystem[] = ['herald', 'herald-single', 'herald-batch', 'baseline'];
+  const systems: ConsumeSystem[] = ['herald', 'herald-single', 'herald-batch', 'baseline', 'floor'];
   const shown = systems.map((name) => results.find((r) => r.system === name));
   const base = shown[3];
   const rows: string[][] = [['', ...systems]];
@@ -261,6 +296,6 @@ function report(results: ConsumeResult[]): string {
   add('distinct effects', (r) => r.distinctEffects);
   add('duplicates skipped', (r) => r.duplicatesSkipped);
   add('dead-lettered', (r) => r.deadLettered);
-  const notes = `herald: consumer.on with group commit (default, up to 64 events a transaction); herald-single: groupCommit false. One topic, ${partitions} partitions, ${distinctKeys} keys, a consumer group and a schema per system; Herald's concurrency ${results.find((r) => r.system !== 'baseline')?.concurrency ?? '-'}; herald-batch: up to ${batchSize} events per handler call (${batchWaitMs} ms wait).`;
+  const notes = `herald: consumer.on with group commit (default, up to 64 events a transaction); herald-single: groupCommit false. One topic, ${partitions} partitions, ${distinctKeys} keys, a consumer group and a schema per system; Herald's concurrency ${results.find((r) => r.system !== 'baseline')?.concurrency ?? '-'}; herald-batch: up to ${batchSize} events per handler call (${batchWaitMs} ms wait); floor: the handler's statement per event alone (no broker, no inbox), in transactions of ${groupMax}, at the same concurrency.`;
   return `${table(rows)}\n\n${notes}`;
 }

@@ -10,7 +10,7 @@ import { anatomyNames } from './write-anatomy.ts';
 import { type ClientBenchName, clientBenchNames, writeClientsBench } from './write-clients.ts';
 
 const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sqs|postgres|all] [--events N] [--baseline-events N] [--rate R[,R2,...]] [--seconds S] [--events-per-tx N] [--only herald|baseline|debezium] [--systems a,b] [--relays N] [--metrics] [--source polling|cdc|all] [--compression none|gzip|snappy|lz4|zstd] [--json]
-       npm run bench -- consume [--events N] [--duplicates FRACTION] [--concurrency N] [--only herald|herald-single|herald-batch|baseline] [--json]
+       npm run bench -- consume [--events N] [--duplicates FRACTION] [--concurrency N] [--only herald|herald-single|herald-batch|baseline|floor] [--json]
        npm run bench -- write [--writers N] [--payload-bytes B] [--seconds S] [--rounds R] [--anatomy] [--variants a,b] [--json]
        npm run bench -- write --clients all|NAME,NAME [--writers N] [--payload-bytes B] [--seconds S] [--json]
 
@@ -55,7 +55,9 @@ const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sq
   --duplicates FRACTION share of the events published a second time (default 0.1)
   --concurrency N       Herald's handler transactions at once (default 16)
   --only SYSTEM         run one system only: herald (consumer.on, group commit), herald-single (consumer.on,
-                        one transaction per event), herald-batch (onBatch, 100 a call) or baseline
+                        one transaction per event), herald-batch (onBatch, 100 a call), baseline, or floor
+                        (the handler's statement per event alone: no broker, no inbox; the bound of
+                        consumer.on with such a handler on this machine)
   --json                machine-readable output
 
   write   What outbox.add costs the business transaction: writers commit transactions that insert
@@ -309,9 +311,9 @@ if (command === 'relay') {
     process.exitCode = 1;
   }
 } else {
-  const systems: ConsumeSystem[] = ['herald', 'herald-single', 'herald-batch', 'baseline'];
+  const systems: ConsumeSystem[] = ['herald', 'herald-single', 'herald-batch', 'baseline', 'floor'];
   if (only !== undefined && !systems.includes(only as ConsumeSystem)) {
-    fail('--only takes herald, herald-single, herald-batch or baseline');
+    fail('--only takes herald, herald-single, herald-batch, baseline or floor');
   }
   const duplicates = values.duplicates === undefined ? 0.1 : Number(values.duplicates);
   if (!(Number.isFinite(duplicates) && duplicates >= 0 && duplicates <= 1)) {
