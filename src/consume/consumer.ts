@@ -42,7 +42,10 @@ export interface ConsumerOptions<D = DatabaseOption> {
   from?: 'earliest' | 'latest' | 'history';
   /** Handler transactions at once, across keys; default 16. One key is always one at a time. */
   concurrency?: number;
-  /** Messages fetched but not yet acknowledged; fetching pauses at this many. Default 1 000. */
+  /**
+   * Messages fetched but not yet handled; fetching pauses at this many, or at ten times as many not
+   * yet acknowledged (handled, waiting for an earlier one of their partition). Default 1 000.
+   */
   maxInFlight?: number;
   /** Attempts before a message is dead-lettered, and the backoff between them. */
   retry?: { attempts?: number; initialMs?: number; maxMs?: number };
