@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { consumeChart, jsonLines, relayCharts } from './charts.ts';
 import type { ConsumeResult } from './consume.ts';
-import type { SystemResult } from './relay.ts';
+import type { SystemResult } from './relay-result.ts';
 
 const { values } = parseArgs({
   options: {

@@ -3,7 +3,7 @@
 // SVG (bars and text), no library; a logarithmic scale where the systems differ by orders of
 // magnitude.
 import type { ConsumeResult } from './consume.ts';
-import type { RateResult, SystemResult } from './relay.ts';
+import type { RateResult, SystemResult } from './relay-result.ts';
 
 export interface Bar {
   label: string;

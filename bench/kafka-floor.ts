@@ -14,7 +14,8 @@ import { busyPct, machineCpu } from './cpu.ts';
 import { heraldBatchSize } from './herald-system.ts';
 import { storedEvent } from './payload.ts';
 import { progress, round } from './stats.ts';
-import type { BenchTransport } from './transports.ts';
+import { uniqueName } from './topic.ts';
+import { type BenchEnv, type BenchTransport, makeTransport } from './transports.ts';
 
 export interface FloorRun {
   eventsPerSec: number;
@@ -98,5 +99,23 @@ export async function kafkaFloor(
     return { kafkaFloor: { events, transport: transportRun, client: clientRun } };
   } finally {
     await transport.remove(topic);
+  }
+}
+
+/** Both floors on a transport of their own, written as a JSON line or a sentence. */
+export async function reportKafkaFloor(env: BenchEnv, partitions: number, events: number, json: boolean) {
+  const transport = await makeTransport('kafka', env, { group: uniqueName('herald-bench'), partitions });
+  try {
+    const floor = await kafkaFloor(transport, env.brokers, events);
+    const { transport: t, client: c } = floor.kafkaFloor;
+    process.stdout.write(
+      json
+        ? `${JSON.stringify(floor)}\n`
+        : `kafka floor (${events} events from memory, no database): Herald's transport ${t.eventsPerSec} events/s ` +
+            `(thread ${t.threadCpuSecPer10k} CPU s/10k, machine ${t.machineBusyPct} % busy); ` +
+            `@platformatic/kafka alone ${c.eventsPerSec} events/s (thread ${c.threadCpuSecPer10k}, machine ${c.machineBusyPct} %)\n`,
+    );
+  } finally {
+    await transport.close();
   }
 }

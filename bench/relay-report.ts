@@ -4,7 +4,7 @@ import { baselineBatch, baselinePollMs } from './baseline-relay.ts';
 import { DEBEZIUM_VERSION, debeziumPollMs } from './debezium-system.ts';
 import { heraldBatchSize, scrapeEveryMs } from './herald-system.ts';
 import type { metricsCostPerEvent } from './metrics-cost.ts';
-import type { SystemResult } from './relay.ts';
+import type { SystemResult } from './relay-result.ts';
 import { round, table } from './stats.ts';
 import type { TransportName } from './transports.ts';
 

@@ -4,11 +4,12 @@ import { busyPct, cpuProbe, machineCpu, per10k } from './cpu.ts';
 import { debeziumBatch, debeziumSystem } from './debezium-system.ts';
 import { measureFailover } from './failover.ts';
 import { heraldBatchSize, heraldSystem } from './herald-system.ts';
-import { kafkaFloor } from './kafka-floor.ts';
+import { reportKafkaFloor } from './kafka-floor.ts';
 import { metricsCostPerEvent } from './metrics-cost.ts';
 import type { PacedResult } from './pace.ts';
 import { makePayload } from './payload.ts';
 import { report } from './relay-report.ts';
+import type { RateResult, SystemResult } from './relay-result.ts';
 import { progress, round, summarize } from './stats.ts';
 import type { BenchSystem, SystemConfig, SystemName } from './system.ts';
 import { type Copy, type ReadBack, uniqueName } from './topic.ts';
@@ -40,81 +41,6 @@ export interface RelayBenchOptions {
   metrics: boolean;
   /** Herald's relay sources to run, one after the other (--source polling|cdc|all). */
   sources: readonly ('polling' | 'cdc')[];
-}
-
-export interface SystemResult {
-  system: SystemName;
-  /** Relay instances (Herald; the baseline has one). */
-  relays: number;
-  /** Herald with metrics on (--metrics). */
-  metrics: boolean;
-  /** The broker both relays publish to. */
-  transport: TransportName;
-  /** With --relays N: seconds from SIGKILL of one of two relays until events written after it are published. */
-  failoverSeconds?: number;
-  /** Events committed in both phases. */
-  events: number;
-  lost: number;
-  duplicates: number;
-  /**
-   * Drain: backlog size / (arrival of the last event of the backlog − relay start). Arrival on
-   * Kafka: the broker's append time; elsewhere: when the observing subscription received it.
-   */
-  eventsPerSec: number;
-  /** Steady rate: arrival − commit time. */
-  p50Ms: number;
-  p99Ms: number;
-  p90Ms: number;
-  maxMs: number;
-  drainEvents: number;
-  drainSeconds: number;
-  latencyEvents: number;
-  rate: number;
-  achievedRate: number;
-  seconds: number;
-  eventsPerTx: number;
-  lateWrites: number;
-  failedWrites: number;
-  unexpected: number;
-  partitions: number;
-  batchSize: number;
-  /** Drain measured to the relay's ack instead: backlog / (the last backlog event's publish() resolved − relay start). */
-  ackEventsPerSec: number;
-  /** Steady rate: when the relay's publish() holding the event resolved − commit time. */
-  ackP50Ms: number;
-  ackP99Ms: number;
-  /** Herald's relay source (the baseline polls). */
-  source: 'polling' | 'cdc';
-  /** The latency phase at each offered rate (--rate R1,R2,...), the first being the fields above. */
-  sweep: RateResult[];
-  /** CPU seconds per 10,000 events in the steady-rate phase (bench/cpu.ts); null where unknown. */
-  relayCpuSecPer10k: number | null;
-  relayPgCpuSecPer10k: number | null;
-  /** The walsenders among those backends (CDC sources), whose work is decoding the WAL. */
-  walsenderCpuSecPer10k: number | null;
-  /** The server's processes but the writers' backends (their pool has closed when it is read). */
-  pgCpuSecPer10k: number | null;
-}
-
-/** Commit→arrival (and →ack) at one offered rate. */
-export interface RateResult {
-  rate: number;
-  achievedRate: number;
-  lateWrites: number;
-  failedWrites: number;
-  events: number;
-  p50Ms: number;
-  p90Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  ackP50Ms: number;
-  ackP99Ms: number;
-  /**
-   * The writers' transactions, BEGIN → COMMIT: the relay reads only below the oldest transaction
-   * still open (the gapless read), so a slow one holds back the events committed after it.
-   */
-  txP50Ms: number;
-  txP99Ms: number;
 }
 
 const partitions = 6;
@@ -374,21 +300,7 @@ async function relayOn(
   }
   if (transportName === 'kafka' && options.systems.includes('herald')) {
     // What publishing alone reaches here, in the same run: the bound of the drain above.
-    const transport = await makeTransport(transportName, env, { group: uniqueName('herald-bench'), partitions });
-    try {
-      const floor = await kafkaFloor(transport, env.brokers, options.events(transportName));
-      const { transport: t, client: c } = floor.kafkaFloor;
-      if (options.json) process.stdout.write(`${JSON.stringify(floor)}\n`);
-      else {
-        process.stdout.write(
-          `kafka floor (${floor.kafkaFloor.events} events from memory, no database): Herald's transport ${t.eventsPerSec} events/s ` +
-            `(thread ${t.threadCpuSecPer10k} CPU s/10k, machine ${t.machineBusyPct} % busy); ` +
-            `@platformatic/kafka alone ${c.eventsPerSec} events/s (thread ${c.threadCpuSecPer10k}, machine ${c.machineBusyPct} %)\n`,
-        );
-      }
-    } finally {
-      await transport.close();
-    }
+    await reportKafkaFloor(env, partitions, options.events(transportName), options.json);
   }
 }
 

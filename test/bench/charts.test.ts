@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { barChart, consumeChart, jsonLines, relayCharts } from '../../bench/charts.ts';
-import type { SystemResult } from '../../bench/relay.ts';
+import type { SystemResult } from '../../bench/relay-result.ts';
 
 // The benchmark's pictures (bench/charts.ts), from JSON lines shaped as the benches write them.
 const widths = (svg: string) =>
