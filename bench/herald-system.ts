@@ -11,9 +11,10 @@ import {
   silentLogger,
 } from '../src/index.ts';
 import { withTransaction } from '../src/store/connect.ts';
-import { dropReplication } from '../src/store/replication.ts';
+import { dropReplication, ensurePublication, ensureSlot } from '../src/store/replication.ts';
 import type { BenchPayload } from './payload.ts';
 import {
+  type BenchSource,
   type BenchSystem,
   backlogChunk,
   commitTimed,
@@ -28,7 +29,7 @@ import { recordAcks } from './transports.ts';
 export const heraldBatchSize = 1000;
 
 /** The application side of Herald: outbox.add in the writer's own transaction. */
-export function heraldWriter(pool: pg.Pool, schema: string, topic: string): Writer {
+export function heraldWriter(pool: pg.Pool, schema: string, topic: string, mode: 'log' | 'wal' = 'log'): Writer {
   const Event = defineEvent({
     type: 'bench.event',
     version: 1,
@@ -36,7 +37,7 @@ export function heraldWriter(pool: pg.Pool, schema: string, topic: string): Writ
     schema: z.object({ key: z.string(), n: z.number().int(), data: z.string() }),
     key: (p) => p.key,
   });
-  const outbox = createOutbox({ schema, source: '/herald-bench' });
+  const outbox = createOutbox({ schema, source: '/herald-bench', mode });
   return {
     async writeBacklog(payloads: readonly BenchPayload[]) {
       const ids: string[] = [];
@@ -71,8 +72,11 @@ export async function heraldSystem(
   config: SystemConfig,
   instances = 1,
   metrics = false,
-  source: 'polling' | 'cdc' = 'polling',
+  source: BenchSource = 'polling',
 ): Promise<BenchSystem> {
+  // The table-less outbox is read by the CDC source; its events exist only in the WAL.
+  const mode = source === 'table-less' ? 'wal' : 'log';
+  const relaySource = source === 'polling' ? 'polling' : 'cdc';
   const app = relayApplicationName('herald');
   const schema = uniqueName('herald_bench');
   const topic = await config.transport.prepare('herald-bench-herald');
@@ -85,7 +89,12 @@ export async function heraldSystem(
   admin.on('error', () => {});
   for (const p of relayPools) p.on('error', () => {});
   await migrate(admin, { schema });
-  const writer = heraldWriter(admin, schema, topic);
+  const writer = heraldWriter(admin, schema, topic, mode);
+  if (mode === 'wal') {
+    // Table-less events written before the slot exists are in no slot: make it before the backlog.
+    await ensurePublication(admin, schema);
+    await ensureSlot(admin, schema, 30_000);
+  }
   let relays: Relay[] = [];
   const acked = new Map<string, number>();
   const registry: PrometheusMetrics | undefined = metrics ? await prometheusMetrics() : undefined;
@@ -98,7 +107,7 @@ export async function heraldSystem(
     applicationName: app,
     metrics,
     topic,
-    writer: { system: 'herald', schema, topic },
+    writer: { system: 'herald', schema, topic, mode },
     writeBacklog: (payloads) => writer.writeBacklog(payloads),
     async startRelay() {
       relays = relayPools.map((db) =>
@@ -108,8 +117,8 @@ export async function heraldSystem(
           transport: recordAcks(config.transport.create('herald-bench-relay'), acked),
           logger: silentLogger,
           batchSize: heraldBatchSize,
-          source,
-          ...(source === 'cdc' ? { replicationUrl: withApplicationName(config.databaseUrl, app) } : {}),
+          source: relaySource,
+          ...(relaySource === 'cdc' ? { replicationUrl: withApplicationName(config.databaseUrl, app) } : {}),
           ...(registry ? { metrics: registry } : {}),
         }),
       );
@@ -136,7 +145,7 @@ export async function heraldSystem(
       await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
       await config.transport.remove(topic).catch(() => {});
       await Promise.all([admin.end(), ...relayPools.map((p) => p.end())]);
-      if (source === 'cdc') {
+      if (relaySource === 'cdc') {
         const db = new pg.Pool({ connectionString: config.databaseUrl, max: 1 });
         await dropReplication(db, schema).catch(() => {});
         await db.end();

@@ -3,13 +3,13 @@ import pg from 'pg';
 import { privatePostgres } from '../infra/postgres.mjs';
 import { type ConsumeBenchOptions, type ConsumeSystem, consumeBench } from './consume.ts';
 import { type RelayBenchOptions, relayBench } from './relay.ts';
-import type { SystemName } from './system.ts';
+import type { BenchSource, SystemName } from './system.ts';
 import { type BenchEnv, type TransportName, transportNames } from './transports.ts';
 import { defaultVariants, writeBench } from './write.ts';
 import { anatomyNames } from './write-anatomy.ts';
 import { type ClientBenchName, clientBenchNames, writeClientsBench } from './write-clients.ts';
 
-const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sqs|postgres|all] [--events N] [--baseline-events N] [--rate R[,R2,...]] [--seconds S] [--events-per-tx N] [--only herald|baseline|debezium] [--systems a,b] [--relays N] [--metrics] [--source polling|cdc|all] [--compression none|gzip|snappy|lz4|zstd] [--json]
+const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sqs|postgres|all] [--events N] [--baseline-events N] [--rate R[,R2,...]] [--seconds S] [--events-per-tx N] [--only herald|baseline|debezium] [--systems a,b] [--relays N] [--metrics] [--source polling|cdc|table-less|all] [--compression none|gzip|snappy|lz4|zstd] [--json]
        npm run bench -- consume [--events N] [--duplicates FRACTION] [--concurrency N] [--only herald|herald-single|herald-batch|baseline|floor] [--json]
        npm run bench -- write [--writers N] [--payload-bytes B] [--seconds S] [--rounds R] [--anatomy] [--variants a,b] [--json]
        npm run bench -- write --clients all|NAME,NAME [--writers N] [--payload-bytes B] [--seconds S] [--json]
@@ -39,8 +39,9 @@ const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sq
   --metrics             also run Herald with metrics on (Prometheus, scraped every 5 s) in the same
                         run, off, on, on, off, and report the drain with metrics on against off,
                         with the recorder's own CPU time per event (measured without a broker)
-  --source S            Herald's relay source: polling (default), cdc (logical replication), or all
-                        (each in turn). CDC needs wal_level=logical: when the database lacks it,
+  --source S            Herald's relay source: polling (default), cdc (logical replication), table-less
+                        (createOutbox({ mode: 'wal' }) read by the CDC source), or all (polling and cdc,
+                        in turn). CDC needs wal_level=logical: when the database lacks it,
                         every system of the run uses a private cluster that has it (fsync on)
   --compression C       Kafka compression of Herald's relay: none (default), gzip, snappy, lz4, zstd
                         (run twice, none and one codec, to compare the drain)
@@ -79,11 +80,11 @@ const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sq
                         transaction with the business row alone and with outbox.add; one JSON line
                         per client: client, plainTxPerSec, withOutboxTxPerSec, overheadPct`;
 
-function sourceList(value: string | undefined): ('polling' | 'cdc')[] {
+function sourceList(value: string | undefined): BenchSource[] {
   if (value === undefined || value === 'polling') return ['polling'];
-  if (value === 'cdc') return ['cdc'];
+  if (value === 'cdc' || value === 'table-less') return [value];
   if (value === 'all') return ['polling', 'cdc'];
-  fail(`--source takes polling, cdc or all, got ${JSON.stringify(value)}`);
+  fail(`--source takes polling, cdc, table-less or all, got ${JSON.stringify(value)}`);
 }
 
 /**
@@ -255,7 +256,7 @@ if (command === 'relay') {
   };
   let logical: { url: string; close(): Promise<void> } | undefined;
   try {
-    if (options.sources.includes('cdc') || systems.includes('debezium')) {
+    if (options.sources.some((s) => s !== 'polling') || systems.includes('debezium')) {
       logical = await logicalDatabase(env.databaseUrl);
       env.databaseUrl = logical.url;
     }

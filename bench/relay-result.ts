@@ -1,5 +1,5 @@
 // What `npm run bench -- relay` reports per system: one JSON line each (--json), the table, the charts.
-import type { SystemName } from './system.ts';
+import type { BenchSource, SystemName } from './system.ts';
 import type { TransportName } from './transports.ts';
 
 export interface SystemResult {
@@ -44,7 +44,7 @@ export interface SystemResult {
   ackP50Ms: number;
   ackP99Ms: number;
   /** Herald's relay source (the baseline polls). */
-  source: 'polling' | 'cdc';
+  source: BenchSource;
   /** The latency phase at each offered rate (--rate R1,R2,...), the first being the fields above. */
   sweep: RateResult[];
   /** CPU seconds per 10,000 events in the steady-rate phase (bench/cpu.ts); null where unknown. */

@@ -11,7 +11,7 @@ import { makePayload } from './payload.ts';
 import { report } from './relay-report.ts';
 import type { RateResult, SystemResult } from './relay-result.ts';
 import { progress, round, summarize } from './stats.ts';
-import type { BenchSystem, SystemConfig, SystemName } from './system.ts';
+import type { BenchSource, BenchSystem, SystemConfig, SystemName } from './system.ts';
 import { type Copy, type ReadBack, uniqueName } from './topic.ts';
 import { type BenchEnv, type BenchTransport, makeTransport, type TransportName } from './transports.ts';
 import { settle, waitFor } from './wait.ts';
@@ -39,8 +39,8 @@ export interface RelayBenchOptions {
   relays: number;
   /** Herald also runs with metrics on (Prometheus, scraped), in the same run, to measure their cost. */
   metrics: boolean;
-  /** Herald's relay sources to run, one after the other (--source polling|cdc|all). */
-  sources: readonly ('polling' | 'cdc')[];
+  /** Herald's relay sources to run, one after the other (--source polling|cdc|table-less|all). */
+  sources: readonly BenchSource[];
 }
 
 const partitions = 6;

@@ -4,6 +4,12 @@ import type { BenchTransport } from './transports.ts';
 
 export type SystemName = 'herald' | 'baseline' | 'debezium';
 
+/**
+ * How a system's events reach its relay: polling the log, CDC of the log (logical replication),
+ * or Herald's table-less outbox (`pg_logical_emit_message`, read by the CDC source).
+ */
+export type BenchSource = 'polling' | 'cdc' | 'table-less';
+
 /** The application side of a system: how it writes events in its transactions. */
 export interface Writer {
   /** A backlog the way a busy application writes it: many events per transaction. */
@@ -17,6 +23,8 @@ export interface WriterSpec {
   system: SystemName;
   schema: string;
   topic: string;
+  /** Herald's outbox mode: `wal` for the table-less source. */
+  mode?: 'log' | 'wal';
 }
 
 /** What the scenario needs of a system under test: its writer, its relay, its own destination. */
@@ -29,8 +37,8 @@ export interface BenchSystem {
   /** Its destination: a Kafka topic, a RabbitMQ exchange, a NATS stream's subjects, ... */
   readonly topic: string;
   readonly writer: WriterSpec;
-  /** Herald's relay source; the baseline polls. */
-  readonly source: 'polling' | 'cdc';
+  /** Herald's relay source; the baseline polls, Debezium streams (cdc). */
+  readonly source: BenchSource;
   /** application_name of the relay's connections, so their backends' CPU can be told apart. */
   readonly applicationName: string;
   /** A replication slot whose walsender serves the relay too (Debezium's, found by the slot). */

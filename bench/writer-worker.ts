@@ -20,7 +20,7 @@ try {
   for (const c of clients) c.release();
   const writer =
     spec.system === 'herald'
-      ? heraldWriter(pool, spec.schema, spec.topic)
+      ? heraldWriter(pool, spec.schema, spec.topic, spec.mode)
       : spec.system === 'debezium'
         ? debeziumWriter(pool, spec.schema)
         : baselineWriter(pool, spec.schema);

@@ -80,10 +80,10 @@ export interface KafkaSettings {
   connection: { tls?: TlsOptions; sasl?: KafkaSaslOptions };
 }
 
-/** The producer's client id when none is given: the CLI's default. */
 /** Most bytes of one produce request unless `maxRequestBytes` says otherwise. */
 export const defaultMaxRequestBytes = 900_000;
 
+/** The producer's client id when none is given: the CLI's default. */
 export const producerClientId = cliSettings.clientId.default;
 
 /** HERALD_CLIENT_ID when it is set (its default is the producer's alone: a consumer is `herald-<group>`). */
