@@ -14,6 +14,8 @@ export const errorCodes = {
   HERALD_NO_TRANSACTION:
     'outbox.add was given no transaction (a client handle outside one, or no transaction around the call).',
   HERALD_NOT_MIGRATED: 'The herald schema is missing or older than this version; run `herald migrate`.',
+  HERALD_NO_REPLICATION_SLOT:
+    "Table-less mode (createOutbox({ mode: 'wal' })) found no replication slot for the schema: events written now would be read by no relay. Start a relay with source 'cdc' once (it creates the slot), then write.",
   HERALD_MIGRATION_FAILED: 'A migration failed; its transaction was rolled back.',
   HERALD_DATABASE_UNAVAILABLE: 'PostgreSQL could not be reached or dropped the connection.',
   HERALD_BROKER_UNAVAILABLE: 'The broker could not be reached; publishing is retried with backoff.',

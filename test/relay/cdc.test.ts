@@ -18,7 +18,7 @@ import {
   silentLogger,
 } from '../../src/index.ts';
 import { formatStatus } from '../../src/status/format.ts';
-import { dropReplication, slotInfo } from '../../src/store/replication.ts';
+import { dropReplication, ensurePublication, ensureSlot, slotInfo } from '../../src/store/replication.ts';
 import { kafka } from '../../src/transports/kafka/index.ts';
 import { brokers, inTransaction, uniqueName } from '../support/env.ts';
 import { createTopic, readTopic } from '../support/kafka.ts';
@@ -158,6 +158,33 @@ describe('relay with source: cdc (logical replication)', () => {
     await waitFor('the standby took every shard and published', () => standby.stats().published >= 4, 30_000);
     const messages = await readTopic(topic, 1, { untilIds: [...before, ...later] });
     assert.ok(messages.length >= 8);
+  });
+
+  it('table-less mode refuses to write where no slot reads yet (HERALD_NO_REPLICATION_SLOT), then writes once one does', async () => {
+    const fresh = uniqueName('herald_cdc_noslot');
+    await migrate(pool, { schema: fresh });
+    const walOutbox = createOutbox({ schema: fresh, mode: 'wal' });
+    const lsn = async () => (await pool.query('SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0].l as string;
+    await inTransaction(pool, async (tx) => {
+      await assert.rejects(walOutbox.add(tx, Item({ n: 1 })), (error: Error & { code?: string }) => {
+        assert.equal(error.code, 'HERALD_NO_REPLICATION_SLOT');
+        assert.match(error.message, /start a relay with source 'cdc'/);
+        return true;
+      });
+      // Refused before writing: the caller's transaction goes on.
+      assert.equal((await tx.query('SELECT 1 AS ok')).rows[0].ok, 1);
+    });
+    await ensurePublication(pool, fresh);
+    await ensureSlot(pool, fresh, 10_000);
+    try {
+      const before = await lsn();
+      const added = await inTransaction(pool, (tx) => walOutbox.add(tx, Item({ n: 2 })));
+      assert.equal(added.length, 1);
+      assert.notEqual(await lsn(), before, 'the message went to the WAL');
+    } finally {
+      await dropReplication(pool, fresh);
+      await pool.query(`DROP SCHEMA "${fresh}" CASCADE`);
+    }
   });
 
   it('table-less mode: outbox.add writes WAL messages only, the CDC relay publishes them; a bad one is skipped', async () => {
