@@ -3,7 +3,10 @@ import type { StoredEvent } from './outgoing.ts';
 /**
  * The table-less outbox's event, as the text of a `pg_logical_emit_message`: the log row's
  * fields as JSON, the payload embedded as it was validated. Written by the outbox in `wal` mode,
- * read back by the relay's CDC source. `v` is the format's version.
+ * read back by the relay's CDC source. `v` is the format's version. Fields that are null (and
+ * headers when there are none) are left out: every byte is written to the WAL and decoded by the
+ * walsender, and most events have no subject, causation, user, session, tags or trace. Readers
+ * take a missing field as null, as they always did (earlier writers wrote the nulls).
  */
 export interface WalEvent {
   v: 1;
@@ -11,17 +14,17 @@ export interface WalEvent {
   type: string;
   version: number;
   source: string;
-  subject: string | null;
+  subject?: string | null;
   partitionKey: string;
-  destination: string | null;
-  headers: Record<string, string>;
-  correlationId: string | null;
-  causationId: string | null;
+  destination?: string | null;
+  headers?: Record<string, string>;
+  correlationId?: string | null;
+  causationId?: string | null;
   userId?: string | null;
   sessionId?: string | null;
   tags?: string[] | null;
-  traceparent: string | null;
-  tracestate: string | null;
+  traceparent?: string | null;
+  tracestate?: string | null;
   time: string;
 }
 
@@ -51,18 +54,18 @@ export function decodeWalEvent(content: Uint8Array): StoredEvent {
     type: parsed.type,
     version: parsed.version,
     source: parsed.source,
-    subject: parsed.subject,
+    subject: parsed.subject ?? null,
     partition_key: parsed.partitionKey,
-    destination: parsed.destination,
+    destination: parsed.destination ?? null,
     payload: JSON.stringify(parsed.payload),
-    headers: parsed.headers,
-    correlation_id: parsed.correlationId,
-    causation_id: parsed.causationId,
+    headers: parsed.headers ?? {},
+    correlation_id: parsed.correlationId ?? null,
+    causation_id: parsed.causationId ?? null,
     user_id: parsed.userId ?? null,
     session_id: parsed.sessionId ?? null,
     tags: parsed.tags ?? null,
-    traceparent: parsed.traceparent,
-    tracestate: parsed.tracestate,
+    traceparent: parsed.traceparent ?? null,
+    tracestate: parsed.tracestate ?? null,
     created_at: new Date(parsed.time),
   };
 }

@@ -1,8 +1,35 @@
 import { HeraldError } from '../../errors.ts';
-import { encodeWalEvent, walPrefix } from '../../wire/wal-event.ts';
+import { encodeWalEvent, type WalEvent, walPrefix } from '../../wire/wal-event.ts';
 import { type Queryable, runQuery } from '../db.ts';
 import { replicationNames } from '../replication.ts';
 import type { LogRecord } from './insert-events.ts';
+
+/** A record as a table-less event: its fields that are not null, and headers only when there are some. */
+function walEvent(r: LogRecord): WalEvent {
+  const e: WalEvent = {
+    v: 1,
+    id: r.id,
+    type: r.type,
+    version: r.version,
+    source: r.source,
+    partitionKey: r.partitionKey,
+    time: r.time.toISOString(),
+  };
+  if (r.subject !== null) e.subject = r.subject;
+  if (r.destination !== null) e.destination = r.destination;
+  for (const _ in r.headers) {
+    e.headers = r.headers;
+    break;
+  }
+  if (r.correlationId !== null) e.correlationId = r.correlationId;
+  if (r.causationId !== null) e.causationId = r.causationId;
+  if (r.userId !== null) e.userId = r.userId;
+  if (r.sessionId !== null) e.sessionId = r.sessionId;
+  if (r.tags !== null) e.tags = r.tags;
+  if (r.traceparent !== null) e.traceparent = r.traceparent;
+  if (r.tracestate !== null) e.tracestate = r.tracestate;
+  return e;
+}
 
 /** Schemas whose replication slot this process has seen (a slot, once made, is the relay's to keep). */
 const slotSeen = new Set<string>();
@@ -39,30 +66,7 @@ export async function emitEvents(
   prepared: boolean,
 ): Promise<void> {
   await requireSlot(db, schema);
-  const texts = records.map((r) =>
-    encodeWalEvent(
-      {
-        v: 1,
-        id: r.id,
-        type: r.type,
-        version: r.version,
-        source: r.source,
-        subject: r.subject,
-        partitionKey: r.partitionKey,
-        destination: r.destination,
-        headers: r.headers,
-        correlationId: r.correlationId,
-        causationId: r.causationId,
-        userId: r.userId,
-        sessionId: r.sessionId,
-        tags: r.tags,
-        traceparent: r.traceparent,
-        tracestate: r.tracestate,
-        time: r.time.toISOString(),
-      },
-      r.payload,
-    ),
-  );
+  const texts = records.map((r) => encodeWalEvent(walEvent(r), r.payload));
   if (texts.length === 1) {
     await runQuery(db, prepared ? 'herald_emit_one' : undefined, 'SELECT pg_logical_emit_message(true, $1, $2)', [
       walPrefix(schema),

@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { decodeWalEvent, encodeWalEvent } from '../../src/wire/wal-event.ts';
+
+const time = '2026-12-05T12:00:00.000Z';
+const bytes = (text: string) => new TextEncoder().encode(text);
+
+describe("the table-less outbox's WAL message", () => {
+  it('leaves out null fields and empty headers, and reads them back as null and {}', () => {
+    const text = encodeWalEvent(
+      { v: 1, id: 'e-1', type: 'order.placed', version: 2, source: '/s', partitionKey: 'k', time },
+      '{"n":1}',
+    );
+    assert.doesNotMatch(text, /null|headers/);
+    const e = decodeWalEvent(bytes(text));
+    assert.equal(e.subject, null);
+    assert.equal(e.destination, null);
+    assert.deepEqual(e.headers, {});
+    assert.equal(e.correlation_id, null);
+    assert.equal(e.causation_id, null);
+    assert.equal(e.traceparent, null);
+    assert.equal(e.tracestate, null);
+    assert.equal(e.tags, null);
+    assert.equal(e.payload, '{"n":1}');
+    assert.equal(e.created_at.toISOString(), time);
+  });
+
+  it('reads messages of earlier writers, which wrote every field with its nulls', () => {
+    const earlier = `{"v":1,"id":"e-2","type":"t","version":1,"source":"/s","subject":null,"partitionKey":"k","destination":"orders","headers":{"tenant":"a"},"correlationId":"c","causationId":null,"traceparent":null,"tracestate":null,"time":"${time}","payload":{"n":2}}`;
+    const e = decodeWalEvent(bytes(earlier));
+    assert.equal(e.destination, 'orders');
+    assert.deepEqual(e.headers, { tenant: 'a' });
+    assert.equal(e.correlation_id, 'c');
+    assert.equal(e.subject, null);
+    assert.equal(e.user_id, null);
+  });
+});
