@@ -65,7 +65,9 @@ const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sq
           one business row, alone (plain) or with one INSERT into a bare table (floor-table), a
           pg_logical_emit_message (floor-emit), or Herald's outbox.add (herald; herald-wal in
           table-less mode). Plain runs before
-          and after every round; overheadPct is against their median.
+          and after every round; overheadPct is against their median. herald-wal needs a
+          replication slot, so wal_level=logical: with it, every variant runs on a database that
+          has it (a private cluster when the given one lacks it).
 
   --writers N           concurrent writers, one connection each (default 16)
   --payload-bytes B     size of the business row and of the event's payload (default 1024)
@@ -295,6 +297,8 @@ if (command === 'relay') {
     ...defaultVariants,
     ...(values.anatomy ? anatomyNames : []),
   ];
+  // Table-less writes need a replication slot, so wal_level=logical: every variant then runs there.
+  const logical = listed.includes('herald-wal') ? await logicalDatabase(env.databaseUrl) : undefined;
   try {
     await writeBench(
       {
@@ -305,11 +309,13 @@ if (command === 'relay') {
         variants: listed.includes('plain') ? listed : ['plain', ...listed],
         json: values.json,
       },
-      env.databaseUrl,
+      logical?.url ?? env.databaseUrl,
     );
   } catch (error) {
     process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
     process.exitCode = 1;
+  } finally {
+    await logical?.close();
   }
 } else {
   const systems: ConsumeSystem[] = ['herald', 'herald-single', 'herald-batch', 'baseline', 'floor'];

@@ -9,6 +9,7 @@ import pg from 'pg';
 import { z } from 'zod';
 import { createOutbox, defineEvent, migrate } from '../src/index.ts';
 import { quoteIdent } from '../src/store/identifiers.ts';
+import { dropReplication, ensurePublication, ensureSlot } from '../src/store/replication.ts';
 import { round } from './stats.ts';
 import { uniqueName } from './topic.ts';
 import { anatomyVariants } from './write-anatomy.ts';
@@ -87,6 +88,11 @@ function coreVariants(schema: string): Variant[] {
     {
       name: 'herald-wal',
       describe: "outbox.add of one event in table-less mode (createOutbox({ mode: 'wal' }))",
+      // Table-less writes are refused where no slot would read them; the slot is not read here.
+      setup: async (admin) => {
+        await ensurePublication(admin, schema);
+        await ensureSlot(admin, schema, 30_000);
+      },
       extra: (client, body) => walOutbox.add(client, Event({ orderId: randomUUID(), body })),
     },
   ];
@@ -195,6 +201,7 @@ export async function writeBench(options: WriteBenchOptions, databaseUrl: string
     return results;
   } finally {
     await pool.end();
+    await dropReplication(admin, schema).catch(() => {});
     await admin.query(`DROP SCHEMA IF EXISTS ${quoteIdent(schema)} CASCADE`).catch(() => {});
     await admin.end();
   }
