@@ -3,10 +3,11 @@ import type { StoredEvent } from './outgoing.ts';
 /**
  * The table-less outbox's event, as the text of a `pg_logical_emit_message`: the log row's
  * fields as JSON, the payload embedded as it was validated. Written by the outbox in `wal` mode,
- * read back by the relay's CDC source. `v` is the format's version. Fields that are null (and
- * headers when there are none) are left out: every byte is written to the WAL and decoded by the
- * walsender, and most events have no subject, causation, user, session, tags or trace. Readers
- * take a missing field as null, as they always did (earlier writers wrote the nulls).
+ * read back by the relay's CDC source. `v` is the format's version. Fields that are null are left
+ * out (headers are always there): every byte is written to the WAL and decoded by the walsender,
+ * and most events have no subject, causation, user, session, tags or trace. Readers take a
+ * missing field as null (earlier writers wrote the nulls, and earlier readers print a missing
+ * field's header as they print a null's).
  */
 export interface WalEvent {
   v: 1;

@@ -174,6 +174,27 @@ describe('relay with source: cdc (logical replication)', () => {
       // Refused before writing: the caller's transaction goes on.
       assert.equal((await tx.query('SELECT 1 AS ok')).rows[0].ok, 1);
     });
+    // A slot of that name in another database of the server (slot names are the server's) reads
+    // nothing of this one: still refused.
+    const otherDb = uniqueName('herald_cdc_other');
+    await pool.query(`CREATE DATABASE "${otherDb}"`);
+    const url = new URL(cluster?.url as string);
+    url.pathname = `/${otherDb}`;
+    const other = new pg.Pool({ connectionString: url.toString(), max: 2 });
+    other.on('error', () => {});
+    try {
+      await migrate(other, { schema: fresh });
+      await ensurePublication(other, fresh);
+      await ensureSlot(other, fresh, 10_000);
+      await assert.rejects(
+        inTransaction(pool, (tx) => walOutbox.add(tx, Item({ n: 1 }))),
+        (error: Error & { code?: string }) => error.code === 'HERALD_NO_REPLICATION_SLOT',
+      );
+      await dropReplication(other, fresh);
+    } finally {
+      await other.end();
+      await pool.query(`DROP DATABASE "${otherDb}"`);
+    }
     await ensurePublication(pool, fresh);
     await ensureSlot(pool, fresh, 10_000);
     try {

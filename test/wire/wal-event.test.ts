@@ -6,12 +6,12 @@ const time = '2026-12-05T12:00:00.000Z';
 const bytes = (text: string) => new TextEncoder().encode(text);
 
 describe("the table-less outbox's WAL message", () => {
-  it('leaves out null fields and empty headers, and reads them back as null and {}', () => {
+  it('leaves out null fields, and reads them back as null', () => {
     const text = encodeWalEvent(
-      { v: 1, id: 'e-1', type: 'order.placed', version: 2, source: '/s', partitionKey: 'k', time },
+      { v: 1, id: 'e-1', type: 'order.placed', version: 2, source: '/s', partitionKey: 'k', headers: {}, time },
       '{"n":1}',
     );
-    assert.doesNotMatch(text, /null|headers/);
+    assert.doesNotMatch(text, /null/);
     const e = decodeWalEvent(bytes(text));
     assert.equal(e.subject, null);
     assert.equal(e.destination, null);

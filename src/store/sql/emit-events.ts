@@ -4,7 +4,11 @@ import { type Queryable, runQuery } from '../db.ts';
 import { replicationNames } from '../replication.ts';
 import type { LogRecord } from './insert-events.ts';
 
-/** A record as a table-less event: its fields that are not null, and headers only when there are some. */
+/**
+ * A record as a table-less event: its fields that are not null. Headers are always written, `{}`
+ * when there are none: a relay of an earlier release reads a missing `headers` as undefined, and
+ * its dead letter (headers NOT NULL) would then fail and hold the stream.
+ */
 function walEvent(r: LogRecord): WalEvent {
   const e: WalEvent = {
     v: 1,
@@ -13,14 +17,11 @@ function walEvent(r: LogRecord): WalEvent {
     version: r.version,
     source: r.source,
     partitionKey: r.partitionKey,
+    headers: r.headers,
     time: r.time.toISOString(),
   };
   if (r.subject !== null) e.subject = r.subject;
   if (r.destination !== null) e.destination = r.destination;
-  for (const _ in r.headers) {
-    e.headers = r.headers;
-    break;
-  }
   if (r.correlationId !== null) e.correlationId = r.correlationId;
   if (r.causationId !== null) e.causationId = r.causationId;
   if (r.userId !== null) e.userId = r.userId;
@@ -31,7 +32,11 @@ function walEvent(r: LogRecord): WalEvent {
   return e;
 }
 
-/** Schemas whose replication slot this process has seen (a slot, once made, is the relay's to keep). */
+/**
+ * Schemas whose replication slot this process has seen (a slot, once made, is the relay's to
+ * keep). By schema name alone: a process writing table-less events to two databases checks the
+ * first one only.
+ */
 const slotSeen = new Set<string>();
 
 /**
@@ -42,7 +47,13 @@ const slotSeen = new Set<string>();
 async function requireSlot(db: Queryable, schema: string): Promise<void> {
   if (slotSeen.has(schema)) return;
   const { slot } = replicationNames(schema);
-  const found = await db.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+  // Slot names are the server's, not the database's: the slot must be this database's, logical,
+  // and not invalidated (its WAL removed).
+  const found = await db.query(
+    `SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND database = current_database()
+  AND slot_type = 'logical' AND wal_status IS DISTINCT FROM 'lost'`,
+    [slot],
+  );
   if (found.rows.length === 0) {
     throw new HeraldError(
       'HERALD_NO_REPLICATION_SLOT',
