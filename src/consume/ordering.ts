@@ -65,8 +65,8 @@ export interface StuckMessage {
  * Messages in flight in all, handled ones held for an earlier one of their partition included, as
  * a multiple of `maxInFlight`: enough that a slow message does not stop fetching for the rest (the
  * consume bench peaked near 3x, and ran 1.25x faster with 10 than with 1, 1.15x with 4), few
- * enough that a stuck one does. Held messages keep their
- * payloads (the broker client's acknowledgement holds the record), so this bounds memory too.
+ * enough that a stuck one does. Held messages keep their payloads (the broker client's
+ * acknowledgement holds the record), so this bounds memory too.
  */
 export const heldPerInFlight = 10;
 
