@@ -40,12 +40,12 @@ function childrenOf(parent: number): number[] {
 }
 
 /** The whole machine's CPU time so far, all cores (/proc/stat): busy and in all, in seconds. */
-export interface MachineCpu {
+interface MachineCpu {
   busy: number;
   total: number;
 }
 
-export function machineCpu(): MachineCpu | null {
+function machineCpu(): MachineCpu | null {
   try {
     const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
     // cpu  user nice system idle iowait irq softirq steal guest guest_nice (guest time is in user)
@@ -59,9 +59,27 @@ export function machineCpu(): MachineCpu | null {
 }
 
 /** Share of all cores busy between two readings, in per cent; null where either is. */
-export function busyPct(before: MachineCpu | null, after: MachineCpu | null): number | null {
+function busyPct(before: MachineCpu | null, after: MachineCpu | null): number | null {
   if (!before || !after || after.total <= before.total) return null;
   return Math.round(((after.busy - before.busy) / (after.total - before.total)) * 1000) / 10;
+}
+
+/**
+ * Starts measuring the calling thread's CPU and the machine's; `stop(events)` gives the thread's
+ * CPU seconds per 10,000 events and how busy the machine's cores were meanwhile.
+ */
+export function cpuMeter() {
+  const thread = process.threadCpuUsage();
+  const machine = machineCpu();
+  return {
+    stop(events: number) {
+      const used = process.threadCpuUsage(thread);
+      return {
+        threadCpuSecPer10k: Math.round(((used.user + used.system) / 1e6 / events) * 10_000 * 1000) / 1000,
+        machineBusyPct: busyPct(machine, machineCpu()),
+      };
+    },
+  };
 }
 
 export interface CpuSample {

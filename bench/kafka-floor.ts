@@ -10,7 +10,7 @@ import { loadKafka } from '../src/transports/kafka/client.ts';
 import { defaultMaxRequestBytes } from '../src/transports/kafka/options.ts';
 import { chunkBySize, toRecord } from '../src/transports/kafka/wire.ts';
 import { toMessage } from '../src/wire/outgoing.ts';
-import { busyPct, machineCpu } from './cpu.ts';
+import { cpuMeter } from './cpu.ts';
 import { heraldBatchSize } from './herald-system.ts';
 import { storedEvent } from './payload.ts';
 import { progress, round } from './stats.ts';
@@ -34,17 +34,11 @@ const storedEvents = (n: number) => Array.from({ length: n }, (_, i) => storedEv
 
 /** Times `work` over `events` events: events/s, the main thread's CPU and the machine's. */
 async function timed(events: number, work: () => Promise<void>): Promise<FloorRun> {
-  const thread = process.threadCpuUsage();
-  const machine = machineCpu();
+  const meter = cpuMeter();
   const started = performance.now();
   await work();
   const seconds = (performance.now() - started) / 1000;
-  const used = process.threadCpuUsage(thread);
-  return {
-    eventsPerSec: round(events / seconds, 0),
-    threadCpuSecPer10k: round(((used.user + used.system) / 1e6 / events) * 10_000, 3),
-    machineBusyPct: busyPct(machine, machineCpu()),
-  };
+  return { eventsPerSec: round(events / seconds, 0), ...meter.stop(events) };
 }
 
 /** Both floors, on a fresh topic of `transport` (Kafka's), `events` events each. */

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { baselineBatch, baselineSystem } from './baseline-relay.ts';
-import { busyPct, cpuProbe, machineCpu, per10k } from './cpu.ts';
+import { cpuMeter, cpuProbe, per10k } from './cpu.ts';
 import { debeziumBatch, debeziumSystem } from './debezium-system.ts';
 import { measureFailover } from './failover.ts';
 import { heraldBatchSize, heraldSystem } from './herald-system.ts';
@@ -115,18 +115,14 @@ async function runSystem(
   const observer = await transport.observe(sys.topic);
   try {
     progress(`${name}: draining`);
-    const threadBefore = process.threadCpuUsage();
-    const machineBefore = machineCpu();
+    const meter = cpuMeter();
     const started = Date.now();
     await sys.startRelay();
     await waitFor(`${name} drain`, () => sys.published(), drainEvents);
     const drainedIn = Date.now() - started;
     // The drain's CPU: the main thread (the relay, but for Debezium's JVM) and the whole machine.
-    const threadUsed = process.threadCpuUsage(threadBefore);
-    const drainCpu = {
-      drainThreadCpuSecPer10k: round(((threadUsed.user + threadUsed.system) / 1e6 / drainEvents) * 10_000, 3),
-      drainMachineBusyPct: busyPct(machineBefore, machineCpu()),
-    };
+    const used = meter.stop(drainEvents);
+    const drainCpu = { drainThreadCpuSecPer10k: used.threadCpuSecPer10k, drainMachineBusyPct: used.machineBusyPct };
     await settle(() => sys.published());
     progress(`${name}: published ${sys.published()} (drain done in ~${drainedIn} ms)`);
 
