@@ -148,7 +148,8 @@ export const settings = {
     flag: 'cursor-interval-ms',
     env: 'HERALD_CURSOR_INTERVAL_MS',
     default: 100,
-    description: 'How often cursors are saved while publishing (also before leases move and at stop)',
+    description:
+      "How often positions are saved while publishing: the cursors, and the CDC slot's acknowledgement (also before leases move and at stop)",
     parse: integer(0, 60_000),
   },
   maxAttempts: {

@@ -42,11 +42,12 @@ export interface CdcDeps {
  * first of the live relays takes every shard, the others wait as standbys and take over when its
  * leases lapse.
  *
- * Positions: the slot is acknowledged only up to the last transaction the broker acknowledged, so
- * a relay that dies resumes after it. The cursors, which a gapless read needs, move by
- * checkpoints: `(xmin, lsn)` read together from the server; once the stream has passed `lsn`,
- * every transaction below `xmin` is published, so the cursors move to just below it. Each time the
- * stream starts (at start-up, after a failure, when the slot was dropped or made again) the log
+ * Positions: the slot is acknowledged only up to the last transaction the broker acknowledged,
+ * every cursorMs and when the stream closes, so a relay that dies resumes at most that much before
+ * it (in table-less mode those are sent again; log rows are skipped by position). The cursors,
+ * which a gapless read needs, move by checkpoints: `(xmin, lsn)` read together from the server;
+ * once the stream has passed `lsn`, every transaction below `xmin` is published, so the cursors
+ * move to just below it. Each time the stream starts (at start-up, after a failure, when the slot was dropped or made again) the log
  * is first read from the cursors as the polling source does: a slot that missed events never
  * makes them missing; what both saw is skipped by position or, at worst, sent twice.
  */
@@ -58,7 +59,22 @@ export async function runCdc(d: CdcDeps): Promise<void> {
   // `waiters`: drain() callers already waiting when it was read, told when the stream passes it.
   let checkpoint: { lsn: bigint; xmin: bigint; waiters: number } | null = null;
   let checkpointAt = 0;
+  // The slot is acknowledged behind publishing, as the cursors are saved: at most every cursorMs,
+  // and before the stream closes. Each acknowledgement is a reply the walsender reads and applies;
+  // one per batch was a fifth of its CPU at 1,000 events/s (docs/benchmarks.md).
+  let ackedAt = 0;
+  let unacked: string | null = null;
+  const acknowledge = async (live: WalStream, lsn: string) => {
+    unacked = lsn;
+    if (Date.now() - ackedAt < d.cursorMs) return;
+    ackedAt = Date.now();
+    unacked = null;
+    await live.acknowledge(lsn);
+  };
   const close = async () => {
+    // Published, so done with, even when the stream failed (then the server does not hear it).
+    if (stream && unacked !== null) await stream.acknowledge(unacked).catch(() => {});
+    unacked = null;
     await stream?.close();
     stream = null;
   };
@@ -125,14 +141,14 @@ export async function runCdc(d: CdcDeps): Promise<void> {
         if (txs.length > 0) {
           if (!(await round.publishRows(txs.flatMap((t) => t.rows)))) break;
           const end = (txs[txs.length - 1] as { endLsn: string }).endLsn;
-          await live.acknowledge(end);
           if (lsnValue(end) > streamed) streamed = lsnValue(end);
+          await acknowledge(live, end);
         } else {
           const idleAt = live.idleAt();
           if (idleAt !== null) {
             // Nothing waiting: what the server has sent so far is done with.
             if (lsnValue(idleAt) > streamed) streamed = lsnValue(idleAt);
-            await live.acknowledge(idleAt);
+            await acknowledge(live, idleAt);
           }
           // A checkpoint or a drain() waits for the stream to pass a position: on a quiet
           // database the server says how far it got only when asked.

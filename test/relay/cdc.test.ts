@@ -52,7 +52,7 @@ describe('relay with source: cdc (logical replication)', () => {
     await pool?.end();
     await cluster?.destroy();
   });
-  const relay = (instanceId?: string) => {
+  const relay = (instanceId?: string, cursorIntervalMs?: number) => {
     const r = createRelay({
       db: pool,
       schema,
@@ -61,6 +61,7 @@ describe('relay with source: cdc (logical replication)', () => {
       logger: silentLogger,
       leaseMs: 1000,
       ...(instanceId ? { instanceId } : {}),
+      ...(cursorIntervalMs === undefined ? {} : { cursorIntervalMs }),
     });
     relays.push(r);
     return r;
@@ -244,5 +245,32 @@ describe('relay with source: cdc (logical replication)', () => {
     assert.deepEqual(JSON.parse(got[0]?.value ?? '{}'), { n: 1000 });
     assert.equal(got[0]?.headers.ce_type, 'cdc.item');
     assert.equal(got[0]?.key, 'k0');
+  });
+
+  it('table-less mode: a relay that stops acknowledges what it published, so the next sends none of it again', async () => {
+    await Promise.all(relays.map((r) => r.stop()));
+    // Acknowledgements at most once a minute while publishing: only the stop's can cover these.
+    const r1 = relay(undefined, 60_000);
+    await r1.start();
+    await r1.drain();
+    const walOutbox = createOutbox({ schema, mode: 'wal' });
+    const before = r1.stats().published;
+    const first = await inTransaction(pool, (tx) =>
+      walOutbox.add(tx, [Item({ n: 2000 }, { destination: topic }), Item({ n: 2001 }, { destination: topic })]),
+    );
+    await waitFor('two published', () => r1.stats().published >= before + 2);
+    await r1.stop();
+    const r2 = relay();
+    await r2.start();
+    const second = await inTransaction(pool, (tx) => walOutbox.add(tx, Item({ n: 2002 }, { destination: topic })));
+    await waitFor('the third published', () => r2.stats().published >= 1);
+    assert.equal(r2.stats().published, 1, 'the new relay published only the event written after the stop');
+    const ids = [...first, ...second].map((a) => a.id);
+    const messages = await readTopic(topic, 1, { untilIds: ids, settleMs: 500 });
+    assert.deepEqual(
+      messages.filter((m) => ids.includes(m.headers.ce_id as string)).map((m) => m.headers.ce_id),
+      ids,
+      'each once',
+    );
   });
 });
