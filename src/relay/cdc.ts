@@ -59,6 +59,11 @@ export async function runCdc(d: CdcDeps): Promise<void> {
   // `waiters`: drain() callers already waiting when it was read, told when the stream passes it.
   let checkpoint: { lsn: bigint; xmin: bigint; waiters: number } | null = null;
   let checkpointAt = 0;
+  // Only log rows need the cursors to move: a checkpoint is due while a log row was streamed that
+  // the cursors do not cover (xid at or above the last checkpoint's xmin). In table-less mode
+  // there is none, and the relay spends no query on the cursors.
+  let newestLogXid = -1n;
+  let coveredBelow = 0n;
   // The slot is acknowledged behind publishing, as the cursors are saved: at most every cursorMs,
   // and before the stream closes. Each acknowledgement is a reply the walsender reads and applies;
   // one per batch was a fifth of its CPU at 1,000 events/s (docs/benchmarks.md).
@@ -142,6 +147,8 @@ export async function runCdc(d: CdcDeps): Promise<void> {
           if (!(await round.publishRows(txs.flatMap((t) => t.rows)))) break;
           const end = (txs[txs.length - 1] as { endLsn: string }).endLsn;
           if (lsnValue(end) > streamed) streamed = lsnValue(end);
+          for (const t of txs)
+            if (t.logXid !== null && BigInt(t.logXid) > newestLogXid) newestLogXid = BigInt(t.logXid);
           await acknowledge(live, end);
         } else {
           const idleAt = live.idleAt();
@@ -165,11 +172,14 @@ export async function runCdc(d: CdcDeps): Promise<void> {
       }
       if (checkpoint !== null && streamed >= checkpoint.lsn) {
         round.advanceTo({ xid: (checkpoint.xmin - 1n).toString(), seq: maxSeq });
+        coveredBelow = checkpoint.xmin;
         if (checkpoint.waiters > 0 && (await round.saveCursors())) d.caughtUp(checkpoint.waiters);
         checkpoint = null;
       }
-      // A checkpoint every cursorIntervalMs, or at once for a drain() caller.
-      if (checkpoint === null && (Date.now() - checkpointAt >= d.cursorMs || d.waiting() > 0)) {
+      // A checkpoint every cursorIntervalMs while streamed log rows are not covered, or at once for
+      // a drain() caller.
+      const due = newestLogXid >= coveredBelow && Date.now() - checkpointAt >= d.cursorMs;
+      if (checkpoint === null && (due || d.waiting() > 0)) {
         checkpointAt = Date.now();
         const waiters = d.waiting();
         const sample = await walCheckpoint(d.pool).catch(() => null);

@@ -5,6 +5,9 @@ import { decodeWalEvent, walMessageShard, walPrefix } from '../wire/wal-event.ts
 /** A committed transaction of the log, as logical replication delivers it, in commit order. */
 export interface WalTransaction {
   rows: LogRow[];
+  /** The transaction's xid when it wrote rows of the log (the cursors cover those); null when
+   * all it wrote was table-less. */
+  logXid: string | null;
   /** Acknowledge this once every row is published: the slot then lets its WAL go. */
   endLsn: string;
 }
@@ -100,6 +103,7 @@ export async function openWalStream(options: {
 
   const ready: WalTransaction[] = [];
   let open: LogRow[] | null = null;
+  let openLogXid: string | null = null;
   let wakeTaker: (() => void) | null = null;
   // Backpressure by pausing the socket, as the library's own flow control does.
   const socket = () =>
@@ -126,14 +130,18 @@ export async function openWalStream(options: {
   });
   // Handled in the order received, keepalives included; too much waiting pauses the socket.
   service.on('data', (_lsn: string, message: PgoutputMessage) => {
-    if (message.tag === 'begin') open = [];
-    else if (
+    if (message.tag === 'begin') {
+      open = [];
+      openLogXid = null;
+    } else if (
       message.tag === 'insert' &&
       open &&
       message.relation?.name === 'log' &&
       message.relation.schema === options.schema
     ) {
-      open.push(toRow(message.new ?? {}));
+      const row = toRow(message.new ?? {});
+      open.push(row);
+      openLogXid = row.xid;
     } else if (message.tag === 'message' && open && message.transactional && message.prefix === prefix) {
       try {
         open.push({
@@ -147,7 +155,7 @@ export async function openWalStream(options: {
         options.onUnreadable?.(error, message.content?.length ?? 0);
       }
     } else if (message.tag === 'commit' && open) {
-      if (open.length > 0) ready.push({ rows: open, endLsn: message.commitEndLsn ?? '0/0' });
+      if (open.length > 0) ready.push({ rows: open, logXid: openLogXid, endLsn: message.commitEndLsn ?? '0/0' });
       open = null;
       wakeTaker?.();
       if (ready.length >= highWater && !paused) {

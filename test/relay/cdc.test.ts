@@ -273,4 +273,37 @@ describe('relay with source: cdc (logical replication)', () => {
       'each once',
     );
   });
+
+  it('cursors follow log rows only: they catch up once an older transaction ends, and stay put for table-less events', async () => {
+    await Promise.all(relays.map((r) => r.stop()));
+    const r = relay();
+    await r.start();
+    await r.drain();
+    const backlog = async () => (await getStatus({ db: pool, schema })).backlog.events;
+    // An older transaction with an xid and no events holds the checkpoints' xmin below the rows.
+    const older = await pool.connect();
+    await older.query('BEGIN');
+    await older.query('SELECT pg_current_xact_id()');
+    const before = r.stats().published;
+    await write(2);
+    await waitFor('two published', () => r.stats().published >= before + 2);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(await backlog(), 2, 'the cursors stop below the open transaction');
+    await older.query('COMMIT');
+    older.release();
+    await waitFor('the cursors past the two, without a drain()', async () => (await backlog()) === 0);
+
+    const saved = async () =>
+      (await pool.query(`SELECT max(updated_at) AS at FROM "${schema}".cursors`)).rows[0].at as Date;
+    const savedAt = await saved();
+    const walOutbox = createOutbox({ schema, mode: 'wal' });
+    const published = r.stats().published;
+    for (let i = 0; i < 3; i++) {
+      await inTransaction(pool, (tx) => walOutbox.add(tx, Item({ n: 3000 + i }, { destination: topic })));
+      await new Promise((resolve) => setTimeout(resolve, 150));
+    }
+    await waitFor('three published', () => r.stats().published >= published + 3);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual(await saved(), savedAt, 'no cursor saved for table-less events');
+  });
 });
