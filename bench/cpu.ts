@@ -7,7 +7,8 @@ import type pg from 'pg';
 
 const ticksPerSecond = 100; // USER_HZ on Linux
 
-function cpuOf(pid: number): number | null {
+/** A process's CPU seconds so far (user and system), or null when it cannot be read. */
+export function cpuOf(pid: number): number | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name, which is in parentheses and may hold spaces.

@@ -23,7 +23,7 @@ export const debeziumBatch = 2048;
 export const debeziumPollMs = 10;
 
 /** Debezium's outbox table, as its documentation gives it. */
-const tableSql = (s: string) => `CREATE SCHEMA ${s};
+export const debeziumTableSql = (s: string) => `CREATE SCHEMA ${s};
 CREATE TABLE ${s}.outbox (
   id uuid PRIMARY KEY,
   aggregatetype varchar(255) NOT NULL,
@@ -106,7 +106,7 @@ export async function debeziumSystem(config: SystemConfig): Promise<BenchSystem>
   const topic = await config.transport.prepare('herald-bench-debezium');
   const admin = new pg.Pool({ connectionString: config.databaseUrl, max: 2 });
   admin.on('error', () => {});
-  await admin.query(tableSql(`"${schema}"`));
+  await admin.query(debeziumTableSql(`"${schema}"`));
   await admin.query(`CREATE PUBLICATION "${slot}" FOR TABLE "${schema}".outbox`);
   await admin.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
   const writer = debeziumWriter(admin, schema);

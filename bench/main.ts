@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { privatePostgres } from '../infra/postgres.mjs';
 import { type ConsumeBenchOptions, type ConsumeSystem, consumeBench } from './consume.ts';
+import { type DecodeVariant, decodeBench, decodeVariants } from './decode.ts';
 import { type RelayBenchOptions, relayBench } from './relay.ts';
 import type { BenchSource, SystemName } from './system.ts';
 import { type BenchEnv, type TransportName, transportNames } from './transports.ts';
@@ -13,6 +14,7 @@ const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sq
        npm run bench -- consume [--events N] [--duplicates FRACTION] [--concurrency N] [--only herald|herald-single|herald-batch|baseline|floor] [--json]
        npm run bench -- write [--writers N] [--payload-bytes B] [--seconds S] [--rounds R] [--anatomy] [--variants a,b] [--json]
        npm run bench -- write --clients all|NAME,NAME [--writers N] [--payload-bytes B] [--seconds S] [--json]
+       npm run bench -- decode [--events N] [--rounds R] [--variants herald,table-less,debezium] [--json]
 
   relay   Herald's relay against a seed-style polling relay, on the same PostgreSQL and broker:
           drain throughput of a backlog, commit→arrival latency at a steady rate, lost and
@@ -80,7 +82,19 @@ const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sq
                         drizzle-node-postgres, drizzle-postgres-js, knex, prisma, typeorm, mikro-orm,
                         sequelize), its own
                         transaction with the business row alone and with outbox.add; one JSON line
-                        per client: client, plainTxPerSec, withOutboxTxPerSec, overheadPct`;
+                        per client: client, plainTxPerSec, withOutboxTxPerSec, overheadPct
+
+  decode  PostgreSQL's logical decoding alone, the floor under the CDC walsender figures: events
+          written one per transaction as Herald's log row (herald), as a table-less message
+          (table-less) or as Debezium's outbox row (debezium), then read from a fresh slot by one
+          backend with pg_logical_slot_get_binary_changes (pgoutput): the server's CPU and time per
+          event to decode and encode them, without the walsender's wake-ups, network and replies.
+          Needs wal_level=logical (a private cluster when the database lacks it).
+
+  --events N            events per variant and round (default 10000)
+  --rounds R            rounds, each variant in turn (default 3)
+  --variants a,b        these variants only (default all three)
+  --json                one JSON line per variant and round`;
 
 function sourceList(value: string | undefined): BenchSource[] {
   if (value === undefined || value === 'polling') return ['polling'];
@@ -184,7 +198,7 @@ if (values.help) {
 }
 const [command, ...rest] = positionals;
 if (command === undefined) fail('a subcommand is required');
-if (command !== 'relay' && command !== 'consume' && command !== 'write')
+if (command !== 'relay' && command !== 'consume' && command !== 'write' && command !== 'decode')
   fail(`unknown subcommand ${JSON.stringify(command)}`);
 if (rest.length > 0) fail(`unexpected arguments: ${rest.join(' ')}`);
 const flags: Record<string, readonly string[]> = {
@@ -206,6 +220,7 @@ const flags: Record<string, readonly string[]> = {
   ],
   consume: ['events', 'duplicates', 'concurrency', 'only', 'json', 'help'],
   write: ['writers', 'payload-bytes', 'seconds', 'rounds', 'variants', 'anatomy', 'clients', 'json', 'help'],
+  decode: ['events', 'rounds', 'variants', 'json', 'help'],
 };
 for (const [name, value] of Object.entries(values)) {
   if (value !== undefined && value !== false && !flags[command]?.includes(name))
@@ -270,6 +285,27 @@ if (command === 'relay') {
     process.exitCode = 1;
   } finally {
     await logical?.close();
+  }
+} else if (command === 'decode') {
+  const variants = (values.variants?.split(',').map((v) => v.trim()) ?? [...decodeVariants]) as DecodeVariant[];
+  const unknown = variants.filter((v) => !decodeVariants.includes(v));
+  if (unknown.length > 0) fail(`--variants takes some of ${decodeVariants.join(', ')}; unknown: ${unknown.join(', ')}`);
+  const logical = await logicalDatabase(env.databaseUrl);
+  try {
+    await decodeBench(
+      {
+        events: positive('events', values.events, 10_000),
+        rounds: positive('rounds', values.rounds, 3),
+        variants,
+        json: values.json,
+      },
+      logical.url,
+    );
+  } catch (error) {
+    process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  } finally {
+    await logical.close();
   }
 } else if (command === 'write' && values.clients !== undefined) {
   const known = Object.keys(clientBenchNames) as ClientBenchName[];
