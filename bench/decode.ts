@@ -4,6 +4,7 @@
 // Debezium's outbox row. Events are written one per transaction, as in the relay bench's steady
 // phase; then one backend reads them all from a fresh slot with pg_logical_slot_get_binary_changes
 // (the walsender's decoding and output, without its wake-ups, network and replies).
+import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { migrate } from '../src/index.ts';
 import { replicationNames } from '../src/store/replication.ts';
@@ -38,6 +39,14 @@ export interface DecodeResult {
   usPerEvent: number;
 }
 
+function processName(pid: number): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
 /** One round of one variant: a slot made, the events written, then read and the slot dropped. */
 async function decodeOnce(
   pool: pg.Pool,
@@ -48,18 +57,21 @@ async function decodeOnce(
   slot: string,
 ): Promise<DecodeResult> {
   const { writer, publication } = ways[variant];
-  await pool.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
+  // A temporary slot, on the client that reads it: an interrupted run leaves nothing holding WAL.
+  const client = await pool.connect();
   try {
-    for (let n = 0; n < events; n++) await writer.commit([makePayload(n)]);
-    const client = await pool.connect();
+    await client.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput', true)`, [slot]);
     try {
+      for (let n = 0; n < events; n++) await writer.commit([makePayload(n)]);
       const wal = await client.query<{ bytes: string }>(
         `SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), confirmed_flush_lsn)::text AS bytes
 FROM pg_replication_slots WHERE slot_name = $1`,
         [slot],
       );
       const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid ?? -1;
-      const cpuBefore = cpuOf(pid);
+      // A server on another machine: that pid is not a process here, and the CPU is not measured.
+      const local = processName(pid)?.startsWith('postgres') === true;
+      const cpuBefore = local ? cpuOf(pid) : null;
       const started = performance.now();
       const read = await client.query<{ bytes: string }>(
         `SELECT coalesce(sum(length(data)), 0)::text AS bytes FROM pg_logical_slot_get_binary_changes($1, NULL, NULL,
@@ -67,7 +79,7 @@ FROM pg_replication_slots WHERE slot_name = $1`,
         [slot, publication],
       );
       const ms = performance.now() - started;
-      const cpuAfter = cpuOf(pid);
+      const cpuAfter = local ? cpuOf(pid) : null;
       return {
         variant,
         round,
@@ -81,10 +93,10 @@ FROM pg_replication_slots WHERE slot_name = $1`,
         usPerEvent: Math.round((ms * 1000 * 10) / events) / 10,
       };
     } finally {
-      client.release();
+      await client.query('SELECT pg_drop_replication_slot($1)', [slot]).catch(() => {});
     }
   } finally {
-    await pool.query('SELECT pg_drop_replication_slot($1)', [slot]);
+    client.release();
   }
 }
 
@@ -103,6 +115,13 @@ export async function decodeBench(options: DecodeBenchOptions, databaseUrl: stri
     );
     await pool.query(debeziumTableSql(`"${dschema}"`));
     await pool.query(`CREATE PUBLICATION "${dschema}" FOR TABLE "${dschema}".outbox`);
+    // No autovacuum of one variant's rows in the WAL that the next variant's slot reads.
+    const tables = await pool.query<{ name: string }>(
+      `SELECT relid::regclass::text AS name FROM pg_partition_tree($1::regclass) WHERE isleaf
+UNION ALL SELECT $2`,
+      [`"${schema}".log`, `"${dschema}".outbox`],
+    );
+    for (const t of tables.rows) await pool.query(`ALTER TABLE ${t.name} SET (autovacuum_enabled = false)`);
     const ways: Record<DecodeVariant, { writer: Writer; publication: string }> = {
       herald: { writer: heraldWriter(pool, schema, 'decode', 'log'), publication },
       'table-less': { writer: heraldWriter(pool, schema, 'decode', 'wal'), publication },

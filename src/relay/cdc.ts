@@ -5,6 +5,7 @@ import type { Attempt } from './attempts.ts';
 import type { Leasing } from './leasing.ts';
 import type { RelayStats } from './relay.ts';
 import type { createRound } from './round.ts';
+import { slotAcks } from './slot-acks.ts';
 import { openWalStream, type WalStream } from './wal-stream.ts';
 
 const maxSeq = '9223372036854775807';
@@ -65,21 +66,17 @@ export async function runCdc(d: CdcDeps): Promise<void> {
   let newestLogXid = -1n;
   let coveredBelow = 0n;
   // The slot is acknowledged behind publishing, as the cursors are saved: at most every cursorMs,
-  // and before the stream closes. Each acknowledgement is a reply the walsender reads and applies;
-  // one per batch was a fifth of its CPU at 1,000 events/s (docs/benchmarks.md).
-  let ackedAt = 0;
-  let unacked: string | null = null;
+  // and before the stream closes. One acknowledgement per batch was a fifth of the walsender's CPU
+  // at 1,000 events/s (docs/benchmarks.md).
+  let acks = slotAcks(d.cursorMs);
   const acknowledge = async (live: WalStream, lsn: string) => {
-    unacked = lsn;
-    if (Date.now() - ackedAt < d.cursorMs) return;
-    ackedAt = Date.now();
-    unacked = null;
-    await live.acknowledge(lsn);
+    const send = acks.offer(lsn);
+    if (send !== null) await live.acknowledge(send);
   };
   const close = async () => {
     // Published, so done with, even when the stream failed (then the server does not hear it).
-    if (stream && unacked !== null) await stream.acknowledge(unacked).catch(() => {});
-    unacked = null;
+    const left = acks.flush();
+    if (stream && left !== null) await stream.acknowledge(left).catch(() => {});
     await stream?.close();
     stream = null;
   };
@@ -93,6 +90,11 @@ export async function runCdc(d: CdcDeps): Promise<void> {
         await ensurePublication(client, d.schema);
         if (await ensureSlot(client, d.schema, d.leaseMs))
           logger.info({ slot: names.slot }, 'replication slot created');
+        // Log rows a previous stream published while an older transaction held the cursors back
+        // are neither read below (only xids under the read's xmin are) nor streamed again: the
+        // checkpoints go on until the cursors pass every xid assigned so far.
+        const { xmax } = await walCheckpoint(client);
+        if (BigInt(xmax) - 1n > newestLogXid) newestLogXid = BigInt(xmax) - 1n;
       } finally {
         unguard();
         client.release();
@@ -120,6 +122,7 @@ export async function runCdc(d: CdcDeps): Promise<void> {
     });
     if (!open.ok) return false;
     stream = opened;
+    acks = slotAcks(d.cursorMs);
     streamed = 0n;
     checkpoint = null;
     logger.info({ slot: names.slot }, 'streaming the log from its replication slot');

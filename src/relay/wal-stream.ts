@@ -1,4 +1,5 @@
 import { loadOptional } from '../optional.ts';
+import { lsnText, lsnValue } from '../store/replication.ts';
 import type { LogRow } from '../store/sql/read-batch.ts';
 import { decodeWalEvent, walMessageShard, walPrefix } from '../wire/wal-event.ts';
 
@@ -122,11 +123,15 @@ export async function openWalStream(options: {
   failed.catch(() => {});
 
   let acked = '0/0';
+  // pg-logical-replication reports an LSN + 1 (a physical standby's "last byte + 1"); a logical
+  // slot must hear the commit's end itself, or the transaction whose commit record starts right
+  // there is skipped when the stream starts again.
+  const exact = (lsn: string) => (lsn === '0/0' ? lsn : lsnText(lsnValue(lsn) - 1n));
   service.on('error', (error: Error) => fail(error));
   service.on('heartbeat', (lsn: string, _time: number, shouldRespond: boolean) => {
     lastKeepalive = lsn;
     // The server waits for a reply to some keepalives; the reply repeats what was acknowledged.
-    if (shouldRespond) void service.acknowledge(acked).catch(() => {});
+    if (shouldRespond) void service.acknowledge(exact(acked)).catch(() => {});
   });
   // Handled in the order received, keepalives included; too much waiting pauses the socket.
   service.on('data', (_lsn: string, message: PgoutputMessage) => {
@@ -197,10 +202,10 @@ export async function openWalStream(options: {
     },
     async acknowledge(lsn) {
       acked = lsn;
-      await service.acknowledge(lsn);
+      await service.acknowledge(exact(lsn));
     },
     async ping() {
-      await service.acknowledge(acked, true);
+      await service.acknowledge(exact(acked), true);
     },
     idleAt: () => (ready.length === 0 && open === null ? lastKeepalive : null),
     async close() {

@@ -20,6 +20,7 @@ import {
 import { formatStatus } from '../../src/status/format.ts';
 import { dropReplication, ensurePublication, ensureSlot, slotInfo } from '../../src/store/replication.ts';
 import { kafka } from '../../src/transports/kafka/index.ts';
+import type { Transport } from '../../src/transports/transport.ts';
 import { brokers, inTransaction, uniqueName } from '../support/env.ts';
 import { createTopic, readTopic } from '../support/kafka.ts';
 import { waitFor } from '../support/relay-process.ts';
@@ -52,11 +53,11 @@ describe('relay with source: cdc (logical replication)', () => {
     await pool?.end();
     await cluster?.destroy();
   });
-  const relay = (instanceId?: string, cursorIntervalMs?: number) => {
+  const relay = (instanceId?: string, cursorIntervalMs?: number, transport: Transport = kafka({ brokers })) => {
     const r = createRelay({
       db: pool,
       schema,
-      transport: kafka({ brokers }),
+      transport,
       source: 'cdc',
       logger: silentLogger,
       leaseMs: 1000,
@@ -75,6 +76,33 @@ describe('relay with source: cdc (logical replication)', () => {
       ),
     );
   const written: string[] = [];
+  /** Each of `ids` on the topic exactly once, in this order. */
+  const onceEach = async (ids: string[], message: string) => {
+    const messages = await readTopic(topic, 1, { untilIds: ids, settleMs: 500 });
+    assert.deepEqual(
+      messages.filter((m) => ids.includes(m.headers.ce_id as string)).map((m) => m.headers.ce_id),
+      ids,
+      message,
+    );
+  };
+  const backlog = async () => (await getStatus({ db: pool, schema })).backlog.events;
+  /**
+   * A fresh relay, caught up; then an older transaction with an xid and no events, which holds the
+   * checkpoints' xmin below the two events written and published after it.
+   */
+  const heldBack = async () => {
+    await Promise.all(relays.map((r) => r.stop()));
+    const r = relay();
+    await r.start();
+    await r.drain();
+    const older = await pool.connect();
+    await older.query('BEGIN');
+    await older.query('SELECT pg_current_xact_id()');
+    const before = r.stats().published;
+    await write(2);
+    await waitFor('two published', () => r.stats().published >= before + 2);
+    return { r, older };
+  };
 
   it('streams committed events in commit order, with none rolled back, and saves the cursors behind', async () => {
     const r = relay();
@@ -265,28 +293,14 @@ describe('relay with source: cdc (logical replication)', () => {
     const second = await inTransaction(pool, (tx) => walOutbox.add(tx, Item({ n: 2002 }, { destination: topic })));
     await waitFor('the third published', () => r2.stats().published >= 1);
     assert.equal(r2.stats().published, 1, 'the new relay published only the event written after the stop');
-    const ids = [...first, ...second].map((a) => a.id);
-    const messages = await readTopic(topic, 1, { untilIds: ids, settleMs: 500 });
-    assert.deepEqual(
-      messages.filter((m) => ids.includes(m.headers.ce_id as string)).map((m) => m.headers.ce_id),
-      ids,
+    await onceEach(
+      [...first, ...second].map((a) => a.id),
       'each once',
     );
   });
 
   it('cursors follow log rows only: they catch up once an older transaction ends, and stay put for table-less events', async () => {
-    await Promise.all(relays.map((r) => r.stop()));
-    const r = relay();
-    await r.start();
-    await r.drain();
-    const backlog = async () => (await getStatus({ db: pool, schema })).backlog.events;
-    // An older transaction with an xid and no events holds the checkpoints' xmin below the rows.
-    const older = await pool.connect();
-    await older.query('BEGIN');
-    await older.query('SELECT pg_current_xact_id()');
-    const before = r.stats().published;
-    await write(2);
-    await waitFor('two published', () => r.stats().published >= before + 2);
+    const { r, older } = await heldBack();
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.equal(await backlog(), 2, 'the cursors stop below the open transaction');
     await older.query('COMMIT');
@@ -305,5 +319,59 @@ describe('relay with source: cdc (logical replication)', () => {
     await waitFor('three published', () => r.stats().published >= published + 3);
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.deepEqual(await saved(), savedAt, 'no cursor saved for table-less events');
+  });
+
+  it('table-less mode: the transaction that commits right after the acknowledged one is not skipped at the next start', async () => {
+    await Promise.all(relays.map((r) => r.stop()));
+    // The first publish after `slow` is set takes a second: the stop comes while it runs.
+    const base = kafka({ brokers });
+    let slow = false;
+    let publishing!: () => void;
+    const slowStarted = new Promise<void>((resolve) => {
+      publishing = resolve;
+    });
+    const transport: Transport = {
+      ...base,
+      publish: async (messages) => {
+        if (slow) {
+          slow = false;
+          publishing();
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+        }
+        return base.publish(messages);
+      },
+    };
+    const r1 = relay(undefined, undefined, transport);
+    await r1.start();
+    await r1.drain();
+    const walOutbox = createOutbox({ schema, mode: 'wal' });
+    const a = await pool.connect();
+    await a.query('BEGIN');
+    const [first] = await walOutbox.add(a, Item({ n: 4000 }, { destination: topic }));
+    slow = true;
+    const [second] = await inTransaction(pool, (tx) => walOutbox.add(tx, Item({ n: 4001 }, { destination: topic })));
+    // The second is being published alone; the first's commit record starts where the second's
+    // ends, the position the stop acknowledges.
+    await slowStarted;
+    await a.query('COMMIT');
+    a.release();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await r1.stop();
+    const r2 = relay();
+    await r2.start();
+    await onceEach([second?.id, first?.id] as string[], 'each once, in commit order');
+  });
+
+  it('cursors pass the rows a previous relay streamed while an older transaction held them, once it ends', async () => {
+    const { r: r1, older } = await heldBack();
+    await r1.stop();
+    const r2 = relay();
+    await r2.start();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(await backlog(), 2, 'below the open transaction');
+    await older.query('COMMIT');
+    older.release();
+    await waitFor('the cursors past the two, without a drain()', async () => (await backlog()) === 0);
+    assert.equal(r2.stats().published, 0, 'nothing published again');
   });
 });
