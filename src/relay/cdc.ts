@@ -1,6 +1,7 @@
 import type { Logger } from '../observe/logger.ts';
 import { guardCheckedOut, type PoolLike } from '../store/connect.ts';
 import { ensurePublication, ensureSlot, lsnValue, replicationNames, walCheckpoint } from '../store/replication.ts';
+import { newestLoggedXid } from '../store/sql/cursors.ts';
 import type { Attempt } from './attempts.ts';
 import type { Leasing } from './leasing.ts';
 import type { RelayStats } from './relay.ts';
@@ -45,7 +46,8 @@ export interface CdcDeps {
  *
  * Positions: the slot is acknowledged only up to the last transaction the broker acknowledged,
  * every cursorMs and when the stream closes, so a relay that dies resumes at most that much before
- * it (in table-less mode those are sent again; log rows are skipped by position). The cursors,
+ * it (table-less events of that interval are sent again; log rows above the saved cursors are read
+ * again at start, and the stream's repeats of them are skipped by position). The cursors,
  * which a gapless read needs, move by checkpoints: `(xmin, lsn)` read together from the server;
  * once the stream has passed `lsn`, every transaction below `xmin` is published, so the cursors
  * move to just below it. Each time the stream starts (at start-up, after a failure, when the slot was dropped or made again) the log
@@ -62,7 +64,7 @@ export async function runCdc(d: CdcDeps): Promise<void> {
   let checkpointAt = 0;
   // Only log rows need the cursors to move: a checkpoint is due while a log row was streamed that
   // the cursors do not cover (xid at or above the last checkpoint's xmin). In table-less mode
-  // there is none, and the relay spends no query on the cursors.
+  // there is none, and the relay spends no query on the cursors after each stream's start.
   let newestLogXid = -1n;
   let coveredBelow = 0n;
   // The slot is acknowledged behind publishing, as the cursors are saved: at most every cursorMs,
@@ -90,11 +92,6 @@ export async function runCdc(d: CdcDeps): Promise<void> {
         await ensurePublication(client, d.schema);
         if (await ensureSlot(client, d.schema, d.leaseMs))
           logger.info({ slot: names.slot }, 'replication slot created');
-        // Log rows a previous stream published while an older transaction held the cursors back
-        // are neither read below (only xids under the read's xmin are) nor streamed again: the
-        // checkpoints go on until the cursors pass every xid assigned so far.
-        const { xmax } = await walCheckpoint(client);
-        if (BigInt(xmax) - 1n > newestLogXid) newestLogXid = BigInt(xmax) - 1n;
       } finally {
         unguard();
         client.release();
@@ -123,6 +120,15 @@ export async function runCdc(d: CdcDeps): Promise<void> {
     if (!open.ok) return false;
     stream = opened;
     acks = slotAcks(d.cursorMs);
+    // Log rows a previous stream published while an older transaction held the cursors back are
+    // neither read above (only xids under the read's xmin are) nor streamed again: checkpoints go
+    // on until the cursors pass the newest row of the log (none in table-less mode). Read once
+    // this relay streams, so no other reader can publish rows after it.
+    const horizon = await d.attempt('log horizon', async () => {
+      const xid = await newestLoggedXid(d.pool, d.schema);
+      if (xid !== null && BigInt(xid) > newestLogXid) newestLogXid = BigInt(xid);
+    });
+    if (!horizon.ok) return false;
     streamed = 0n;
     checkpoint = null;
     logger.info({ slot: names.slot }, 'streaming the log from its replication slot');

@@ -4,10 +4,10 @@ import { lsnValue } from '../store/replication.ts';
  * When the CDC relay tells its slot what is done with: behind publishing, at most once every
  * `intervalMs` (each acknowledgement is a reply the walsender reads and applies), and only ever
  * forward. An idle position comes from the server's last keepalive, which can trail the end of
- * what was just published; sent after it, it would move the slot back and make a successor
- * publish those events again.
+ * what was just published: it must not replace the newer position held back, which a successor
+ * would otherwise publish again.
  */
-export function slotAcks(intervalMs: number, now: () => number = Date.now) {
+export function slotAcks(intervalMs: number, now: () => number = () => performance.now()) {
   let highest = 0n;
   let unsent: string | null = null;
   let sentAt = Number.NEGATIVE_INFINITY;

@@ -84,16 +84,12 @@ export async function dropReplication(db: Queryable, schema: string, waitMs = 10
   await db.query(`DROP PUBLICATION IF EXISTS ${quoteIdent(publication)}`);
 }
 
-/**
- * The server's WAL position, the oldest running transaction and the next transaction id, read
- * together: a checkpoint. Every transaction committed by then has an xid below `xmax`.
- */
-export async function walCheckpoint(db: Queryable): Promise<{ lsn: string; xmin: string; xmax: string }> {
-  const result = await db.query<{ lsn: string; xmin: string; xmax: string }>(
-    `SELECT pg_current_wal_insert_lsn()::text AS lsn, pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,
-  pg_snapshot_xmax(pg_current_snapshot())::text AS xmax`,
+/** The server's WAL position and the oldest running transaction, read together: a checkpoint. */
+export async function walCheckpoint(db: Queryable): Promise<{ lsn: string; xmin: string }> {
+  const result = await db.query<{ lsn: string; xmin: string }>(
+    'SELECT pg_current_wal_insert_lsn()::text AS lsn, pg_snapshot_xmin(pg_current_snapshot())::text AS xmin',
   );
-  return result.rows[0] as { lsn: string; xmin: string; xmax: string };
+  return result.rows[0] as { lsn: string; xmin: string };
 }
 
 /** An LSN (`16/B374D848`) as a number, to compare. */

@@ -57,3 +57,9 @@ SELECT m.shard FROM mine m WHERE m.shard NOT IN (SELECT shard FROM valid)`,
   );
   return result.rows.map((r) => r.shard);
 }
+
+/** The newest transaction id among the log's committed rows, or null when the log is empty. */
+export async function newestLoggedXid(db: Queryable, schema: string): Promise<string | null> {
+  const result = await db.query<{ xid: string | null }>(`SELECT max(xid)::text AS xid FROM ${quoteIdent(schema)}.log`);
+  return result.rows[0]?.xid ?? null;
+}
