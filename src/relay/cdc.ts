@@ -1,6 +1,13 @@
 import type { Logger } from '../observe/logger.ts';
 import { guardCheckedOut, type PoolLike } from '../store/connect.ts';
-import { ensurePublication, ensureSlot, lsnValue, replicationNames, walCheckpoint } from '../store/replication.ts';
+import {
+  ensurePublication,
+  ensureSlot,
+  lsnValue,
+  replicationNames,
+  slotInfo,
+  walCheckpoint,
+} from '../store/replication.ts';
 import { newestLoggedXid } from '../store/sql/cursors.ts';
 import type { Attempt } from './attempts.ts';
 import type { Leasing } from './leasing.ts';
@@ -83,6 +90,8 @@ export async function runCdc(d: CdcDeps): Promise<void> {
     stream = null;
   };
 
+  // Where the slot stands when a stream opens: replies and acknowledgements never go below it.
+  let slotAt = '0/0';
   /** Slot and publication, then the log read from the cursors up to now; false when stopped. */
   const start = async (): Promise<boolean> => {
     const ready = await d.attempt('replication slot', async () => {
@@ -92,6 +101,7 @@ export async function runCdc(d: CdcDeps): Promise<void> {
         await ensurePublication(client, d.schema);
         if (await ensureSlot(client, d.schema, d.leaseMs))
           logger.info({ slot: names.slot }, 'replication slot created');
+        slotAt = (await slotInfo(client, d.schema))?.confirmedLsn ?? '0/0';
       } finally {
         unguard();
         client.release();
@@ -115,11 +125,12 @@ export async function runCdc(d: CdcDeps): Promise<void> {
         slot: names.slot,
         publication: names.publication,
         schema: d.schema,
+        acknowledged: slotAt,
       });
     });
     if (!open.ok) return false;
     stream = opened;
-    acks = slotAcks(d.cursorMs);
+    acks = slotAcks(d.cursorMs, slotAt);
     // Log rows a previous stream published while an older transaction held the cursors back are
     // neither read above (only xids under the read's xmin are) nor streamed again: checkpoints go
     // on until the cursors pass the newest row of the log (none in table-less mode). Read once

@@ -7,8 +7,9 @@ import { lsnValue } from '../store/replication.ts';
  * what was just published: it must not replace the newer position held back, which a successor
  * would otherwise publish again.
  */
-export function slotAcks(intervalMs: number, now: () => number = () => performance.now()) {
-  let highest = 0n;
+export function slotAcks(intervalMs: number, from = '0/0', now: () => number = () => performance.now()) {
+  // Where the slot stands already (its confirmed_flush_lsn): nothing at or below it is sent.
+  let highest = lsnValue(from);
   let unsent: string | null = null;
   let sentAt = Number.NEGATIVE_INFINITY;
   return {

@@ -86,6 +86,8 @@ export async function openWalStream(options: {
   slot: string;
   publication: string;
   schema: string;
+  /** Where the slot stands (its confirmed_flush_lsn): what replies repeat until a newer acknowledgement. */
+  acknowledged?: string;
   onUnreadable?: (error: unknown, bytes: number) => void;
 }): Promise<WalStream> {
   const lib = await loadOptional(
@@ -122,7 +124,7 @@ export async function openWalStream(options: {
   });
   failed.catch(() => {});
 
-  let acked = '0/0';
+  let acked = options.acknowledged ?? '0/0';
   // pg-logical-replication reports an LSN + 1 (a physical standby's "last byte + 1"); a logical
   // slot must hear the commit's end itself, or the transaction whose commit record starts right
   // there is skipped when the stream starts again.

@@ -8,7 +8,7 @@ import { lsnText, lsnValue } from '../../src/store/replication.ts';
 describe('slot acknowledgements', () => {
   it('sends at most once an interval, the newest position, and keeps the rest for flush()', () => {
     let now = 1_000;
-    const acks = slotAcks(100, () => now);
+    const acks = slotAcks(100, '0/0', () => now);
     assert.equal(acks.offer('0/100'), '0/100', 'the first is sent at once');
     assert.equal(acks.offer('0/200'), null, 'then held for the interval');
     assert.equal(acks.offer('0/300'), null);
@@ -21,7 +21,7 @@ describe('slot acknowledgements', () => {
 
   it('never goes back: an older idle position neither replaces nor follows a newer one', () => {
     let now = 1_000;
-    const acks = slotAcks(100, () => now);
+    const acks = slotAcks(100, '0/0', () => now);
     assert.equal(acks.offer('1/A0'), '1/A0');
     assert.equal(acks.offer('1/F0'), null);
     // The server's last keepalive, older than what was just published.
@@ -33,7 +33,7 @@ describe('slot acknowledgements', () => {
 
   it('sends what it held once the interval passed, even when the next offer is no newer', () => {
     let now = 1_000;
-    const acks = slotAcks(100, () => now);
+    const acks = slotAcks(100, '0/0', () => now);
     acks.offer('0/10');
     assert.equal(acks.offer('0/20'), null);
     now += 150;
@@ -45,5 +45,13 @@ describe('slot acknowledgements', () => {
     for (const lsn of ['0/0', '0/1', '16/B374D848', '1/0', 'FFFFFFFF/FFFFFFFF'])
       assert.equal(lsnText(lsnValue(lsn)), lsn);
     assert.equal(lsnText(lsnValue('1/0') - 1n), '0/FFFFFFFF');
+  });
+
+  it("sends nothing at or below where the slot already stands (a new stream's catch-up keepalives)", () => {
+    const acks = slotAcks(100, '2/500', () => 1_000);
+    assert.equal(acks.offer('2/400'), null);
+    assert.equal(acks.offer('2/500'), null);
+    assert.equal(acks.flush(), null);
+    assert.equal(acks.offer('2/600'), '2/600');
   });
 });
