@@ -19,6 +19,15 @@ export function cpuOf(pid: number): number | null {
   }
 }
 
+/** A process's name (`postgres` for a server's backend), or null when it is not one of this machine's. */
+export function processName(pid: number): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
 function parentOf(pid: number): number | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -4,11 +4,10 @@
 // Debezium's outbox row. Events are written one per transaction, as in the relay bench's steady
 // phase; then one backend reads them all from a fresh slot with pg_logical_slot_get_binary_changes
 // (the walsender's decoding and output, without its wake-ups, network and replies).
-import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { migrate } from '../src/index.ts';
-import { replicationNames } from '../src/store/replication.ts';
-import { cpuOf } from './cpu.ts';
+import { ensurePublication, replicationNames } from '../src/store/replication.ts';
+import { cpuOf, processName } from './cpu.ts';
 import { debeziumTableSql, debeziumWriter } from './debezium-system.ts';
 import { heraldWriter } from './herald-system.ts';
 import { makePayload } from './payload.ts';
@@ -37,14 +36,6 @@ export interface DecodeResult {
   /** The reading backend's CPU per 10,000 events, and the read's wall time per event. */
   cpuSecPer10k: number | null;
   usPerEvent: number;
-}
-
-function processName(pid: number): string | null {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  } catch {
-    return null;
-  }
 }
 
 /** One round of one variant: a slot made, the events written, then read and the slot dropped. */
@@ -110,9 +101,7 @@ export async function decodeBench(options: DecodeBenchOptions, databaseUrl: stri
   const results: DecodeResult[] = [];
   try {
     await migrate(pool, { schema });
-    await pool.query(
-      `CREATE PUBLICATION "${publication}" FOR TABLE "${schema}".log WITH (publish = 'insert', publish_via_partition_root = true)`,
-    );
+    await ensurePublication(pool, schema);
     await pool.query(debeziumTableSql(`"${dschema}"`));
     await pool.query(`CREATE PUBLICATION "${dschema}" FOR TABLE "${dschema}".outbox`);
     // No autovacuum of one variant's rows in the WAL that the next variant's slot reads.

@@ -1,13 +1,6 @@
 import type { Logger } from '../observe/logger.ts';
 import { guardCheckedOut, type PoolLike } from '../store/connect.ts';
-import {
-  ensurePublication,
-  ensureSlot,
-  lsnValue,
-  replicationNames,
-  slotInfo,
-  walCheckpoint,
-} from '../store/replication.ts';
+import { ensurePublication, ensureSlot, lsnValue, replicationNames, walCheckpoint } from '../store/replication.ts';
 import { newestLoggedXid } from '../store/sql/cursors.ts';
 import type { Attempt } from './attempts.ts';
 import type { Leasing } from './leasing.ts';
@@ -54,12 +47,13 @@ export interface CdcDeps {
  * Positions: the slot is acknowledged only up to the last transaction the broker acknowledged,
  * every cursorMs and when the stream closes, so a relay that dies resumes at most that much before
  * it (table-less events of that interval are sent again; log rows above the saved cursors are read
- * again at start, and the stream's repeats of them are skipped by position). The cursors,
- * which a gapless read needs, move by checkpoints: `(xmin, lsn)` read together from the server;
- * once the stream has passed `lsn`, every transaction below `xmin` is published, so the cursors
- * move to just below it. Each time the stream starts (at start-up, after a failure, when the slot was dropped or made again) the log
- * is first read from the cursors as the polling source does: a slot that missed events never
- * makes them missing; what both saw is skipped by position or, at worst, sent twice.
+ * again at start, and the stream's repeats of them are skipped by position). The cursors, which a
+ * gapless read needs, move by checkpoints: `(xmin, lsn)` read together from the server; once the
+ * stream has passed `lsn`, every transaction below `xmin` is published, so the cursors move to
+ * just below it. Each time the stream starts (at start-up, after a failure, when the slot was
+ * dropped or made again) the log is first read from the cursors as the polling source does: a
+ * slot that missed events never makes them missing; what both saw is skipped by position or, at
+ * worst, sent twice.
  */
 export async function runCdc(d: CdcDeps): Promise<void> {
   const { round, leasing, logger, signal } = d;
@@ -99,9 +93,9 @@ export async function runCdc(d: CdcDeps): Promise<void> {
       const unguard = guardCheckedOut(client);
       try {
         await ensurePublication(client, d.schema);
-        if (await ensureSlot(client, d.schema, d.leaseMs))
-          logger.info({ slot: names.slot }, 'replication slot created');
-        slotAt = (await slotInfo(client, d.schema))?.confirmedLsn ?? '0/0';
+        const slot = await ensureSlot(client, d.schema, d.leaseMs);
+        if (slot.created) logger.info({ slot: names.slot }, 'replication slot created');
+        slotAt = slot.confirmedLsn ?? '0/0';
       } finally {
         unguard();
         client.release();
@@ -167,8 +161,10 @@ export async function runCdc(d: CdcDeps): Promise<void> {
           if (!(await round.publishRows(txs.flatMap((t) => t.rows)))) break;
           const end = (txs[txs.length - 1] as { endLsn: string }).endLsn;
           if (lsnValue(end) > streamed) streamed = lsnValue(end);
-          for (const t of txs)
-            if (t.logXid !== null && BigInt(t.logXid) > newestLogXid) newestLogXid = BigInt(t.logXid);
+          for (const t of txs) {
+            const xid = t.logXid === null ? null : BigInt(t.logXid);
+            if (xid !== null && xid > newestLogXid) newestLogXid = xid;
+          }
           await acknowledge(live, end);
         } else {
           const idleAt = live.idleAt();

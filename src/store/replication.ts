@@ -53,19 +53,31 @@ FROM pg_replication_slots s WHERE s.slot_name = $1`,
 }
 
 /**
- * Creates the slot unless it exists; true when it was created (what it did not see must be read
- * from the log). Creating a slot waits for transactions running at that moment to end, so it
- * runs under a statement timeout: a long transaction makes start-up retry, not hang.
+ * Creates the slot unless it exists; `created` when it was (what it did not see must be read from
+ * the log), and where it stands (its confirmed_flush_lsn). Creating a slot waits for transactions
+ * running at that moment to end, so it runs under a statement timeout: a long transaction makes
+ * start-up retry, not hang.
  */
-export async function ensureSlot(db: Queryable, schema: string, timeoutMs: number): Promise<boolean> {
+export async function ensureSlot(
+  db: Queryable,
+  schema: string,
+  timeoutMs: number,
+): Promise<{ created: boolean; confirmedLsn: string | null }> {
   const { slot } = replicationNames(schema);
-  if ((await slotInfo(db, schema)) !== null) return false;
+  const found = await slotInfo(db, schema);
+  if (found !== null) return { created: false, confirmedLsn: found.confirmedLsn };
   await db.query(`SET statement_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
   try {
-    await db.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
-    return true;
+    // A new slot's confirmed_flush_lsn is the point it was made at, which this returns.
+    const made = await db.query<{ lsn: string }>(
+      `SELECT lsn::text AS lsn FROM pg_create_logical_replication_slot($1, 'pgoutput')`,
+      [slot],
+    );
+    return { created: true, confirmedLsn: made.rows[0]?.lsn ?? null };
   } catch (error) {
-    if ((error as { code?: string }).code === '42710') return false; // created meanwhile
+    // Created meanwhile by another relay.
+    if ((error as { code?: string }).code === '42710')
+      return { created: false, confirmedLsn: (await slotInfo(db, schema))?.confirmedLsn ?? null };
     throw error;
   } finally {
     await db.query('SET statement_timeout = 0');
