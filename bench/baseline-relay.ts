@@ -174,7 +174,8 @@ export async function baselineSystem(config: SystemConfig): Promise<BenchSystem>
   await admin.query(tableSql(`"${schema}"`));
   const writer = baselineWriter(admin, schema);
   const acked = new Map<string, number>();
-  const transport = recordAcks(config.transport.create('baseline-relay'), acked);
+  const handed = new Map<string, number>();
+  const transport = recordAcks(config.transport.create('baseline-relay'), acked, handed);
   const relay = createBaselineRelay({ pool: relayPool, schema, topic, transport });
   let started = false;
 
@@ -192,6 +193,7 @@ export async function baselineSystem(config: SystemConfig): Promise<BenchSystem>
     },
     published: () => relay.published,
     acked,
+    handed,
     async stopRelay() {
       if (started) await relay.stop();
       started = false;

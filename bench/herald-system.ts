@@ -97,6 +97,7 @@ export async function heraldSystem(
   }
   let relays: Relay[] = [];
   const acked = new Map<string, number>();
+  const handed = new Map<string, number>();
   const registry: PrometheusMetrics | undefined = metrics ? await prometheusMetrics() : undefined;
   let scraper: NodeJS.Timeout | undefined;
 
@@ -114,7 +115,7 @@ export async function heraldSystem(
         createRelay({
           db,
           schema,
-          transport: recordAcks(config.transport.create('herald-bench-relay'), acked),
+          transport: recordAcks(config.transport.create('herald-bench-relay'), acked, handed),
           logger: silentLogger,
           batchSize: heraldBatchSize,
           source: relaySource,
@@ -131,6 +132,7 @@ export async function heraldSystem(
     },
     published: () => relays.reduce((n, r) => n + r.stats().published, 0),
     acked,
+    handed,
     async stopRelay() {
       clearInterval(scraper);
       for (const r of relays) {

@@ -152,13 +152,14 @@ function sweepTable(results: SystemResult[], arrival: string): string {
     'p90',
     'p99',
     'max (ms)',
+    'commit→read p50 / p99 (ms)',
     'writer tx p50 / p99 (ms)',
   ];
   const body = results.flatMap((r) =>
     r.sweep.map((x) =>
       [name(r), x.rate, x.achievedRate, x.lateWrites, x.p50Ms, x.p90Ms, x.p99Ms, x.maxMs]
         .map(String)
-        .concat(`${x.txP50Ms} / ${x.txP99Ms}`),
+        .concat(`${x.readP50Ms ?? '-'} / ${x.readP99Ms ?? '-'}`, `${x.txP50Ms} / ${x.txP99Ms}`),
     ),
   );
   return `\n\n${table([head, ...body])}`;

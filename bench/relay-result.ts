@@ -70,6 +70,12 @@ export interface RateResult {
   ackP50Ms: number;
   ackP99Ms: number;
   /**
+   * Commit → the relay handing the event to its transport (it has read it): the read's share of
+   * the latency, apart from publishing. Null where the bench cannot see it (Debezium).
+   */
+  readP50Ms: number | null;
+  readP99Ms: number | null;
+  /**
    * The writers' transactions, BEGIN → COMMIT: the relay reads only below the oldest transaction
    * still open (the gapless read), so a slow one holds back the events committed after it.
    */

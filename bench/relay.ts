@@ -165,10 +165,12 @@ async function runSystem(
     const drainStart = sys.slowStart ? firstArrival(back, drainIds) : started;
     const drainSeconds = (t.drainEnd - drainStart) / 1000;
     const acks = ackedBack(sys.acked);
+    const hands = sys.handed ? ackedBack(sys.handed) : null;
     const a = tally(`${name} acks`, acks, drainIds, committedAt);
     const sweep = phases.map(({ rate, writes }): RateResult => {
       const l = summarize(tally(name, back, [], writes.committed).latencies);
       const ack = summarize(tally(`${name} acks`, acks, [], writes.committed).latencies);
+      const hand = hands ? summarize(tally(`${name} reads`, hands, [], writes.committed).latencies) : null;
       const tx = summarize(writes.txMs);
       return {
         rate,
@@ -182,6 +184,8 @@ async function runSystem(
         maxMs: l.max,
         ackP50Ms: ack.p50,
         ackP99Ms: ack.p99,
+        readP50Ms: hand?.p50 ?? null,
+        readP99Ms: hand?.p99 ?? null,
         txP50Ms: tx.p50,
         txP99Ms: tx.p99,
       };

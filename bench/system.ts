@@ -56,6 +56,8 @@ export interface BenchSystem {
   published(): number;
   /** Event id → when the relay's first `publish()` holding it resolved (the broker acknowledged it). */
   readonly acked: ReadonlyMap<string, number>;
+  /** When the relay handed each event to its transport, having read it (Herald and the baseline). */
+  readonly handed?: ReadonlyMap<string, number>;
   stopRelay(): Promise<void>;
   /** Drops the schema, removes the destination and ends the pools. */
   close(): Promise<void>;

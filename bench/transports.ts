@@ -65,15 +65,20 @@ export interface TransportSetup {
 
 /**
  * Wraps `inner` so that `acked` gets, for each event id, the time its first `publish()` resolved:
- * when the relay learned that the broker has it.
+ * when the relay learned that the broker has it; and `handed`, the time of that first call: when
+ * the relay, having read the event, handed it to the transport.
  */
-export function recordAcks(inner: Transport, acked: Map<string, number>): Transport {
+export function recordAcks(inner: Transport, acked: Map<string, number>, handed?: Map<string, number>): Transport {
   return {
     name: inner.name,
     describe: () => inner.describe(),
     connect: () => inner.connect(),
     close: () => inner.close(),
     async publish(messages: readonly OutgoingMessage[]) {
+      if (handed) {
+        const called = Date.now();
+        for (const m of messages) if (!handed.has(m.id)) handed.set(m.id, called);
+      }
       await inner.publish(messages);
       const at = Date.now();
       for (const m of messages) if (!acked.has(m.id)) acked.set(m.id, at);

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { createOutbox, defineEvent, migrate } from '../src/index.ts';
 import { quoteIdent } from '../src/store/identifiers.ts';
 import { dropReplication, ensurePublication, ensureSlot } from '../src/store/replication.ts';
+import { type CpuProbe, cpuProbe, per10k } from './cpu.ts';
 import { round } from './stats.ts';
 import { uniqueName } from './topic.ts';
 import { anatomyVariants } from './write-anatomy.ts';
@@ -40,6 +41,17 @@ export interface WriteResult {
   txPerSec: number;
   overheadPct: number;
   rounds: number[];
+  /** The writers' thread's CPU per transaction (median round), µs: validation, encoding, sockets. */
+  clientCpuUsPerTx: number | null;
+  /** The server's CPU per transaction (median round), µs: every PostgreSQL process; null where unreadable. */
+  serverCpuUsPerTx: number | null;
+}
+
+/** One run of one variant: transactions a second and what each cost the writers and the server. */
+interface Measured {
+  tps: number;
+  clientUs: number | null;
+  serverUs: number | null;
 }
 
 export const defaultVariants = ['plain', 'floor-table', 'floor-emit', 'herald', 'herald-wal'];
@@ -98,12 +110,19 @@ function coreVariants(schema: string): Variant[] {
   ];
 }
 
-/** Writers commit in a loop for `seconds`; returns transactions a second. */
-async function measure(pool: pg.Pool, options: WriteBenchOptions, business: string, extra: Extra | null) {
+/** Writers commit in a loop for `seconds`; returns transactions a second and their CPU. */
+async function measure(
+  pool: pg.Pool,
+  options: WriteBenchOptions,
+  business: string,
+  extra: Extra | null,
+  probe: CpuProbe,
+): Promise<Measured> {
   const body = 'x'.repeat(options.payloadBytes);
   const row = JSON.stringify({ body });
   const clients = await Promise.all(Array.from({ length: options.writers }, () => pool.connect()));
   let committed = 0;
+  const before = probe.sample();
   const until = performance.now() + options.seconds * 1000;
   const started = performance.now();
   try {
@@ -121,8 +140,15 @@ async function measure(pool: pg.Pool, options: WriteBenchOptions, business: stri
   } finally {
     for (const c of clients) c.release();
   }
-  return committed / ((performance.now() - started) / 1000);
+  const tps = committed / ((performance.now() - started) / 1000);
+  // Seconds per 10,000 transactions are 100 µs per transaction.
+  const cpu = per10k(before, probe.sample(), committed);
+  const us = (per: number | null) => (per === null ? null : round(per * 100));
+  return { tps, clientUs: us(cpu.relayCpuSecPer10k), serverUs: us(cpu.pgCpuSecPer10k) };
 }
+
+const cpuText = (m: Measured) =>
+  m.clientUs === null ? '' : `, CPU µs/tx: writers ${m.clientUs}, server ${m.serverUs ?? '-'}`;
 
 const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -151,38 +177,48 @@ export async function writeBench(options: WriteBenchOptions, databaseUrl: string
     });
     for (const v of chosen) await v.setup?.(admin);
     const business = `INSERT INTO ${s}.orders (id, body) VALUES ($1, $2)`;
+    // The writers run on this thread; the server's processes are found from the admin's backend.
+    const probe = await cpuProbe(admin, 'herald-bench-write-none');
     // Warm-up: connections open, statements prepared, caches filled.
-    await measure(pool, { ...options, seconds: 1 }, business, null);
-    const plain: number[] = [];
-    const perVariant = new Map<string, number[]>(chosen.map((v) => [v.name, []]));
+    await measure(pool, { ...options, seconds: 1 }, business, null, probe);
+    const plain: Measured[] = [];
+    const perVariant = new Map<string, Measured[]>(chosen.map((v) => [v.name, []]));
     // Each variant's overhead in each round, against that round's plain (before and after).
     const overheads = new Map<string, number[]>(chosen.map((v) => [v.name, []]));
     const timed = chosen.filter((v) => v.extra !== null);
     for (let r = 0; r < options.rounds; r++) {
       // Plain before and after each round's variants, so drift during a round shows in the base;
       // the variants' order turns by one each round, so none is always measured last.
-      const before = await measure(pool, options, business, null);
+      const before = await measure(pool, options, business, null, probe);
       const order = timed.map((_, i) => timed[(i + r) % timed.length] as Variant);
       const got = new Map<string, number>();
       for (const v of order) {
-        const tps = await measure(pool, options, business, v.extra);
-        got.set(v.name, tps);
-        perVariant.get(v.name)?.push(tps);
-        log(`round ${r + 1}: ${v.name.padEnd(22)} ${Math.round(tps)} tx/s`);
+        const m = await measure(pool, options, business, v.extra, probe);
+        got.set(v.name, m.tps);
+        perVariant.get(v.name)?.push(m);
+        log(`round ${r + 1}: ${v.name.padEnd(22)} ${Math.round(m.tps)} tx/s${cpuText(m)}`);
       }
-      const after = await measure(pool, options, business, null);
+      const after = await measure(pool, options, business, null, probe);
       plain.push(before, after);
-      for (const [name, tps] of got) overheads.get(name)?.push(1 - tps / ((before + after) / 2));
-      log(`round ${r + 1}: plain (before, after)     ${Math.round(before)}, ${Math.round(after)} tx/s`);
+      for (const [name, tps] of got) overheads.get(name)?.push(1 - tps / ((before.tps + after.tps) / 2));
+      log(
+        `round ${r + 1}: plain (before, after)     ${Math.round(before.tps)}, ${Math.round(after.tps)} tx/s${cpuText(before)}`,
+      );
     }
     const results = chosen.map((v): WriteResult => {
       const rounds = v.extra === null ? plain : (perVariant.get(v.name) ?? []);
+      const cpu = (pick: (m: Measured) => number | null) => {
+        const values = rounds.map(pick).filter((x): x is number => x !== null);
+        return values.length === 0 ? null : round(median(values));
+      };
       return {
         variant: v.name,
-        txPerSec: Math.round(median(rounds)),
+        txPerSec: Math.round(median(rounds.map((m) => m.tps))),
         // The median of the per-round overheads: each paired with the plain runs around it.
         overheadPct: v.extra === null ? 0 : round(median(overheads.get(v.name) ?? []) * 100),
-        rounds: rounds.map(Math.round),
+        rounds: rounds.map((m) => Math.round(m.tps)),
+        clientCpuUsPerTx: cpu((m) => m.clientUs),
+        serverCpuUsPerTx: cpu((m) => m.serverUs),
       };
     });
     const settings = { writers: options.writers, payloadBytes: options.payloadBytes, seconds: options.seconds };
@@ -191,11 +227,11 @@ export async function writeBench(options: WriteBenchOptions, databaseUrl: string
     } else {
       const lines = results.map((r) => {
         const v = chosen.find((x) => x.name === r.variant);
-        return `| ${r.variant} | ${r.txPerSec} | ${r.overheadPct} % | ${v?.describe ?? ''} |`;
+        return `| ${r.variant} | ${r.txPerSec} | ${r.overheadPct} % | ${r.clientCpuUsPerTx ?? '-'} | ${r.serverCpuUsPerTx ?? '-'} | ${v?.describe ?? ''} |`;
       });
       process.stdout.write(
         `write path: ${options.writers} writers, ${options.payloadBytes}-byte business row, ${options.rounds} rounds of ${options.seconds} s, medians\n` +
-          `| variant | tx/s | overhead vs plain | in the business transaction |\n|---|---|---|---|\n${lines.join('\n')}\n`,
+          `| variant | tx/s | overhead vs plain | writers' CPU µs/tx | server CPU µs/tx | in the business transaction |\n|---|---|---|---|---|---|\n${lines.join('\n')}\n`,
       );
     }
     return results;
