@@ -44,10 +44,65 @@ export function encodeWalEvent(event: WalEvent, payloadJson: string): string {
   return `${envelope.slice(0, -1)},"payload":${payloadJson}}`;
 }
 
+const payloadMember = ',"payload":';
+const quote = 34;
+const backslash = 92;
+const comma = 44;
+/** What a JSON value can begin with. */
+const jsonStart = /^[{["\-0-9tfn]/;
+
+/**
+ * Where the payload's JSON starts in a message: just after the top-level `"payload":` member
+ * that encodeWalEvent writes last; -1 when the message is not shaped so (no such member, another
+ * member after it, brackets or strings left open). One pass over the characters, strings skipped
+ * and nesting counted: the payload, however large, is neither parsed nor written again, and is
+ * published as the text the writer validated.
+ */
+function payloadStart(text: string): number {
+  let depth = 0;
+  let at = -1;
+  let i = 0;
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === quote) {
+      for (i++; i < text.length && text.charCodeAt(i) !== quote; i++) if (text.charCodeAt(i) === backslash) i++;
+      if (i >= text.length) return -1;
+    } else if (c === 123 || c === 91) {
+      depth++;
+    } else if (c === 125 || c === 93) {
+      depth--;
+      if (depth === 0) break;
+    } else if (c === comma && depth === 1) {
+      if (at !== -1) return -1;
+      if (text.startsWith(payloadMember, i)) at = i;
+    }
+  }
+  return depth === 0 && text.slice(i + 1).trim() === '' ? at : -1;
+}
+
 /** A message's content back as a stored event; throws on anything that is not one. */
 export function decodeWalEvent(content: Uint8Array): StoredEvent {
-  const parsed = JSON.parse(Buffer.from(content).toString('utf8')) as WalEvent & { payload: unknown };
-  if (parsed.v !== 1 || typeof parsed.id !== 'string' || typeof parsed.type !== 'string') {
+  const text = Buffer.from(content).toString('utf8');
+  const at = payloadStart(text);
+  const end = text.lastIndexOf('}');
+  let parsed: WalEvent;
+  let payload: string;
+  if (at > 0) {
+    parsed = JSON.parse(`${text.slice(0, at)}}`) as WalEvent;
+    payload = text.slice(at + payloadMember.length, end).trim();
+  } else {
+    // Not as encodeWalEvent writes (the payload last): parsed whole, which throws on what is not JSON.
+    const whole = JSON.parse(text) as WalEvent & { payload: unknown };
+    parsed = whole;
+    payload = JSON.stringify(whole.payload);
+  }
+  if (
+    parsed.v !== 1 ||
+    typeof parsed.id !== 'string' ||
+    typeof parsed.type !== 'string' ||
+    typeof payload !== 'string' ||
+    !jsonStart.test(payload)
+  ) {
     throw new Error('not a herald table-less event');
   }
   return {
@@ -58,7 +113,7 @@ export function decodeWalEvent(content: Uint8Array): StoredEvent {
     subject: parsed.subject ?? null,
     partition_key: parsed.partitionKey,
     destination: parsed.destination ?? null,
-    payload: JSON.stringify(parsed.payload),
+    payload,
     headers: parsed.headers ?? {},
     correlation_id: parsed.correlationId ?? null,
     causation_id: parsed.causationId ?? null,

@@ -129,6 +129,13 @@ describe('relay with source: cdc (logical replication)', () => {
     const arrival = messages.map((m) => m.headers.ce_id);
     const latePos = arrival.indexOf(late[0]?.id);
     assert.ok(latePos > arrival.indexOf(early[1]?.id), 'the transaction that committed last arrives after the others');
+    // The payload as PostgreSQL's text gives it, as the polling source publishes it: not parsed
+    // and written again on the way (that would drop jsonb's spaces).
+    const stored = await pool.query<{ id: string; payload: string }>(
+      `SELECT id::text, payload::text AS payload FROM ${schema}.log`,
+    );
+    const asStored = new Map(stored.rows.map((row) => [row.id, row.payload]));
+    for (const m of messages) assert.equal(m.value, asStored.get(m.headers.ce_id as string));
 
     const slot = await slotInfo(pool, schema);
     assert.equal(slot?.active, true, 'the slot is streamed');

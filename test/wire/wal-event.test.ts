@@ -34,4 +34,41 @@ describe("the table-less outbox's WAL message", () => {
     assert.equal(e.subject, null);
     assert.equal(e.user_id, null);
   });
+
+  it("hands back the payload's text as written, not parsed and written again", () => {
+    // Digits past a double's precision, a nested member named payload, a header named payload.
+    const payload =
+      '{"amount":12345678901234567890,"price":0.10000000000000000001,"inner":{"a":1,"payload":"}]\\"x"},"list":[1,{"payload":2}]}';
+    const text = encodeWalEvent(
+      {
+        v: 1,
+        id: 'e-3',
+        type: 't',
+        version: 1,
+        source: '/s',
+        partitionKey: 'k',
+        headers: { payload: 'h,"payload":{' },
+        time,
+      },
+      payload,
+    );
+    const e = decodeWalEvent(bytes(text));
+    assert.equal(e.payload, payload);
+    assert.deepEqual(e.headers, { payload: 'h,"payload":{' });
+    assert.equal(e.id, 'e-3');
+  });
+
+  it('reads a message shaped otherwise whole, and refuses what is not an event', () => {
+    const after = `{"v":1,"id":"e-4","type":"t","version":1,"source":"/s","partitionKey":"k","time":"${time}","payload":{"n":4},"extra":true}`;
+    assert.equal(decodeWalEvent(bytes(after)).payload, '{"n":4}');
+    for (const bad of [
+      'not json',
+      `{"v":1,"id":"e-5","type":"t","payload":`,
+      `{"v":1,"id":"e-5","type":"t","time":"${time}","payload":}`,
+      `{"v":1,"id":"e-5","type":"t","time":"${time}","payload":{"open":"}`,
+      '{"v":2,"id":"e-5","type":"t","payload":1}',
+    ]) {
+      assert.throws(() => decodeWalEvent(bytes(bad)), `accepted ${bad}`);
+    }
+  });
 });
