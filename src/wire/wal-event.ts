@@ -52,32 +52,26 @@ const comma = 44;
 const jsonStart = /^[{["\-0-9tfn]/;
 
 /**
- * Where the payload's JSON starts in a message: just after the top-level `"payload":` member
- * that encodeWalEvent writes last; -1 when the message is not shaped so (no such member, another
- * member after it, brackets or strings left open). One pass over the characters, strings skipped
- * and nesting counted: the payload, however large, is neither parsed nor written again, and is
- * published as the text the writer validated.
+ * Where the payload's JSON starts in a message: at the top-level `"payload":` member, which every
+ * writer (encodeWalEvent, since the first release) puts last; -1 when there is none. Only the
+ * envelope before it is scanned, strings skipped and nesting counted: the payload, however large,
+ * is neither parsed nor written again, and is published as the text the writer validated.
  */
 function payloadStart(text: string): number {
   let depth = 0;
-  let at = -1;
-  let i = 0;
-  for (; i < text.length; i++) {
+  for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === quote) {
       for (i++; i < text.length && text.charCodeAt(i) !== quote; i++) if (text.charCodeAt(i) === backslash) i++;
-      if (i >= text.length) return -1;
     } else if (c === 123 || c === 91) {
       depth++;
     } else if (c === 125 || c === 93) {
       depth--;
-      if (depth === 0) break;
-    } else if (c === comma && depth === 1) {
-      if (at !== -1) return -1;
-      if (text.startsWith(payloadMember, i)) at = i;
+    } else if (c === comma && depth === 1 && text.startsWith(payloadMember, i)) {
+      return i;
     }
   }
-  return depth === 0 && text.slice(i + 1).trim() === '' ? at : -1;
+  return -1;
 }
 
 /** A message's content back as a stored event; throws on anything that is not one. */
@@ -87,11 +81,11 @@ export function decodeWalEvent(content: Uint8Array): StoredEvent {
   const end = text.lastIndexOf('}');
   let parsed: WalEvent;
   let payload: string;
-  if (at > 0) {
+  if (at > 0 && end > at) {
     parsed = JSON.parse(`${text.slice(0, at)}}`) as WalEvent;
     payload = text.slice(at + payloadMember.length, end).trim();
   } else {
-    // Not as encodeWalEvent writes (the payload last): parsed whole, which throws on what is not JSON.
+    // No top-level payload member: parsed whole, which throws on what is not JSON.
     const whole = JSON.parse(text) as WalEvent & { payload: unknown };
     parsed = whole;
     payload = JSON.stringify(whole.payload);

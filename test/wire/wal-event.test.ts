@@ -58,15 +58,13 @@ describe("the table-less outbox's WAL message", () => {
     assert.equal(e.id, 'e-3');
   });
 
-  it('reads a message shaped otherwise whole, and refuses what is not an event', () => {
-    const after = `{"v":1,"id":"e-4","type":"t","version":1,"source":"/s","partitionKey":"k","time":"${time}","payload":{"n":4},"extra":true}`;
-    assert.equal(decodeWalEvent(bytes(after)).payload, '{"n":4}');
+  it('refuses what is not an event', () => {
     for (const bad of [
       'not json',
       `{"v":1,"id":"e-5","type":"t","payload":`,
       `{"v":1,"id":"e-5","type":"t","time":"${time}","payload":}`,
-      `{"v":1,"id":"e-5","type":"t","time":"${time}","payload":{"open":"}`,
       '{"v":2,"id":"e-5","type":"t","payload":1}',
+      '{"v":1,"id":"e-5","type":"t"}',
     ]) {
       assert.throws(() => decodeWalEvent(bytes(bad)), `accepted ${bad}`);
     }
