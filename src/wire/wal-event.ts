@@ -44,30 +44,36 @@ export function encodeWalEvent(event: WalEvent, payloadJson: string): string {
   return `${envelope.slice(0, -1)},"payload":${payloadJson}}`;
 }
 
-const payloadMember = ',"payload":';
+const payloadMember = Buffer.from(',"payload":');
 const quote = 34;
 const backslash = 92;
 const comma = 44;
+const closingBrace = 125;
 /** What a JSON value can begin with. */
 const jsonStart = /^[{["\-0-9tfn]/;
 
 /**
- * Where the payload's JSON starts in a message: at the top-level `"payload":` member, which every
- * writer (encodeWalEvent, since the first release) puts last; -1 when there is none. Only the
- * envelope before it is scanned, strings skipped and nesting counted: the payload, however large,
+ * Where the payload's JSON starts in a message's bytes: at the top-level `"payload":` member,
+ * which every writer (encodeWalEvent, since the first release) puts last; -1 when there is none.
+ * Only the envelope before it is scanned, strings skipped and nesting counted (the bytes that
+ * matter are ASCII, and no byte of a multi-byte UTF-8 character is): the payload, however large,
  * is neither parsed nor written again, and is published as the text the writer validated.
  */
-function payloadStart(text: string): number {
+function payloadStart(bytes: Buffer): number {
   let depth = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i];
     if (c === quote) {
-      for (i++; i < text.length && text.charCodeAt(i) !== quote; i++) if (text.charCodeAt(i) === backslash) i++;
+      for (i++; i < bytes.length && bytes[i] !== quote; i++) if (bytes[i] === backslash) i++;
     } else if (c === 123 || c === 91) {
       depth++;
-    } else if (c === 125 || c === 93) {
+    } else if (c === closingBrace || c === 93) {
       depth--;
-    } else if (c === comma && depth === 1 && text.startsWith(payloadMember, i)) {
+    } else if (
+      c === comma &&
+      depth === 1 &&
+      bytes.compare(payloadMember, 0, payloadMember.length, i, i + payloadMember.length) === 0
+    ) {
       return i;
     }
   }
@@ -76,17 +82,19 @@ function payloadStart(text: string): number {
 
 /** A message's content back as a stored event; throws on anything that is not one. */
 export function decodeWalEvent(content: Uint8Array): StoredEvent {
-  const text = Buffer.from(content).toString('utf8');
-  const at = payloadStart(text);
-  const end = text.lastIndexOf('}');
+  const bytes = Buffer.from(content.buffer, content.byteOffset, content.byteLength);
+  const at = payloadStart(bytes);
+  const end = bytes.lastIndexOf(closingBrace);
   let parsed: WalEvent;
   let payload: string;
   if (at > 0 && end > at) {
-    parsed = JSON.parse(`${text.slice(0, at)}}`) as WalEvent;
-    payload = text.slice(at + payloadMember.length, end).trim();
+    // Each part decoded on its own: the payload a string of its own, not a slice keeping the
+    // whole message alive until it is published.
+    parsed = JSON.parse(`${bytes.toString('utf8', 0, at)}}`) as WalEvent;
+    payload = bytes.toString('utf8', at + payloadMember.length, end).trim();
   } else {
     // No top-level payload member: parsed whole, which throws on what is not JSON.
-    const whole = JSON.parse(text) as WalEvent & { payload: unknown };
+    const whole = JSON.parse(bytes.toString('utf8')) as WalEvent & { payload: unknown };
     parsed = whole;
     payload = JSON.stringify(whole.payload);
   }

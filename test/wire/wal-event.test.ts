@@ -36,9 +36,10 @@ describe("the table-less outbox's WAL message", () => {
   });
 
   it("hands back the payload's text as written, not parsed and written again", () => {
-    // Digits past a double's precision, a nested member named payload, a header named payload.
+    // Digits past a double's precision, a nested member named payload, a header named payload,
+    // characters of several bytes before and inside the payload.
     const payload =
-      '{"amount":12345678901234567890,"price":0.10000000000000000001,"inner":{"a":1,"payload":"}]\\"x"},"list":[1,{"payload":2}]}';
+      '{"amount":12345678901234567890,"price":0.10000000000000000001,"inner":{"a":1,"payload":"}]\\"x"},"list":[1,{"payload":2}],"name":"Zoë 🚀"}';
     const text = encodeWalEvent(
       {
         v: 1,
@@ -46,15 +47,16 @@ describe("the table-less outbox's WAL message", () => {
         type: 't',
         version: 1,
         source: '/s',
-        partitionKey: 'k',
-        headers: { payload: 'h,"payload":{' },
+        partitionKey: 'clé-ü',
+        headers: { payload: 'h,"payload":{', city: 'Zürich' },
         time,
       },
       payload,
     );
     const e = decodeWalEvent(bytes(text));
     assert.equal(e.payload, payload);
-    assert.deepEqual(e.headers, { payload: 'h,"payload":{' });
+    assert.deepEqual(e.headers, { payload: 'h,"payload":{', city: 'Zürich' });
+    assert.equal(e.partition_key, 'clé-ü');
     assert.equal(e.id, 'e-3');
   });
 
