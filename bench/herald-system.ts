@@ -34,7 +34,12 @@ export function heraldWriter(pool: pg.Pool, schema: string, topic: string, mode:
     type: 'bench.event',
     version: 1,
     destination: topic,
-    schema: z.object({ key: z.string(), n: z.number().int(), data: z.string() }),
+    schema: z.object({
+      key: z.string(),
+      n: z.number().int(),
+      data: z.string().optional(),
+      items: z.array(z.object({ id: z.number().int(), name: z.string(), price: z.number() })).optional(),
+    }),
     key: (p) => p.key,
   });
   const outbox = createOutbox({ schema, source: '/herald-bench', mode });

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { privatePostgres } from '../infra/postgres.mjs';
 import { type ConsumeBenchOptions, type ConsumeSystem, consumeBench } from './consume.ts';
 import { type DecodeVariant, decodeBench, decodeVariants } from './decode.ts';
+import { type PayloadShape, payloadShapes } from './payload.ts';
 import { type RelayBenchOptions, relayBench } from './relay.ts';
 import type { BenchSource, SystemName } from './system.ts';
 import { type BenchEnv, type TransportName, transportNames } from './transports.ts';
@@ -30,6 +31,8 @@ const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sq
   --seconds S           length of the latency phase, at each rate (default 10)
   --events-per-tx N     events each transaction of the latency phase writes (default 1); the rate
                         stays in events a second, for rates beyond the writers' commits a second
+  --payload SHAPE       the events' 1 kB payload: flat (default; one string field) or structured
+                        (a list of small objects, as an order's lines: costly to parse)
   --only SYSTEM         run one system only
   --systems a,b         the systems to run, in order: herald, baseline (default both), debezium
                         (Debezium 3.6's PostgreSQL connector and outbox event router on Kafka
@@ -95,6 +98,12 @@ const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sq
   --rounds R            rounds, each variant in turn (default 3)
   --variants a,b        these variants only (default all three)
   --json                one JSON line per variant and round`;
+
+function payloadShape(value: string | undefined): PayloadShape {
+  if (value === undefined) return 'flat';
+  if ((payloadShapes as readonly string[]).includes(value)) return value as PayloadShape;
+  fail(`--payload takes ${payloadShapes.join(' or ')}, got ${JSON.stringify(value)}`);
+}
 
 function sourceList(value: string | undefined): BenchSource[] {
   if (value === undefined || value === 'polling') return ['polling'];
@@ -167,6 +176,7 @@ function parse() {
       rate: { type: 'string' },
       seconds: { type: 'string' },
       'events-per-tx': { type: 'string' },
+      payload: { type: 'string' },
       only: { type: 'string' },
       relays: { type: 'string' },
       duplicates: { type: 'string' },
@@ -209,6 +219,7 @@ const flags: Record<string, readonly string[]> = {
     'rate',
     'seconds',
     'events-per-tx',
+    'payload',
     'only',
     'systems',
     'relays',
@@ -265,6 +276,7 @@ if (command === 'relay') {
     rates: (values.rate ?? '1000').split(',').map((r) => positive('rate', r.trim(), 1000, false)),
     seconds: positive('seconds', values.seconds, 10, false),
     eventsPerTx: positive('events-per-tx', values['events-per-tx'], 1),
+    payload: payloadShape(values.payload),
     json: values.json,
     relays: positive('relays', values.relays, 1),
     metrics: values.metrics,

@@ -1,3 +1,4 @@
+import type { PayloadShape } from './payload.ts';
 // What `npm run bench -- relay` reports per system: one JSON line each (--json), the table, the charts.
 import type { BenchSource, SystemName } from './system.ts';
 import type { TransportName } from './transports.ts';
@@ -33,6 +34,8 @@ export interface SystemResult {
   achievedRate: number;
   seconds: number;
   eventsPerTx: number;
+  /** The payloads' shape: flat (one string field) or structured (a list of small objects). */
+  payload: PayloadShape;
   lateWrites: number;
   failedWrites: number;
   unexpected: number;

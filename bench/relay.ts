@@ -7,7 +7,7 @@ import { heraldBatchSize, heraldSystem } from './herald-system.ts';
 import { reportKafkaFloor } from './kafka-floor.ts';
 import { metricsCostPerEvent } from './metrics-cost.ts';
 import type { PacedResult } from './pace.ts';
-import { makePayload } from './payload.ts';
+import { makePayload, type PayloadShape } from './payload.ts';
 import { report } from './relay-report.ts';
 import type { RateResult, SystemResult } from './relay-result.ts';
 import { progress, round, summarize } from './stats.ts';
@@ -29,6 +29,8 @@ export interface RelayBenchOptions {
   seconds: number;
   /** Events each transaction of the latency phase writes (1 by default). */
   eventsPerTx: number;
+  /** The payloads' shape (--payload): flat (default) or structured. */
+  payload: PayloadShape;
   /** CPU seconds per 10,000 events of the bench's main thread during the drain (Herald's relay runs there). */
   drainThreadCpuSecPer10k?: number;
   /** Share of all the machine's cores busy during the drain, in per cent. */
@@ -106,7 +108,7 @@ async function runSystem(
   const { databaseUrl } = env;
   const name = sys.name;
   progress(`${name}: writing a backlog of ${drainEvents} events (untimed)`);
-  const payloads = Array.from({ length: drainEvents }, (_, i) => makePayload(i));
+  const payloads = Array.from({ length: drainEvents }, (_, i) => makePayload(i, undefined, options.payload));
   const drainIds = await sys.writeBacklog(payloads);
 
   progress(`${name}: observing ${sys.topic} on ${transport.name} (untimed)`);
@@ -143,6 +145,7 @@ async function runSystem(
         concurrency: writers,
         eventsPerTx: options.eventsPerTx,
         firstIndex: written,
+        payload: options.payload,
       });
       written += writes.offered * options.eventsPerTx;
       progress(
@@ -211,6 +214,7 @@ async function runSystem(
       achievedRate: l.achievedRate,
       seconds: options.seconds,
       eventsPerTx: options.eventsPerTx,
+      payload: options.payload,
       lateWrites: l.lateWrites,
       failedWrites: l.failedWrites,
       unexpected: t.unexpected,

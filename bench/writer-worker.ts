@@ -30,7 +30,10 @@ try {
     rate: request.rate / n,
     seconds: request.seconds,
     concurrency: request.concurrency,
-    commit: (i) => writer.commit(Array.from({ length: n }, (_, k) => makePayload(request.firstIndex + i * n + k))),
+    commit: (i) =>
+      writer.commit(
+        Array.from({ length: n }, (_, k) => makePayload(request.firstIndex + i * n + k, undefined, request.payload)),
+      ),
   });
   parentPort?.postMessage({ ...result, committed: [...result.committed] });
 } finally {

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { PacedResult } from './pace.ts';
+import type { PayloadShape } from './payload.ts';
 import type { WriterSpec } from './system.ts';
 
 export interface PacedRequest {
@@ -12,6 +13,7 @@ export interface PacedRequest {
   eventsPerTx: number;
   /** Payload number of the first event (after the backlog's). */
   firstIndex: number;
+  payload: PayloadShape;
 }
 
 /** Runs the paced writer loop (pace.ts) in a worker thread and returns what it committed. */
