@@ -52,6 +52,13 @@ const closingBrace = 125;
 /** What a JSON value can begin with. */
 const jsonStart = /^[{["\-0-9tfn]/;
 
+/** Whether `,"payload":` starts at `at` (compared here: a call into Buffer.compare per member cost more). */
+function isPayloadMember(bytes: Buffer, at: number): boolean {
+  if (at + payloadMember.length > bytes.length) return false;
+  for (let k = 0; k < payloadMember.length; k++) if (bytes[at + k] !== payloadMember[k]) return false;
+  return true;
+}
+
 /**
  * Where the payload's JSON starts in a message's bytes: at the top-level `"payload":` member,
  * which every writer (encodeWalEvent, since the first release) puts last; -1 when there is none.
@@ -69,11 +76,7 @@ function payloadStart(bytes: Buffer): number {
       depth++;
     } else if (c === closingBrace || c === 93) {
       depth--;
-    } else if (
-      c === comma &&
-      depth === 1 &&
-      bytes.compare(payloadMember, 0, payloadMember.length, i, i + payloadMember.length) === 0
-    ) {
+    } else if (c === comma && depth === 1 && isPayloadMember(bytes, i)) {
       return i;
     }
   }
