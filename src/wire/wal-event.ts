@@ -45,10 +45,8 @@ export function encodeWalEvent(event: WalEvent, payloadJson: string): string {
 }
 
 const payloadMember = Buffer.from(',"payload":');
-const quote = 34;
-const backslash = 92;
-const comma = 44;
-const closingBrace = 125;
+const [quote, backslash, comma] = [34, 92, 44];
+const [openBrace, closingBrace, openBracket, closingBracket] = [123, 125, 91, 93];
 /** What a JSON value can begin with. */
 const jsonStart = /^[{["\-0-9tfn]/;
 
@@ -72,9 +70,9 @@ function payloadStart(bytes: Buffer): number {
     const c = bytes[i];
     if (c === quote) {
       for (i++; i < bytes.length && bytes[i] !== quote; i++) if (bytes[i] === backslash) i++;
-    } else if (c === 123 || c === 91) {
+    } else if (c === openBrace || c === openBracket) {
       depth++;
-    } else if (c === closingBrace || c === 93) {
+    } else if (c === closingBrace || c === closingBracket) {
       depth--;
     } else if (c === comma && depth === 1 && isPayloadMember(bytes, i)) {
       return i;
