@@ -109,6 +109,7 @@ export function relayCharts(results: readonly SystemResult[]): { drain: string; 
 
 const consumeName: Record<string, string> = {
   herald: 'Herald consumer.on (group commit)',
+  'herald-pipeline': 'Herald consumer.on (group commit, pipeline)',
   'herald-single': 'Herald consumer.on, one tx per event',
   'herald-batch': 'Herald onBatch (100 a call)',
   baseline: 'baseline (seed-style consumer)',

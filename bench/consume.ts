@@ -9,10 +9,11 @@ import { progress, round, table } from './stats.ts';
 import { createTopic, deleteTopics, uniqueName } from './topic.ts';
 
 /**
- * herald: consumer.on with group commit (the default); herald-single: one transaction per event;
+ * herald: consumer.on with group commit (the default); herald-pipeline: the same with
+ * `groupCommit.pipeline` on a pool in pipeline mode; herald-single: one transaction per event;
  * floor: the handler's statements alone (see statementFloor).
  */
-export type ConsumeSystem = 'herald' | 'herald-single' | 'herald-batch' | 'baseline' | 'floor';
+export type ConsumeSystem = 'herald' | 'herald-pipeline' | 'herald-single' | 'herald-batch' | 'baseline' | 'floor';
 
 export interface ConsumeBenchOptions {
   events: number;
@@ -117,7 +118,7 @@ async function runHerald(system: Exclude<ConsumeSystem, 'baseline'>, pool: pg.Po
     schema,
     concurrency: ctx.options.concurrency,
     lagIntervalMs: 0,
-    groupCommit: system !== 'herald-single',
+    groupCommit: system === 'herald-pipeline' ? { pipeline: true } : system !== 'herald-single',
   });
   if (system !== 'herald-batch') {
     consumer.on(Def, async (event, { tx }) => {
@@ -189,7 +190,8 @@ async function statementFloor(pool: pg.Pool, s: string, events: number, concurre
 async function runSystem(system: ConsumeSystem, ctx: Context, duplicatesDelivered: number): Promise<ConsumeResult> {
   const { options } = ctx;
   const schema = uniqueName('herald_bench_consume');
-  const pool = new pg.Pool({ connectionString: ctx.databaseUrl, max: options.concurrency + 2 });
+  const pipeline = system === 'herald-pipeline';
+  const pool = new pg.Pool({ connectionString: ctx.databaseUrl, max: options.concurrency + 2, pipeline });
   pool.on('error', () => {});
   const s = `"${schema}"`;
   try {
@@ -279,7 +281,7 @@ export async function consumeBench(options: ConsumeBenchOptions, env: { database
 }
 
 function report(results: ConsumeResult[]): string {
-  const systems: ConsumeSystem[] = ['herald', 'herald-single', 'herald-batch', 'baseline', 'floor'];
+  const systems: ConsumeSystem[] = ['herald', 'herald-pipeline', 'herald-single', 'herald-batch', 'baseline', 'floor'];
   const shown = systems.map((name) => results.find((r) => r.system === name));
   const base = shown[3];
   const rows: string[][] = [['', ...systems]];
@@ -296,6 +298,6 @@ function report(results: ConsumeResult[]): string {
   add('distinct effects', (r) => r.distinctEffects);
   add('duplicates skipped', (r) => r.duplicatesSkipped);
   add('dead-lettered', (r) => r.deadLettered);
-  const notes = `herald: consumer.on with group commit (default, up to 64 events a transaction); herald-single: groupCommit false. One topic, ${partitions} partitions, ${distinctKeys} keys, a consumer group and a schema per system; Herald's concurrency ${results.find((r) => r.system !== 'baseline')?.concurrency ?? '-'}; herald-batch: up to ${batchSize} events per handler call (${batchWaitMs} ms wait); floor: the handler's statement per event alone (no broker, no inbox), in transactions of ${groupMax}, at the same concurrency.`;
+  const notes = `herald: consumer.on with group commit (default, up to 64 events a transaction); herald-pipeline: the same, groupCommit.pipeline on a pipelining pool; herald-single: groupCommit false. One topic, ${partitions} partitions, ${distinctKeys} keys, a consumer group and a schema per system; Herald's concurrency ${results.find((r) => r.system !== 'baseline')?.concurrency ?? '-'}; herald-batch: up to ${batchSize} events per handler call (${batchWaitMs} ms wait); floor: the handler's statement per event alone (no broker, no inbox), in transactions of ${groupMax}, at the same concurrency.`;
   return `${table(rows)}\n\n${notes}`;
 }

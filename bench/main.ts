@@ -366,9 +366,9 @@ if (command === 'relay') {
     await logical?.close();
   }
 } else {
-  const systems: ConsumeSystem[] = ['herald', 'herald-single', 'herald-batch', 'baseline', 'floor'];
+  const systems: ConsumeSystem[] = ['herald', 'herald-pipeline', 'herald-single', 'herald-batch', 'baseline', 'floor'];
   if (only !== undefined && !systems.includes(only as ConsumeSystem)) {
-    fail('--only takes herald, herald-single, herald-batch, baseline or floor');
+    fail('--only takes herald, herald-pipeline, herald-single, herald-batch, baseline or floor');
   }
   const duplicates = values.duplicates === undefined ? 0.1 : Number(values.duplicates);
   if (!(Number.isFinite(duplicates) && duplicates >= 0 && duplicates <= 1)) {

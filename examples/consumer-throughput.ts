@@ -1,13 +1,14 @@
-// Three ways a consumer keeps "once in effect" with fewer commits: group commit (the default),
-// several handlers of one event type in one transaction, and positions kept in the database
-// instead of inbox rows. Each group below reads the same 200 stock movements.
+// Ways a consumer keeps "once in effect" with fewer commits: group commit (the default),
+// several handlers of one event type in one transaction, positions kept in the database instead
+// of inbox rows, and group commit with pipeline (a group's handlers side by side). Each group below reads the same 200 stock movements.
 //   DATABASE_URL=postgres://... KAFKA_BROKERS=127.0.0.1:9092 node examples/consumer-throughput.ts
 import { createConsumer, createOutbox, createRelay, defineEvent, migrate, type Queryable, silentLogger } from 'herald';
 import { kafka } from 'herald/kafka';
 import pg from 'pg';
 import { z } from 'zod';
 
-const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test' });
+const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const pool = new pg.Pool({ connectionString: url });
 const schema = `herald_throughput_example_${process.pid}`;
 await migrate(pool, { schema });
 await pool.query(
@@ -69,14 +70,22 @@ const positioned = createConsumer({ ...common, group: 'stock-positions', offsets
 positioned.on(StockMoved, async (event, { tx }) => moveStock('stock-positions')(event, tx));
 // #endregion offsets
 
-const consumers = [grouped, twoHandlers, positioned];
+// #region pipeline
+// A group's handlers side by side: their statements reach PostgreSQL together. Each statement here
+// is whole in itself (an upsert that adds), so handlers of one group need no isolation from each other.
+const pipelinedPool = new pg.Pool({ connectionString: url, pipeline: true });
+const pipelined = createConsumer({ ...common, db: pipelinedPool, group: 'pipelined', groupCommit: { pipeline: true } });
+pipelined.on(StockMoved, async (event, { tx }) => moveStock('pipelined')(event, tx));
+// #endregion pipeline
+
+const consumers = [grouped, twoHandlers, positioned, pipelined];
 await Promise.all(consumers.map((c) => c.start()));
 while (consumers.some((c) => c.stats().handled < 200)) await new Promise((r) => setTimeout(r, 50));
 await Promise.all(consumers.map((c) => c.stop()));
 
 const total = async (sql: string) => Number((await pool.query(sql)).rows[0].n);
 const expected = events.reduce((sum, e) => sum + e.payload.quantity, 0);
-for (const grp of ['stock', 'books', 'stock-positions']) {
+for (const grp of ['stock', 'books', 'stock-positions', 'pipelined']) {
   const moved = await total(`SELECT sum(quantity) AS n FROM ${schema}.stock WHERE grp = '${grp}'`);
   const inbox = await total(`SELECT count(*) AS n FROM ${schema}.inbox WHERE consumer_group LIKE '${grp}%'`);
   console.log(`${grp}: moved ${moved} of ${expected}, inbox rows ${inbox}`);
@@ -85,4 +94,4 @@ console.log(`ledger rows ${await total(`SELECT count(*) AS n FROM ${schema}.ledg
 
 await transport.close();
 await pool.query(`DROP SCHEMA ${schema} CASCADE`);
-await pool.end();
+await Promise.all([pool.end(), pipelinedPool.end()]);

@@ -78,8 +78,15 @@ export interface ConsumerOptions<D = DatabaseOption> {
    * transaction per event. Handlers that lock shared rows would block each other's groups: a
    * statement in a group waits at most `lockTimeoutMs` (default 100) for a lock, its event then
    * runs alone (not counted as an attempt), and groups shrink while such conflicts last.
+   *
+   * `pipeline: true` starts the handlers of a group at once instead of one after another, so their
+   * statements reach PostgreSQL together (one write, one wait, with a connection in pipeline mode:
+   * a node-postgres Pool made with `pipeline: true`, which Herald makes when `db` is a connection
+   * string, or postgres.js). The handlers of a group have different keys, but share one
+   * transaction, so they are not isolated from each other: only for handlers that do not read
+   * what another event's handler may write and then write from what they read (docs/consumers.md).
    */
-  groupCommit?: { maxEvents?: number; maxWaitMs?: number; lockTimeoutMs?: number } | boolean;
+  groupCommit?: { maxEvents?: number; maxWaitMs?: number; lockTimeoutMs?: number; pipeline?: boolean } | boolean;
   /**
    * `database`: each partition's position is kept in the handler's transaction (table
    * `consumer_offsets`) instead of inbox rows, so a second delivery is skipped by its offset. One

@@ -1,5 +1,6 @@
 import { throwIfAborted, throwIfKnownAborted } from '../store/aborted.ts';
 import type { Queryable } from '../store/db.ts';
+import { inOneWrite } from '../store/pipelining.ts';
 import type { Claimed, Item } from './claim.ts';
 import type { Settled } from './group.ts';
 import { Released } from './released.ts';
@@ -21,6 +22,8 @@ export interface GroupTransactionContext {
   signal: AbortSignal;
   /** SET LOCAL lock_timeout for the group's transaction; 0 leaves the server's. */
   lockTimeoutMs: number;
+  /** The handlers of a group start at once, so a pipelining connection sends their statements together. */
+  pipeline: boolean;
 }
 
 /** A handler of a group run without savepoints threw: the transaction rolls back, the group runs again. */
@@ -48,12 +51,18 @@ export function createGroupTransaction(ctx: GroupTransactionContext) {
     const savepoints = failed !== null;
     return ctx.transaction(async (native, tx) => {
       // Groups holding several events' locks block each other (and deadlock) where single events
-      // would not: a lock waited on for long sends its event to run alone instead.
-      if (ctx.lockTimeoutMs > 0) await tx.query(`SET LOCAL lock_timeout = ${ctx.lockTimeoutMs}`);
-      const claims = await ctx.claim(
-        tx,
-        items.filter((_, k) => k !== failed?.index),
-      );
+      // would not: a lock waited on for long sends its event to run alone instead. Pipelined: sent
+      // with the claim, without waiting for its answer in between.
+      const setLimit = () => (ctx.lockTimeoutMs > 0 ? tx.query(`SET LOCAL lock_timeout = ${ctx.lockTimeoutMs}`) : null);
+      const claim = () =>
+        ctx.claim(
+          tx,
+          items.filter((_, k) => k !== failed?.index),
+        );
+      const [, claims] = ctx.pipeline
+        ? await Promise.all(inOneWrite(native, () => [setLimit(), claim()] as const))
+        : [await setLimit(), await claim()];
+      if (ctx.pipeline && !savepoints) return sideBySide(native, tx, items, claims);
       const settled: Settled<Outcome>[] = [];
       for (const [k, item] of items.entries()) {
         if (k === failed?.index) {
@@ -89,6 +98,43 @@ export function createGroupTransaction(ctx: GroupTransactionContext) {
       await throwIfAborted(native, tx);
       return settled;
     });
+  }
+
+  /**
+   * The first run of a pipelined group: every claimed event's handlers start at once (their keys
+   * differ), and the group settles only when all of them have, so no statement of a handler can
+   * reach the server after the transaction ended. The first handler to fail is the one at fault:
+   * a failed statement aborts the transaction, and the others' statements behind it fail after it.
+   */
+  async function sideBySide(
+    native: unknown,
+    tx: Queryable,
+    items: Item[],
+    claims: (Claimed | null)[],
+  ): Promise<Settled<Outcome>[]> {
+    if (signal.aborted) {
+      await Promise.all(claims.map((c) => c?.unclaim()));
+      return items.map(() => ({ ok: false, error: new Released() }));
+    }
+    let first: FailedInGroup | null = null;
+    const settled = await Promise.all(
+      inOneWrite(native, () =>
+        items.map(async (item, k): Promise<Settled<Outcome>> => {
+          const claimed = claims[k];
+          if (!claimed) return { ok: true, value: 'duplicate' };
+          try {
+            return { ok: true, value: await ctx.runHandlers(native, tx, item, 1, claimed.runs) };
+          } catch (error) {
+            first ??= new FailedInGroup(k, error);
+            return { ok: false, error };
+          }
+        }),
+      ),
+    );
+    if (first !== null) throw first;
+    throwIfKnownAborted(native, tx);
+    await throwIfAborted(native, tx);
+    return settled;
   }
 
   return async function runGroup(items: Item[]): Promise<Settled<Outcome>[]> {

@@ -41,7 +41,7 @@ export interface ConsumerSettings {
   stuckAfterMs: number;
   processSpan: 'link' | 'child';
   preparedStatements: boolean;
-  groupCommit: { maxEvents: number; maxWaitMs: number; lockTimeoutMs: number } | false;
+  groupCommit: { maxEvents: number; maxWaitMs: number; lockTimeoutMs: number; pipeline: boolean } | false;
   offsets: 'broker' | 'database';
   source: string | undefined;
   logger: Logger;
@@ -101,7 +101,7 @@ export function consumerSettings(options: ConsumerOptions<DatabaseOption | objec
     stuckAfterMs: numberSetting('stuckAfterMs', options.stuckAfterMs, 0, 60_000),
     processSpan: oneOf('processSpan', options.processSpan, ['link', 'child'] as const, 'link'),
     preparedStatements: booleanSetting('preparedStatements', options.preparedStatements, true),
-    groupCommit: groupCommitSetting(options.groupCommit),
+    groupCommit: groupCommitSetting(options.groupCommit, options.db),
     offsets: oneOf('offsets', options.offsets, ['broker', 'database'] as const, 'broker'),
     source: textSetting('source', options.source),
     logger: options.logger ?? createLogger(),
@@ -127,15 +127,30 @@ function fromSetting(value: unknown, offsets: unknown): ConsumerSettings['from']
  * 64 subtransactions that wrote, PostgreSQL's snapshots of every session get slower), and
  * `maxWaitMs` a group waits for more once a slot is free (default 0: it takes what is ready), and
  * `lockTimeoutMs` a statement in a group may wait for a lock (default 100; 0: no limit) before
- * its event leaves the group to run alone.
+ * its event leaves the group to run alone; `pipeline` runs a group's handlers side by side
+ * (default false), refused for clients with a unit of work (Prisma, TypeORM, MikroORM, Sequelize).
  */
-function groupCommitSetting(value: unknown): ConsumerSettings['groupCommit'] {
+function groupCommitSetting(value: unknown, db: unknown): ConsumerSettings['groupCommit'] {
   if (value === false) return false;
-  if (value === undefined || value === true) return { maxEvents: 64, maxWaitMs: 0, lockTimeoutMs: 100 };
+  if (value === undefined || value === true)
+    return { maxEvents: 64, maxWaitMs: 0, lockTimeoutMs: 100, pipeline: false };
   checkObject(value, 'groupCommit');
+  const pipeline = booleanSetting('groupCommit.pipeline', value.pipeline, false);
+  const client = clientAdapterOf(db)?.client;
+  if (pipeline && client !== undefined && !pipelineClients.includes(client)) {
+    throw invalidSetting(
+      'groupCommit.pipeline',
+      `runs a group's handlers side by side on one transaction, which ${client}'s transactions are not made for; use it with node-postgres, postgres.js, Kysely, Drizzle or Knex`,
+      value.pipeline,
+    );
+  }
   return {
     maxEvents: integerSetting('groupCommit.maxEvents', value.maxEvents, 1, 10_000, 64),
     maxWaitMs: numberSetting('groupCommit.maxWaitMs', value.maxWaitMs, 0, 0),
     lockTimeoutMs: integerSetting('groupCommit.lockTimeoutMs', value.lockTimeoutMs, 0, 3_600_000, 100),
+    pipeline,
   };
 }
+
+/** Clients whose transaction is a connection that statements are sent through, in any order. */
+const pipelineClients = ['postgres.js', 'kysely', 'drizzle', 'knex'];

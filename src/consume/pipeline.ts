@@ -14,6 +14,7 @@ import type { GiveUp } from './dead-letter.ts';
 import { emitter } from './emit.ts';
 import { createGroupCommit, GroupFailed } from './group.ts';
 import { createGroupTransaction } from './group-transaction.ts';
+import type { ConsumerSettings } from './options.ts';
 import { createSemaphore } from './ordering.ts';
 import { Released } from './released.ts';
 import type { NamedHandler, Outcome, Route } from './route.ts';
@@ -33,7 +34,7 @@ export function createPipeline(
     /** Where a handled message is recorded: inbox rows, or the group's position ('database'). */
     offsets: 'broker' | 'database';
     /** Handlers of several events in one transaction; false: one each. */
-    groupCommit: { maxEvents: number; maxWaitMs: number; lockTimeoutMs: number } | false;
+    groupCommit: ConsumerSettings['groupCommit'];
   },
 ) {
   const { schema, group, stats, logger, signal } = deps;
@@ -139,6 +140,7 @@ export function createPipeline(
           runHandlers,
           signal,
           lockTimeoutMs: deps.groupCommit.lockTimeoutMs,
+          pipeline: deps.groupCommit.pipeline,
         }),
         contended: isLockConflict,
       })

@@ -8,6 +8,7 @@ import { accessError } from '../store/access-error.ts';
 import { clientAdapterOf, clientDatabase } from '../store/clients/index.ts';
 import { type DatabaseOption, openPool, type PoolLike } from '../store/connect.ts';
 import { assertMigrated } from '../store/migrate.ts';
+import { poolPipelines } from '../store/pipelining.ts';
 import { maintainPartitions, scheduleRetention } from '../store/retention.ts';
 import { recordLag } from '../store/sql/consumer-lag.ts';
 import type { Delivery, PartitionLag, Subscription } from '../transports/transport.ts';
@@ -81,12 +82,19 @@ export async function startConsumer(deps: {
   // Another client's database (Kysely, Prisma…): Herald's own statements go through it, and
   // handlers run in its transactions. A connection string or a pool: as it always was.
   const client = clientAdapterOf(settings.db) ? clientDatabase(settings.db) : undefined;
+  const pipelined = settings.groupCommit !== false && settings.groupCommit.pipeline;
   const { pool, owned } = client
     ? { pool: { query: client.query, connect: noConnect } as PoolLike, owned: false }
-    : openPool(settings.db as DatabaseOption, settings.concurrency + 2);
+    : openPool(settings.db as DatabaseOption, settings.concurrency + 2, pipelined);
   const database = client ?? clientDatabase(pool);
   try {
     await assertMigrated(pool, schema);
+    if (pipelined && !client && !(await poolPipelines(pool))) {
+      logger.warn(
+        {},
+        "groupCommit.pipeline: the pool's connections are not in pipeline mode, so a group's statements still wait for each other; make it with new pg.Pool({ ..., pipeline: true }) (node-postgres 8.23 or later)",
+      );
+    }
     const retentionDays = settings.inboxRetentionDays;
     if (retentionDays > 0)
       await maintainPartitions(pool, schema, 'inbox', { retentionDays, daysBehind: retentionDays });

@@ -74,9 +74,14 @@ export function resolveDatabase(option: DatabaseOption | undefined): DatabaseOpt
 }
 
 /** Opens a pool for a connection string, or uses the caller's pool (and leaves it open). */
-export function openPool(db: DatabaseOption, max = 4): { pool: PoolLike; owned: boolean; target: string } {
+export function openPool(
+  db: DatabaseOption,
+  max = 4,
+  pipeline = false,
+): { pool: PoolLike; owned: boolean; target: string } {
   if (typeof db === 'string') {
-    const pool = new pg.Pool({ connectionString: db, max, connectionTimeoutMillis: 5_000 });
+    // `pipeline`: statements are sent without waiting for the answers to those before them.
+    const pool = new pg.Pool({ connectionString: db, max, connectionTimeoutMillis: 5_000, pipeline });
     // An idle client losing its connection (the server restarted) must not crash the process.
     pool.on('error', () => {});
     heedClientErrors(pool);

@@ -29,8 +29,12 @@ describe('consumers: a crash between the handler commit and the offset commit', 
   const fixture = consumerFixture();
   const { transport } = fixture;
 
-  for (const offsets of ['broker', 'database'] as const) {
-    it(`loses nothing and applies nothing twice after SIGKILL and restart (offsets: ${offsets})`, async () => {
+  for (const [offsets, pipeline] of [
+    ['broker', false],
+    ['database', false],
+    ['broker', true],
+  ] as const) {
+    it(`loses nothing and applies nothing twice after SIGKILL and restart (offsets: ${offsets}${pipeline ? ', group commit with pipeline' : ''})`, async () => {
       await fixture.db.pool.query(`TRUNCATE ${fixture.effects}`);
       const topic = await createTopic(3);
       const total = 2000;
@@ -40,7 +44,13 @@ describe('consumers: a crash between the handler commit and the offset commit', 
       });
       await transport.publish(messages);
       const group = uniqueName('g');
-      const env = { HERALD_SCHEMA: fixture.db.schema, CHILD_TOPIC: topic, CHILD_GROUP: group, CHILD_OFFSETS: offsets };
+      const env = {
+        HERALD_SCHEMA: fixture.db.schema,
+        CHILD_TOPIC: topic,
+        CHILD_GROUP: group,
+        CHILD_OFFSETS: offsets,
+        CHILD_PIPELINE: pipeline ? '1' : '0',
+      };
       const count = async () =>
         Number((await fixture.db.pool.query(`SELECT count(*) AS n FROM ${fixture.effects}`)).rows[0].n);
 

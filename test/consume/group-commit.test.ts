@@ -1,27 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type pg from 'pg';
-import { z } from 'zod';
-import {
-  type ConsumerOptions,
-  createConsumer,
-  defineEvent,
-  isHeraldError,
-  NonRetriableError,
-} from '../../src/index.ts';
+import { type ConsumerOptions, createConsumer, isHeraldError, NonRetriableError } from '../../src/index.ts';
 import { consumerFixture, eventMessage } from '../support/consumer.ts';
 import { uniqueName } from '../support/env.ts';
 import { createTopic } from '../support/kafka.ts';
+import { stepEvent } from '../support/kill-at-ack.ts';
 import { waitFor } from '../support/relay-process.ts';
 
-const Step = (topic: string) =>
-  defineEvent({
-    type: 'order.step',
-    version: 1,
-    destination: topic,
-    schema: z.object({ key: z.string(), seq: z.number().int() }),
-    key: (p) => p.key,
-  });
+const Step = stepEvent;
 
 describe('consumers: group commit', () => {
   const fixture = consumerFixture();

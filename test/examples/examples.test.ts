@@ -36,11 +36,12 @@ describe('examples', () => {
     assert.match(stdout, /handled 1, skipped 1 duplicate, available now 7/);
   });
 
-  it('consumer throughput: group commit, two handlers and positions in the database, each once (docs/consumers.md)', async () => {
+  it('consumer throughput: group commit, two handlers, positions in the database and pipeline, each once (docs/consumers.md)', async () => {
     const { stdout } = await run(process.execPath, ['examples/consumer-throughput.ts']);
     assert.match(stdout, /^stock: moved 399 of 399, inbox rows 200$/m);
     assert.match(stdout, /^books: moved 399 of 399, inbox rows 400$/m);
     assert.match(stdout, /^stock-positions: moved 399 of 399, inbox rows 0$/m);
+    assert.match(stdout, /^pipelined: moved 399 of 399, inbox rows 200$/m);
     assert.match(stdout, /^ledger rows 200$/m);
   });
 

@@ -2,7 +2,8 @@
  * A consumer process for crash tests. Reads CHILD_* settings from the environment; with
  * CHILD_KILL_AFTER=N it SIGKILLs itself at the first acknowledgement after N handled events: the
  * handler's transaction has committed, the offset has not. CHILD_OFFSETS=database keeps the
- * positions in the database instead of the inbox. On SIGTERM it stops gracefully and
+ * positions in the database instead of the inbox; CHILD_PIPELINE=1 runs group commit with pipeline
+ * (its own pool, from the connection string, in pipeline mode). On SIGTERM it stops gracefully and
  * prints its stats as one JSON line.
  */
 import { createConsumer } from '../../src/index.ts';
@@ -20,6 +21,7 @@ const consumer = createConsumer({
   db: env('DATABASE_URL'),
   schema: env('HERALD_SCHEMA'),
   offsets: process.env.CHILD_OFFSETS === 'database' ? 'database' : 'broker',
+  groupCommit: { pipeline: process.env.CHILD_PIPELINE === '1' },
 });
 consumer.on(Step, async (event, { tx }) => {
   await tx.query(`INSERT INTO ${effects} (event_id, key, seq) VALUES ($1, $2, $3)`, [
