@@ -25,6 +25,8 @@ export interface OpenClient {
 
 export interface ClientFixture {
   name: string;
+  /** Whether a consumer on it takes `groupCommit.pipeline` (its transaction is a connection). */
+  pipeline: boolean;
   /** `max`: connections the client may open (default 6). */
   open(schema: string, max?: number): Promise<OpenClient>;
 }
@@ -34,6 +36,7 @@ export const effectsTable = (schema: string) =>
 
 export const nodePostgres: ClientFixture = {
   name: 'node-postgres',
+  pipeline: true,
   async open(schema, max = 6) {
     const pool = new pg.Pool({ connectionString: databaseUrl, max });
     return {
@@ -53,6 +56,7 @@ export const nodePostgres: ClientFixture = {
 
 export const postgresJs: ClientFixture = {
   name: 'postgres.js',
+  pipeline: true,
   async open(schema, max = 6) {
     const { default: postgres } = await import('postgres');
     const sql = postgres(databaseUrl, { max, onnotice: () => {} });
@@ -76,6 +80,7 @@ interface KyselyDb {
 
 export const kysely: ClientFixture = {
   name: 'Kysely',
+  pipeline: true,
   async open(schema, max = 6) {
     const { Kysely, PostgresDialect, CamelCasePlugin } = await import('kysely');
     const pool = new pg.Pool({ connectionString: databaseUrl, max });
@@ -120,6 +125,7 @@ async function drizzleClient(
 
 export const drizzleNodePostgres: ClientFixture = {
   name: 'Drizzle on node-postgres',
+  pipeline: true,
   async open(schema, max = 6) {
     const { drizzle } = await import('drizzle-orm/node-postgres');
     const pool = new pg.Pool({ connectionString: databaseUrl, max });
@@ -129,6 +135,7 @@ export const drizzleNodePostgres: ClientFixture = {
 
 export const drizzlePostgresJs: ClientFixture = {
   name: 'Drizzle on postgres.js',
+  pipeline: true,
   async open(schema, max = 6) {
     const { drizzle } = await import('drizzle-orm/postgres-js');
     const { default: postgres } = await import('postgres');
@@ -139,6 +146,7 @@ export const drizzlePostgresJs: ClientFixture = {
 
 export const knex: ClientFixture = {
   name: 'Knex',
+  pipeline: true,
   async open(schema, max = 6) {
     const { default: Knex } = await import('knex');
     const db = Knex({ client: 'pg', connection: databaseUrl, pool: { min: 0, max } });
@@ -192,6 +200,7 @@ export function generatePrisma(dir = prismaDir): string {
 
 export const prisma: ClientFixture = {
   name: 'Prisma',
+  pipeline: false,
   async open(schema, max = 6) {
     const generated = generatePrisma();
     const { PrismaClient } = (await import(generated)) as { PrismaClient: new (o: object) => PrismaLike };
@@ -211,6 +220,7 @@ export const prisma: ClientFixture = {
 
 export const typeorm: ClientFixture = {
   name: 'TypeORM',
+  pipeline: false,
   async open(schema, max = 6) {
     const { DataSource, EntitySchema } = await import('typeorm');
     const Effect = new EntitySchema<{ id: string; eventId: string; note: string }>({
@@ -239,6 +249,7 @@ export const typeorm: ClientFixture = {
 
 export const mikroOrm: ClientFixture = {
   name: 'MikroORM',
+  pipeline: false,
   async open(schema, max = 6) {
     const { MikroORM, EntitySchema } = await import('@mikro-orm/postgresql');
     const Effect = new EntitySchema<{ id: string; eventId: string; note: string }>({
@@ -266,6 +277,7 @@ export const mikroOrm: ClientFixture = {
 
 export const sequelize: ClientFixture = {
   name: 'Sequelize',
+  pipeline: false,
   async open(schema, max = 6) {
     const { Sequelize, DataTypes } = await import('sequelize');
     const db = new Sequelize(databaseUrl, { logging: false, pool: { max } });

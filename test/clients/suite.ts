@@ -14,6 +14,7 @@ import {
   createRelay,
   defineEvent,
   HeraldError,
+  isHeraldError,
   migrate,
   NonRetriableError,
   silentLogger,
@@ -248,88 +249,109 @@ export function clientSuite(fixture: ClientFixture): void {
       assert.equal(xids.rows.length, batches.length, 'one transaction per batch');
     });
 
-    it('a consumer on the client: handler writes through its tx, three deliveries one effect, emit() reaches the broker', async () => {
-      const transport = postgres({ db: admin, schema, pollIntervalMs: 20 });
-      const relay = createRelay({ db: admin, schema, transport, logger: silentLogger, pollIntervalMs: 20 });
-      const group = uniqueName('g');
-      const consumer = createConsumer({
-        transport,
-        group,
-        db: client.db,
-        schema,
-        topics: ['orders'],
-        lagIntervalMs: 0,
-        retry: { attempts: 1, initialMs: 0 },
-        deadLetterTopic: false,
-        logger: process.env.DEBUG_SUITE ? createLogger({ level: 'debug' }) : silentLogger,
-      });
-      consumer.on(OrderPlaced, async (event, { tx, emit }) => {
-        await client.insertEffect(tx, event.id, 'handled');
-        await emit(PaymentRequested({ orderId: event.payload.orderId }));
-        // The handler's transaction is ambient: outbox.add without tx writes in it.
-        await outbox().add(PaymentRequested({ orderId: `${event.payload.orderId}-ambient` }));
-      });
-      consumer.on(OrderRejected, async (event, { tx }) => {
-        await client.insertEffect(tx, event.id, 'doomed');
-        throw new NonRetriableError('rejected for good');
-      });
-      const placed = OrderPlaced({ orderId: uniqueName('o'), total: 7 }, { correlationId: 'checkout-1' });
-      const rejected = OrderRejected({ orderId: uniqueName('o') });
-      await client.transaction((tx) => outbox().add(tx as never, [placed, rejected]));
-      await relay.start();
-      await consumer.start();
-      try {
-        await waitFor('the placed order handled', async () => (await effects(placed.id)).length === 1);
-        await waitFor('the rejected order dead-lettered', () => consumer.stats().deadLettered === 1);
-        // The same message twice more (a relay that crashed after the ack, a replay).
-        await admin.query(
-          `INSERT INTO "${schema}".broker_messages (topic, partition, id, key, value, headers)
+    for (const pipeline of fixture.pipeline ? [false, true] : [false]) {
+      it(`a consumer on the client: handler writes through its tx, three deliveries one effect, emit() reaches the broker${pipeline ? ' (group commit with pipeline)' : ''}`, async () => {
+        // Only this run's messages: a new group reads the topic from its start.
+        await admin.query(`DELETE FROM "${schema}".broker_messages`);
+        const transport = postgres({ db: admin, schema, pollIntervalMs: 20 });
+        const relay = createRelay({ db: admin, schema, transport, logger: silentLogger, pollIntervalMs: 20 });
+        const group = uniqueName('g');
+        const consumer = createConsumer({
+          transport,
+          group,
+          db: client.db,
+          schema,
+          topics: ['orders'],
+          lagIntervalMs: 0,
+          retry: { attempts: 1, initialMs: 0 },
+          deadLetterTopic: false,
+          logger: process.env.DEBUG_SUITE ? createLogger({ level: 'debug' }) : silentLogger,
+          groupCommit: { pipeline },
+        });
+        consumer.on(OrderPlaced, async (event, { tx, emit }) => {
+          await client.insertEffect(tx, event.id, 'handled');
+          await emit(PaymentRequested({ orderId: event.payload.orderId }));
+          // The handler's transaction is ambient: outbox.add without tx writes in it.
+          await outbox().add(PaymentRequested({ orderId: `${event.payload.orderId}-ambient` }));
+        });
+        consumer.on(OrderRejected, async (event, { tx }) => {
+          await client.insertEffect(tx, event.id, 'doomed');
+          throw new NonRetriableError('rejected for good');
+        });
+        const placed = OrderPlaced({ orderId: uniqueName('o'), total: 7 }, { correlationId: 'checkout-1' });
+        const rejected = OrderRejected({ orderId: uniqueName('o') });
+        await client.transaction((tx) => outbox().add(tx as never, [placed, rejected]));
+        await relay.start();
+        await consumer.start();
+        try {
+          await waitFor('the placed order handled', async () => (await effects(placed.id)).length === 1);
+          await waitFor('the rejected order dead-lettered', () => consumer.stats().deadLettered === 1);
+          // The same message twice more (a relay that crashed after the ack, a replay).
+          await admin.query(
+            `INSERT INTO "${schema}".broker_messages (topic, partition, id, key, value, headers)
            SELECT topic, partition, id, key, value, headers FROM "${schema}".broker_messages, generate_series(1, 2)
            WHERE id = $1`,
-          [placed.id],
-        );
-        await waitFor('both copies skipped', () => consumer.stats().duplicates === 2);
-        await waitFor('the emitted event published', async () => {
-          const r = await admin.query(
-            `SELECT 1 FROM "${schema}".broker_messages WHERE topic = 'payments' AND headers->>'ce_causationid' = $1`,
             [placed.id],
           );
-          return r.rows.length === 1;
-        });
-      } finally {
-        await consumer.stop();
-        await relay.stop();
-        await transport.close();
-      }
-      assert.equal((await effects(placed.id)).length, 1, 'three deliveries, one effect');
-      const emitted = await admin.query<{ headers: Record<string, string> }>(
-        `SELECT headers FROM "${schema}".broker_messages WHERE topic = 'payments' AND headers->>'ce_causationid' = $1`,
-        [placed.id],
-      );
-      assert.equal(emitted.rows[0]?.headers.ce_correlationid, 'checkout-1');
-      assert.equal(emitted.rows[0]?.headers.ce_type, 'shop.payment.requested');
-      // Both rows' xmin: the handler and the ambient add wrote in the same transaction (or the same
-      // savepoint, when its group ran again with savepoints; the log's xid column holds the top level's).
-      const ambient = await admin.query<{ xid: string }>(
-        `SELECT xmin::text AS xid FROM "${schema}".log WHERE partition_key = $1`,
-        [`${placed.payload.orderId}-ambient`],
-      );
-      assert.equal(ambient.rows.length, 1, 'the ambient add committed once, with the handler');
-      assert.equal((await effects(placed.id))[0]?.xid, ambient.rows[0]?.xid);
-      // The throwing handler's write and its inbox row were rolled back together.
-      assert.equal((await effects(rejected.id)).length, 0);
-      const inbox = await admin.query(`SELECT event_id FROM "${schema}".inbox WHERE consumer_group = $1`, [group]);
-      const claimed = inbox.rows.map((r) => r.event_id);
-      assert.ok(claimed.includes(placed.id));
-      assert.ok(!claimed.includes(rejected.id), 'no inbox row for the rolled-back handler');
-      const dead = await admin.query(
-        `SELECT message_id FROM "${schema}".consumer_dead_letters WHERE consumer_group = $1`,
-        [group],
-      );
-      assert.deepEqual(
-        dead.rows.map((r) => r.message_id),
-        [rejected.id],
-      );
-    });
+          await waitFor('both copies skipped', () => consumer.stats().duplicates === 2);
+          await waitFor('the emitted event published', async () => {
+            const r = await admin.query(
+              `SELECT 1 FROM "${schema}".broker_messages WHERE topic = 'payments' AND headers->>'ce_causationid' = $1`,
+              [placed.id],
+            );
+            return r.rows.length === 1;
+          });
+        } finally {
+          await consumer.stop();
+          await relay.stop();
+          await transport.close();
+        }
+        assert.equal((await effects(placed.id)).length, 1, 'three deliveries, one effect');
+        const emitted = await admin.query<{ headers: Record<string, string> }>(
+          `SELECT headers FROM "${schema}".broker_messages WHERE topic = 'payments' AND headers->>'ce_causationid' = $1`,
+          [placed.id],
+        );
+        assert.equal(emitted.rows[0]?.headers.ce_correlationid, 'checkout-1');
+        assert.equal(emitted.rows[0]?.headers.ce_type, 'shop.payment.requested');
+        // Both rows' xmin: the handler and the ambient add wrote in the same transaction (or the same
+        // savepoint, when its group ran again with savepoints; the log's xid column holds the top level's).
+        const ambient = await admin.query<{ xid: string }>(
+          `SELECT xmin::text AS xid FROM "${schema}".log WHERE partition_key = $1`,
+          [`${placed.payload.orderId}-ambient`],
+        );
+        assert.equal(ambient.rows.length, 1, 'the ambient add committed once, with the handler');
+        assert.equal((await effects(placed.id))[0]?.xid, ambient.rows[0]?.xid);
+        // The throwing handler's write and its inbox row were rolled back together.
+        assert.equal((await effects(rejected.id)).length, 0);
+        const inbox = await admin.query(`SELECT event_id FROM "${schema}".inbox WHERE consumer_group = $1`, [group]);
+        const claimed = inbox.rows.map((r) => r.event_id);
+        assert.ok(claimed.includes(placed.id));
+        assert.ok(!claimed.includes(rejected.id), 'no inbox row for the rolled-back handler');
+        const dead = await admin.query(
+          `SELECT message_id FROM "${schema}".consumer_dead_letters WHERE consumer_group = $1`,
+          [group],
+        );
+        assert.deepEqual(
+          dead.rows.map((r) => r.message_id),
+          [rejected.id],
+        );
+      });
+    }
+
+    if (!fixture.pipeline) {
+      it('refuses group commit with pipeline: its transactions are not made for statements side by side', () => {
+        assert.throws(
+          () =>
+            createConsumer({
+              transport: postgres({ db: admin, schema }),
+              group: uniqueName('g'),
+              db: client.db,
+              schema,
+              groupCommit: { pipeline: true },
+            }),
+          (e: unknown) => isHeraldError(e, 'HERALD_INVALID_CONFIG') && e.details.setting === 'groupCommit.pipeline',
+        );
+      });
+    }
   });
 }

@@ -63,21 +63,6 @@ describe('consumer options: a clear error naming the setting', () => {
     }
   });
 
-  it("refuses group commit with pipeline for a client whose transactions are not made for statements side by side (TypeORM's)", async () => {
-    const { DataSource } = await import('typeorm');
-    // Not initialized: no connection is made; Herald recognises the client from the object.
-    const db = new DataSource({ type: 'postgres', url: databaseUrl });
-    assert.throws(
-      () => createConsumer({ ...base, db, groupCommit: { pipeline: true } }),
-      (e: unknown) =>
-        isHeraldError(e, 'HERALD_INVALID_CONFIG') &&
-        e.details.setting === 'groupCommit.pipeline' &&
-        /typeorm/.test(e.message),
-    );
-    // The same client without pipeline is accepted.
-    createConsumer({ ...base, db, groupCommit: { pipeline: false } });
-  });
-
   it('checks upcasters when an event is defined', () => {
     const schema = z.object({ n: z.number() });
     assert.throws(
