@@ -1,6 +1,5 @@
 import { throwIfAborted, throwIfKnownAborted } from '../store/aborted.ts';
 import type { Queryable } from '../store/db.ts';
-import { inOneWrite } from '../store/pipelining.ts';
 import type { Claimed, Item } from './claim.ts';
 import type { Settled } from './group.ts';
 import { Released } from './released.ts';
@@ -59,9 +58,7 @@ export function createGroupTransaction(ctx: GroupTransactionContext) {
           tx,
           items.filter((_, k) => k !== failed?.index),
         );
-      const [, claims] = ctx.pipeline
-        ? await Promise.all(inOneWrite(native, () => [setLimit(), claim()] as const))
-        : [await setLimit(), await claim()];
+      const [, claims] = ctx.pipeline ? await Promise.all([setLimit(), claim()]) : [await setLimit(), await claim()];
       if (ctx.pipeline && !savepoints) return sideBySide(native, tx, items, claims);
       const settled: Settled<Outcome>[] = [];
       for (const [k, item] of items.entries()) {
@@ -118,21 +115,20 @@ export function createGroupTransaction(ctx: GroupTransactionContext) {
     }
     let first: FailedInGroup | null = null;
     const settled = await Promise.all(
-      inOneWrite(native, () =>
-        items.map(async (item, k): Promise<Settled<Outcome>> => {
-          const claimed = claims[k];
-          if (!claimed) return { ok: true, value: 'duplicate' };
-          try {
-            return { ok: true, value: await ctx.runHandlers(native, tx, item, 1, claimed.runs) };
-          } catch (error) {
-            first ??= new FailedInGroup(k, error);
-            return { ok: false, error };
-          }
-        }),
-      ),
+      items.map(async (item, k): Promise<Settled<Outcome>> => {
+        const claimed = claims[k];
+        if (!claimed) return { ok: true, value: 'duplicate' };
+        try {
+          return { ok: true, value: await ctx.runHandlers(native, tx, item, 1, claimed.runs) };
+        } catch (error) {
+          first ??= new FailedInGroup(k, error);
+          return { ok: false, error };
+        }
+      }),
     );
     if (first !== null) throw first;
-    throwIfKnownAborted(native, tx);
+    // A handler that swallowed a failed statement's error: which one is unknown, so the whole
+    // group fails and each event is tried alone.
     await throwIfAborted(native, tx);
     return settled;
   }

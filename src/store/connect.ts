@@ -91,6 +91,19 @@ export function openPool(
   return { pool: db, owned: false, target: 'the given pool' };
 }
 
+/**
+ * Whether the pool's node-postgres clients are in pipeline mode (`new pg.Pool({ pipeline: true })`,
+ * node-postgres 8.23 or later; older versions ignore the option): asked of a client it hands out.
+ */
+export async function poolPipelines(pool: PoolLike): Promise<boolean> {
+  const client = await pool.connect();
+  try {
+    return (client as { pipeline?: unknown }).pipeline === true;
+  } finally {
+    client.release();
+  }
+}
+
 const heeded = new WeakSet<object>();
 type ClientEvents = { on?(event: 'error', listener: () => void): void };
 type PoolEvents = { on?(event: 'connect', listener: (client: ClientEvents) => void): void };
