@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type pg from 'pg';
+import pg from 'pg';
 import { type ConsumerOptions, createConsumer, isHeraldError, NonRetriableError } from '../../src/index.ts';
 import { consumerFixture, eventMessage } from '../support/consumer.ts';
-import { uniqueName } from '../support/env.ts';
+import { databaseUrl, uniqueName } from '../support/env.ts';
 import { createTopic } from '../support/kafka.ts';
 import { stepEvent } from '../support/kill-at-ack.ts';
 import { waitFor } from '../support/relay-process.ts';
@@ -151,51 +151,57 @@ describe('consumers: group commit', () => {
     });
   }
 
-  it('handlers that lock shared rows: groups that conflict hand their events to run alone, not counted as attempts', async () => {
-    const topic = await createTopic(4);
-    const Def = Step(topic);
-    const hot = `"${fixture.db.schema}".hot_rows`;
-    await fixture.db.pool.query(`CREATE TABLE ${hot} (id int PRIMARY KEY, n int NOT NULL)`);
-    await fixture.db.pool.query(`INSERT INTO ${hot} VALUES (1, 0), (2, 0)`);
-    const messages = Array.from({ length: 60 }, (_, i) =>
-      eventMessage(topic, Def.type, { key: `k${i}`, seq: i }, { key: `k${i}` }),
-    );
-    await transport.publish(messages);
-    // One attempt only: before, an event caught in its group's deadlock had used it up.
-    const consumer = createConsumer({
-      transport,
-      group: uniqueName('g'),
-      db: fixture.db.pool,
-      schema: fixture.db.schema,
-      concurrency: 4,
-      retry: { attempts: 1 },
-      deadLetterTopic: false,
+  for (const pipeline of [false, true]) {
+    it(`handlers that lock shared rows: groups that conflict hand their events to run alone, not counted as attempts${pipeline ? ' (pipeline)' : ''}`, async () => {
+      const topic = await createTopic(4);
+      const Def = Step(topic);
+      const hot = `"${fixture.db.schema}".hot_rows_${pipeline ? 'pipelined' : 'sequential'}`;
+      // With pipeline, a group's handlers run side by side and all wait on the same lock at once.
+      const pool = pipeline ? new pg.Pool({ connectionString: databaseUrl, max: 6, pipeline }) : fixture.db.pool;
+      await fixture.db.pool.query(`CREATE TABLE ${hot} (id int PRIMARY KEY, n int NOT NULL)`);
+      await fixture.db.pool.query(`INSERT INTO ${hot} VALUES (1, 0), (2, 0)`);
+      const messages = Array.from({ length: 60 }, (_, i) =>
+        eventMessage(topic, Def.type, { key: `k${i}`, seq: i }, { key: `k${i}` }),
+      );
+      await transport.publish(messages);
+      // One attempt only: before, an event caught in its group's deadlock had used it up.
+      const consumer = createConsumer({
+        transport,
+        group: uniqueName('g'),
+        db: pool,
+        schema: fixture.db.schema,
+        concurrency: 4,
+        retry: { attempts: 1 },
+        deadLetterTopic: false,
+        groupCommit: { pipeline },
+      });
+      consumer.on(Def, async (event, { tx }) => {
+        const q = (tx as pg.PoolClient).query.bind(tx);
+        // Each event updates one of two rows and holds it a moment: alone, events only wait for each
+        // other; in groups (even and odd events mixed), two groups each hold the row the other wants.
+        await q(`UPDATE ${hot} SET n = n + 1 WHERE id = $1`, [(event.payload.seq % 2) + 1]);
+        await q('SELECT pg_sleep(0.005)');
+        await record(tx as never, event);
+      });
+      await consumer.start();
+      try {
+        await waitFor('every event', () => consumer.stats().handled + consumer.stats().deadLettered === 60, 120_000);
+      } finally {
+        await consumer.stop();
+        if (pool !== fixture.db.pool) await pool.end();
+      }
+      assert.equal(consumer.stats().deadLettered, 0, 'no event dead-lettered for its group’s lock conflict');
+      const rows = await effects(messages.map((m) => m.id));
+      assert.equal(new Set(rows.map((r) => r.event_id)).size, 60);
+      assert.equal(rows.length, 60, 'each once');
+      const counts = (await fixture.db.pool.query<{ n: number }>(`SELECT n FROM ${hot} ORDER BY id`)).rows;
+      assert.deepEqual(
+        counts.map((r) => r.n),
+        [30, 30],
+        'every handler’s update committed once',
+      );
     });
-    consumer.on(Def, async (event, { tx }) => {
-      const q = (tx as pg.PoolClient).query.bind(tx);
-      // Each event updates one of two rows and holds it a moment: alone, events only wait for each
-      // other; in groups (even and odd events mixed), two groups each hold the row the other wants.
-      await q(`UPDATE ${hot} SET n = n + 1 WHERE id = $1`, [(event.payload.seq % 2) + 1]);
-      await q('SELECT pg_sleep(0.005)');
-      await record(tx as never, event);
-    });
-    await consumer.start();
-    try {
-      await waitFor('every event', () => consumer.stats().handled + consumer.stats().deadLettered === 60, 120_000);
-    } finally {
-      await consumer.stop();
-    }
-    assert.equal(consumer.stats().deadLettered, 0, 'no event dead-lettered for its group’s lock conflict');
-    const rows = await effects(messages.map((m) => m.id));
-    assert.equal(new Set(rows.map((r) => r.event_id)).size, 60);
-    assert.equal(rows.length, 60, 'each once');
-    const counts = (await fixture.db.pool.query<{ n: number }>(`SELECT n FROM ${hot} ORDER BY id`)).rows;
-    assert.deepEqual(
-      counts.map((r) => r.n),
-      [30, 30],
-      'every handler’s update committed once',
-    );
-  });
+  }
 
   it('with groupCommit: false, one transaction per event', async () => {
     const topic = await createTopic(1);

@@ -102,7 +102,7 @@ describe('consumers: group commit with pipeline', () => {
       db: fixture.db.pool,
       schema: fixture.db.schema,
       groupCommit: { pipeline: true },
-      logger: createLogger({ write: (line) => lines.push(line) }),
+      logger: createLogger({ level: 'warn', write: (line) => lines.push(line) }),
     });
     consumer.on(Step(topic), () => {});
     await consumer.start();
