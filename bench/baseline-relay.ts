@@ -13,7 +13,7 @@ import {
   type Writer,
 } from './system.ts';
 import { uniqueName } from './topic.ts';
-import { recordAcks } from './transports.ts';
+import { firstTimes, recordAcks } from './transports.ts';
 
 /**
  * The outbox relay as the seed services write it: a table with a `published_at` flag, a poller
@@ -173,8 +173,8 @@ export async function baselineSystem(config: SystemConfig): Promise<BenchSystem>
   relayPool.on('error', () => {});
   await admin.query(tableSql(`"${schema}"`));
   const writer = baselineWriter(admin, schema);
-  const acked = new Map<string, number>();
-  const handed = new Map<string, number>();
+  const acked = firstTimes();
+  const handed = firstTimes();
   const transport = recordAcks(config.transport.create('baseline-relay'), acked, handed);
   const relay = createBaselineRelay({ pool: relayPool, schema, topic, transport });
   let started = false;
@@ -192,8 +192,12 @@ export async function baselineSystem(config: SystemConfig): Promise<BenchSystem>
       await relay.start();
     },
     published: () => relay.published,
-    acked,
-    handed,
+    get acked() {
+      return acked.map;
+    },
+    get handed() {
+      return handed.map;
+    },
     async stopRelay() {
       if (started) await relay.stop();
       started = false;

@@ -23,7 +23,7 @@ import {
   type Writer,
 } from './system.ts';
 import { uniqueName } from './topic.ts';
-import { recordAcks } from './transports.ts';
+import { firstTimes, recordAcks } from './transports.ts';
 
 /** Herald's batch size in the benchmark (also its default). */
 export const heraldBatchSize = 1000;
@@ -101,8 +101,8 @@ export async function heraldSystem(
     await ensureSlot(admin, schema, 30_000);
   }
   let relays: Relay[] = [];
-  const acked = new Map<string, number>();
-  const handed = new Map<string, number>();
+  const acked = firstTimes();
+  const handed = firstTimes();
   const registry: PrometheusMetrics | undefined = metrics ? await prometheusMetrics() : undefined;
   let scraper: NodeJS.Timeout | undefined;
 
@@ -136,8 +136,12 @@ export async function heraldSystem(
       }
     },
     published: () => relays.reduce((n, r) => n + r.stats().published, 0),
-    acked,
-    handed,
+    get acked() {
+      return acked.map;
+    },
+    get handed() {
+      return handed.map;
+    },
     async stopRelay() {
       clearInterval(scraper);
       for (const r of relays) {
