@@ -1,6 +1,7 @@
 // Ways a consumer keeps "once in effect" with fewer commits: group commit (the default),
 // several handlers of one event type in one transaction, positions kept in the database instead
-// of inbox rows, and group commit with pipeline (a group's handlers side by side). Each group below reads the same 200 stock movements.
+// of inbox rows, and group commit with pipeline (a group's handlers side by side). Each group
+// below reads the same 200 stock movements.
 //   DATABASE_URL=postgres://... KAFKA_BROKERS=127.0.0.1:9092 node examples/consumer-throughput.ts
 import { createConsumer, createOutbox, createRelay, defineEvent, migrate, type Queryable, silentLogger } from 'herald';
 import { kafka } from 'herald/kafka';
