@@ -29,6 +29,35 @@ describe('consumers: group commit with pipeline', () => {
       retry: { attempts, initialMs: 10, maxMs: 20 },
       deadLetterTopic: false,
     });
+  /** `n` events of distinct keys, published to a topic of their own. */
+  const publishSteps = async (n: number) => {
+    const topic = await createTopic(1);
+    const Def = Step(topic);
+    const messages = Array.from({ length: n }, (_, i) =>
+      eventMessage(topic, Def.type, { key: `k${i}`, seq: i }, { key: `k${i}` }),
+    );
+    await transport.publish(messages);
+    return { Def, messages };
+  };
+  /** The handler's effect row, with the transaction that wrote it. */
+  const recordEffect = (
+    q: pg.PoolClient['query'],
+    event: { id: string; payload: { key: string; seq: number } },
+  ): Promise<unknown> =>
+    q(
+      `INSERT INTO ${fixture.effects} (event_id, key, seq, payload)
+       VALUES ($1, $2, $3, jsonb_build_object('txid', txid_current()))`,
+      [event.id, event.payload.key, event.payload.seq],
+    );
+  /** Runs the consumer until `n` events are handled or dead-lettered, then stops it. */
+  const runUntilSettled = async (consumer: ReturnType<typeof pipelinedConsumer>, n: number) => {
+    await consumer.start();
+    try {
+      await waitFor('every event', () => consumer.stats().handled + consumer.stats().deadLettered === n, 60_000);
+    } finally {
+      await consumer.stop();
+    }
+  };
   const effects = async (ids: string[]) =>
     (
       await fixture.db.pool.query<{ event_id: string; txid: string }>(
@@ -38,16 +67,11 @@ describe('consumers: group commit with pipeline', () => {
     ).rows;
 
   it('runs the handlers of a group side by side in one transaction; a failed statement or a throw fails only its own event', async () => {
-    const topic = await createTopic(1);
-    const Def = Step(topic);
-    const messages = Array.from({ length: 40 }, (_, i) =>
-      eventMessage(topic, Def.type, { key: `k${i}`, seq: i }, { key: `k${i}` }),
-    );
+    const { Def, messages } = await publishSteps(40);
     // A statement that fails aborts the group's transaction under every other handler's feet.
     const failing = messages[10]?.id as string;
     const thrower = messages[25]?.id as string;
     const flaky = messages[33]?.id as string; // throws twice, then succeeds
-    await transport.publish(messages);
     let running = 0;
     let mostAtOnce = 0;
     const attempts = new Map<string, number>();
@@ -58,23 +82,14 @@ describe('consumers: group commit with pipeline', () => {
       attempts.set(event.id, attempt);
       try {
         const q = (tx as pg.PoolClient).query.bind(tx);
-        await q(
-          `INSERT INTO ${fixture.effects} (event_id, key, seq, payload)
-           VALUES ($1, $2, $3, jsonb_build_object('txid', txid_current()))`,
-          [event.id, event.payload.key, event.payload.seq],
-        );
+        await recordEffect(q, event);
         if (event.id === failing) await q('SELECT 1 / 0');
         if (event.id === thrower || (event.id === flaky && attempt < 3)) throw new Error('not yet');
       } finally {
         running--;
       }
     });
-    await consumer.start();
-    try {
-      await waitFor('every event', () => consumer.stats().handled + consumer.stats().deadLettered === 40, 60_000);
-    } finally {
-      await consumer.stop();
-    }
+    await runUntilSettled(consumer, 40);
     assert.ok(mostAtOnce > 1, `handlers ran ${mostAtOnce} at once`);
     const rows = await effects(messages.map((m) => m.id));
     const ids = rows.map((r) => r.event_id);
@@ -114,30 +129,16 @@ describe('consumers: group commit with pipeline', () => {
   });
 
   it('a handler that swallows a failed statement fails only its own event', async () => {
-    const topic = await createTopic(1);
-    const Def = Step(topic);
-    const messages = Array.from({ length: 12 }, (_, i) =>
-      eventMessage(topic, Def.type, { key: `k${i}`, seq: i }, { key: `k${i}` }),
-    );
+    const { Def, messages } = await publishSteps(12);
     const swallower = messages[5]?.id as string;
-    await transport.publish(messages);
     const consumer = pipelinedConsumer(2);
     consumer.on(Def, async (event, { tx }) => {
       const q = (tx as pg.PoolClient).query.bind(tx);
-      await q(
-        `INSERT INTO ${fixture.effects} (event_id, key, seq, payload)
-         VALUES ($1, $2, $3, jsonb_build_object('txid', txid_current()))`,
-        [event.id, event.payload.key, event.payload.seq],
-      );
+      await recordEffect(q, event);
       // PostgreSQL aborts the transaction; its COMMIT would quietly roll back every event's work.
       if (event.id === swallower) await q('SELECT 1 / 0').catch(() => {});
     });
-    await consumer.start();
-    try {
-      await waitFor('every event', () => consumer.stats().handled + consumer.stats().deadLettered === 12, 60_000);
-    } finally {
-      await consumer.stop();
-    }
+    await runUntilSettled(consumer, 12);
     assert.equal(consumer.stats().deadLettered, 1);
     const ids = (await effects(messages.map((m) => m.id))).map((r) => r.event_id);
     assert.deepEqual(
