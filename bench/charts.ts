@@ -114,6 +114,7 @@ const consumeName: Record<string, string> = {
   'herald-batch': 'Herald onBatch (100 a call)',
   baseline: 'baseline (seed-style consumer)',
   floor: "floor: the handler's statements alone",
+  'floor-pipeline': 'floor, the statements pipelined',
 };
 
 /** The consume bench: events handled per second, once in effect, per system. */

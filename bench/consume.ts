@@ -11,9 +11,30 @@ import { createTopic, deleteTopics, uniqueName } from './topic.ts';
 /**
  * herald: consumer.on with group commit (the default); herald-pipeline: the same with
  * `groupCommit.pipeline` on a pool in pipeline mode; herald-single: one transaction per event;
- * floor: the handler's statements alone (see statementFloor).
+ * floor: the handler's statements alone (see statementFloor); floor-pipeline: the same, each
+ * transaction's statements sent together on a pipelining pool (the floor of herald-pipeline).
  */
-export type ConsumeSystem = 'herald' | 'herald-pipeline' | 'herald-single' | 'herald-batch' | 'baseline' | 'floor';
+export type ConsumeSystem =
+  | 'herald'
+  | 'herald-pipeline'
+  | 'herald-single'
+  | 'herald-batch'
+  | 'baseline'
+  | 'floor'
+  | 'floor-pipeline';
+
+/** Every system, in the order they run and are shown. */
+export const consumeSystems: readonly ConsumeSystem[] = [
+  'herald',
+  'herald-pipeline',
+  'herald-single',
+  'herald-batch',
+  'baseline',
+  'floor',
+  'floor-pipeline',
+];
+
+const isFloor = (system: ConsumeSystem) => system === 'floor' || system === 'floor-pipeline';
 
 export interface ConsumeBenchOptions {
   events: number;
@@ -162,8 +183,10 @@ async function runHerald(system: Exclude<ConsumeSystem, 'baseline'>, pool: pg.Po
  * The floor of any consumer whose handler writes a row per event, on this machine: the same
  * statement per event, sent by node-postgres at Herald's concurrency in transactions of group
  * commit's largest group, and nothing else (no broker, no decoding, no inbox, no offsets).
+ * `together`: a transaction's statements are sent at once, without waiting for each answer (on
+ * a pipelining pool: what group commit with pipeline could reach at best).
  */
-async function statementFloor(pool: pg.Pool, s: string, events: number, concurrency: number) {
+async function statementFloor(pool: pg.Pool, s: string, events: number, concurrency: number, together: boolean) {
   let next = 0;
   const started = performance.now();
   await Promise.all(
@@ -174,8 +197,10 @@ async function statementFloor(pool: pg.Pool, s: string, events: number, concurre
           const from = next;
           const to = Math.min(events, from + groupMax);
           next = to;
+          const write = (n: number) => client.query(effectSql(s), [`floor-${n}`, `k-${n % distinctKeys}`, n]);
           await client.query('BEGIN');
-          for (let n = from; n < to; n++) await client.query(effectSql(s), [`floor-${n}`, `k-${n % distinctKeys}`, n]);
+          if (together) await Promise.all(Array.from({ length: to - from }, (_, k) => write(from + k)));
+          else for (let n = from; n < to; n++) await write(n);
           await client.query('COMMIT');
         }
       } finally {
@@ -190,7 +215,7 @@ async function statementFloor(pool: pg.Pool, s: string, events: number, concurre
 async function runSystem(system: ConsumeSystem, ctx: Context, duplicatesDelivered: number): Promise<ConsumeResult> {
   const { options } = ctx;
   const schema = uniqueName('herald_bench_consume');
-  const pipeline = system === 'herald-pipeline';
+  const pipeline = system === 'herald-pipeline' || system === 'floor-pipeline';
   const pool = new pg.Pool({ connectionString: ctx.databaseUrl, max: options.concurrency + 2, pipeline });
   pool.on('error', () => {});
   const s = `"${schema}"`;
@@ -216,8 +241,8 @@ async function runSystem(system: ConsumeSystem, ctx: Context, duplicatesDelivere
         databaseMsPerMessage: round(b.databaseMs / b.deliveries, 2),
         offsetCommitMsPerMessage: round(b.offsetCommitMs / b.deliveries, 2),
       };
-    } else if (system === 'floor') {
-      run = await statementFloor(pool, s, ctx.deliveries - duplicatesDelivered, options.concurrency);
+    } else if (isFloor(system)) {
+      run = await statementFloor(pool, s, ctx.deliveries - duplicatesDelivered, options.concurrency, pipeline);
     } else {
       run = await runHerald(system, pool, schema, ctx);
     }
@@ -234,17 +259,17 @@ async function runSystem(system: ConsumeSystem, ctx: Context, duplicatesDelivere
       eventsPerSec: round(events / seconds, 0),
       effects: counted.effects,
       // The floor writes each event once: it is given no second deliveries.
-      duplicatesDelivered: system === 'floor' ? 0 : duplicatesDelivered,
+      duplicatesDelivered: isFloor(system) ? 0 : duplicatesDelivered,
       distinctEffects: counted.distinct,
       duplicatesSkipped: run.skipped,
       deadLettered: run.deadLettered,
-      deliveries: system === 'floor' ? events : ctx.deliveries,
-      deliveriesPerSec: round((system === 'floor' ? events : ctx.deliveries) / seconds, 0),
+      deliveries: isFloor(system) ? events : ctx.deliveries,
+      deliveriesPerSec: round((isFloor(system) ? events : ctx.deliveries) / seconds, 0),
       seconds: round(seconds, 3),
       firstHandledSeconds: round(run.firstMs / 1000, 3),
       concurrency: system === 'baseline' ? 1 : options.concurrency,
       ...split,
-      batchSize: system === 'herald-batch' ? batchSize : system === 'floor' ? groupMax : 1,
+      batchSize: system === 'herald-batch' ? batchSize : isFloor(system) ? groupMax : 1,
       partitions,
       keys: distinctKeys,
     };
@@ -281,7 +306,7 @@ export async function consumeBench(options: ConsumeBenchOptions, env: { database
 }
 
 function report(results: ConsumeResult[]): string {
-  const systems: ConsumeSystem[] = ['herald', 'herald-pipeline', 'herald-single', 'herald-batch', 'baseline', 'floor'];
+  const systems = consumeSystems;
   const shown = systems.map((name) => results.find((r) => r.system === name));
   const base = shown[3];
   const rows: string[][] = [['', ...systems]];
@@ -298,6 +323,6 @@ function report(results: ConsumeResult[]): string {
   add('distinct effects', (r) => r.distinctEffects);
   add('duplicates skipped', (r) => r.duplicatesSkipped);
   add('dead-lettered', (r) => r.deadLettered);
-  const notes = `herald: consumer.on with group commit (default, up to 64 events a transaction); herald-pipeline: the same, groupCommit.pipeline on a pipelining pool; herald-single: groupCommit false. One topic, ${partitions} partitions, ${distinctKeys} keys, a consumer group and a schema per system; Herald's concurrency ${results.find((r) => r.system !== 'baseline')?.concurrency ?? '-'}; herald-batch: up to ${batchSize} events per handler call (${batchWaitMs} ms wait); floor: the handler's statement per event alone (no broker, no inbox), in transactions of ${groupMax}, at the same concurrency.`;
+  const notes = `herald: consumer.on with group commit (default, up to 64 events a transaction); herald-pipeline: the same, groupCommit.pipeline on a pipelining pool; herald-single: groupCommit false. One topic, ${partitions} partitions, ${distinctKeys} keys, a consumer group and a schema per system; Herald's concurrency ${results.find((r) => r.system !== 'baseline')?.concurrency ?? '-'}; herald-batch: up to ${batchSize} events per handler call (${batchWaitMs} ms wait); floor: the handler's statement per event alone (no broker, no inbox), in transactions of ${groupMax}, at the same concurrency; floor-pipeline: the same, each transaction's statements sent together on a pipelining pool.`;
   return `${table(rows)}\n\n${notes}`;
 }

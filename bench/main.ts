@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { privatePostgres } from '../infra/postgres.mjs';
-import { type ConsumeBenchOptions, type ConsumeSystem, consumeBench } from './consume.ts';
+import { type ConsumeBenchOptions, type ConsumeSystem, consumeBench, consumeSystems } from './consume.ts';
 import { type DecodeVariant, decodeBench, decodeVariants } from './decode.ts';
 import { type PayloadShape, payloadShapes } from './payload.ts';
 import { type RelayBenchOptions, relayBench } from './relay.ts';
@@ -12,7 +12,7 @@ import { anatomyNames } from './write-anatomy.ts';
 import { type ClientBenchName, clientBenchNames, writeClientsBench } from './write-clients.ts';
 
 const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sqs|postgres|all] [--events N] [--baseline-events N] [--rate R[,R2,...]] [--seconds S] [--events-per-tx N] [--only herald|baseline|debezium] [--systems a,b] [--relays N] [--metrics] [--source polling|cdc|table-less|all] [--compression none|gzip|snappy|lz4|zstd] [--json]
-       npm run bench -- consume [--events N] [--duplicates FRACTION] [--concurrency N] [--only herald|herald-single|herald-batch|baseline|floor] [--json]
+       npm run bench -- consume [--events N] [--duplicates FRACTION] [--concurrency N] [--only herald|herald-pipeline|herald-single|herald-batch|baseline|floor|floor-pipeline] [--json]
        npm run bench -- write [--writers N] [--payload-bytes B] [--seconds S] [--rounds R] [--anatomy] [--variants a,b] [--json]
        npm run bench -- write --clients all|NAME,NAME [--writers N] [--payload-bytes B] [--seconds S] [--json]
        npm run bench -- decode [--events N] [--rounds R] [--variants herald,table-less,debezium] [--json]
@@ -366,9 +366,9 @@ if (command === 'relay') {
     await logical?.close();
   }
 } else {
-  const systems: ConsumeSystem[] = ['herald', 'herald-pipeline', 'herald-single', 'herald-batch', 'baseline', 'floor'];
+  const systems = consumeSystems;
   if (only !== undefined && !systems.includes(only as ConsumeSystem)) {
-    fail('--only takes herald, herald-pipeline, herald-single, herald-batch, baseline or floor');
+    fail(`--only takes ${systems.join(', ')}`);
   }
   const duplicates = values.duplicates === undefined ? 0.1 : Number(values.duplicates);
   if (!(Number.isFinite(duplicates) && duplicates >= 0 && duplicates <= 1)) {
