@@ -3,6 +3,7 @@ import pg from 'pg';
 import { privatePostgres } from '../infra/postgres.mjs';
 import { type ConsumeBenchOptions, type ConsumeSystem, consumeBench, consumeSystems } from './consume.ts';
 import { type DecodeVariant, decodeBench, decodeVariants } from './decode.ts';
+import { inFlightBench } from './in-flight.ts';
 import { type PayloadShape, payloadShapes } from './payload.ts';
 import { type RelayBenchOptions, relayBench } from './relay.ts';
 import type { BenchSource, SystemName } from './system.ts';
@@ -16,6 +17,7 @@ const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sq
        npm run bench -- write [--writers N] [--payload-bytes B] [--seconds S] [--rounds R] [--anatomy] [--variants a,b] [--json]
        npm run bench -- write --clients all|NAME,NAME [--writers N] [--payload-bytes B] [--seconds S] [--json]
        npm run bench -- decode [--events N] [--rounds R] [--variants herald,table-less,debezium] [--json]
+       npm run bench -- in-flight [--json]   (two produce requests in flight for one partition, the first refused: is per-key order kept?)
 
   relay   Herald's relay against a seed-style polling relay, on the same PostgreSQL and broker:
           drain throughput of a backlog, commit→arrival latency at a steady rate, lost and
@@ -208,7 +210,13 @@ if (values.help) {
 }
 const [command, ...rest] = positionals;
 if (command === undefined) fail('a subcommand is required');
-if (command !== 'relay' && command !== 'consume' && command !== 'write' && command !== 'decode')
+if (
+  command !== 'relay' &&
+  command !== 'consume' &&
+  command !== 'write' &&
+  command !== 'decode' &&
+  command !== 'in-flight'
+)
   fail(`unknown subcommand ${JSON.stringify(command)}`);
 if (rest.length > 0) fail(`unexpected arguments: ${rest.join(' ')}`);
 const flags: Record<string, readonly string[]> = {
@@ -232,6 +240,7 @@ const flags: Record<string, readonly string[]> = {
   consume: ['events', 'duplicates', 'concurrency', 'only', 'json', 'help'],
   write: ['writers', 'payload-bytes', 'seconds', 'rounds', 'variants', 'anatomy', 'clients', 'json', 'help'],
   decode: ['events', 'rounds', 'variants', 'json', 'help'],
+  'in-flight': ['json', 'help'],
 };
 for (const [name, value] of Object.entries(values)) {
   if (value !== undefined && value !== false && !flags[command]?.includes(name))
@@ -297,6 +306,18 @@ if (command === 'relay') {
     process.exitCode = 1;
   } finally {
     await logical?.close();
+  }
+} else if (command === 'in-flight') {
+  try {
+    const result = await inFlightBench(env.brokers);
+    process.stdout.write(
+      values.json
+        ? `${JSON.stringify(result)}\n`
+        : `first batch ${result.first}, second ${result.second}; producer id ${result.producerIds.join(' -> ')}; log: ${result.log.join(', ')}; per-key order ${result.orderKept ? 'kept' : 'broken'}\n`,
+    );
+  } catch (error) {
+    process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 1;
   }
 } else if (command === 'decode') {
   const variants = (values.variants?.split(',').map((v) => v.trim()) ?? [...decodeVariants]) as DecodeVariant[];
