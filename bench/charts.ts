@@ -115,6 +115,7 @@ const consumeName: Record<string, string> = {
   baseline: 'baseline (seed-style consumer)',
   floor: "floor: the handler's statements alone",
   'floor-pipeline': 'floor, the statements pipelined',
+  'floor-inbox': 'floor, pipelined, with the inbox rows',
 };
 
 /** The consume bench: events handled per second, once in effect, per system. */

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { z } from 'zod';
-import { createConsumer, defineEvent, migrate } from '../src/index.ts';
+import { createConsumer, defineEvent, migrate, uuidv7 } from '../src/index.ts';
+import { claimInboxRows } from '../src/store/sql/inbox.ts';
 import { kafka } from '../src/transports/kafka/index.ts';
 import { baselineTablesSql, buildDeliveries, eventType, runBaselineConsumer } from './consume-baseline.ts';
 import { distinctKeys } from './payload.ts';
@@ -12,7 +13,8 @@ import { createTopic, deleteTopics, uniqueName } from './topic.ts';
  * herald: consumer.on with group commit (the default); herald-pipeline: the same with
  * `groupCommit.pipeline` on a pool in pipeline mode; herald-single: one transaction per event;
  * floor: the handler's statements alone (see statementFloor); floor-pipeline: the same, each
- * transaction's statements sent together on a pipelining pool (the floor of herald-pipeline).
+ * transaction's statements sent together on a pipelining pool; floor-inbox: floor-pipeline with
+ * the inbox rows that make the effects once (the floor of herald-pipeline).
  */
 export type ConsumeSystem =
   | 'herald'
@@ -21,7 +23,8 @@ export type ConsumeSystem =
   | 'herald-batch'
   | 'baseline'
   | 'floor'
-  | 'floor-pipeline';
+  | 'floor-pipeline'
+  | 'floor-inbox';
 
 /** Every system, in the order they run and are shown. */
 export const consumeSystems: readonly ConsumeSystem[] = [
@@ -32,9 +35,10 @@ export const consumeSystems: readonly ConsumeSystem[] = [
   'baseline',
   'floor',
   'floor-pipeline',
+  'floor-inbox',
 ];
 
-const isFloor = (system: ConsumeSystem) => system === 'floor' || system === 'floor-pipeline';
+const isFloor = (system: ConsumeSystem) => system.startsWith('floor');
 
 export interface ConsumeBenchOptions {
   events: number;
@@ -184,9 +188,18 @@ async function runHerald(system: Exclude<ConsumeSystem, 'baseline'>, pool: pg.Po
  * statement per event, sent by node-postgres at Herald's concurrency in transactions of group
  * commit's largest group, and nothing else (no broker, no decoding, no inbox, no offsets).
  * `together`: a transaction's statements are sent at once, without waiting for each answer (on
- * a pipelining pool: what group commit with pipeline could reach at best).
+ * a pipelining pool: what group commit with pipeline could reach at best). `inbox`: before them,
+ * the transaction claims its events' inbox rows with Herald's own statement, as any consumer that
+ * makes effects once by an inbox must.
  */
-async function statementFloor(pool: pg.Pool, s: string, events: number, concurrency: number, together: boolean) {
+async function statementFloor(
+  pool: pg.Pool,
+  schema: string,
+  events: number,
+  concurrency: number,
+  options: { together: boolean; inbox: boolean },
+) {
+  const s = `"${schema}"`;
   let next = 0;
   const started = performance.now();
   await Promise.all(
@@ -199,7 +212,16 @@ async function statementFloor(pool: pg.Pool, s: string, events: number, concurre
           next = to;
           const write = (n: number) => client.query(effectSql(s), [`floor-${n}`, `k-${n % distinctKeys}`, n]);
           await client.query('BEGIN');
-          if (together) await Promise.all(Array.from({ length: to - from }, (_, k) => write(from + k)));
+          if (options.inbox) {
+            const rows = Array.from({ length: to - from }, () => ({
+              group: 'floor',
+              eventId: uuidv7(), // as the bench's events' ids are
+              eventTime: new Date(),
+              type: eventType,
+            }));
+            await claimInboxRows(client, schema, rows, true);
+          }
+          if (options.together) await Promise.all(Array.from({ length: to - from }, (_, k) => write(from + k)));
           else for (let n = from; n < to; n++) await write(n);
           await client.query('COMMIT');
         }
@@ -215,7 +237,7 @@ async function statementFloor(pool: pg.Pool, s: string, events: number, concurre
 async function runSystem(system: ConsumeSystem, ctx: Context, duplicatesDelivered: number): Promise<ConsumeResult> {
   const { options } = ctx;
   const schema = uniqueName('herald_bench_consume');
-  const pipeline = system === 'herald-pipeline' || system === 'floor-pipeline';
+  const pipeline = system === 'herald-pipeline' || system === 'floor-pipeline' || system === 'floor-inbox';
   const pool = new pg.Pool({ connectionString: ctx.databaseUrl, max: options.concurrency + 2, pipeline });
   pool.on('error', () => {});
   const s = `"${schema}"`;
@@ -242,7 +264,11 @@ async function runSystem(system: ConsumeSystem, ctx: Context, duplicatesDelivere
         offsetCommitMsPerMessage: round(b.offsetCommitMs / b.deliveries, 2),
       };
     } else if (isFloor(system)) {
-      run = await statementFloor(pool, s, ctx.deliveries - duplicatesDelivered, options.concurrency, pipeline);
+      if (system === 'floor-inbox') await migrate(pool, { schema });
+      run = await statementFloor(pool, schema, ctx.deliveries - duplicatesDelivered, options.concurrency, {
+        together: pipeline,
+        inbox: system === 'floor-inbox',
+      });
     } else {
       run = await runHerald(system, pool, schema, ctx);
     }
@@ -323,6 +349,6 @@ function report(results: ConsumeResult[]): string {
   add('distinct effects', (r) => r.distinctEffects);
   add('duplicates skipped', (r) => r.duplicatesSkipped);
   add('dead-lettered', (r) => r.deadLettered);
-  const notes = `herald: consumer.on with group commit (default, up to 64 events a transaction); herald-pipeline: the same, groupCommit.pipeline on a pipelining pool; herald-single: groupCommit false. One topic, ${partitions} partitions, ${distinctKeys} keys, a consumer group and a schema per system; Herald's concurrency ${results.find((r) => r.system !== 'baseline')?.concurrency ?? '-'}; herald-batch: up to ${batchSize} events per handler call (${batchWaitMs} ms wait); floor: the handler's statement per event alone (no broker, no inbox), in transactions of ${groupMax}, at the same concurrency; floor-pipeline: the same, each transaction's statements sent together on a pipelining pool.`;
+  const notes = `herald: consumer.on with group commit (default, up to 64 events a transaction); herald-pipeline: the same, groupCommit.pipeline on a pipelining pool; herald-single: groupCommit false. One topic, ${partitions} partitions, ${distinctKeys} keys, a consumer group and a schema per system; Herald's concurrency ${results.find((r) => r.system !== 'baseline')?.concurrency ?? '-'}; herald-batch: up to ${batchSize} events per handler call (${batchWaitMs} ms wait); floor: the handler's statement per event alone (no broker, no inbox), in transactions of ${groupMax}, at the same concurrency; floor-pipeline: the same, each transaction's statements sent together on a pipelining pool; floor-inbox: floor-pipeline with each transaction's inbox rows claimed first, by Herald's statement.`;
   return `${table(rows)}\n\n${notes}`;
 }

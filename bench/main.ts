@@ -13,7 +13,7 @@ import { anatomyNames } from './write-anatomy.ts';
 import { type ClientBenchName, clientBenchNames, writeClientsBench } from './write-clients.ts';
 
 const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sqs|postgres|all] [--events N] [--baseline-events N] [--rate R[,R2,...]] [--seconds S] [--events-per-tx N] [--only herald|baseline|debezium] [--systems a,b] [--relays N] [--metrics] [--source polling|cdc|table-less|all] [--compression none|gzip|snappy|lz4|zstd] [--json]
-       npm run bench -- consume [--events N] [--duplicates FRACTION] [--concurrency N] [--only herald|herald-pipeline|herald-single|herald-batch|baseline|floor|floor-pipeline] [--json]
+       npm run bench -- consume [--events N] [--duplicates FRACTION] [--concurrency N] [--only herald|herald-pipeline|herald-single|herald-batch|baseline|floor|floor-pipeline|floor-inbox] [--json]
        npm run bench -- write [--writers N] [--payload-bytes B] [--seconds S] [--rounds R] [--anatomy] [--variants a,b] [--json]
        npm run bench -- write --clients all|NAME,NAME [--writers N] [--payload-bytes B] [--seconds S] [--json]
        npm run bench -- decode [--events N] [--rounds R] [--variants herald,table-less,debezium] [--json]
