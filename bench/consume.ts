@@ -334,7 +334,7 @@ export async function consumeBench(options: ConsumeBenchOptions, env: { database
 function report(results: ConsumeResult[]): string {
   const systems = consumeSystems;
   const shown = systems.map((name) => results.find((r) => r.system === name));
-  const base = shown[3];
+  const base = results.find((r) => r.system === 'baseline');
   const rows: string[][] = [['', ...systems]];
   const add = (label: string, f: (r: ConsumeResult) => number) =>
     rows.push([label, ...shown.map((r) => (r ? String(f(r)) : '-'))]);
