@@ -17,7 +17,7 @@ const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sq
        npm run bench -- write [--writers N] [--payload-bytes B] [--seconds S] [--rounds R] [--anatomy] [--variants a,b] [--json]
        npm run bench -- write --clients all|NAME,NAME [--writers N] [--payload-bytes B] [--seconds S] [--json]
        npm run bench -- decode [--events N] [--rounds R] [--variants herald,table-less,debezium] [--json]
-       npm run bench -- in-flight [--json]   (two produce requests in flight for one partition, the first refused: is per-key order kept?)
+       npm run bench -- in-flight [--json]
 
   relay   Herald's relay against a seed-style polling relay, on the same PostgreSQL and broker:
           drain throughput of a backlog, commit→arrival latency at a steady rate, lost and
@@ -62,10 +62,13 @@ const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sq
   --events N            distinct events in the topic (default 20000)
   --duplicates FRACTION share of the events published a second time (default 0.1)
   --concurrency N       Herald's handler transactions at once (default 16)
-  --only SYSTEM         run one system only: herald (consumer.on, group commit), herald-single (consumer.on,
-                        one transaction per event), herald-batch (onBatch, 100 a call), baseline, or floor
-                        (the handler's statement per event alone: no broker, no inbox; the bound of
-                        consumer.on with such a handler on this machine)
+  --only SYSTEM         run one system only: herald (consumer.on, group commit), herald-pipeline (the
+                        same, groupCommit.pipeline on a pipelining pool), herald-single (consumer.on,
+                        one transaction per event), herald-batch (onBatch, 100 a call), baseline, floor
+                        (the handler's statement per event alone: no broker, no inbox), floor-pipeline
+                        (the same, a transaction's statements sent at once), or floor-inbox
+                        (floor-pipeline with the inbox rows: the bound of consumer.on with such a
+                        handler on this machine)
   --json                machine-readable output
 
   write   What outbox.add costs the business transaction: writers commit transactions that insert
@@ -99,7 +102,14 @@ const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sq
   --events N            events per variant and round (default 10000)
   --rounds R            rounds, each variant in turn (default 3)
   --variants a,b        these variants only (default all three)
-  --json                one JSON line per variant and round`;
+  --json                one JSON line per variant and round
+
+  in-flight  Why the relay keeps one produce request in flight: two batches for one partition and
+          one key sent without waiting for each other, the first refused by the broker (a record
+          over the topic's max.message.bytes), then the first's event published again as the relay
+          would. Prints the log's order and whether per-key order was kept.
+
+  --json                one JSON line`;
 
 function payloadShape(value: string | undefined): PayloadShape {
   if (value === undefined) return 'flat';
