@@ -86,6 +86,11 @@ export function createFaults(ctx: FaultContext) {
     return false;
   };
   const logsAt = (slot: number) => fleet.slots[slot]?.process.logs().length ?? 0;
+  /** What a relay that did not log its lost leases logged since `from`: its last lines, to see where it was. */
+  const tail = (slot: number, from: number) => {
+    const lines = (fleet.slots[slot]?.process.logs().slice(from) ?? '').trim().split('\n').filter(Boolean);
+    return lines.length === 0 ? 'nothing logged' : `its last lines:\n${lines.slice(-8).join('\n')}`;
+  };
 
   async function act(fault: Fault, n: number): Promise<string> {
     switch (fault) {
@@ -125,7 +130,7 @@ export function createFaults(ctx: FaultContext) {
         fleet.slots[i]?.process.child.kill('SIGCONT');
         const ok = await fenced(i, from);
         if (ok) counts.stoppedRelaysFenced++;
-        return `relay ${i} SIGSTOPped for ${(2 * leaseMs) / 1000} s; ${ok ? 'it logged its lost leases' : 'it did NOT log lost leases'}`;
+        return `relay ${i} SIGSTOPped for ${(2 * leaseMs) / 1000} s; ${ok ? 'it logged its lost leases' : `it did NOT log lost leases; ${tail(i, from)}`}`;
       }
       case 'consumer-stop': {
         const i = n % ctx.consumerCount;
@@ -151,7 +156,7 @@ export function createFaults(ctx: FaultContext) {
         ns.cut(false);
         const ok = await fenced(slot, from);
         if (ok) counts.cutRelaysFenced++;
-        return `relay ${slot} cut off (link down in ${ns.name}) for ${(2 * leaseMs) / 1000} s; ${ok ? 'it logged its lost leases' : 'it did NOT log lost leases'}`;
+        return `relay ${slot} cut off (link down in ${ns.name}) for ${(2 * leaseMs) / 1000} s; ${ok ? 'it logged its lost leases' : `it did NOT log lost leases; ${tail(slot, from)}`}`;
       }
     }
   }
