@@ -89,15 +89,19 @@ export function createLeasing(options: LeasingOptions) {
       }
     },
 
-    /** Extends the leases held; run on its own timer so a long publish does not let them lapse. */
+    /**
+     * Extends the leases held; run on its own timer so a long publish does not let them lapse. A
+     * lease it cannot extend lapsed or went to another relay (this one was paused or cut off past
+     * it): its shard is dropped at once, not at the next heartbeat, which a publish being retried
+     * can hold back for long. Only at the epoch renewed: one taken again meanwhile stays.
+     */
     async renew(): Promise<void> {
-      await renewLeases(
-        db,
-        schema,
-        id,
-        [...held].map(([shard, epoch]) => ({ shard, epoch })),
-        leaseMs,
-      );
+      const leases = [...held].map(([shard, epoch]) => ({ shard, epoch }));
+      const renewed = new Set(await renewLeases(db, schema, id, leases, leaseMs));
+      const gone = leases.filter((l) => !renewed.has(l.shard) && held.get(l.shard) === l.epoch).map((l) => l.shard);
+      if (gone.length === 0) return;
+      logger.warn({ shards: gone }, 'lost shard leases (lapsed, or taken by another relay); no longer publishing them');
+      drop(gone);
     },
 
     /** After every message up to `to` was acknowledged or dead-lettered: the cursors held move there. */

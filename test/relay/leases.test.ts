@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
-import { createOutbox, createRelay, defineEvent, getStatus, type Relay, silentLogger } from '../../src/index.ts';
+import {
+  createLogger,
+  createOutbox,
+  createRelay,
+  defineEvent,
+  getStatus,
+  type Relay,
+  silentLogger,
+} from '../../src/index.ts';
+import { createLeasing } from '../../src/relay/leasing.ts';
 import { advanceCursors } from '../../src/store/sql/cursors.ts';
 import { acquireLeases } from '../../src/store/sql/leases.ts';
 import { kafka } from '../../src/transports/kafka/index.ts';
@@ -139,6 +148,42 @@ describe('shard leases', () => {
       .rows[0];
     assert.deepEqual(afterRow, before);
     await db.pool.query(`UPDATE "${db.schema}".leases SET owner = NULL, expires_at = '-infinity'`);
+  });
+
+  it('a relay whose leases went while it was away drops them at its next renewal, not only at a heartbeat', async () => {
+    const lines: string[] = [];
+    const sleeper = createLeasing({
+      db: db.pool,
+      schema: db.schema,
+      id: 'sleeper',
+      shardCount: 64,
+      leaseMs: 10_000,
+      logger: createLogger({ level: 'warn', write: (line) => lines.push(line) }),
+    });
+    try {
+      await sleeper.rebalance();
+      assert.equal(sleeper.shards().length, 64, 'the only live relay holds every shard');
+      // Paused past its leases: shards 0-3 lapse and another relay takes them (their epoch moves on).
+      await db.pool.query(
+        `UPDATE "${db.schema}".leases SET expires_at = now() - interval '1 second' WHERE shard = ANY($1::int[])`,
+        [[0, 1, 2, 3]],
+      );
+      assert.equal((await acquireLeases(db.pool, db.schema, 'successor', [0, 1, 2, 3], 10_000)).length, 4);
+      await sleeper.renew();
+      assert.deepEqual(
+        sleeper.shards().filter((s) => s < 4),
+        [],
+        'the shards taken are no longer published',
+      );
+      assert.equal(sleeper.shards().length, 60, 'the others are still held');
+      assert.match(lines.join(''), /lost shard leases.*"shards":\[0,1,2,3\]/);
+      // A renewal that finds every lease its own changes nothing.
+      await sleeper.renew();
+      assert.equal(sleeper.shards().length, 60);
+    } finally {
+      await sleeper.releaseAll();
+      await db.pool.query(`UPDATE "${db.schema}".leases SET owner = NULL, expires_at = '-infinity'`);
+    }
   });
 
   it("SIGKILL: the survivor takes the dead relay's shards after its lease lapses; SIGSTOP: the sleeper is fenced", async () => {
