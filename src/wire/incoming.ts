@@ -46,6 +46,26 @@ function parseJson(m: IncomingMessage, text: string): unknown {
 /** The attributes read from headers: the ones Herald writes, and `datacontenttype` (structured mode). */
 const readable = new Set<string>([...attributeNames, 'datacontenttype']);
 
+/** A CloudEvents attribute as text: null when absent (malformed if `required`), malformed when not a non-empty string. */
+function attribute(m: IncomingMessage, attrs: Record<string, unknown>, name: string, required: boolean): string | null {
+  const v = attrs[name];
+  if (v === undefined || v === null) {
+    if (required) throw malformed(m, `the CloudEvents attribute "${name}" is missing`);
+    return null;
+  }
+  if (typeof v !== 'string') throw malformed(m, `the CloudEvents attribute "${name}" is a ${typeof v}, not a string`);
+  if (v.length === 0) throw malformed(m, `the CloudEvents attribute "${name}" is empty`);
+  return v;
+}
+
+/** A `dataversion`: digits only (Number() would also take "0x2", " 2", "2.0" and "2e0" for 2). */
+function versionOf(m: IncomingMessage, text: string): number {
+  if (text === '1') return 1;
+  const version = /^[1-9][0-9]{0,8}$/.test(text) ? Number(text) : Number.NaN;
+  if (Number.isNaN(version)) throw malformed(m, `dataversion ${JSON.stringify(text)} is not a positive integer`);
+  return version;
+}
+
 /**
  * Reads a CloudEvents 1.0 message in binary mode (attributes in `ce_` headers, the payload as the
  * body), as Herald's relay writes it, or in structured mode (`application/cloudevents+json`).
@@ -65,9 +85,16 @@ export function decodeMessage(m: IncomingMessage, prefix = attributePrefix): Con
     for (const [k, v] of Object.entries(m.headers)) if (k !== 'content-type') headers[k] = v;
   } else {
     attrs = {};
-    for (const [k, v] of Object.entries(m.headers)) {
-      if (k.startsWith(prefix) && readable.has(k.slice(prefix.length))) attrs[k.slice(prefix.length)] = v;
-      else if (k !== 'content-type') headers[k] = v;
+    for (const k of Object.keys(m.headers)) {
+      const v = m.headers[k] as string;
+      if (k.startsWith(prefix)) {
+        const name = k.slice(prefix.length);
+        if (readable.has(name)) {
+          attrs[name] = v;
+          continue;
+        }
+      }
+      if (k !== 'content-type') headers[k] = v;
     }
     if (attrs.specversion === undefined) throw malformed(m, `no ${prefix}specversion header: not a CloudEvent`);
     if (contentType !== '' && !contentType.startsWith(jsonContentType) && !contentType.includes('+json')) {
@@ -75,45 +102,33 @@ export function decodeMessage(m: IncomingMessage, prefix = attributePrefix): Con
     }
     payload = parseJson(m, m.value.toString('utf8'));
   }
-  const text = (name: string, required: boolean): string | null => {
-    const v = attrs[name];
-    if (v === undefined || v === null) {
-      if (required) throw malformed(m, `the CloudEvents attribute "${name}" is missing`);
-      return null;
-    }
-    if (typeof v !== 'string') throw malformed(m, `the CloudEvents attribute "${name}" is a ${typeof v}, not a string`);
-    if (v.length === 0) throw malformed(m, `the CloudEvents attribute "${name}" is empty`);
-    return v;
-  };
-  if (text('specversion', true) !== specVersion)
+  if (attribute(m, attrs, 'specversion', true) !== specVersion)
     throw malformed(m, `specversion ${String(attrs.specversion)} is not 1.0`);
-  const id = text('id', true) as string;
-  const type = text('type', true) as string;
-  const source = text('source', true) as string;
-  const timeText = text('time', false);
+  const id = attribute(m, attrs, 'id', true) as string;
+  const type = attribute(m, attrs, 'type', true) as string;
+  const source = attribute(m, attrs, 'source', true) as string;
+  const timeText = attribute(m, attrs, 'time', false);
   const time = timeText === null ? null : new Date(timeText);
   if (time !== null && Number.isNaN(time.getTime()))
     throw malformed(m, `time ${JSON.stringify(timeText)} is not a time`);
-  const versionText = text('dataversion', false) ?? '1';
-  // Digits only: Number() would also take "0x2", " 2", "2.0" and "2e0" for version 2.
-  const version = /^[1-9][0-9]{0,8}$/.test(versionText) ? Number(versionText) : Number.NaN;
-  if (Number.isNaN(version)) throw malformed(m, `dataversion ${JSON.stringify(versionText)} is not a positive integer`);
+  const version = versionOf(m, attribute(m, attrs, 'dataversion', false) ?? '1');
+  const tags = attribute(m, attrs, 'tags', false);
   return {
     id,
     type,
     version,
     writtenVersion: version,
     source,
-    subject: text('subject', false),
-    key: text('partitionkey', false) ?? m.key ?? id,
+    subject: attribute(m, attrs, 'subject', false),
+    key: attribute(m, attrs, 'partitionkey', false) ?? m.key ?? id,
     time,
-    correlationId: text('correlationid', false),
-    causationId: text('causationid', false),
-    userId: text('userid', false),
-    sessionId: text('sessionid', false),
-    tags: (text('tags', false) ?? '').split(',').filter((t) => t.length > 0),
-    traceparent: text('traceparent', false),
-    tracestate: text('tracestate', false),
+    correlationId: attribute(m, attrs, 'correlationid', false),
+    causationId: attribute(m, attrs, 'causationid', false),
+    userId: attribute(m, attrs, 'userid', false),
+    sessionId: attribute(m, attrs, 'sessionid', false),
+    tags: tags === null ? [] : tags.split(',').filter((t) => t.length > 0),
+    traceparent: attribute(m, attrs, 'traceparent', false),
+    tracestate: attribute(m, attrs, 'tracestate', false),
     headers,
     payload,
   };

@@ -27,7 +27,7 @@ export async function claimInbox(
       prepared ? `herald_inbox_one_${schema}` : undefined,
       `INSERT INTO ${s}.inbox (consumer_group, event_id, event_time, type) VALUES ($1, $2, $3, $4)
 ON CONFLICT DO NOTHING`,
-      [group, e.eventId, e.eventTime, e.type],
+      [group, e.eventId, e.eventTime.toISOString(), e.type],
     );
     return new Set(result.rowCount === 1 ? [e.eventId] : []);
   }
@@ -37,7 +37,7 @@ ON CONFLICT DO NOTHING`,
     `INSERT INTO ${s}.inbox (consumer_group, event_id, event_time, type)
 SELECT $1, * FROM unnest($2::text[], $3::timestamptz[], $4::text[])
 ON CONFLICT DO NOTHING RETURNING event_id`,
-    [group, entries.map((e) => e.eventId), entries.map((e) => e.eventTime), entries.map((e) => e.type)],
+    [group, entries.map((e) => e.eventId), entries.map((e) => e.eventTime.toISOString()), entries.map((e) => e.type)],
   );
   return new Set(result.rows.map((r) => r.event_id));
 }
@@ -66,7 +66,12 @@ export async function claimInboxRows(
     `INSERT INTO ${quoteIdent(schema)}.inbox (consumer_group, event_id, event_time, type)
 SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[])
 ON CONFLICT DO NOTHING RETURNING consumer_group, event_id`,
-    [rows.map((r) => r.group), rows.map((r) => r.eventId), rows.map((r) => r.eventTime), rows.map((r) => r.type)],
+    [
+      rows.map((r) => r.group),
+      rows.map((r) => r.eventId),
+      rows.map((r) => r.eventTime.toISOString()),
+      rows.map((r) => r.type),
+    ],
   );
   return new Set(result.rows.map((r) => inboxKey(r.consumer_group, r.event_id)));
 }
@@ -79,6 +84,6 @@ export async function unclaimInboxRows(tx: Queryable, schema: string, rows: read
   await tx.query(
     `DELETE FROM ${quoteIdent(schema)}.inbox i USING unnest($1::text[], $2::text[], $3::timestamptz[]) AS r(g, id, t)
 WHERE i.consumer_group = r.g AND i.event_id = r.id AND i.event_time = r.t`,
-    [rows.map((r) => r.group), rows.map((r) => r.eventId), rows.map((r) => r.eventTime)],
+    [rows.map((r) => r.group), rows.map((r) => r.eventId), rows.map((r) => r.eventTime.toISOString())],
   );
 }

@@ -59,8 +59,11 @@ export function fromRecordHeaders(headers: Map<Buffer, Buffer>): {
   const notUtf8: string[] = [];
   for (const [k, v] of headers) {
     const name = k.toString('utf8');
-    out[name] = v.toString('utf8');
-    if ((name.startsWith(attributePrefix) || name === 'content-type') && !isUtf8(v)) notUtf8.push(name);
+    const value = v.toString('utf8');
+    out[name] = value;
+    // Bytes that are not UTF-8 always decode with a U+FFFD: only then are they checked.
+    if (value.includes('\uFFFD') && (name.startsWith(attributePrefix) || name === 'content-type') && !isUtf8(v))
+      notUtf8.push(name);
   }
   return { headers: out, notUtf8 };
 }
