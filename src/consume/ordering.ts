@@ -8,9 +8,11 @@ export function createKeyedRunner() {
   const tails = new Map<string, Promise<void>>();
   return {
     run(key: string, task: () => Promise<void>): Promise<void> {
-      const next = (tails.get(key) ?? Promise.resolve()).then(task);
+      // A key with nothing running starts its task at once, without a promise hop to wait for.
+      const tail = tails.get(key);
+      const next = tail === undefined ? task() : tail.then(task);
       tails.set(key, next);
-      void next.finally(() => {
+      void next.then(() => {
         if (tails.get(key) === next) tails.delete(key);
       });
       return next;

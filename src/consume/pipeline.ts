@@ -246,7 +246,8 @@ export function createPipeline(
     }
     let typed: ConsumedEvent;
     try {
-      typed = await upcastAndParse(event, route.definition);
+      const parsed = upcastAndParse(event, route.definition);
+      typed = parsed instanceof Promise ? await parsed : parsed;
     } catch (error) {
       await giveUp(m, error, 1, event);
       return 'failed';

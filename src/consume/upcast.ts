@@ -1,5 +1,5 @@
 import { HeraldError, isHeraldError } from '../errors.ts';
-import type { EventDefinition } from '../events/define.ts';
+import { type EventDefinition, parseNow } from '../events/define.ts';
 import type { ConsumedEvent } from '../wire/incoming.ts';
 
 /**
@@ -10,12 +10,25 @@ import type { ConsumedEvent } from '../wire/incoming.ts';
  * and the payload validates against the handler's schema (what the schema does not know, it
  * strips or ignores). Otherwise the event is refused with both versions named.
  */
-export async function upcastAndParse<P>(event: ConsumedEvent, definition: EventDefinition): Promise<ConsumedEvent<P>> {
-  const parsed =
+export function upcastAndParse<P>(
+  event: ConsumedEvent,
+  definition: EventDefinition,
+): ConsumedEvent<P> | Promise<ConsumedEvent<P>> {
+  const typed = (parsed: unknown): ConsumedEvent<P> => ({
+    ...event,
+    version: definition.version,
+    payload: parsed as P,
+  });
+  // The handler's own version, the common case: no promise unless the schema validates asynchronously.
+  if (event.version === definition.version) {
+    const parsed = parseNow(definition, event.payload);
+    return parsed instanceof Promise ? parsed.then(typed) : typed(parsed);
+  }
+  const converted =
     event.version > definition.version
-      ? await downcastAndParse(event, definition)
-      : await definition.parse(await upcast(event, definition, event.payload));
-  return { ...event, version: definition.version, payload: parsed as P };
+      ? downcastAndParse(event, definition)
+      : upcast(event, definition, event.payload).then((p) => definition.parse(p));
+  return converted.then(typed);
 }
 
 async function upcast(event: ConsumedEvent, definition: EventDefinition, start: unknown): Promise<unknown> {

@@ -78,7 +78,7 @@ export function decodeMessage(m: IncomingMessage, prefix = attributePrefix): Con
   let payload: unknown;
   const headers: Record<string, string> = {};
   if (contentType.startsWith('application/cloudevents+json')) {
-    const envelope = parseJson(m, m.value.toString('utf8'));
+    const envelope = parseJson(m, m.value.toString());
     if (typeof envelope !== 'object' || envelope === null) throw malformed(m, 'the CloudEvent is not a JSON object');
     attrs = envelope as Record<string, unknown>;
     payload = attrs.data;
@@ -100,7 +100,7 @@ export function decodeMessage(m: IncomingMessage, prefix = attributePrefix): Con
     if (contentType !== '' && !contentType.startsWith(jsonContentType) && !contentType.includes('+json')) {
       throw malformed(m, `content-type ${JSON.stringify(contentType)} is not JSON`);
     }
-    payload = parseJson(m, m.value.toString('utf8'));
+    payload = parseJson(m, m.value.toString());
   }
   if (attribute(m, attrs, 'specversion', true) !== specVersion)
     throw malformed(m, `specversion ${String(attrs.specversion)} is not 1.0`);

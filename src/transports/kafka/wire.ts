@@ -58,8 +58,9 @@ export function fromRecordHeaders(headers: Map<Buffer, Buffer>): {
   const out: Record<string, string> = {};
   const notUtf8: string[] = [];
   for (const [k, v] of headers) {
-    const name = k.toString('utf8');
-    const value = v.toString('utf8');
+    // toString() without an argument is node's fast path to UTF-8.
+    const name = k.toString();
+    const value = v.toString();
     out[name] = value;
     // Bytes that are not UTF-8 always decode with a U+FFFD: only then are they checked.
     if (value.includes('\uFFFD') && (name.startsWith(attributePrefix) || name === 'content-type') && !isUtf8(v))
