@@ -13,7 +13,7 @@ export async function consumeLoop(deps: {
   subscribe: () => Promise<Subscription>;
   onSubscribed: (subscription: Subscription) => void;
   dispatch: (delivery: Delivery) => void;
-  acks: { waitForRoom(): Promise<void> };
+  acks: { hasRoom(): boolean; waitForRoom(): Promise<void> };
   signal: AbortSignal;
   onOutage: (error: unknown) => void;
   retry: BackoffOptions;
@@ -37,7 +37,8 @@ export async function consumeLoop(deps: {
         const next = await waits.wait(messages.next());
         if (next === aborted || next.done) break;
         deps.dispatch(next.value);
-        await waits.wait(deps.acks.waitForRoom());
+        // Most messages find room: no promise to wait on for those.
+        if (!deps.acks.hasRoom()) await waits.wait(deps.acks.waitForRoom());
       }
     } catch (error) {
       if (!subscription) throw error;

@@ -144,6 +144,8 @@ export function createAckTracker(options: { maxInFlight: number; onAckError: (er
       }
       return out;
     },
+    /** Whether one more message may be fetched now (see above), without waiting. */
+    hasRoom,
     /** Resolves when there is room for one more message (see above). */
     waitForRoom(): Promise<void> {
       if (hasRoom()) return Promise.resolve();
