@@ -51,9 +51,7 @@ export function observedHandling(handle: Handle, o: Observation): Handle {
   const otel = tracingApi();
   if (!otel) return measured;
   const tracer = heraldTracer(otel);
-  return async (m, giveUp) => {
-    // No SDK registered: the span would be a no-op carrying no context (0.6 µs a delivery to make).
-    if (!tracingOn(otel)) return measured(m, giveUp);
+  const traced: Handle = async (m, giveUp) => {
     const created = fromTraceparent(otel, m.headers.ce_traceparent);
     const child = o.processSpan === 'child' && created !== undefined;
     const parent = child ? otel.trace.setSpanContext(otel.ROOT_CONTEXT, created) : otel.ROOT_CONTEXT;
@@ -93,4 +91,6 @@ export function observedHandling(handle: Handle, o: Observation): Handle {
       span.end();
     }
   };
+  // No SDK registered: the span would be a no-op carrying no context (0.6 µs a delivery to make).
+  return (m, giveUp) => (tracingOn(otel) ? traced(m, giveUp) : measured(m, giveUp));
 }

@@ -8,6 +8,14 @@ export interface InboxEntry {
 }
 
 /**
+ * An event's time sent as milliseconds since the epoch, made a timestamptz by the server: numbers
+ * cost node-postgres next to nothing to send, where a Date is formatted as local-time text
+ * (0.28 µs) and parsed back by the server, on a consumer's every delivery. Exact: whole seconds,
+ * then the milliseconds (a float of seconds would lose them in the far future).
+ */
+const fromMs = (ms: string) => `(to_timestamp(${ms} / 1000) + ${ms} % 1000 * interval '1 millisecond')`;
+
+/**
  * Records events as handled by a group, inside the handler's transaction, and returns the ids
  * that were new: an id already there (a second delivery) is left out and its handler not run.
  * A concurrent insert of the same id waits for the other transaction and then conflicts.
@@ -25,9 +33,9 @@ export async function claimInbox(
     const result = await runQuery(
       tx,
       prepared ? `herald_inbox_one_${schema}` : undefined,
-      `INSERT INTO ${s}.inbox (consumer_group, event_id, event_time, type) VALUES ($1, $2, $3, $4)
+      `INSERT INTO ${s}.inbox (consumer_group, event_id, event_time, type) VALUES ($1, $2, ${fromMs('$3::bigint')}, $4)
 ON CONFLICT DO NOTHING`,
-      [group, e.eventId, e.eventTime.toISOString(), e.type],
+      [group, e.eventId, e.eventTime.getTime(), e.type],
     );
     return new Set(result.rowCount === 1 ? [e.eventId] : []);
   }
@@ -35,9 +43,9 @@ ON CONFLICT DO NOTHING`,
     tx,
     prepared ? `herald_inbox_many_${schema}` : undefined,
     `INSERT INTO ${s}.inbox (consumer_group, event_id, event_time, type)
-SELECT $1, * FROM unnest($2::text[], $3::timestamptz[], $4::text[])
+SELECT $1, id, ${fromMs('ms')}, type FROM unnest($2::text[], $3::bigint[], $4::text[]) AS e(id, ms, type)
 ON CONFLICT DO NOTHING RETURNING event_id`,
-    [group, entries.map((e) => e.eventId), entries.map((e) => e.eventTime.toISOString()), entries.map((e) => e.type)],
+    [group, entries.map((e) => e.eventId), entries.map((e) => e.eventTime.getTime()), entries.map((e) => e.type)],
   );
   return new Set(result.rows.map((r) => r.event_id));
 }
@@ -64,12 +72,12 @@ export async function claimInboxRows(
     tx,
     prepared ? `herald_inbox_rows_${schema}` : undefined,
     `INSERT INTO ${quoteIdent(schema)}.inbox (consumer_group, event_id, event_time, type)
-SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[])
+SELECT g, id, ${fromMs('ms')}, type FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) AS e(g, id, ms, type)
 ON CONFLICT DO NOTHING RETURNING consumer_group, event_id`,
     [
       rows.map((r) => r.group),
       rows.map((r) => r.eventId),
-      rows.map((r) => r.eventTime.toISOString()),
+      rows.map((r) => r.eventTime.getTime()),
       rows.map((r) => r.type),
     ],
   );
@@ -82,8 +90,8 @@ ON CONFLICT DO NOTHING RETURNING consumer_group, event_id`,
  */
 export async function unclaimInboxRows(tx: Queryable, schema: string, rows: readonly InboxRow[]): Promise<void> {
   await tx.query(
-    `DELETE FROM ${quoteIdent(schema)}.inbox i USING unnest($1::text[], $2::text[], $3::timestamptz[]) AS r(g, id, t)
-WHERE i.consumer_group = r.g AND i.event_id = r.id AND i.event_time = r.t`,
-    [rows.map((r) => r.group), rows.map((r) => r.eventId), rows.map((r) => r.eventTime.toISOString())],
+    `DELETE FROM ${quoteIdent(schema)}.inbox i USING unnest($1::text[], $2::text[], $3::bigint[]) AS r(g, id, ms)
+WHERE i.consumer_group = r.g AND i.event_id = r.id AND i.event_time = ${fromMs('r.ms')}`,
+    [rows.map((r) => r.group), rows.map((r) => r.eventId), rows.map((r) => r.eventTime.getTime())],
   );
 }
