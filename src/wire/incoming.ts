@@ -44,7 +44,18 @@ function parseJson(m: IncomingMessage, text: string): unknown {
 }
 
 /** The attributes read from headers: the ones Herald writes, and `datacontenttype` (structured mode). */
-const readable = new Set<string>([...attributeNames, 'datacontenttype']);
+const readable = [...attributeNames, 'datacontenttype'];
+
+/** Header name to attribute name (`ce_id` to `id`), made once per prefix: no slicing per header. */
+const byPrefix = new Map<string, Map<string, string>>();
+function attributesOf(prefix: string): Map<string, string> {
+  let names = byPrefix.get(prefix);
+  if (names === undefined) {
+    names = new Map(readable.map((n) => [prefix + n, n]));
+    byPrefix.set(prefix, names);
+  }
+  return names;
+}
 
 /** A CloudEvents attribute as text: null when absent (malformed if `required`), malformed when not a non-empty string. */
 function attribute(m: IncomingMessage, attrs: Record<string, unknown>, name: string, required: boolean): string | null {
@@ -85,16 +96,12 @@ export function decodeMessage(m: IncomingMessage, prefix = attributePrefix): Con
     for (const [k, v] of Object.entries(m.headers)) if (k !== 'content-type') headers[k] = v;
   } else {
     attrs = {};
+    const names = attributesOf(prefix);
     for (const k of Object.keys(m.headers)) {
       const v = m.headers[k] as string;
-      if (k.startsWith(prefix)) {
-        const name = k.slice(prefix.length);
-        if (readable.has(name)) {
-          attrs[name] = v;
-          continue;
-        }
-      }
-      if (k !== 'content-type') headers[k] = v;
+      const name = names.get(k);
+      if (name !== undefined) attrs[name] = v;
+      else if (k !== 'content-type') headers[k] = v;
     }
     if (attrs.specversion === undefined) throw malformed(m, `no ${prefix}specversion header: not a CloudEvent`);
     if (contentType !== '' && !contentType.startsWith(jsonContentType) && !contentType.includes('+json')) {
