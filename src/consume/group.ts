@@ -62,7 +62,8 @@ export function createGroupCommit<T, R>(options: {
         taking--;
         const taken: Waiting[] = [];
         const rest: Waiting[] = [];
-        for (const [i, w] of waiting.entries()) {
+        for (let i = 0; i < waiting.length; i++) {
+          const w = waiting[i] as Waiting;
           if (i % stride === 0 && taken.length < share) taken.push(w);
           else rest.push(w);
         }

@@ -9,7 +9,7 @@ import { inTransactionScope } from '../store/transaction.ts';
 import type { IncomingMessage } from '../transports/transport.ts';
 import { type ConsumedEvent, decodeMessage, eventTime } from '../wire/incoming.ts';
 import { createBatcher } from './batch.ts';
-import { createClaim, type Item } from './claim.ts';
+import { createClaim, everyHandler, type Item } from './claim.ts';
 import type { GiveUp } from './dead-letter.ts';
 import { emitter } from './emit.ts';
 import { createGroupCommit, GroupFailed } from './group.ts';
@@ -94,15 +94,16 @@ export function createPipeline(
    * Runs, in order, the handlers of one event whose inbox rows were new (`fresh`): 'duplicate'
    * when every one had already run.
    */
-  async function runHandlers(
+  function runHandlers(
     native: unknown,
     tx: Queryable,
     { route, event, message: m }: Item,
     attempt: number,
     fresh: (h: NamedHandler) => boolean,
   ): Promise<Outcome> {
-    const handlers = (route.handlers ?? []).filter(fresh);
-    if (handlers.length === 0) return 'duplicate';
+    const all = route.handlers ?? [];
+    const handlers = fresh === everyHandler ? all : all.filter(fresh);
+    if (handlers.length === 0) return Promise.resolve('duplicate');
     const emit = emitter(deps.outbox, tx);
     const context = {
       tx: native,
@@ -111,9 +112,20 @@ export function createPipeline(
       group,
       message: { topic: m.topic, partition: m.partition, offset: m.offset },
     };
-    for (const h of handlers) await h.handler(event, context);
-    return 'handled';
+    // One handler, the common case: its own promise, without an async function around it.
+    if (handlers.length === 1) {
+      try {
+        return Promise.resolve((handlers[0] as NamedHandler).handler(event, context)).then(handled);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return (async () => {
+      for (const h of handlers) await h.handler(event, context);
+      return 'handled' as const;
+    })();
   }
+  const handled = (): Outcome => 'handled';
 
   const claim = createClaim(deps);
 

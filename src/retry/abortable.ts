@@ -38,20 +38,9 @@ export function abortableWaits(signal: AbortSignal) {
     wait<T>(promise: Promise<T>): Promise<T | typeof aborted> {
       if (signal.aborted) return Promise.resolve(aborted);
       return new Promise((resolve, reject) => {
+        // Left in place once settled: a resolve called again later does nothing.
         current = resolve;
-        const done = () => {
-          if (current === resolve) current = null;
-        };
-        promise.then(
-          (value) => {
-            done();
-            resolve(value);
-          },
-          (error: unknown) => {
-            done();
-            reject(error);
-          },
-        );
+        promise.then(resolve, reject);
       });
     },
     close(): void {
