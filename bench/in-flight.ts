@@ -5,8 +5,8 @@
 // dead-lettered) before it. With two, the client's idempotent producer sees the second refused
 // as out of order, takes a new producer id and sends it again: it is appended, and the first
 // batch's events, published again, land after it. Per-key order is broken.
-import { Admin, Consumer, type Message, MessagesStreamModes, ProduceAcks, Producer } from '@platformatic/kafka';
-import { deleteTopics, uniqueName } from './topic.ts';
+import { Consumer, type Message, MessagesStreamModes, ProduceAcks, Producer } from '@platformatic/kafka';
+import { createTopic, deleteTopics } from './topic.ts';
 
 export interface InFlightResult {
   /** The first batch (one event, then one over the topic's limit): refused. */
@@ -24,18 +24,9 @@ export interface InFlightResult {
 const limitBytes = 10_000;
 
 export async function inFlightBench(brokers: string[]): Promise<InFlightResult> {
-  const topic = uniqueName('herald-bench-in-flight');
-  const admin = new Admin({ clientId: 'herald-bench-admin', bootstrapBrokers: brokers });
-  try {
-    await admin.createTopics({
-      topics: [topic],
-      partitions: 1,
-      replicas: 1,
-      configs: [{ name: 'max.message.bytes', value: String(limitBytes) }],
-    });
-  } finally {
-    await admin.close();
-  }
+  const topic = await createTopic(brokers, 'herald-bench-in-flight', 1, [
+    { name: 'max.message.bytes', value: String(limitBytes) },
+  ]);
   // The relay's producer settings (src/transports/kafka/publish.ts).
   const producer = new Producer({
     clientId: 'herald-bench-in-flight',

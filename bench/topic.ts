@@ -24,7 +24,12 @@ export function uniqueName(prefix: string): string {
  * A topic whose record timestamps are the broker's append time (`LogAppendTime`), so reading it
  * back tells when each message was written to the log: on a single broker, its ack time.
  */
-export async function createTopic(brokers: string[], prefix: string, partitions: number): Promise<string> {
+export async function createTopic(
+  brokers: string[],
+  prefix: string,
+  partitions: number,
+  configs: { name: string; value: string }[] = [],
+): Promise<string> {
   const topic = uniqueName(prefix);
   const admin = new Admin({ clientId: 'herald-bench-admin', bootstrapBrokers: brokers });
   try {
@@ -32,7 +37,7 @@ export async function createTopic(brokers: string[], prefix: string, partitions:
       topics: [topic],
       partitions,
       replicas: 1,
-      configs: [{ name: 'message.timestamp.type', value: 'LogAppendTime' }],
+      configs: [{ name: 'message.timestamp.type', value: 'LogAppendTime' }, ...configs],
     });
   } finally {
     await admin.close();

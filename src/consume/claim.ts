@@ -47,7 +47,7 @@ export function createClaim(deps: { schema: string; group: string; prepared: boo
     return items.map((item, k) => {
       if (item.byPosition) {
         if (!moved.has(positionKey(item.message))) return null;
-        return { runs: () => true, unclaim: () => unclaimPosition(tx, schema, group, item.message) };
+        return { runs: everyHandler, unclaim: () => unclaimPosition(tx, schema, group, item.message) };
       }
       // The same event twice in one group: its rows were claimed once, for the first copy.
       const own = rows[k] as InboxRow[];

@@ -33,10 +33,17 @@ export function createLeasing(options: LeasingOptions) {
       cursors.delete(shard);
     }
   };
+  /** Shards no longer ours: dropped, and said why. */
+  const lose = (shards: number[], why: string) => {
+    if (shards.length === 0) return;
+    logger.warn({ shards }, why);
+    drop(shards);
+  };
+  const leases = (): Lease[] => [...held].map(([shard, epoch]) => ({ shard, epoch }));
 
   return {
     held,
-    leases: (): Lease[] => [...held].map(([shard, epoch]) => ({ shard, epoch })),
+    leases,
     shards: () => [...held.keys()].sort((a, b) => a - b),
     holdsAll: () => held.size === shardCount,
 
@@ -96,12 +103,10 @@ export function createLeasing(options: LeasingOptions) {
      * can hold back for long. Only at the epoch renewed: one taken again meanwhile stays.
      */
     async renew(): Promise<void> {
-      const leases = [...held].map(([shard, epoch]) => ({ shard, epoch }));
-      const renewed = new Set(await renewLeases(db, schema, id, leases, leaseMs));
-      const gone = leases.filter((l) => !renewed.has(l.shard) && held.get(l.shard) === l.epoch).map((l) => l.shard);
-      if (gone.length === 0) return;
-      logger.warn({ shards: gone }, 'lost shard leases (lapsed, or taken by another relay); no longer publishing them');
-      drop(gone);
+      const extending = leases();
+      const renewed = new Set(await renewLeases(db, schema, id, extending, leaseMs));
+      const gone = extending.filter((l) => !renewed.has(l.shard) && held.get(l.shard) === l.epoch).map((l) => l.shard);
+      lose(gone, 'lost shard leases (lapsed, or taken by another relay); no longer publishing them');
     },
 
     /** After every message up to `to` was acknowledged or dead-lettered: the cursors held move there. */
@@ -111,9 +116,7 @@ export function createLeasing(options: LeasingOptions) {
 
     /** After the cursors were saved: drop the shards whose lease was lost to another relay. */
     lost(shards: number[]): void {
-      if (shards.length === 0) return;
-      logger.warn({ shards }, 'lost shard leases to another relay; no longer publishing them');
-      drop(shards);
+      lose(shards, 'lost shard leases to another relay; no longer publishing them');
     },
 
     /** On stop: give every shard back at once, so others need not wait for the leases to lapse. */
