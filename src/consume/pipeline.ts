@@ -45,7 +45,8 @@ export function createPipeline(
 
   /**
    * Runs `attempt` in a concurrency slot until it succeeds (see retry/classify.ts): a failure is
-   * retried in place with backoff up to the policy's attempts, an outage without limit; a
+   * retried in place with backoff up to the policy's attempts, an outage (and, with group commit,
+   * a lock conflict) without limit; a
    * permanent failure (NonRetriableError, a payload that no longer validates) gives up at once.
    * Giving up hands the error to `giveUp`; a stop releases the message for redelivery.
    */
@@ -72,6 +73,10 @@ export function createPipeline(
         signal,
         backoff: deps.retry,
         attempts: deps.retry.attempts,
+        // With group commit, an event alone can still be caught in a deadlock with groups (it
+        // queued first for a row a group holds, a group behind it holds the row the first wants):
+        // the groups' doing, not the event's, so retried without counting, like the try in a group.
+        ...(deps.groupCommit ? { uncounted: isLockConflict } : {}),
         onError: (error, state) => {
           if (error instanceof Released) return;
           if (state.kind === 'outage') return deps.onOutage(error);

@@ -19,6 +19,11 @@ export interface RetryOptions {
   attempts?: number;
   /** Outages before giving up; default no limit (wait for the service to come back). */
   outages?: number;
+  /**
+   * Failures that are not the operation's fault and so do not count against `attempts` (say, a
+   * lock conflict with other transactions): retried without limit, at the backoff's pace.
+   */
+  uncounted?: (error: unknown) => boolean;
   /** Retry `permanent` failures too (default false: give up on them at once). */
   retryPermanent?: boolean;
   classify?: (error: unknown) => ErrorKind;
@@ -49,6 +54,7 @@ export async function retry<T>(
   const maxOutages = options.outages ?? Number.POSITIVE_INFINITY;
   let failures = 0;
   let outages = 0;
+  let uncounted = 0;
   for (let attempt = 1; ; attempt++) {
     try {
       const value = await fn(attempt);
@@ -57,6 +63,7 @@ export async function retry<T>(
     } catch (error) {
       const kind = classify(error);
       if (kind === 'outage') outages++;
+      else if (kind === 'retriable' && options.uncounted?.(error)) uncounted++;
       else failures++;
       const state: RetryState = { kind, failures, outages };
       await options.onError?.(error, state);
@@ -64,7 +71,10 @@ export async function retry<T>(
         (kind === 'permanent' && !options.retryPermanent) || failures >= maxFailures || outages >= maxOutages;
       if (giveUp) return { ok: false, stopped: false, error, ...state };
       if (signal?.aborted) return { ok: false, stopped: true };
-      await sleep(backoffDelay(Math.min(failures + outages - 1, 10), options.backoff ?? defaultBackoff), signal);
+      await sleep(
+        backoffDelay(Math.min(failures + outages + uncounted - 1, 10), options.backoff ?? defaultBackoff),
+        signal,
+      );
       if (signal?.aborted) return { ok: false, stopped: true };
     }
   }

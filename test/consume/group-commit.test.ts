@@ -151,6 +151,47 @@ describe('consumers: group commit', () => {
     });
   }
 
+  for (const groupCommit of [undefined, false] as const) {
+    it(`an event that keeps meeting lock conflicts alone is ${groupCommit === false ? 'dead-lettered at its last attempt (group commit off)' : 'retried without counting them (group commit on: the other side may be a group)'}`, async () => {
+      const topic = await createTopic(1);
+      const Def = Step(topic);
+      const messages = Array.from({ length: 6 }, (_, i) =>
+        eventMessage(topic, Def.type, { key: `k${i}`, seq: i }, { key: `k${i}` }),
+      );
+      const unlucky = messages[3]?.id as string;
+      await transport.publish(messages);
+      const consumer = oneAtATime({
+        retry: { attempts: 1, initialMs: 5, maxMs: 10 },
+        deadLetterTopic: false,
+        ...(groupCommit === false ? { groupCommit } : {}),
+      });
+      let tries = 0;
+      consumer.on(Def, async (event, { tx }) => {
+        await record(tx as never, event);
+        // What pg says when PostgreSQL chose this transaction as a deadlock's victim: three times.
+        if (event.id === unlucky && ++tries <= 3)
+          throw Object.assign(new Error('deadlock detected'), { code: '40P01', severity: 'ERROR' });
+      });
+      await consumer.start();
+      try {
+        await waitFor('every event', () => consumer.stats().handled + consumer.stats().deadLettered === 6, 60_000);
+      } finally {
+        await consumer.stop();
+      }
+      const ids = (await effects(messages.map((m) => m.id))).map((r) => r.event_id);
+      if (groupCommit === false) {
+        assert.equal(tries, 1, 'one attempt allowed, and a deadlock counts as one');
+        assert.equal(consumer.stats().deadLettered, 1);
+        assert.ok(!ids.includes(unlucky));
+      } else {
+        assert.equal(tries, 4, 'the try in the group, two alone, then the one that committed');
+        assert.equal(consumer.stats().deadLettered, 0);
+        assert.equal(ids.filter((id) => id === unlucky).length, 1, 'its effect once');
+      }
+      assert.equal(new Set(ids).size, ids.length, 'no effect twice');
+    });
+  }
+
   for (const pipeline of [false, true]) {
     it(`handlers that lock shared rows: groups that conflict hand their events to run alone, not counted as attempts${pipeline ? ' (pipeline)' : ''}`, async () => {
       const topic = await createTopic(4);
@@ -190,7 +231,18 @@ describe('consumers: group commit', () => {
         await consumer.stop();
         if (pool !== fixture.db.pool) await pool.end();
       }
-      assert.equal(consumer.stats().deadLettered, 0, 'no event dead-lettered for its group’s lock conflict');
+      // Why, if any was: the reasons recorded with the dead letters.
+      const dead = await fixture.db.pool.query<{
+        message_id: string;
+        attempts: number;
+        error_code: string;
+        error_message: string;
+      }>(
+        `SELECT message_id, attempts, error_code, error_message FROM "${fixture.db.schema}".consumer_dead_letters WHERE message_id = ANY($1)`,
+        [messages.map((m) => m.id)],
+      );
+      assert.deepEqual(dead.rows, [], 'no event dead-lettered for its group’s lock conflict');
+      assert.equal(consumer.stats().deadLettered, 0);
       const rows = await effects(messages.map((m) => m.id));
       assert.equal(new Set(rows.map((r) => r.event_id)).size, 60);
       assert.equal(rows.length, 60, 'each once');
