@@ -83,6 +83,9 @@ export const eventBrand: unique symbol = Symbol.for('herald.event');
 
 /** What `outbox.add` needs of an event's definition, whatever its payload type. */
 export interface EventRuntime {
+  readonly type: string;
+  readonly version: number;
+  readonly schema: StandardSchemaV1;
   parse(payload: unknown): Promise<unknown>;
   readonly key: (payload: never) => string;
   readonly aggregate: ((payload: never) => { type: string; id: string }) | undefined;
@@ -194,10 +197,10 @@ function validated(type: string, version: number, result: StandardResult<unknown
 
 /**
  * `definition.parse` without a promise when the schema validates synchronously (zod, valibot,
- * arktype do): for a consumer's every delivery, where each promise and hop counts. Throws, or
- * rejects for an asynchronous schema, as `parse` does.
+ * arktype do): for a consumer's every delivery and `outbox.add`, where each promise and hop
+ * counts. Throws, or rejects for an asynchronous schema, as `parse` does.
  */
-export function parseNow(definition: EventDefinition, payload: unknown): unknown {
+export function parseNow(definition: Pick<EventDefinition, 'type' | 'version' | 'schema'>, payload: unknown): unknown {
   const result = definition.schema['~standard'].validate(payload);
   if (result instanceof Promise) return result.then((r) => validated(definition.type, definition.version, r));
   return validated(definition.type, definition.version, result);

@@ -1,6 +1,6 @@
 import { oneOf } from '../config/check.ts';
 import { HeraldError } from '../errors.ts';
-import { eventBrand, isOutboxEvent, type OutboxEvent } from '../events/define.ts';
+import { eventBrand, isOutboxEvent, type OutboxEvent, parseNow } from '../events/define.ts';
 import { accessError } from '../store/access-error.ts';
 import { type ClientTransaction, transactionPort } from '../store/clients/index.ts';
 import { resolveSchema } from '../store/identifiers.ts';
@@ -55,7 +55,11 @@ export interface AddedEvent {
   partitionKey: string;
 }
 
-async function resolve(event: unknown, source: string, maxBytes: number): Promise<LogRecord> {
+/**
+ * The event validated and made a log record. Without a promise when its schema validates
+ * synchronously (most do): `outbox.add` is on every business transaction's path.
+ */
+function resolve(event: unknown, source: string, maxBytes: number): LogRecord | Promise<LogRecord> {
   if (!isOutboxEvent(event)) {
     throw new HeraldError(
       'HERALD_INVALID_EVENT',
@@ -63,7 +67,19 @@ async function resolve(event: unknown, source: string, maxBytes: number): Promis
     );
   }
   const definition = event[eventBrand];
-  const payload = await definition.parse(event.payload);
+  const payload = parseNow(definition, event.payload);
+  return payload instanceof Promise
+    ? payload.then((p) => toRecord(event, definition, p, source, maxBytes))
+    : toRecord(event, definition, payload, source, maxBytes);
+}
+
+function toRecord(
+  event: OutboxEvent,
+  definition: OutboxEvent[typeof eventBrand],
+  payload: unknown,
+  source: string,
+  maxBytes: number,
+): LogRecord {
   const json = JSON.stringify(payload);
   const bytes = Buffer.byteLength(json);
   if (bytes > maxBytes) {
@@ -155,8 +171,12 @@ export function createOutbox(options: OutboxOptions = {}): Outbox {
       const list = Array.isArray(events) ? events : [events as OutboxEvent];
       if (list.length === 0) return [];
       // Validate everything before the first write: a bad event leaves the transaction untouched.
-      const records = await Promise.all(list.map((e) => resolve(e, source, maxBytes)));
-      const spans = await traceCreation(records, schema);
+      const resolved = list.map((e) => resolve(e, source, maxBytes));
+      const records = resolved.some((r) => r instanceof Promise)
+        ? await Promise.all(resolved)
+        : (resolved as LogRecord[]);
+      const traced = traceCreation(records, schema);
+      const spans = traced instanceof Promise ? await traced : traced;
       try {
         await write(tx, schema, records, prepared);
       } catch (error) {

@@ -6,18 +6,37 @@ import {
   type OtelApi,
   toTraceparent,
   tracingApi,
+  tracingOn,
 } from '../observe/tracing.ts';
 import type { LogRecord } from '../store/sql/insert-events.ts';
+
+type Spans = { end: () => void; fail: (error: unknown) => void } | null;
 
 /**
  * A `create` span per event written, child of the trace context the event names (its
  * `traceparent`, e.g. inherited by `emit` from the event being handled) or else of the active one;
  * the event keeps the span's context as its `traceparent`, so the relay's `send` and the
- * consumer's `process` spans link to it. Null when @opentelemetry/api is not installed.
+ * consumer's `process` spans link to it. Null when @opentelemetry/api is not installed. A promise
+ * only the first time, while the API loads.
  */
-export async function traceCreation(records: LogRecord[], schema: string) {
-  const otel = tracingApi() === undefined ? await loadTracing() : tracingApi();
+export function traceCreation(records: LogRecord[], schema: string): Spans | Promise<Spans> {
+  const otel = tracingApi();
+  if (otel === undefined) return loadTracing().then(() => traceCreation(records, schema));
   if (!otel) return null;
+  // No SDK registered: a span would be a no-op carrying its parent's context. The event keeps
+  // that context alone (the given one, or else the active span's), without a span made per event.
+  if (!tracingOn(otel)) {
+    const active = otel.trace.getSpanContext(otel.context.active());
+    if (active && otel.trace.isSpanContextValid(active)) {
+      for (const r of records) {
+        if (r.traceparent !== null) continue;
+        const { traceparent, tracestate } = toTraceparent(active);
+        r.traceparent = traceparent;
+        r.tracestate = tracestate ?? r.tracestate;
+      }
+    }
+    return null;
+  }
   const tracer = heraldTracer(otel);
   const spans = records.map((r) => {
     const given = fromTraceparent(otel, r.traceparent);
