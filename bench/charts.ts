@@ -112,6 +112,7 @@ const consumeName: Record<string, string> = {
   'herald-pipeline': 'Herald consumer.on (group commit, pipeline)',
   'herald-single': 'Herald consumer.on, one tx per event',
   'herald-batch': 'Herald onBatch (100 a call)',
+  'herald-offsets': "Herald consumer.on, offsets: 'database'",
   baseline: 'baseline (seed-style consumer)',
   floor: "floor: the handler's statements alone",
   'floor-pipeline': 'floor, the statements pipelined',

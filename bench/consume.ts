@@ -14,13 +14,16 @@ import { createTopic, deleteTopics, uniqueName } from './topic.ts';
  * `groupCommit.pipeline` on a pool in pipeline mode; herald-single: one transaction per event;
  * floor: the handler's statements alone (see statementFloor); floor-pipeline: the same, each
  * transaction's statements sent together on a pipelining pool; floor-inbox: floor-pipeline with
- * the inbox rows that make the effects once (the floor of herald-pipeline).
+ * the inbox rows that make the effects once (the floor of herald-pipeline); herald-offsets:
+ * consumer.on with `offsets: 'database'` (the position stored in the handler's transaction, no
+ * inbox rows; each partition handled in order, one message after another).
  */
 export type ConsumeSystem =
   | 'herald'
   | 'herald-pipeline'
   | 'herald-single'
   | 'herald-batch'
+  | 'herald-offsets'
   | 'baseline'
   | 'floor'
   | 'floor-pipeline'
@@ -32,6 +35,7 @@ export const consumeSystems: readonly ConsumeSystem[] = [
   'herald-pipeline',
   'herald-single',
   'herald-batch',
+  'herald-offsets',
   'baseline',
   'floor',
   'floor-pipeline',
@@ -144,6 +148,7 @@ async function runHerald(system: Exclude<ConsumeSystem, 'baseline'>, pool: pg.Po
     concurrency: ctx.options.concurrency,
     lagIntervalMs: 0,
     groupCommit: system === 'herald-pipeline' ? { pipeline: true } : system !== 'herald-single',
+    ...(system === 'herald-offsets' ? { offsets: 'database' as const } : {}),
   });
   if (system !== 'herald-batch') {
     consumer.on(Def, async (event, { tx }) => {
@@ -349,6 +354,6 @@ function report(results: ConsumeResult[]): string {
   add('distinct effects', (r) => r.distinctEffects);
   add('duplicates skipped', (r) => r.duplicatesSkipped);
   add('dead-lettered', (r) => r.deadLettered);
-  const notes = `herald: consumer.on with group commit (default, up to 64 events a transaction); herald-pipeline: the same, groupCommit.pipeline on a pipelining pool; herald-single: groupCommit false. One topic, ${partitions} partitions, ${distinctKeys} keys, a consumer group and a schema per system; Herald's concurrency ${results.find((r) => r.system !== 'baseline')?.concurrency ?? '-'}; herald-batch: up to ${batchSize} events per handler call (${batchWaitMs} ms wait); floor: the handler's statement per event alone (no broker, no inbox), in transactions of ${groupMax}, at the same concurrency; floor-pipeline: the same, each transaction's statements sent together on a pipelining pool; floor-inbox: floor-pipeline with each transaction's inbox rows claimed first, by Herald's statement.`;
+  const notes = `herald: consumer.on with group commit (default, up to 64 events a transaction); herald-pipeline: the same, groupCommit.pipeline on a pipelining pool; herald-single: groupCommit false; herald-offsets: offsets 'database' (no inbox; each partition in order). One topic, ${partitions} partitions, ${distinctKeys} keys, a consumer group and a schema per system; Herald's concurrency ${results.find((r) => r.system !== 'baseline')?.concurrency ?? '-'}; herald-batch: up to ${batchSize} events per handler call (${batchWaitMs} ms wait); floor: the handler's statement per event alone (no broker, no inbox), in transactions of ${groupMax}, at the same concurrency; floor-pipeline: the same, each transaction's statements sent together on a pipelining pool; floor-inbox: floor-pipeline with each transaction's inbox rows claimed first, by Herald's statement.`;
   return `${table(rows)}\n\n${notes}`;
 }
