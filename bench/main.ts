@@ -1,7 +1,14 @@
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { privatePostgres } from '../infra/postgres.mjs';
-import { type ConsumeBenchOptions, type ConsumeSystem, consumeBench, consumeSystems } from './consume.ts';
+import {
+  type ConsumeBenchOptions,
+  type ConsumeSystem,
+  consumeBench,
+  consumeSystems,
+  defaultConsumeSystems,
+  expectedEffects,
+} from './consume.ts';
 import { type DecodeVariant, decodeBench, decodeVariants } from './decode.ts';
 import { inFlightBench } from './in-flight.ts';
 import { type PayloadShape, payloadShapes } from './payload.ts';
@@ -95,6 +102,7 @@ function parse() {
       relays: { type: 'string' },
       duplicates: { type: 'string' },
       concurrency: { type: 'string' },
+      partitions: { type: 'string' },
       writers: { type: 'string' },
       'payload-bytes': { type: 'string' },
       rounds: { type: 'string' },
@@ -149,7 +157,7 @@ const flags: Record<string, readonly string[]> = {
     'json',
     'help',
   ],
-  consume: ['events', 'duplicates', 'concurrency', 'only', 'json', 'help'],
+  consume: ['events', 'duplicates', 'concurrency', 'partitions', 'only', 'json', 'help'],
   write: ['writers', 'payload-bytes', 'seconds', 'rounds', 'variants', 'anatomy', 'clients', 'json', 'help'],
   decode: ['events', 'rounds', 'variants', 'json', 'help'],
   'in-flight': ['json', 'help'],
@@ -311,12 +319,13 @@ if (command === 'relay') {
     events: positive('events', values.events, 20_000),
     duplicates,
     concurrency: positive('concurrency', values.concurrency, 16),
+    partitions: positive('partitions', values.partitions, 6),
     json: values.json,
-    systems: only === undefined ? systems : [only as ConsumeSystem],
+    systems: only === undefined ? defaultConsumeSystems : [only as ConsumeSystem],
   };
   try {
     const results = await consumeBench(options, env);
-    process.exitCode = results.some((r) => r.effects !== r.events) ? 1 : 0;
+    process.exitCode = results.some((r) => r.effects !== expectedEffects(r)) ? 1 : 0;
   } catch (error) {
     process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
     process.exitCode = 1;

@@ -1,6 +1,6 @@
 // The bench's usage text: every subcommand, its options and what it measures (`npm run bench -- --help`).
 export const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sqs|postgres|all] [--events N] [--baseline-events N] [--rate R[,R2,...]] [--seconds S] [--events-per-tx N] [--only herald|baseline|debezium] [--systems a,b] [--relays N] [--metrics] [--source polling|cdc|table-less|all] [--compression none|gzip|snappy|lz4|zstd] [--json]
-       npm run bench -- consume [--events N] [--duplicates FRACTION] [--concurrency N] [--only herald|herald-pipeline|herald-single|herald-batch|herald-offsets|baseline|floor|floor-pipeline|floor-inbox] [--json]
+       npm run bench -- consume [--events N] [--duplicates FRACTION] [--concurrency N] [--partitions N] [--only herald|herald-pipeline|herald-single|herald-batch|herald-offsets|baseline|floor|floor-pipeline|floor-inbox] [--json]
        npm run bench -- write [--writers N] [--payload-bytes B] [--seconds S] [--rounds R] [--anatomy] [--variants a,b] [--json]
        npm run bench -- write --clients all|NAME,NAME [--writers N] [--payload-bytes B] [--seconds S] [--json]
        npm run bench -- decode [--events N] [--rounds R] [--variants herald,table-less,debezium] [--json]
@@ -49,10 +49,12 @@ export const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|
   --events N            distinct events in the topic (default 20000)
   --duplicates FRACTION share of the events published a second time (default 0.1)
   --concurrency N       Herald's handler transactions at once (default 16)
+  --partitions N        partitions of the bench's topic (default 6)
   --only SYSTEM         run one system only: herald (consumer.on, group commit), herald-pipeline (the
                         same, groupCommit.pipeline on a pipelining pool), herald-single (consumer.on,
                         one transaction per event), herald-batch (onBatch, 100 a call), herald-offsets
-                        (consumer.on with offsets: 'database', no inbox), baseline, floor
+                        (consumer.on with offsets: 'database', no inbox; only when asked for: its
+                        effects are once per message, not per event), baseline, floor
                         (the handler's statement per event alone: no broker, no inbox), floor-pipeline
                         (the same, a transaction's statements sent at once), or floor-inbox
                         (floor-pipeline with the inbox rows: the bound of consumer.on with such a
