@@ -28,9 +28,9 @@ export function traceCreation(records: LogRecord[], schema: string): Spans | Pro
   if (!tracingOn(otel)) {
     const active = otel.trace.getSpanContext(otel.context.active());
     if (active && otel.trace.isSpanContextValid(active)) {
+      const { traceparent, tracestate } = toTraceparent(active);
       for (const r of records) {
         if (r.traceparent !== null) continue;
-        const { traceparent, tracestate } = toTraceparent(active);
         r.traceparent = traceparent;
         r.tracestate = tracestate ?? r.tracestate;
       }

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pg from 'pg';
-import { type ConsumerOptions, createConsumer, isHeraldError, NonRetriableError } from '../../src/index.ts';
+import {
+  type Consumer,
+  type ConsumerOptions,
+  createConsumer,
+  isHeraldError,
+  NonRetriableError,
+} from '../../src/index.ts';
 import { consumerFixture, eventMessage } from '../support/consumer.ts';
 import { databaseUrl, uniqueName } from '../support/env.ts';
 import { createTopic } from '../support/kafka.ts';
@@ -45,6 +51,25 @@ describe('consumers: group commit', () => {
       )
     ).rows;
 
+  /** Starts the consumer, waits until `n` messages are handled or dead-lettered, and stops it. */
+  const settle = async (consumer: Pick<Consumer, 'start' | 'stop' | 'stats'>, n: number, timeoutMs = 60_000) => {
+    await consumer.start();
+    try {
+      await waitFor('every event', () => consumer.stats().handled + consumer.stats().deadLettered === n, timeoutMs);
+    } finally {
+      await consumer.stop();
+    }
+  };
+  /** The dead letters recorded for these messages, with their reasons. */
+  const deadLetters = async (ids: string[]) =>
+    (
+      await fixture.db.pool.query<{ message_id: string; attempts: number; error_code: string; error_message: string }>(
+        `SELECT message_id, attempts, error_code, error_message FROM "${fixture.db.schema}".consumer_dead_letters
+         WHERE message_id = ANY($1)`,
+        [ids],
+      )
+    ).rows;
+
   it('commits a group once around a handler that throws: the thrower alone is retried, then dead-lettered', async () => {
     const topic = await createTopic(1);
     const Def = Step(topic);
@@ -66,12 +91,7 @@ describe('consumers: group commit', () => {
       if (event.id === refused) throw new NonRetriableError('refused');
       if (event.id === poison || (event.id === flaky && attempt < 3)) throw new Error('not yet');
     });
-    await consumer.start();
-    try {
-      await waitFor('every event', () => consumer.stats().handled + consumer.stats().deadLettered === 40, 60_000);
-    } finally {
-      await consumer.stop();
-    }
+    await settle(consumer, 40);
     const rows = await effects(messages.map((m) => m.id));
     const ids = rows.map((r) => r.event_id);
     assert.equal(rows.length, 38, 'one effect per event handled, none for the two dead-lettered');
@@ -125,21 +145,13 @@ describe('consumers: group commit', () => {
           await (tx as pg.PoolClient).query('SELECT 1 / 0').catch(() => {});
         }
       });
-      await consumer.start();
-      try {
-        await waitFor('every event', () => consumer.stats().handled + consumer.stats().deadLettered === 12, 60_000);
-      } finally {
-        await consumer.stop();
-      }
+      await settle(consumer, 12);
       const ids = (await effects(messages.map((m) => m.id))).map((r) => r.event_id);
       assert.equal(consumer.stats().deadLettered, 2, 'the two whose transactions were aborted');
       assert.equal(consumer.stats().handled, 10);
-      const reasons = await fixture.db.pool.query<{ message_id: string; error_message: string }>(
-        `SELECT message_id, error_message FROM "${fixture.db.schema}".consumer_dead_letters WHERE message_id = ANY($1)`,
-        [swallowers],
-      );
-      assert.equal(reasons.rows.length, 2, 'both dead letters kept');
-      for (const r of reasons.rows) assert.match(r.error_message, /PostgreSQL aborted the transaction/);
+      const reasons = await deadLetters(swallowers);
+      assert.equal(reasons.length, 2, 'both dead letters kept');
+      for (const r of reasons) assert.match(r.error_message, /PostgreSQL aborted the transaction/);
       assert.deepEqual(
         [...ids].sort(),
         messages
@@ -172,12 +184,7 @@ describe('consumers: group commit', () => {
         if (event.id === unlucky && ++tries <= 3)
           throw Object.assign(new Error('deadlock detected'), { code: '40P01', severity: 'ERROR' });
       });
-      await consumer.start();
-      try {
-        await waitFor('every event', () => consumer.stats().handled + consumer.stats().deadLettered === 6, 60_000);
-      } finally {
-        await consumer.stop();
-      }
+      await settle(consumer, 6);
       const ids = (await effects(messages.map((m) => m.id))).map((r) => r.event_id);
       if (groupCommit === false) {
         assert.equal(tries, 1, 'one attempt allowed, and a deadlock counts as one');
@@ -224,24 +231,14 @@ describe('consumers: group commit', () => {
         await q('SELECT pg_sleep(0.005)');
         await record(tx as never, event);
       });
-      await consumer.start();
       try {
-        await waitFor('every event', () => consumer.stats().handled + consumer.stats().deadLettered === 60, 120_000);
+        await settle(consumer, 60, 120_000);
       } finally {
-        await consumer.stop();
         if (pool !== fixture.db.pool) await pool.end();
       }
       // Why, if any was: the reasons recorded with the dead letters.
-      const dead = await fixture.db.pool.query<{
-        message_id: string;
-        attempts: number;
-        error_code: string;
-        error_message: string;
-      }>(
-        `SELECT message_id, attempts, error_code, error_message FROM "${fixture.db.schema}".consumer_dead_letters WHERE message_id = ANY($1)`,
-        [messages.map((m) => m.id)],
-      );
-      assert.deepEqual(dead.rows, [], 'no event dead-lettered for its group’s lock conflict');
+      const dead = await deadLetters(messages.map((m) => m.id));
+      assert.deepEqual(dead, [], 'no event dead-lettered for its group’s lock conflict');
       assert.equal(consumer.stats().deadLettered, 0);
       const rows = await effects(messages.map((m) => m.id));
       assert.equal(new Set(rows.map((r) => r.event_id)).size, 60);
