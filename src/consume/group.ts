@@ -27,6 +27,8 @@ export function createGroupCommit<T, R>(options: {
   signal: AbortSignal;
   run: (items: T[]) => Promise<Settled<R>[]>;
   contended: (error: unknown) => boolean;
+  /** Events an item holds (a run of messages), counted against the group's size; 1 if not given. */
+  weight?: (item: T) => number;
 }) {
   type Waiting = { item: T; resolve: (s: Settled<R>) => void; reject: (e: unknown) => void };
   let waiting: Waiting[] = [];
@@ -57,15 +59,22 @@ export function createGroupCommit<T, R>(options: {
         // Slots given at once share what is waiting, dealt out in turn (every `taking`-th), so
         // they run side by side and what they have finished at any moment is near a prefix of
         // the order things arrived in (a stop mid-group leaves few gaps below acknowledgements).
-        const share = Math.min(limit(), Math.ceil(waiting.length / taking));
+        const { weight } = options;
+        const total = weight ? waiting.reduce((sum, w) => sum + weight(w.item), 0) : waiting.length;
+        const share = Math.min(limit(), Math.ceil(total / taking));
         const stride = taking;
         taking--;
         const taken: Waiting[] = [];
         const rest: Waiting[] = [];
+        let held = 0;
         for (let i = 0; i < waiting.length; i++) {
           const w = waiting[i] as Waiting;
-          if (i % stride === 0 && taken.length < share) taken.push(w);
-          else rest.push(w);
+          const add = weight ? weight(w.item) : 1;
+          // An item heavier than the share alone is a group of its own.
+          if (i % stride === 0 && (held + add <= share || taken.length === 0)) {
+            taken.push(w);
+            held += add;
+          } else rest.push(w);
         }
         waiting = rest;
         if (taken.length === 0) return;

@@ -1,5 +1,14 @@
+import type { Context, Span } from '@opentelemetry/api';
 import { type MetricsRecorder, noMetrics } from '../observe/metrics.ts';
-import { failSpan, fromTraceparent, heraldTracer, messagingSystem, tracingApi, tracingOn } from '../observe/tracing.ts';
+import {
+  failSpan,
+  fromTraceparent,
+  heraldTracer,
+  messagingSystem,
+  type OtelApi,
+  tracingApi,
+  tracingOn,
+} from '../observe/tracing.ts';
 import type { IncomingMessage } from '../transports/transport.ts';
 import { errorOf, type GiveUp } from './dead-letter.ts';
 import { Released } from './released.ts';
@@ -31,66 +40,137 @@ export interface Observation {
  * span or its child.
  */
 export function observedHandling(handle: Handle, o: Observation): Handle {
-  const { metrics, group } = o;
-  const labels = { group };
-  // One labels object per outcome, made once: the recorder finds its series by the object.
-  const processed = Object.fromEntries(
-    Object.entries(outcomes).map(([outcome, name]) => [outcome, { group, outcome: name }]),
-  ) as Record<Outcome, { group: string; outcome: string }>;
-  const measured: Handle =
-    metrics === noMetrics
-      ? handle
-      : async (m, giveUp) => {
-          const started = performance.now();
-          const outcome = await handle(m, giveUp);
-          metrics.observe('consumerProcessDuration', labels, (performance.now() - started) / 1000);
-          metrics.add('consumerProcessed', processed[outcome], 1);
-          if (outcome === 'duplicate') metrics.add('inboxDuplicates', labels, 1);
-          return outcome;
-        };
+  const record = outcomeRecorder(o);
+  const measured: Handle = !record
+    ? handle
+    : async (m, giveUp) => {
+        const started = performance.now();
+        const outcome = await handle(m, giveUp);
+        record(outcome, started);
+        return outcome;
+      };
   const otel = tracingApi();
   if (!otel) return measured;
-  const tracer = heraldTracer(otel);
+  const spans = processSpans(otel, o);
   const traced: Handle = async (m, giveUp) => {
-    const created = fromTraceparent(otel, m.headers.ce_traceparent);
-    const child = o.processSpan === 'child' && created !== undefined;
-    const parent = child ? otel.trace.setSpanContext(otel.ROOT_CONTEXT, created) : otel.ROOT_CONTEXT;
-    const span = tracer.startSpan(
-      `process ${m.topic}`,
-      {
-        kind: otel.SpanKind.CONSUMER,
-        ...(created && !child ? { links: [{ context: created }] } : {}),
-        attributes: {
-          'messaging.system': messagingSystem(o.transport),
-          'messaging.operation.name': 'process',
-          'messaging.operation.type': 'process',
-          'messaging.destination.name': m.topic,
-          'messaging.destination.partition.id': String(m.partition),
-          'messaging.consumer.group.name': group,
-          ...(m.headers.ce_id ? { 'messaging.message.id': m.headers.ce_id } : {}),
-          ...(m.headers.ce_correlationid ? { 'messaging.message.conversation_id': m.headers.ce_correlationid } : {}),
-          ...(m.headers.ce_type ? { 'herald.event.type': m.headers.ce_type } : {}),
-        },
-      },
-      parent,
-    );
+    const { span, context } = spans.start(m);
     let failure: unknown;
     const noting: GiveUp = (message, error, attempts, event) => {
       failure = error;
       return giveUp(message, error, attempts, event);
     };
     try {
-      const outcome = await otel.context.with(otel.trace.setSpan(parent, span), () => measured(m, noting));
-      span.setAttribute('herald.outcome', outcomes[outcome]);
-      if (outcome === 'failed') failSpan(otel, span, errorOf(failure));
+      const outcome = await otel.context.with(context, () => measured(m, noting));
+      spans.end(span, outcome, failure);
       return outcome;
     } catch (error) {
-      if (!(error instanceof Released)) failSpan(otel, span, error);
+      spans.end(span, null, error);
       throw error;
-    } finally {
-      span.end();
     }
   };
   // No SDK registered: the span would be a no-op carrying no context (0.6 µs a delivery to make).
   return (m, giveUp) => (tracingOn(otel) ? traced(m, giveUp) : measured(m, giveUp));
+}
+
+/** A run's handling (offsets: 'database'): its messages' outcomes, each handled in `contexts[k]`. */
+type HandleRun = (ms: IncomingMessage[], giveUp: GiveUp, contexts: readonly unknown[]) => Promise<Outcome[]>;
+
+/**
+ * A run of one partition's messages handled together, observed as `observedHandling` observes
+ * one: per message its outcome, its duration (the run's, from its start), and its own `process`
+ * span, the context its handlers run in.
+ */
+export function observedRuns(
+  handleRun: HandleRun,
+  o: Observation,
+): (ms: IncomingMessage[], giveUp: GiveUp) => Promise<Outcome[]> {
+  const record = outcomeRecorder(o);
+  const measured: HandleRun = !record
+    ? handleRun
+    : async (ms, giveUp, contexts) => {
+        const started = performance.now();
+        const results = await handleRun(ms, giveUp, contexts);
+        for (const outcome of results) record(outcome, started);
+        return results;
+      };
+  const otel = tracingApi();
+  if (!otel) return (ms, giveUp) => measured(ms, giveUp, []);
+  const spans = processSpans(otel, o);
+  return async (ms, giveUp) => {
+    if (!tracingOn(otel)) return measured(ms, giveUp, []);
+    const started = ms.map((m) => spans.start(m));
+    const failures = new Map<IncomingMessage, unknown>();
+    const noting: GiveUp = (message, error, attempts, event) => {
+      failures.set(message, error);
+      return giveUp(message, error, attempts, event);
+    };
+    try {
+      const results = await measured(
+        ms,
+        noting,
+        started.map((s) => s.context),
+      );
+      for (const [k, { span }] of started.entries())
+        spans.end(span, results[k] as Outcome, failures.get(ms[k] as IncomingMessage));
+      return results;
+    } catch (error) {
+      for (const { span } of started) spans.end(span, null, error);
+      throw error;
+    }
+  };
+}
+
+/** Counts a message's outcome and its duration since `started`; null without metrics. */
+function outcomeRecorder({ metrics, group }: Observation): ((outcome: Outcome, started: number) => void) | null {
+  if (metrics === noMetrics) return null;
+  const labels = { group };
+  // One labels object per outcome, made once: the recorder finds its series by the object.
+  const processed = Object.fromEntries(
+    Object.entries(outcomes).map(([outcome, name]) => [outcome, { group, outcome: name }]),
+  ) as Record<Outcome, { group: string; outcome: string }>;
+  return (outcome, started) => {
+    metrics.observe('consumerProcessDuration', labels, (performance.now() - started) / 1000);
+    metrics.add('consumerProcessed', processed[outcome], 1);
+    if (outcome === 'duplicate') metrics.add('inboxDuplicates', labels, 1);
+  };
+}
+
+/** The `process` span of one message: started with its attributes and link, ended with its outcome. */
+function processSpans(otel: OtelApi, o: Observation) {
+  const tracer = heraldTracer(otel);
+  return {
+    start(m: IncomingMessage): { span: Span; context: Context } {
+      const created = fromTraceparent(otel, m.headers.ce_traceparent);
+      const child = o.processSpan === 'child' && created !== undefined;
+      const parent = child ? otel.trace.setSpanContext(otel.ROOT_CONTEXT, created) : otel.ROOT_CONTEXT;
+      const span = tracer.startSpan(
+        `process ${m.topic}`,
+        {
+          kind: otel.SpanKind.CONSUMER,
+          ...(created && !child ? { links: [{ context: created }] } : {}),
+          attributes: {
+            'messaging.system': messagingSystem(o.transport),
+            'messaging.operation.name': 'process',
+            'messaging.operation.type': 'process',
+            'messaging.destination.name': m.topic,
+            'messaging.destination.partition.id': String(m.partition),
+            'messaging.consumer.group.name': o.group,
+            ...(m.headers.ce_id ? { 'messaging.message.id': m.headers.ce_id } : {}),
+            ...(m.headers.ce_correlationid ? { 'messaging.message.conversation_id': m.headers.ce_correlationid } : {}),
+            ...(m.headers.ce_type ? { 'herald.event.type': m.headers.ce_type } : {}),
+          },
+        },
+        parent,
+      );
+      return { span, context: otel.trace.setSpan(parent, span) };
+    },
+    /** `outcome` null: the handling threw `failure` (a stop's release is not a failure). */
+    end(span: Span, outcome: Outcome | null, failure: unknown): void {
+      if (outcome !== null) {
+        span.setAttribute('herald.outcome', outcomes[outcome]);
+        if (outcome === 'failed') failSpan(otel, span, errorOf(failure));
+      } else if (!(failure instanceof Released)) failSpan(otel, span, failure);
+      span.end();
+    },
+  };
 }

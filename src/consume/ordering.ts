@@ -24,6 +24,39 @@ export function createKeyedRunner() {
   };
 }
 
+/**
+ * Like createKeyedRunner, one key's items one after another and keys side by side, but a key's
+ * items are handed to `run` together: those that came while the key's last run was under way (up
+ * to `max`) make its next run, and its first waits a turn for the rest of a fetched batch. With
+ * positions in the database a partition's messages must commit in order; a run lets several of
+ * them share a transaction instead of taking one each. `run` must not reject.
+ */
+export function createKeyedRuns<T>(options: { max: number; run: (items: T[]) => Promise<void> }) {
+  type Key = { waiting: T[]; done: Promise<void> };
+  const keys = new Map<string, Key>();
+  const drain = async (key: string, state: Key) => {
+    await new Promise((resolve) => setImmediate(resolve));
+    while (state.waiting.length > 0) await options.run(state.waiting.splice(0, options.max));
+    keys.delete(key);
+  };
+  return {
+    add(key: string, item: T): void {
+      const state = keys.get(key);
+      if (state) {
+        state.waiting.push(item);
+        return;
+      }
+      const fresh: Key = { waiting: [item], done: Promise.resolve() };
+      keys.set(key, fresh);
+      fresh.done = drain(key, fresh);
+    },
+    /** Resolves when every item added so far has been run. */
+    async idle(): Promise<void> {
+      while (keys.size > 0) await Promise.all([...keys.values()].map((k) => k.done));
+    },
+  };
+}
+
 /** At most `limit` holders at once; `acquire` resolves with the function that releases. */
 export function createSemaphore(limit: number) {
   let active = 0;

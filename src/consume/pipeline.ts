@@ -1,4 +1,5 @@
 import { HeraldError } from '../errors.ts';
+import { activeContext, inContext } from '../observe/tracing.ts';
 import type { Outbox } from '../outbox/outbox.ts';
 import { isLockConflict } from '../retry/classify.ts';
 import { retry } from '../retry/retry.ts';
@@ -132,6 +133,28 @@ export function createPipeline(
   }
   const handled = (): Outcome => 'handled';
 
+  /**
+   * An item's handlers in its trace context; a run's (offsets: 'database') one message after
+   * another, a failure thrown as the run's, with the message's place in it.
+   */
+  function runItem(native: unknown, tx: Queryable, item: Item, attempt: number, fresh: (h: NamedHandler) => boolean) {
+    if (!item.rest)
+      return item.active === undefined
+        ? runHandlers(native, tx, item, attempt, fresh)
+        : inContext(item.active, () => runHandlers(native, tx, item, attempt, fresh));
+    const run = [item, ...item.rest];
+    return (async (): Promise<Outcome> => {
+      for (const [k, each] of run.entries()) {
+        try {
+          await inContext(each.active, () => runHandlers(native, tx, each, attempt, everyHandler));
+        } catch (error) {
+          throw new RunFailed(k, error);
+        }
+      }
+      return 'handled';
+    })();
+  }
+
   const claim = createClaim(deps);
 
   /** The handlers and their claim in one transaction: a second delivery finds the claim and skips. */
@@ -154,12 +177,14 @@ export function createPipeline(
         run: createGroupTransaction({
           transaction,
           claim,
-          runHandlers,
+          runHandlers: runItem,
           signal,
           lockTimeoutMs: deps.groupCommit.lockTimeoutMs,
           pipeline: deps.groupCommit.pipeline,
         }),
         contended: isLockConflict,
+        // A run counts as its messages.
+        ...(deps.offsets === 'database' ? { weight: (item: Item) => 1 + (item.rest?.length ?? 0) } : {}),
       })
     : null;
 
@@ -276,7 +301,13 @@ export function createPipeline(
     }
     // A dead letter re-delivered is far behind its partition's position: the inbox guards it.
     const byPosition = deps.offsets === 'database' && from === 'broker';
-    const item: Item = { route, event: typed, message: m, byPosition };
+    // Its handlers may run in a group's transaction, started from another message's trace context:
+    // they are given the one this message came with (its process span).
+    return handleItem({ route, event: typed, message: m, byPosition, active: activeContext() }, giveUp);
+  }
+
+  /** An item in a group (with group commit), or alone if the group did not settle it. */
+  async function handleItem(item: Item, giveUp: GiveUp): Promise<Outcome> {
     let failedFirst: { error: unknown } | undefined;
     if (groups) {
       try {
@@ -294,6 +325,11 @@ export function createPipeline(
         logger.debug({ error: error.cause }, 'group commit failed; handling its events one by one');
       }
     }
+    return alone(item, giveUp, failedFirst);
+  }
+
+  /** One item in a transaction of its own, retried; given up through `giveUp`. */
+  async function alone(item: Item, giveUp: GiveUp, failedFirst?: { error: unknown }): Promise<Outcome> {
     let outcome: Outcome = 'failed';
     await withRetries(
       async (n) => {
@@ -301,7 +337,7 @@ export function createPipeline(
       },
       async (error, n) => {
         outcome = 'failed';
-        await giveUp(m, error, n, typed);
+        await giveUp(item.message, error, n, item.event);
       },
       failedFirst,
     );
@@ -309,10 +345,93 @@ export function createPipeline(
     return outcome;
   }
 
+  /** An ordinary message made an item of a run (decoded, routed, upcast); null for anything else. */
+  async function runnable(m: IncomingMessage, active: unknown): Promise<Item | null> {
+    try {
+      const event = decodeMessage(m);
+      const route = deps.routes.get(event.type);
+      if (!route || route.batch) return null;
+      const parsed = upcastAndParse(event, route.definition);
+      const typed = parsed instanceof Promise ? await parsed : parsed;
+      return { route, event: typed, message: m, byPosition: true, active };
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * A run of one partition's consecutive messages (offsets: 'database'): their handlers in one
+   * transaction of a group, one after another, the position moved past the last. In order, a
+   * message that is not ordinary (it does not decode, its type has no handler or a batch handler)
+   * goes as `handle` takes one, between the runs before and after it; a run whose handler threw
+   * goes as a run up to it, it alone (its try in the run counted), then the rest as a run; a
+   * position already inside the run (a second delivery) sends it message by message. Message k is
+   * handled in the trace context `contexts[k]`.
+   */
+  async function handleRun(ms: IncomingMessage[], giveUp: GiveUp, contexts: readonly unknown[]): Promise<Outcome[]> {
+    const outcomes: Outcome[] = [];
+    let run: Item[] = [];
+    for (const [k, m] of ms.entries()) {
+      const item = groups && ms.length > 1 ? await runnable(m, contexts[k]) : null;
+      if (item) {
+        run.push(item);
+        continue;
+      }
+      outcomes.push(...(await runItems(run, giveUp)));
+      run = [];
+      outcomes.push(await inContext(contexts[k], () => handle(m, giveUp)));
+    }
+    outcomes.push(...(await runItems(run, giveUp)));
+    return outcomes;
+  }
+
+  /** Items of one partition, in order, as a run in a group (see handleRun). */
+  async function runItems(items: Item[], giveUp: GiveUp): Promise<Outcome[]> {
+    if (items.length <= 1) return Promise.all(items.map((i) => inContext(i.active, () => handleItem(i, giveUp))));
+    let failed: RunFailed | null = null;
+    try {
+      const settled = await (groups as NonNullable<typeof groups>).add({ ...(items[0] as Item), rest: items.slice(1) });
+      if (settled.ok && settled.value === 'handled') {
+        count('handled', items.length);
+        return items.map(() => 'handled');
+      }
+      if (!settled.ok && settled.error instanceof Released) throw settled.error;
+      if (!settled.ok && settled.error instanceof RunFailed) failed = settled.error;
+    } catch (error) {
+      if (!(error instanceof GroupFailed)) throw error;
+      logger.debug({ error: error.cause }, 'group commit failed; handling its run message by message');
+    }
+    if (!failed) {
+      // A position inside the run, or the group failed as a whole: one message at a time.
+      const outcomes: Outcome[] = [];
+      for (const item of items) outcomes.push(await inContext(item.active, () => alone(item, giveUp)));
+      return outcomes;
+    }
+    // The messages before the one that threw ran well: a run again. The one that threw goes alone,
+    // its try in the run counted (a lock conflict is the group's doing: not counted), then the rest.
+    const { index, cause } = failed;
+    const thrower = items[index] as Item;
+    const first = isLockConflict(cause) ? undefined : { error: cause };
+    const before = await runItems(items.slice(0, index), giveUp);
+    const own = await inContext(thrower.active, () => alone(thrower, giveUp, first));
+    return [...before, own, ...(await runItems(items.slice(index + 1), giveUp))];
+  }
+
   return {
     handle,
+    handleRun,
     withRetries,
     /** Sends every waiting batch now (at stop). */
     flushBatches: () => Promise.all([...batchers.values()].map((b) => b.flush())),
   };
+}
+
+/** A run's handler threw: the message at `index` of the run, with its error as the cause. */
+class RunFailed extends Error {
+  readonly index: number;
+  constructor(index: number, cause: unknown) {
+    super(`handler failed at message ${index} of a run`, { cause });
+    this.name = 'RunFailed';
+    this.index = index;
+  }
 }

@@ -15,9 +15,9 @@ import { createDeadLetterer } from './dead-letter.ts';
 import { consumerReadiness } from './health.ts';
 import { rebuildFromHistory } from './history.ts';
 import { consumeLoop } from './loop.ts';
-import { observedHandling } from './observed.ts';
+import { observedHandling, observedRuns } from './observed.ts';
 import type { ConsumerSettings } from './options.ts';
-import { createAckTracker, createKeyedRunner } from './ordering.ts';
+import { createAckTracker, createKeyedRunner, createKeyedRuns } from './ordering.ts';
 import { createPipeline } from './pipeline.ts';
 import { startRedelivery } from './redeliver.ts';
 import { Released } from './released.ts';
@@ -128,28 +128,47 @@ export async function startConsumer(deps: {
   });
   const giveUp = createDeadLetterer({ ...context, transport, topic: settings.deadLetterTopic });
   await loadTracing();
-  const handle = observedHandling(pipeline.handle, {
+  const observation = {
     metrics: settings.metrics,
     group,
     transport: transport.name,
     processSpan: settings.processSpan,
-  });
+  };
+  const handle = observedHandling(pipeline.handle, observation);
   cleanups.push(settings.metrics.watch(schema, readGauges(pool, schema)));
+  const settle = async (work: Promise<unknown>, done: () => void) => {
+    try {
+      await work;
+      done();
+    } catch (error) {
+      if (!(error instanceof Released))
+        logger.error({ error }, 'unexpected consumer error; message left for redelivery');
+    }
+  };
+  // Positions in the database: a partition is handled in order, its messages in runs, each run
+  // committed after the one before (several messages to a transaction under load).
+  const handleRun = observedRuns(pipeline.handleRun, observation);
+  const runs = createKeyedRuns<{ delivery: Delivery; done: () => void }>({
+    max: settings.groupCommit === false ? 1 : settings.groupCommit.maxEvents,
+    run: (entries) =>
+      settle(
+        handleRun(
+          entries.map((e) => e.delivery),
+          giveUp,
+        ),
+        () => {
+          for (const e of entries) e.done();
+        },
+      ),
+  });
   const dispatch = (delivery: Delivery) => {
     const done = acks.track(delivery);
-    // Positions in the database: a partition is handled in order, one message after another.
-    const byPartition = settings.offsets === 'database' || delivery.key === null;
-    const key = byPartition ? `${delivery.topic}/${delivery.partition}` : (delivery.key as string);
-    void runner.run(key, async () => {
-      try {
-        await handle(delivery, giveUp);
-        done();
-      } catch (error) {
-        if (!(error instanceof Released))
-          logger.error({ error }, 'unexpected consumer error; message left for redelivery');
-      }
-    });
+    if (settings.offsets === 'database') return runs.add(`${delivery.topic}/${delivery.partition}`, { delivery, done });
+    // A message without a key: in its partition's order.
+    const key = delivery.key === null ? `${delivery.topic}/${delivery.partition}` : delivery.key;
+    void runner.run(key, () => settle(handle(delivery, giveUp), done));
   };
+  const idle = () => Promise.all([runner.idle(), runs.idle()]);
 
   cleanups.push(
     startRedelivery({
@@ -186,7 +205,7 @@ export async function startConsumer(deps: {
       waitForRoom: () => acks.waitForRoom(),
       idle: async () => {
         await pipeline.flushBatches();
-        await runner.idle();
+        await idle();
       },
       signal: stopper.signal,
       logger,
@@ -211,7 +230,7 @@ export async function startConsumer(deps: {
         subscription = null;
         if (stopper.signal.aborted) {
           await pipeline.flushBatches().catch(() => {});
-          await runner.idle();
+          await idle();
         }
         await acks.flush();
       },
@@ -248,7 +267,7 @@ export async function startConsumer(deps: {
       acks.release();
       for (const c of cleanups) c();
       await loop;
-      await runner.idle();
+      await idle();
       await acks.flush();
       if (owned) await pool.end?.().catch(() => {});
     },

@@ -93,3 +93,13 @@ export function failSpan(otel: OtelApi, span: Otel.Span, error: unknown): void {
   const message = error instanceof Error ? error.message : String((error as { message?: unknown })?.message ?? error);
   span.setStatus({ code: otel.SpanStatusCode.ERROR, message: redact(message) as string });
 }
+
+/** Runs `fn` in a trace context taken earlier (a message's `process` span); as it is without one. */
+export function inContext<T>(context: unknown, fn: () => T): T {
+  return context === undefined || !api ? fn() : api.context.with(context as Otel.Context, fn);
+}
+
+/** The active trace context while an SDK is registered, to run code in later (`inContext`). */
+export function activeContext(): unknown {
+  return api && tracingOn(api) ? api.context.active() : undefined;
+}

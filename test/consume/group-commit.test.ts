@@ -1,15 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pg from 'pg';
-import {
-  type Consumer,
-  type ConsumerOptions,
-  createConsumer,
-  isHeraldError,
-  NonRetriableError,
-} from '../../src/index.ts';
+import { type ConsumerOptions, createConsumer, isHeraldError, NonRetriableError } from '../../src/index.ts';
 import { consumerFixture, eventMessage } from '../support/consumer.ts';
 import { databaseUrl, uniqueName } from '../support/env.ts';
+import { groupCommitHelpers } from '../support/group-commit.ts';
 import { createTopic } from '../support/kafka.ts';
 import { stepEvent } from '../support/kill-at-ack.ts';
 import { waitFor } from '../support/relay-process.ts';
@@ -20,18 +15,7 @@ describe('consumers: group commit', () => {
   const fixture = consumerFixture();
   const { transport } = fixture;
 
-  /** Writes one effect row: which handler, in which transaction. */
-  const record = async (
-    tx: { query: (sql: string, params: unknown[]) => Promise<unknown> },
-    event: { id: string; payload: { key: string; seq: number } },
-    handler = 'main',
-  ) => {
-    await tx.query(
-      `INSERT INTO ${fixture.effects} (event_id, key, seq, payload)
-       VALUES ($1, $2, $3, jsonb_build_object('handler', $4::text, 'txid', txid_current()))`,
-      [event.id, event.payload.key, event.payload.seq, handler],
-    );
-  };
+  const { record, effects, settle, deadLetters } = groupCommitHelpers(fixture);
   /** A new group's consumer with one transaction at a time. */
   const oneAtATime = (options: Partial<ConsumerOptions>) =>
     createConsumer({
@@ -42,33 +26,6 @@ describe('consumers: group commit', () => {
       concurrency: 1,
       ...options,
     });
-  const effects = async (ids: string[]) =>
-    (
-      await fixture.db.pool.query<{ event_id: string; handler: string; txid: string; n: string }>(
-        `SELECT event_id, payload->>'handler' AS handler, payload->>'txid' AS txid, n FROM ${fixture.effects}
-         WHERE event_id = ANY($1) ORDER BY n`,
-        [ids],
-      )
-    ).rows;
-
-  /** Starts the consumer, waits until `n` messages are handled or dead-lettered, and stops it. */
-  const settle = async (consumer: Pick<Consumer, 'start' | 'stop' | 'stats'>, n: number, timeoutMs = 60_000) => {
-    await consumer.start();
-    try {
-      await waitFor('every event', () => consumer.stats().handled + consumer.stats().deadLettered === n, timeoutMs);
-    } finally {
-      await consumer.stop();
-    }
-  };
-  /** The dead letters recorded for these messages, with their reasons. */
-  const deadLetters = async (ids: string[]) =>
-    (
-      await fixture.db.pool.query<{ message_id: string; attempts: number; error_code: string; error_message: string }>(
-        `SELECT message_id, attempts, error_code, error_message FROM "${fixture.db.schema}".consumer_dead_letters
-         WHERE message_id = ANY($1)`,
-        [ids],
-      )
-    ).rows;
 
   it('commits a group once around a handler that throws: the thrower alone is retried, then dead-lettered', async () => {
     const topic = await createTopic(1);

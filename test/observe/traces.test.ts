@@ -8,6 +8,7 @@ import {
   type ReadableSpan,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
+import type pg from 'pg';
 import { z } from 'zod';
 import {
   createConsumer,
@@ -18,9 +19,11 @@ import {
   NonRetriableError,
   silentLogger,
   type Transport,
+  uuidv7,
 } from '../../src/index.ts';
 import { kafka } from '../../src/transports/kafka/index.ts';
 import { postgres } from '../../src/transports/postgres/index.ts';
+import { eventMessage } from '../support/consumer.ts';
 import { brokers, freshSchema, inTransaction, type TestSchema, uniqueName } from '../support/env.ts';
 import { createTopic } from '../support/kafka.ts';
 import { waitFor } from '../support/relay-process.ts';
@@ -185,6 +188,61 @@ describe('traces: outbox.add -> relay -> handler, linked', () => {
       await transport.close();
     }
   });
+
+  for (const offsets of ['broker', 'database'] as const) {
+    it(`each message of a group has its own process span, active in its handler (Kafka, offsets: '${offsets}')`, async () => {
+      const topic = await createTopic(1);
+      const Step = defineEvent({
+        type: 'step.taken',
+        version: 1,
+        destination: topic,
+        schema: z.object({ n: z.number() }),
+        key: (p) => `k${p.n % 3}`,
+      });
+      const transport = kafka({ brokers });
+      const ids = Array.from({ length: 40 }, () => uuidv7());
+      const given = (k: number) => `00-${'1'.repeat(24)}${String(k).padStart(8, '0')}-${'2'.repeat(16)}-01`;
+      await transport.publish(
+        ids.map((id, k) => ({
+          ...eventMessage(topic, Step.type, { n: k }, { id, key: `k${k % 3}`, traceparent: given(k) }),
+        })),
+      );
+      const group = uniqueName('g');
+      // One transaction at a time: the keys' messages wait for it, and groups form.
+      const consumer = createConsumer({
+        transport,
+        group,
+        db: db.pool,
+        schema: db.schema,
+        logger: silentLogger,
+        offsets,
+        concurrency: 1,
+      });
+      const inHandler = new Map<string, string | undefined>();
+      const txids = new Set<string>();
+      consumer.on(Step, async (event, { tx }) => {
+        inHandler.set(event.id, trace.getActiveSpan()?.spanContext().spanId);
+        const { rows } = await (tx as pg.PoolClient).query('SELECT txid_current()::text AS txid');
+        txids.add(rows[0].txid);
+      });
+      await consumer.start();
+      try {
+        await waitFor('every message', () => consumer.stats().handled === ids.length);
+      } finally {
+        await consumer.stop();
+        await transport.close();
+      }
+      assert.ok(txids.size < ids.length, `${ids.length} messages in ${txids.size} transactions`);
+      const spans = exporter.getFinishedSpans().filter((s) => s.name === `process ${topic}`);
+      for (const [k, id] of ids.entries()) {
+        const own = spans.find((s) => s.attributes['messaging.message.id'] === id);
+        assert.ok(own, `a process span for message ${k}`);
+        assert.equal(own.attributes['herald.outcome'], 'handled');
+        assert.equal(own.links[0]?.context.traceId, given(k).slice(3, 35), 'linked to its own creation');
+        assert.equal(inHandler.get(id), own.spanContext().spanId, `message ${k}'s handler runs in its own span`);
+      }
+    });
+  }
 
   it('a traceparent given by the caller is the create span parent; no span active, no trace ids in logs', async () => {
     const Noted = defineEvent({ type: 'noted', version: 1, schema: z.object({}), key: () => 'k' });

@@ -1,51 +1,57 @@
 import { type Queryable, runQuery } from '../db.ts';
 import { quoteIdent } from '../identifiers.ts';
 
-/** A message's place: its partition and offset. */
-export interface Position {
-  topic: string;
-  partition: number;
-  offset: string;
-}
-
 export const positionKey = (p: { topic: string; partition: number }) => `${p.topic}\u0000${p.partition}`;
 
 /**
- * Moves the group's stored position of each message's partition past it, inside the handler's
- * transaction, and returns the partitions where it moved (`positionKey`): a message below the
- * stored position was handled before and is left out. The row stays locked until the
- * transaction ends, so another member handling the same message waits and then finds it handled.
- * One message per partition per call.
+ * A run of consecutive messages of one partition, `first` to `last` (one message: both its offset),
+ * claimed together: the position moves past `last` only if it had not passed `first`.
+ */
+export interface PositionRun {
+  topic: string;
+  partition: number;
+  first: string;
+  last: string;
+}
+
+/**
+ * Moves the group's stored position of each run's partition past its last message, inside the
+ * handlers' transaction, and returns the partitions where it moved (`positionKey`). A position
+ * already past the run's first message (handled before, all or part of it: a second delivery)
+ * stays, and the run is left out. The row stays locked until the transaction ends, so another
+ * member handling the same messages waits and then finds them handled. One run per partition per
+ * call.
  */
 export async function claimPositions(
   tx: Queryable,
   schema: string,
   group: string,
-  positions: readonly Position[],
+  runs: readonly PositionRun[],
   prepared: boolean,
 ): Promise<Set<string>> {
   const result = await runQuery<{ topic: string; partition: number }>(
     tx,
     prepared ? `herald_offsets_claim_${schema}` : undefined,
     `INSERT INTO ${quoteIdent(schema)}.consumer_offsets AS o (consumer_group, topic, partition, next_offset)
-SELECT $1, t, p, n + 1 FROM unnest($2::text[], $3::int[], $4::bigint[]) AS m(t, p, n)
+SELECT $1, t, p, l + 1 FROM unnest($2::text[], $3::int[], $5::bigint[]) AS m(t, p, l)
 ON CONFLICT (consumer_group, topic, partition)
-DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now() WHERE o.next_offset < EXCLUDED.next_offset
+DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()
+WHERE o.next_offset <= (SELECT f FROM unnest($2::text[], $3::int[], $4::bigint[]) AS r(t, p, f) WHERE r.t = o.topic AND r.p = o.partition)
 RETURNING topic, partition`,
-    [group, positions.map((p) => p.topic), positions.map((p) => p.partition), positions.map((p) => p.offset)],
+    [group, runs.map((r) => r.topic), runs.map((r) => r.partition), runs.map((r) => r.first), runs.map((r) => r.last)],
   );
   return new Set(result.rows.map((r) => positionKey(r)));
 }
 
 /**
- * Takes a claim back inside the same transaction (the handler failed in a group and its
- * savepoint rolled back): the partition's messages before it are all done, it is not.
+ * Takes a claim back inside the same transaction (the run's handlers failed in a group and its
+ * savepoint rolled back): the partition's messages before the run are all done, the run is not.
  */
-export async function unclaimPosition(tx: Queryable, schema: string, group: string, p: Position): Promise<void> {
+export async function unclaimPosition(tx: Queryable, schema: string, group: string, run: PositionRun): Promise<void> {
   await tx.query(
     `UPDATE ${quoteIdent(schema)}.consumer_offsets SET next_offset = $4
-WHERE consumer_group = $1 AND topic = $2 AND partition = $3 AND next_offset = $4::bigint + 1`,
-    [group, p.topic, p.partition, p.offset],
+WHERE consumer_group = $1 AND topic = $2 AND partition = $3 AND next_offset = $5::bigint + 1`,
+    [group, run.topic, run.partition, run.first, run.last],
   );
 }
 
