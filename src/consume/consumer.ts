@@ -90,10 +90,12 @@ export interface ConsumerOptions<D = DatabaseOption> {
   /**
    * `database`: each partition's position is kept in the handler's transaction (table
    * `consumer_offsets`) instead of inbox rows, so a second delivery is skipped by its offset. One
-   * partition is then handled in order, one message at a time (keys of a partition no longer run
-   * side by side). Broker offsets are still committed after. Once in effect per message, not per
-   * event: an event published twice (a relay's failover sends the batches in flight again) is two
-   * messages, and its handler runs twice. Default `broker` (the inbox, by event id).
+   * partition is then handled in order (keys of a partition no longer run side by side): with group
+   * commit, the messages that came while its last run was under way run one after another in one
+   * transaction (up to `groupCommit.maxEvents`). Broker offsets are still committed after. Once
+   * in effect per message, not per event: an event published twice (a relay's failover sends the
+   * batches in flight again) is two messages, and its handler runs twice. Default `broker` (the
+   * inbox, by event id).
    */
   offsets?: 'broker' | 'database';
   /** Named prepared statements for the inbox; turn off behind transaction-mode poolers. Default true. */

@@ -33,6 +33,7 @@ describe('consumers: a crash between the handler commit and the offset commit', 
     ['broker', false],
     ['database', false],
     ['broker', true],
+    ['database', true],
   ] as const) {
     it(`loses nothing and applies nothing twice after SIGKILL and restart (offsets: ${offsets}${pipeline ? ', group commit with pipeline' : ''})`, async () => {
       await fixture.db.pool.query(`TRUNCATE ${fixture.effects}`);
