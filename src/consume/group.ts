@@ -16,7 +16,8 @@ export type Settled<R> = { ok: true; value: R } | { ok: false; error: unknown };
  * would not (two groups taking hot rows in the order their events came). So the size adapts: a
  * group in which `contended` says an item, or the whole, failed on a lock conflict halves the
  * largest group, down to one event; it grows back by one for as many clean groups as it is large,
- * up to `maxEvents` (TCP's congestion window, for locks).
+ * up to `maxEvents` (TCP's congestion window, for locks). Sizes count `weight`: an item heavier
+ * than the size (a run of one partition's messages) is a group of its own, never split.
  */
 export function createGroupCommit<T, R>(options: {
   maxEvents: number;

@@ -363,7 +363,8 @@ export function createPipeline(
    * A run of one partition's consecutive messages (offsets: 'database'): their handlers in one
    * transaction of a group, one after another, the position moved past the last. In order, a
    * message that is not ordinary (it does not decode, its type has no handler or a batch handler)
-   * goes as `handle` takes one, between the runs before and after it; a run whose handler threw
+   * goes as `handle` takes one, between the runs before and after it; an offset not above the one
+   * before (a copy fetched again) starts a new run; a run whose handler threw
    * goes as a run up to it, it alone (its try in the run counted), then the rest as a run; a
    * position already inside the run (a second delivery) sends it message by message. Message k is
    * handled in the trace context `contexts[k]`.
@@ -374,6 +375,13 @@ export function createPipeline(
     for (const [k, m] of ms.entries()) {
       const item = groups && ms.length > 1 ? await runnable(m, contexts[k]) : null;
       if (item) {
+        // Offsets go up within a run: a partition fetched again (a rebalance, a new subscription)
+        // brings copies of earlier ones after later ones, and those start a run of their own.
+        const last = run.at(-1);
+        if (last && BigInt(m.offset) <= BigInt(last.message.offset)) {
+          outcomes.push(...(await runItems(run, giveUp)));
+          run = [];
+        }
         run.push(item);
         continue;
       }

@@ -2,6 +2,7 @@ import { isHeraldError } from '../errors.ts';
 import type { Readiness } from '../observe/http.ts';
 import { loadTracing } from '../observe/tracing.ts';
 import type { Outbox } from '../outbox/outbox.ts';
+import { backoffDelay, sleep } from '../retry/backoff.ts';
 import { retry } from '../retry/retry.ts';
 import { readGauges } from '../status/readings.ts';
 import { accessError } from '../store/access-error.ts';
@@ -136,17 +137,21 @@ export async function startConsumer(deps: {
   };
   const handle = observedHandling(pipeline.handle, observation);
   cleanups.push(settings.metrics.watch(schema, readGauges(pool, schema)));
-  const settle = async (work: Promise<unknown>, done: () => void) => {
+  /** Whether the work finished (then `done`), or the consumer is stopping: false holds it. */
+  const settle = async (work: Promise<unknown>, done: () => void): Promise<boolean> => {
     try {
       await work;
       done();
+      return true;
     } catch (error) {
       if (!(error instanceof Released))
         logger.error({ error }, 'unexpected consumer error; message left for redelivery');
+      return stopper.signal.aborted;
     }
   };
   // Positions in the database: a partition is handled in order, its messages in runs, each run
-  // committed after the one before (several messages to a transaction under load).
+  // committed after the one before (several messages to a transaction under load). A run that did
+  // not finish holds its partition: the next run's position would pass what it left.
   const handleRun = observedRuns(pipeline.handleRun, observation);
   const runs = createKeyedRuns<{ delivery: Delivery; done: () => void }>({
     max: settings.groupCommit === false ? 1 : settings.groupCommit.maxEvents,
@@ -160,13 +165,22 @@ export async function startConsumer(deps: {
           for (const e of entries) e.done();
         },
       ),
+    hold: (failures) => {
+      logger.warn(
+        { group, failures },
+        'a partition is held: a message could not be handled or given up on; trying again',
+      );
+      return sleep(backoffDelay(failures, settings.retry), stopper.signal);
+    },
   });
   const dispatch = (delivery: Delivery) => {
     const done = acks.track(delivery);
     if (settings.offsets === 'database') return runs.add(`${delivery.topic}/${delivery.partition}`, { delivery, done });
     // A message without a key: in its partition's order.
     const key = delivery.key === null ? `${delivery.topic}/${delivery.partition}` : delivery.key;
-    void runner.run(key, () => settle(handle(delivery, giveUp), done));
+    void runner.run(key, async () => {
+      await settle(handle(delivery, giveUp), done);
+    });
   };
   const idle = () => Promise.all([runner.idle(), runs.idle()]);
 

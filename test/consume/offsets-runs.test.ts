@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type ConsumerOptions, createConsumer } from '../../src/index.ts';
+import type { Delivery, Subscription, Transport } from '../../src/transports/transport.ts';
 import { consumerFixture, eventMessage } from '../support/consumer.ts';
 import { uniqueName } from '../support/env.ts';
 import { groupCommitHelpers } from '../support/group-commit.ts';
 import { createTopic } from '../support/kafka.ts';
 import { stepEvent } from '../support/kill-at-ack.ts';
+import { waitFor } from '../support/relay-process.ts';
 
 describe("consumers: offsets: 'database', a partition's messages in runs", () => {
   const fixture = consumerFixture();
@@ -138,5 +140,92 @@ describe("consumers: offsets: 'database', a partition's messages in runs", () =>
     );
     assert.equal(consumer.stats().duplicates, 25);
     assert.equal(await position(group, topic), 50);
+  });
+
+  it('copies of earlier offsets fetched after later ones (a partition read again) are skipped, not run in the same run', async () => {
+    const { topic, Def, ids } = await published(30);
+    // The first 10 deliveries come twice, as after a rebalance that reads from the committed offset.
+    const again: Transport = {
+      ...transport,
+      async subscribe(options) {
+        const inner = (await transport.subscribe?.(options)) as Subscription;
+        return {
+          close: () => inner.close(),
+          lag: () => inner.lag(),
+          async *[Symbol.asyncIterator]() {
+            const seen: Delivery[] = [];
+            for await (const d of inner) {
+              yield d;
+              if (seen.length < 10 && seen.push(d) === 10) yield* seen;
+            }
+          },
+        };
+      },
+    };
+    const group = uniqueName('g');
+    const consumer = positioned(group, { transport: again });
+    consumer.on(Def, (event, { tx }) => record(tx as never, event));
+    await consumer.start();
+    try {
+      await waitFor('every delivery', () => consumer.stats().handled + consumer.stats().duplicates === 40, 30_000);
+    } finally {
+      await consumer.stop();
+    }
+    const rows = await effects(ids);
+    assert.equal(rows.length, 30, 'one effect per message, none for the copies');
+    inPartitionOrder(rows);
+    assert.equal(consumer.stats().duplicates, 10);
+    assert.equal(await position(group, topic), 30);
+  });
+
+  it('a dead letter that cannot be recorded holds its partition: the messages after it wait, and nothing is lost', async () => {
+    const { topic, Def, ids } = await published(100);
+    const poison = ids[50] as string;
+    const s = `"${fixture.db.schema}"`;
+    await fixture.db.pool.query(`CREATE TABLE ${s}.refusing (refuse boolean);
+      INSERT INTO ${s}.refusing VALUES (true);
+      CREATE FUNCTION ${s}.refuse_dead_letters() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF EXISTS (SELECT 1 FROM ${s}.refusing) THEN RAISE EXCEPTION 'dead letters refused by the test'; END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER refuse BEFORE INSERT ON ${s}.consumer_dead_letters FOR EACH ROW EXECUTE FUNCTION ${s}.refuse_dead_letters();`);
+    try {
+      const group = uniqueName('g');
+      const consumer = positioned(group, { retry: { attempts: 1, initialMs: 10, maxMs: 50 } });
+      let poisonCalls = 0;
+      consumer.on(Def, async (event, { tx }) => {
+        await record(tx as never, event);
+        if (event.id === poison) {
+          poisonCalls++;
+          throw new Error('poison');
+        }
+      });
+      await consumer.start();
+      try {
+        await waitFor(
+          'the poison message tried again after its dead letter was refused',
+          () => poisonCalls >= 3,
+          30_000,
+        );
+        const held = await effects(ids);
+        assert.ok(
+          held.every((r) => r.seq < 50),
+          `nothing after the poison message ran while its dead letter could not be recorded (${held.length} effects)`,
+        );
+        await fixture.db.pool.query(`DELETE FROM ${s}.refusing`);
+        await waitFor('every message', () => consumer.stats().handled + consumer.stats().deadLettered === 100, 30_000);
+      } finally {
+        await consumer.stop();
+      }
+      const rows = await effects(ids);
+      assert.equal(rows.length, 99, 'every message but the poison one');
+      assert.equal(new Set(rows.map((r) => r.event_id)).size, 99, 'no effect twice');
+      inPartitionOrder(rows);
+      assert.equal((await deadLetters([poison])).length, 1);
+      assert.equal(await position(group, topic), 100);
+    } finally {
+      await fixture.db.pool.query(`DROP TRIGGER refuse ON ${s}.consumer_dead_letters; DROP TABLE ${s}.refusing`);
+    }
   });
 });
