@@ -5,6 +5,7 @@ import { isLockConflict } from '../retry/classify.ts';
 import { retry } from '../retry/retry.ts';
 import { throwIfAborted } from '../store/aborted.ts';
 import type { Queryable } from '../store/db.ts';
+import { readPosition } from '../store/sql/consumer-offsets.ts';
 import { claimInbox } from '../store/sql/inbox.ts';
 import { inTransactionScope } from '../store/transaction.ts';
 import type { IncomingMessage } from '../transports/transport.ts';
@@ -366,8 +367,8 @@ export function createPipeline(
    * goes as `handle` takes one, between the runs before and after it; an offset not above the one
    * before (a copy fetched again) starts a new run; a run whose handler threw
    * goes as a run up to it, it alone (its try in the run counted), then the rest as a run; a
-   * position already inside the run (a second delivery) sends it message by message. Message k is
-   * handled in the trace context `contexts[k]`.
+   * position already inside the run (a second delivery) skips what is below it and runs the rest.
+   * Message k is handled in the trace context `contexts[k]`.
    */
   async function handleRun(ms: IncomingMessage[], giveUp: GiveUp, contexts: readonly unknown[]): Promise<Outcome[]> {
     const outcomes: Outcome[] = [];
@@ -397,20 +398,36 @@ export function createPipeline(
   async function runItems(items: Item[], giveUp: GiveUp): Promise<Outcome[]> {
     if (items.length <= 1) return Promise.all(items.map((i) => inContext(i.active, () => handleItem(i, giveUp))));
     let failed: RunFailed | null = null;
+    let passed = false;
     try {
       const settled = await (groups as NonNullable<typeof groups>).add({ ...(items[0] as Item), rest: items.slice(1) });
       if (settled.ok && settled.value === 'handled') {
         count('handled', items.length);
         return items.map(() => 'handled');
       }
+      passed = settled.ok;
       if (!settled.ok && settled.error instanceof Released) throw settled.error;
       if (!settled.ok && settled.error instanceof RunFailed) failed = settled.error;
     } catch (error) {
       if (!(error instanceof GroupFailed)) throw error;
       logger.debug({ error: error.cause }, 'group commit failed; handling its run message by message');
     }
+    if (passed) {
+      // The stored position had passed the run's first message (a second delivery): what is
+      // below it was handled, and committed; the rest goes on as a run.
+      const stored = await readPosition(deps.pool, schema, group, (items[0] as Item).message);
+      const from = items.findIndex((i) => stored === null || BigInt(i.message.offset) >= stored);
+      const below = from === -1 ? items.length : from;
+      if (below > 0) {
+        count('duplicate', below);
+        return [
+          ...items.slice(0, below).map((): Outcome => 'duplicate'),
+          ...(await runItems(items.slice(below), giveUp)),
+        ];
+      }
+    }
     if (!failed) {
-      // A position inside the run, or the group failed as a whole: one message at a time.
+      // The group failed as a whole (or a position moved under the run): one message at a time.
       const outcomes: Outcome[] = [];
       for (const item of items) outcomes.push(await inContext(item.active, () => alone(item, giveUp)));
       return outcomes;

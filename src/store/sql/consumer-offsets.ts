@@ -55,17 +55,17 @@ WHERE consumer_group = $1 AND topic = $2 AND partition = $3 AND next_offset = $5
   );
 }
 
-/** The group's stored positions (next offset to handle) per partition of these topics. */
-export async function readPositions(
+/** The group's stored position (next offset to handle) in one partition; null when it has none. */
+export async function readPosition(
   db: Queryable,
   schema: string,
   group: string,
-  topics: readonly string[],
-): Promise<{ topic: string; partition: number; nextOffset: string }[]> {
-  const { rows } = await db.query<{ topic: string; partition: number; next_offset: string }>(
-    `SELECT topic, partition, next_offset::text FROM ${quoteIdent(schema)}.consumer_offsets
-WHERE consumer_group = $1 AND topic = ANY($2) ORDER BY topic, partition`,
-    [group, topics],
+  p: { topic: string; partition: number },
+): Promise<bigint | null> {
+  const { rows } = await db.query<{ next_offset: string }>(
+    `SELECT next_offset::text FROM ${quoteIdent(schema)}.consumer_offsets
+WHERE consumer_group = $1 AND topic = $2 AND partition = $3`,
+    [group, p.topic, p.partition],
   );
-  return rows.map((r) => ({ topic: r.topic, partition: r.partition, nextOffset: r.next_offset }));
+  return rows[0] ? BigInt(rows[0].next_offset) : null;
 }
