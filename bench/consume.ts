@@ -16,7 +16,7 @@ import { createTopic, deleteTopics, uniqueName } from './topic.ts';
  * transaction's statements sent together on a pipelining pool; floor-inbox: floor-pipeline with
  * the inbox rows that make the effects once (the floor of herald-pipeline); herald-offsets:
  * consumer.on with `offsets: 'database'` (the position stored in the handler's transaction, no
- * inbox rows; each partition handled in order, one message after another).
+ * inbox rows; each partition handled in order, its messages in runs that share a transaction).
  */
 export type ConsumeSystem =
   | 'herald'
@@ -366,6 +366,6 @@ function report(results: ConsumeResult[]): string {
   add('distinct effects', (r) => r.distinctEffects);
   add('duplicates skipped', (r) => r.duplicatesSkipped);
   add('dead-lettered', (r) => r.deadLettered);
-  const notes = `herald: consumer.on with group commit (default, up to 64 events a transaction); herald-pipeline: the same, groupCommit.pipeline on a pipelining pool; herald-single: groupCommit false; herald-offsets: offsets 'database' (no inbox; each partition in order). One topic, ${results[0]?.partitions ?? '-'} partitions, ${distinctKeys} keys, a consumer group and a schema per system; Herald's concurrency ${results.find((r) => r.system !== 'baseline')?.concurrency ?? '-'}; herald-batch: up to ${batchSize} events per handler call (${batchWaitMs} ms wait); floor: the handler's statement per event alone (no broker, no inbox), in transactions of ${groupMax}, at the same concurrency; floor-pipeline: the same, each transaction's statements sent together on a pipelining pool; floor-inbox: floor-pipeline with each transaction's inbox rows claimed first, by Herald's statement.`;
+  const notes = `herald: consumer.on with group commit (default, up to 64 events a transaction); herald-pipeline: the same, groupCommit.pipeline on a pipelining pool; herald-single: groupCommit false; herald-offsets: offsets 'database' (no inbox; each partition in order, its messages in runs of up to 64 a transaction). One topic, ${results[0]?.partitions ?? '-'} partitions, ${distinctKeys} keys, a consumer group and a schema per system; Herald's concurrency ${results.find((r) => r.system !== 'baseline')?.concurrency ?? '-'}; herald-batch: up to ${batchSize} events per handler call (${batchWaitMs} ms wait); floor: the handler's statement per event alone (no broker, no inbox), in transactions of ${groupMax}, at the same concurrency; floor-pipeline: the same, each transaction's statements sent together on a pipelining pool; floor-inbox: floor-pipeline with each transaction's inbox rows claimed first, by Herald's statement.`;
   return `${table(rows)}\n\n${notes}`;
 }
