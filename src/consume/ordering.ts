@@ -29,14 +29,14 @@ export function createKeyedRunner() {
  * items are handed to `run` together: those that came while the key's last run was under way (up
  * to `max`) make its next run, and its first waits a turn for the rest of a fetched batch. With
  * positions in the database a partition's messages must commit in order; a run lets several of
- * them share a transaction instead of taking one each. `run` resolves false when its items did
- * not all finish (a dead letter that could not be recorded): they are held, and run again first
+ * them share a transaction instead of taking one each. `run` resolves with the items that did not
+ * finish (from a dead letter that could not be recorded on): they are held, and run again first
  * after `hold` (a backoff), since a later item's position would pass them. `run` must not reject.
  */
 export function createKeyedRuns<T>(options: {
   max: number;
-  run: (items: T[]) => Promise<boolean>;
-  hold: (failures: number) => Promise<void>;
+  run: (items: T[]) => Promise<T[]>;
+  hold: (key: string, failures: number) => Promise<void>;
 }) {
   type Key = { waiting: T[]; done: Promise<void> };
   const keys = new Map<string, Key>();
@@ -44,13 +44,13 @@ export function createKeyedRuns<T>(options: {
     await new Promise((resolve) => setImmediate(resolve));
     let failures = 0;
     while (state.waiting.length > 0) {
-      const items = state.waiting.splice(0, options.max);
-      if (await options.run(items)) {
+      const left = await options.run(state.waiting.splice(0, options.max));
+      if (left.length === 0) {
         failures = 0;
         continue;
       }
-      state.waiting.unshift(...items);
-      await options.hold(++failures);
+      state.waiting.unshift(...left);
+      await options.hold(key, ++failures);
     }
     keys.delete(key);
   };

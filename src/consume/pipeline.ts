@@ -371,39 +371,49 @@ export function createPipeline(
    * Message k is handled in the trace context `contexts[k]`.
    */
   async function handleRun(ms: IncomingMessage[], giveUp: GiveUp, contexts: readonly unknown[]): Promise<Outcome[]> {
-    const outcomes: Outcome[] = [];
-    let run: Item[] = [];
-    for (const [k, m] of ms.entries()) {
-      const item = groups && ms.length > 1 ? await runnable(m, contexts[k]) : null;
-      if (item) {
-        // Offsets go up within a run: a partition fetched again (a rebalance, a new subscription)
-        // brings copies of earlier ones after later ones, and those start a run of their own.
-        const last = run.at(-1);
-        if (last && BigInt(m.offset) <= BigInt(last.message.offset)) {
-          outcomes.push(...(await runItems(run, giveUp)));
-          run = [];
+    const out: Outcome[] = [];
+    try {
+      let run: Item[] = [];
+      for (const [k, m] of ms.entries()) {
+        const item = groups && ms.length > 1 ? await runnable(m, contexts[k]) : null;
+        if (item) {
+          // Offsets go up within a run: a partition fetched again (a rebalance, a new subscription)
+          // brings copies of earlier ones after later ones, and those start a run of their own.
+          const last = run.at(-1);
+          if (last && BigInt(m.offset) <= BigInt(last.message.offset)) {
+            await runItems(run, giveUp, out);
+            run = [];
+          }
+          run.push(item);
+          continue;
         }
-        run.push(item);
-        continue;
+        await runItems(run, giveUp, out);
+        run = [];
+        out.push(await inContext(contexts[k], () => handle(m, giveUp)));
       }
-      outcomes.push(...(await runItems(run, giveUp)));
-      run = [];
-      outcomes.push(await inContext(contexts[k], () => handle(m, giveUp)));
+      await runItems(run, giveUp, out);
+      return out;
+    } catch (error) {
+      throw new Unfinished(out.length, error);
     }
-    outcomes.push(...(await runItems(run, giveUp)));
-    return outcomes;
   }
 
-  /** Items of one partition, in order, as a run in a group (see handleRun). */
-  async function runItems(items: Item[], giveUp: GiveUp): Promise<Outcome[]> {
-    if (items.length <= 1) return Promise.all(items.map((i) => inContext(i.active, () => handleItem(i, giveUp))));
+  /** Items of one partition, in order, as a run in a group (see handleRun); outcomes onto `out`. */
+  async function runItems(items: Item[], giveUp: GiveUp, out: Outcome[]): Promise<void> {
+    if (items.length === 0) return;
+    if (items.length === 1) {
+      const only = items[0] as Item;
+      out.push(await inContext(only.active, () => handleItem(only, giveUp)));
+      return;
+    }
     let failed: RunFailed | null = null;
     let passed = false;
     try {
       const settled = await (groups as NonNullable<typeof groups>).add({ ...(items[0] as Item), rest: items.slice(1) });
       if (settled.ok && settled.value === 'handled') {
         count('handled', items.length);
-        return items.map(() => 'handled');
+        for (const _ of items) out.push('handled');
+        return;
       }
       passed = settled.ok;
       if (!settled.ok && settled.error instanceof Released) throw settled.error;
@@ -412,34 +422,40 @@ export function createPipeline(
       if (!(error instanceof GroupFailed)) throw error;
       logger.debug({ error: error.cause }, 'group commit failed; handling its run message by message');
     }
-    if (passed) {
+    const below = passed ? await belowPosition(items) : 0;
+    if (below > 0) {
       // The stored position had passed the run's first message (a second delivery): what is
       // below it was handled, and committed; the rest goes on as a run.
-      const stored = await readPosition(deps.pool, schema, group, (items[0] as Item).message);
-      const from = items.findIndex((i) => stored === null || BigInt(i.message.offset) >= stored);
-      const below = from === -1 ? items.length : from;
-      if (below > 0) {
-        count('duplicate', below);
-        return [
-          ...items.slice(0, below).map((): Outcome => 'duplicate'),
-          ...(await runItems(items.slice(below), giveUp)),
-        ];
-      }
+      count('duplicate', below);
+      for (let i = 0; i < below; i++) out.push('duplicate');
+      return runItems(items.slice(below), giveUp, out);
     }
     if (!failed) {
-      // The group failed as a whole (or a position moved under the run): one message at a time.
-      const outcomes: Outcome[] = [];
-      for (const item of items) outcomes.push(await inContext(item.active, () => alone(item, giveUp)));
-      return outcomes;
+      // The group failed as a whole (or the position could not be read): one message at a time.
+      for (const item of items) out.push(await inContext(item.active, () => alone(item, giveUp)));
+      return;
     }
     // The messages before the one that threw ran well: a run again. The one that threw goes alone,
     // its try in the run counted (a lock conflict is the group's doing: not counted), then the rest.
     const { index, cause } = failed;
     const thrower = items[index] as Item;
     const first = isLockConflict(cause) ? undefined : { error: cause };
-    const before = await runItems(items.slice(0, index), giveUp);
-    const own = await inContext(thrower.active, () => alone(thrower, giveUp, first));
-    return [...before, own, ...(await runItems(items.slice(index + 1), giveUp))];
+    await runItems(items.slice(0, index), giveUp, out);
+    out.push(await inContext(thrower.active, () => alone(thrower, giveUp, first)));
+    await runItems(items.slice(index + 1), giveUp, out);
+  }
+
+  /** How many of a run's first messages the committed position has passed; 0 if it cannot be read. */
+  async function belowPosition(items: Item[]): Promise<number> {
+    let stored: bigint | null;
+    try {
+      stored = await readPosition(deps.pool, schema, group, (items[0] as Item).message);
+    } catch (error) {
+      logger.debug({ error }, 'position not read; handling the run message by message');
+      return 0;
+    }
+    const from = items.findIndex((i) => stored === null || BigInt(i.message.offset) >= stored);
+    return from === -1 ? items.length : from;
   }
 
   return {
@@ -458,5 +474,15 @@ class RunFailed extends Error {
     super(`handler failed at message ${index} of a run`, { cause });
     this.name = 'RunFailed';
     this.index = index;
+  }
+}
+
+/** A run of messages (handleRun) stopped at message `finished`: those before it are done. */
+export class Unfinished extends Error {
+  readonly finished: number;
+  constructor(finished: number, cause: unknown) {
+    super(`a run stopped after ${finished} messages`, { cause });
+    this.name = 'Unfinished';
+    this.finished = finished;
   }
 }

@@ -19,11 +19,14 @@ import { consumeLoop } from './loop.ts';
 import { observedHandling, observedRuns } from './observed.ts';
 import type { ConsumerSettings } from './options.ts';
 import { createAckTracker, createKeyedRunner, createKeyedRuns } from './ordering.ts';
-import { createPipeline } from './pipeline.ts';
+import { createPipeline, Unfinished } from './pipeline.ts';
 import { startRedelivery } from './redeliver.ts';
 import { Released } from './released.ts';
 import type { Route } from './route.ts';
 import type { ConsumerContext, ConsumerStats } from './types.ts';
+
+/** The shortest wait before a held partition's run is tried again, whatever the retry policy. */
+const holdFloorMs = 50;
 
 /** The consumer's pool is only queried; transactions go through the client's own. */
 const noConnect = (): never => {
@@ -137,40 +140,36 @@ export async function startConsumer(deps: {
   };
   const handle = observedHandling(pipeline.handle, observation);
   cleanups.push(settings.metrics.watch(schema, readGauges(pool, schema)));
-  /** Whether the work finished (then `done`), or the consumer is stopping: false holds it. */
-  const settle = async (work: Promise<unknown>, done: () => void): Promise<boolean> => {
-    try {
-      await work;
-      done();
-      return true;
-    } catch (error) {
-      if (!(error instanceof Released))
-        logger.error({ error }, 'unexpected consumer error; message left for redelivery');
-      return stopper.signal.aborted;
-    }
+  const unexpected = (error: unknown) => {
+    if (!(error instanceof Released)) logger.error({ error }, 'unexpected consumer error; message left for redelivery');
   };
   // Positions in the database: a partition is handled in order, its messages in runs, each run
-  // committed after the one before (several messages to a transaction under load). A run that did
-  // not finish holds its partition: the next run's position would pass what it left.
+  // committed after the one before (several messages to a transaction under load). What a run
+  // left unfinished (not stopping) holds its partition: the next run's position would pass it.
   const handleRun = observedRuns(pipeline.handleRun, observation);
-  const runs = createKeyedRuns<{ delivery: Delivery; done: () => void }>({
+  type Entry = { delivery: Delivery; done: () => void };
+  const runs = createKeyedRuns<Entry>({
     max: settings.groupCommit === false ? 1 : settings.groupCommit.maxEvents,
-    run: (entries) =>
-      settle(
-        handleRun(
+    run: async (entries) => {
+      let finished = entries.length;
+      try {
+        await handleRun(
           entries.map((e) => e.delivery),
           giveUp,
-        ),
-        () => {
-          for (const e of entries) e.done();
-        },
-      ),
-    hold: (failures) => {
+        );
+      } catch (error) {
+        finished = error instanceof Unfinished ? error.finished : 0;
+        unexpected(error instanceof Unfinished ? error.cause : error);
+      }
+      for (const e of entries.slice(0, finished)) e.done();
+      return stopper.signal.aborted ? [] : entries.slice(finished);
+    },
+    hold: (key, failures) => {
       logger.warn(
-        { group, failures },
-        'a partition is held: a message could not be handled or given up on; trying again',
+        { group, partition: key, failures },
+        'partition held: a message could not be handled or given up on; trying again',
       );
-      return sleep(backoffDelay(failures, settings.retry), stopper.signal);
+      return sleep(Math.max(holdFloorMs, backoffDelay(failures, settings.retry)), stopper.signal);
     },
   });
   const dispatch = (delivery: Delivery) => {
@@ -179,7 +178,12 @@ export async function startConsumer(deps: {
     // A message without a key: in its partition's order.
     const key = delivery.key === null ? `${delivery.topic}/${delivery.partition}` : delivery.key;
     void runner.run(key, async () => {
-      await settle(handle(delivery, giveUp), done);
+      try {
+        await handle(delivery, giveUp);
+        done();
+      } catch (error) {
+        unexpected(error);
+      }
     });
   };
   const idle = () => Promise.all([runner.idle(), runs.idle()]);

@@ -180,34 +180,35 @@ describe("consumers: offsets: 'database', a partition's messages in runs", () =>
     assert.equal(await position(group, topic), 30);
   });
 
-  it('a dead letter that cannot be recorded holds its partition: the messages after it wait, and nothing is lost', async () => {
+  it('a dead letter that cannot be recorded holds its partition from that message on: what came before is not run again, and nothing is lost', async () => {
     const { topic, Def, ids } = await published(100);
-    const poison = ids[50] as string;
+    const earlier = ids[40] as string; // dead-lettered at once
+    const poison = ids[50] as string; // its dead letter refused for a while
     const s = `"${fixture.db.schema}"`;
-    await fixture.db.pool.query(`CREATE TABLE ${s}.refusing (refuse boolean);
-      INSERT INTO ${s}.refusing VALUES (true);
+    await fixture.db.pool.query(`CREATE TABLE ${s}.refusing (message_id text);
       CREATE FUNCTION ${s}.refuse_dead_letters() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
-        IF EXISTS (SELECT 1 FROM ${s}.refusing) THEN RAISE EXCEPTION 'dead letters refused by the test'; END IF;
+        IF NEW.message_id IN (SELECT message_id FROM ${s}.refusing) THEN
+          RAISE EXCEPTION 'dead letters refused by the test';
+        END IF;
         RETURN NEW;
       END $$;
       CREATE TRIGGER refuse BEFORE INSERT ON ${s}.consumer_dead_letters FOR EACH ROW EXECUTE FUNCTION ${s}.refuse_dead_letters();`);
+    await fixture.db.pool.query(`INSERT INTO ${s}.refusing VALUES ($1)`, [poison]);
     try {
       const group = uniqueName('g');
       const consumer = positioned(group, { retry: { attempts: 1, initialMs: 10, maxMs: 50 } });
-      let poisonCalls = 0;
+      const calls = new Map<string, number>();
       consumer.on(Def, async (event, { tx }) => {
+        calls.set(event.id, (calls.get(event.id) ?? 0) + 1);
         await record(tx as never, event);
-        if (event.id === poison) {
-          poisonCalls++;
-          throw new Error('poison');
-        }
+        if (event.id === poison || event.id === earlier) throw new Error('poison');
       });
       await consumer.start();
       try {
         await waitFor(
           'the poison message tried again after its dead letter was refused',
-          () => poisonCalls >= 3,
+          () => (calls.get(poison) ?? 0) >= 3,
           30_000,
         );
         const held = await effects(ids);
@@ -221,10 +222,14 @@ describe("consumers: offsets: 'database', a partition's messages in runs", () =>
         await consumer.stop();
       }
       const rows = await effects(ids);
-      assert.equal(rows.length, 99, 'every message but the poison one');
-      assert.equal(new Set(rows.map((r) => r.event_id)).size, 99, 'no effect twice');
+      assert.equal(rows.length, 98, 'every message but the two poison ones');
+      assert.equal(new Set(rows.map((r) => r.event_id)).size, 98, 'no effect twice');
       inPartitionOrder(rows);
-      assert.equal((await deadLetters([poison])).length, 1);
+      const dead = await deadLetters([earlier, poison]);
+      assert.equal(dead.length, 2);
+      assert.equal(calls.get(earlier), 1, 'the message dead-lettered before the refusal was not run again');
+      assert.equal(dead.find((d) => d.message_id === earlier)?.attempts, 1);
+      assert.equal(consumer.stats().duplicates, 0, 'nothing handled was run again while held');
       assert.equal(await position(group, topic), 100);
     } finally {
       await fixture.db.pool.query(`DROP TRIGGER refuse ON ${s}.consumer_dead_letters; DROP TABLE ${s}.refusing`);
