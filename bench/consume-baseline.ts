@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { uuidv7 } from '../src/index.ts';
 import type { OutgoingMessage } from '../src/transports/transport.ts';
 import { toBinaryHeaders } from '../src/wire/cloudevents.ts';
-import { type BenchPayload, makePayload } from './payload.ts';
+import { type BenchPayload, distinctKeys, makePayload } from './payload.ts';
 import { progress } from './stats.ts';
 import { uniqueName } from './topic.ts';
 
@@ -12,13 +12,13 @@ import { uniqueName } from './topic.ts';
 export const eventType = 'bench.consumed';
 
 /** The topic's content: every event once, and a share of them again, a tenth of the events later. */
-export function buildDeliveries(topic: string, events: number, share: number) {
+export function buildDeliveries(topic: string, events: number, share: number, keys = distinctKeys) {
   const dupCount = Math.round(events * share);
   const isDup = (i: number) => Math.floor(((i + 1) * dupCount) / events) > Math.floor((i * dupCount) / events);
   const gap = Math.ceil(events / 10);
   const time = new Date();
   const originals: OutgoingMessage[] = Array.from({ length: events }, (_, n) => {
-    const payload = makePayload(n);
+    const payload = makePayload(n, keys);
     const id = uuidv7();
     return {
       id,

@@ -5,7 +5,6 @@ import { createConsumer, defineEvent, migrate, uuidv7 } from '../src/index.ts';
 import { claimInboxRows } from '../src/store/sql/inbox.ts';
 import { kafka } from '../src/transports/kafka/index.ts';
 import { baselineTablesSql, buildDeliveries, eventType, runBaselineConsumer } from './consume-baseline.ts';
-import { distinctKeys } from './payload.ts';
 import { progress, round, table } from './stats.ts';
 import { createTopic, deleteTopics, uniqueName } from './topic.ts';
 
@@ -65,6 +64,8 @@ export interface ConsumeBenchOptions {
   systems: readonly ConsumeSystem[];
   /** Partitions of the bench's topic (default 6). */
   partitions: number;
+  /** Distinct event keys (default 1000). */
+  keys: number;
 }
 
 export interface ConsumeResult {
@@ -214,7 +215,7 @@ async function statementFloor(
   schema: string,
   events: number,
   concurrency: number,
-  options: { together: boolean; inbox: boolean },
+  options: { together: boolean; inbox: boolean; keys: number },
 ) {
   const s = `"${schema}"`;
   let next = 0;
@@ -227,7 +228,7 @@ async function statementFloor(
           const from = next;
           const to = Math.min(events, from + groupMax);
           next = to;
-          const write = (n: number) => client.query(effectSql(s), [`floor-${n}`, `k-${n % distinctKeys}`, n]);
+          const write = (n: number) => client.query(effectSql(s), [`floor-${n}`, `k-${n % options.keys}`, n]);
           await client.query('BEGIN');
           if (options.inbox) {
             const rows = Array.from({ length: to - from }, () => ({
@@ -285,6 +286,7 @@ async function runSystem(system: ConsumeSystem, ctx: Context, duplicatesDelivere
       run = await statementFloor(pool, schema, ctx.deliveries - duplicatesDelivered, options.concurrency, {
         together: pipeline,
         inbox: system === 'floor-inbox',
+        keys: options.keys,
       });
     } else {
       run = await runHerald(system, pool, schema, ctx);
@@ -314,7 +316,7 @@ async function runSystem(system: ConsumeSystem, ctx: Context, duplicatesDelivere
       ...split,
       batchSize: system === 'herald-batch' ? batchSize : isFloor(system) ? groupMax : 1,
       partitions: options.partitions,
-      keys: distinctKeys,
+      keys: options.keys,
     };
   } finally {
     await pool.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`).catch(() => {});
@@ -326,7 +328,7 @@ export async function consumeBench(options: ConsumeBenchOptions, env: { database
   const topic = await createTopic(env.brokers, 'herald-bench-consume', options.partitions);
   const results: ConsumeResult[] = [];
   try {
-    const { deliveries, duplicates } = buildDeliveries(topic, options.events, options.duplicates);
+    const { deliveries, duplicates } = buildDeliveries(topic, options.events, options.duplicates, options.keys);
     progress(`publishing ${options.events} events + ${duplicates} second deliveries to ${topic} (untimed)`);
     const publisher = kafka({ brokers: env.brokers, clientId: 'herald-bench-publisher' });
     try {
@@ -366,6 +368,6 @@ function report(results: ConsumeResult[]): string {
   add('distinct effects', (r) => r.distinctEffects);
   add('duplicates skipped', (r) => r.duplicatesSkipped);
   add('dead-lettered', (r) => r.deadLettered);
-  const notes = `herald: consumer.on with group commit (default, up to 64 events a transaction); herald-pipeline: the same, groupCommit.pipeline on a pipelining pool; herald-single: groupCommit false; herald-offsets: offsets 'database' (no inbox; each partition in order, its messages in runs of up to 64 a transaction). One topic, ${results[0]?.partitions ?? '-'} partitions, ${distinctKeys} keys, a consumer group and a schema per system; Herald's concurrency ${results.find((r) => r.system !== 'baseline')?.concurrency ?? '-'}; herald-batch: up to ${batchSize} events per handler call (${batchWaitMs} ms wait); floor: the handler's statement per event alone (no broker, no inbox), in transactions of ${groupMax}, at the same concurrency; floor-pipeline: the same, each transaction's statements sent together on a pipelining pool; floor-inbox: floor-pipeline with each transaction's inbox rows claimed first, by Herald's statement.`;
+  const notes = `herald: consumer.on with group commit (default, up to 64 events a transaction); herald-pipeline: the same, groupCommit.pipeline on a pipelining pool; herald-single: groupCommit false; herald-offsets: offsets 'database' (no inbox; each partition in order, its messages in runs of up to 64 a transaction). One topic, ${results[0]?.partitions ?? '-'} partitions, ${results[0]?.keys ?? '-'} keys, a consumer group and a schema per system; Herald's concurrency ${results.find((r) => r.system !== 'baseline')?.concurrency ?? '-'}; herald-batch: up to ${batchSize} events per handler call (${batchWaitMs} ms wait); floor: the handler's statement per event alone (no broker, no inbox), in transactions of ${groupMax}, at the same concurrency; floor-pipeline: the same, each transaction's statements sent together on a pipelining pool; floor-inbox: floor-pipeline with each transaction's inbox rows claimed first, by Herald's statement.`;
   return `${table(rows)}\n\n${notes}`;
 }

@@ -11,7 +11,7 @@ import {
 } from './consume.ts';
 import { type DecodeVariant, decodeBench, decodeVariants } from './decode.ts';
 import { inFlightBench } from './in-flight.ts';
-import { type PayloadShape, payloadShapes } from './payload.ts';
+import { distinctKeys, type PayloadShape, payloadShapes } from './payload.ts';
 import { type RelayBenchOptions, relayBench } from './relay.ts';
 import type { BenchSource, SystemName } from './system.ts';
 import { type BenchEnv, type TransportName, transportNames } from './transports.ts';
@@ -103,6 +103,7 @@ function parse() {
       duplicates: { type: 'string' },
       concurrency: { type: 'string' },
       partitions: { type: 'string' },
+      keys: { type: 'string' },
       writers: { type: 'string' },
       'payload-bytes': { type: 'string' },
       rounds: { type: 'string' },
@@ -157,7 +158,7 @@ const flags: Record<string, readonly string[]> = {
     'json',
     'help',
   ],
-  consume: ['events', 'duplicates', 'concurrency', 'partitions', 'only', 'json', 'help'],
+  consume: ['events', 'duplicates', 'concurrency', 'partitions', 'keys', 'only', 'json', 'help'],
   write: ['writers', 'payload-bytes', 'seconds', 'rounds', 'variants', 'anatomy', 'clients', 'json', 'help'],
   decode: ['events', 'rounds', 'variants', 'json', 'help'],
   'in-flight': ['json', 'help'],
@@ -320,6 +321,7 @@ if (command === 'relay') {
     duplicates,
     concurrency: positive('concurrency', values.concurrency, 16),
     partitions: positive('partitions', values.partitions, 6),
+    keys: positive('keys', values.keys, distinctKeys),
     json: values.json,
     systems: only === undefined ? defaultConsumeSystems : [only as ConsumeSystem],
   };

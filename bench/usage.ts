@@ -1,6 +1,6 @@
 // The bench's usage text: every subcommand, its options and what it measures (`npm run bench -- --help`).
 export const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sqs|postgres|all] [--events N] [--baseline-events N] [--rate R[,R2,...]] [--seconds S] [--events-per-tx N] [--only herald|baseline|debezium] [--systems a,b] [--relays N] [--metrics] [--source polling|cdc|table-less|all] [--compression none|gzip|snappy|lz4|zstd] [--json]
-       npm run bench -- consume [--events N] [--duplicates FRACTION] [--concurrency N] [--partitions N] [--only herald|herald-pipeline|herald-single|herald-batch|herald-offsets|baseline|floor|floor-pipeline|floor-inbox] [--json]
+       npm run bench -- consume [--events N] [--duplicates FRACTION] [--concurrency N] [--partitions N] [--keys N] [--only herald|herald-pipeline|herald-single|herald-batch|herald-offsets|baseline|floor|floor-pipeline|floor-inbox] [--json]
        npm run bench -- write [--writers N] [--payload-bytes B] [--seconds S] [--rounds R] [--anatomy] [--variants a,b] [--json]
        npm run bench -- write --clients all|NAME,NAME [--writers N] [--payload-bytes B] [--seconds S] [--json]
        npm run bench -- decode [--events N] [--rounds R] [--variants herald,table-less,debezium] [--json]
@@ -50,6 +50,7 @@ export const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|
   --duplicates FRACTION share of the events published a second time (default 0.1)
   --concurrency N       Herald's handler transactions at once (default 16)
   --partitions N        partitions of the bench's topic (default 6)
+  --keys N              distinct event keys (default 1000); few keys: few messages may run side by side
   --only SYSTEM         run one system only: herald (consumer.on, group commit), herald-pipeline (the
                         same, groupCommit.pipeline on a pipelining pool), herald-single (consumer.on,
                         one transaction per event), herald-batch (onBatch, 100 a call), herald-offsets
