@@ -362,13 +362,15 @@ export function createPipeline(
 
   /**
    * A run of one partition's consecutive messages (offsets: 'database'): their handlers in one
-   * transaction of a group, one after another, the position moved past the last. In order, a
-   * message that is not ordinary (it does not decode, its type has no handler or a batch handler)
-   * goes as `handle` takes one, between the runs before and after it; an offset not above the one
-   * before (a copy fetched again) starts a new run; a run whose handler threw
-   * goes as a run up to it, it alone (its try in the run counted), then the rest as a run; a
-   * position already inside the run (a second delivery) skips what is below it and runs the rest.
-   * Message k is handled in the trace context `contexts[k]`.
+   * transaction of a group, one after another, the position moved past the last. In order:
+   * - a message that is not ordinary (it does not decode, its type has no handler or a batch
+   *   handler) goes as `handle` takes one, between the runs before and after it;
+   * - an offset not above the one before (a copy fetched again) starts a new run;
+   * - a run whose handler threw goes as a run up to it, it alone (its try in the run counted),
+   *   then the rest as a run;
+   * - a position already inside the run (a second delivery) skips what is below it, runs the rest.
+   * Message k is handled in the trace context `contexts[k]`. Throws Unfinished with how many
+   * messages were done when one could be neither handled nor given up on (or at a stop).
    */
   async function handleRun(ms: IncomingMessage[], giveUp: GiveUp, contexts: readonly unknown[]): Promise<Outcome[]> {
     const out: Outcome[] = [];
