@@ -21,7 +21,7 @@ export type Item = {
 };
 
 /** The stored-position claim of an item and the run it heads. */
-const runOf = (item: Item): PositionRun => {
+export const runOf = (item: Item): PositionRun => {
   const last = item.rest?.at(-1) ?? item;
   const { topic, partition, offset } = item.message;
   return { topic, partition, first: offset, last: last.message.offset };

@@ -5,13 +5,13 @@ import { isLockConflict } from '../retry/classify.ts';
 import { retry } from '../retry/retry.ts';
 import { throwIfAborted } from '../store/aborted.ts';
 import type { Queryable } from '../store/db.ts';
-import { readPosition } from '../store/sql/consumer-offsets.ts';
+import { claimPositions, readPosition } from '../store/sql/consumer-offsets.ts';
 import { claimInbox } from '../store/sql/inbox.ts';
 import { inTransactionScope } from '../store/transaction.ts';
 import type { IncomingMessage } from '../transports/transport.ts';
 import { type ConsumedEvent, decodeMessage, eventTime } from '../wire/incoming.ts';
 import { createBatcher } from './batch.ts';
-import { createClaim, everyHandler, type Item } from './claim.ts';
+import { createClaim, everyHandler, type Item, runOf } from './claim.ts';
 import type { GiveUp } from './dead-letter.ts';
 import { emitter } from './emit.ts';
 import { createGroupCommit, GroupFailed } from './group.ts';
@@ -339,6 +339,9 @@ export function createPipeline(
       async (error, n) => {
         outcome = 'failed';
         await giveUp(item.message, error, n, item.event);
+        // Given up on, so done: its position moves past it now, not with the partition's next
+        // message, which may never come (a crash would run it again, after a `dlq retry` too).
+        if (item.byPosition) await claimPositions(deps.pool, schema, group, [runOf(item)], deps.prepared);
       },
       failedFirst,
     );

@@ -144,6 +144,21 @@ describe("consumers: offsets: 'database', a partition's messages in runs", () =>
     assert.ok(transactions <= 5, `the rest ran as a run: 25 effects in ${transactions} transactions`);
   });
 
+  it('a message given up on moves the position past it at once, also as the last of its partition', async () => {
+    const { topic, Def, ids } = await published(10);
+    const last = ids[9] as string;
+    const group = uniqueName('g');
+    const consumer = positioned(group, { retry: { attempts: 1, initialMs: 10, maxMs: 20 } });
+    consumer.on(Def, async (event, { tx }) => {
+      await record(tx as never, event);
+      if (event.id === last) throw new Error('poison');
+    });
+    await settle(consumer, 10);
+    assert.equal((await effects(ids)).length, 9);
+    assert.equal((await deadLetters([last])).length, 1);
+    assert.equal(await position(group, topic), 10, 'a restart would not run the dead-lettered message again');
+  });
+
   it('copies of earlier offsets fetched after later ones (a partition read again) are skipped, not run in the same run', async () => {
     const { topic, Def, ids } = await published(30);
     // The first 10 deliveries come twice, as after a rebalance that reads from the committed offset.
