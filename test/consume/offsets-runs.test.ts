@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type ConsumerOptions, createConsumer } from '../../src/index.ts';
-import type { Delivery, Subscription, Transport } from '../../src/transports/transport.ts';
+import type { Delivery } from '../../src/transports/transport.ts';
 import { consumerFixture, eventMessage } from '../support/consumer.ts';
 import { uniqueName } from '../support/env.ts';
 import { groupCommitHelpers } from '../support/group-commit.ts';
 import { createTopic } from '../support/kafka.ts';
-import { stepEvent } from '../support/kill-at-ack.ts';
+import { reshaped, stepEvent } from '../support/kill-at-ack.ts';
 import { waitFor } from '../support/relay-process.ts';
 
 describe("consumers: offsets: 'database', a partition's messages in runs", () => {
@@ -162,23 +162,13 @@ describe("consumers: offsets: 'database', a partition's messages in runs", () =>
   it('copies of earlier offsets fetched after later ones (a partition read again) are skipped, not run in the same run', async () => {
     const { topic, Def, ids } = await published(30);
     // The first 10 deliveries come twice, as after a rebalance that reads from the committed offset.
-    const again: Transport = {
-      ...transport,
-      async subscribe(options) {
-        const inner = (await transport.subscribe?.(options)) as Subscription;
-        return {
-          close: () => inner.close(),
-          lag: () => inner.lag(),
-          async *[Symbol.asyncIterator]() {
-            const seen: Delivery[] = [];
-            for await (const d of inner) {
-              yield d;
-              if (seen.length < 10 && seen.push(d) === 10) yield* seen;
-            }
-          },
-        };
-      },
-    };
+    const again = reshaped(transport, async function* (inner) {
+      const seen: Delivery[] = [];
+      for await (const d of inner) {
+        yield d;
+        if (seen.length < 10 && seen.push(d) === 10) yield* seen;
+      }
+    });
     const group = uniqueName('g');
     const consumer = positioned(group, { transport: again });
     consumer.on(Def, (event, { tx }) => record(tx as never, event));

@@ -203,9 +203,7 @@ describe('traces: outbox.add -> relay -> handler, linked', () => {
       const ids = Array.from({ length: 40 }, () => uuidv7());
       const given = (k: number) => `00-${'1'.repeat(24)}${String(k).padStart(8, '0')}-${'2'.repeat(16)}-01`;
       await transport.publish(
-        ids.map((id, k) => ({
-          ...eventMessage(topic, Step.type, { n: k }, { id, key: `k${k % 3}`, traceparent: given(k) }),
-        })),
+        ids.map((id, k) => eventMessage(topic, Step.type, { n: k }, { id, key: `k${k % 3}`, traceparent: given(k) })),
       );
       const group = uniqueName('g');
       // One transaction at a time: the keys' messages wait for it, and groups form.

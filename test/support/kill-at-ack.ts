@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { defineEvent } from '../../src/index.ts';
-import type { Subscription, Transport } from '../../src/transports/transport.ts';
+import type { Delivery, Subscription, Transport } from '../../src/transports/transport.ts';
 
 export const stepEvent = (destination: string) =>
   defineEvent({
@@ -17,8 +17,11 @@ export const stepEvent = (destination: string) =>
     key: (p) => p.key,
   });
 
-/** `base` with each delivery's ack() first SIGKILLing the process once `handled()` reaches `killAfter` (0: never). */
-export function killAtAck(base: Transport, killAfter: number, handled: () => number): Transport {
+/** `base` whose subscriptions yield what `deliveries` makes of the broker's deliveries. */
+export function reshaped(
+  base: Transport,
+  deliveries: (inner: AsyncIterable<Delivery>) => AsyncIterable<Delivery>,
+): Transport {
   return {
     ...base,
     async subscribe(options) {
@@ -26,20 +29,25 @@ export function killAtAck(base: Transport, killAfter: number, handled: () => num
       return {
         close: () => inner.close(),
         lag: () => inner.lag(),
-        async *[Symbol.asyncIterator]() {
-          for await (const d of inner) {
-            yield {
-              ...d,
-              ack: async () => {
-                if (killAfter > 0 && handled() >= killAfter) process.kill(process.pid, 'SIGKILL');
-                return d.ack();
-              },
-            };
-          }
-        },
+        [Symbol.asyncIterator]: () => deliveries(inner)[Symbol.asyncIterator](),
       };
     },
   };
+}
+
+/** `base` with each delivery's ack() first SIGKILLing the process once `handled()` reaches `killAfter` (0: never). */
+export function killAtAck(base: Transport, killAfter: number, handled: () => number): Transport {
+  return reshaped(base, async function* (inner) {
+    for await (const d of inner) {
+      yield {
+        ...d,
+        ack: async () => {
+          if (killAfter > 0 && handled() >= killAfter) process.kill(process.pid, 'SIGKILL');
+          return d.ack();
+        },
+      };
+    }
+  });
 }
 
 /** A setting of the child process, required. */
