@@ -1,4 +1,4 @@
-import { observedHandling } from '../src/consume/observed.ts';
+import { observedRuns } from '../src/consume/observed.ts';
 import { prometheusMetrics } from '../src/index.ts';
 import { type MetricsRecorder, noMetrics } from '../src/observe/metrics.ts';
 import { observedTransport } from '../src/relay/observed.ts';
@@ -45,18 +45,19 @@ export async function metricsCostPerEvent(
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[1] as number;
   // The consumer's side: one message's handling (a handler that returns at once), observed.
   const handling = (metrics: MetricsRecorder) => {
-    const handle = observedHandling(async () => 'handled', {
+    const handle = observedRuns(async (ms) => ms.map(() => 'handled' as const), {
       metrics,
       group: 'bench',
       transport: 'kafka',
       processSpan: 'link',
     });
     const delivery = { ...(messages[0] as OutgoingMessage), partition: 0, offset: '0', key: 'k' };
+    const one = [delivery];
     const giveUp = async () => {};
     return async () => {
-      for (let i = 0; i < 20_000; i++) await handle(delivery, giveUp);
+      for (let i = 0; i < 20_000; i++) await handle(one, giveUp);
       const started = performance.now();
-      for (let i = 0; i < rounds * 100; i++) await handle(delivery, giveUp);
+      for (let i = 0; i < rounds * 100; i++) await handle(one, giveUp);
       return ((performance.now() - started) * 1000) / (rounds * 100);
     };
   };

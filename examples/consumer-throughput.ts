@@ -43,7 +43,7 @@ const moveStock = (grp: string) => async (event: { payload: { sku: string; quant
 const common = { transport, db: pool, schema, logger: silentLogger };
 
 // #region group-commit
-// The default: up to 64 ready events (the next of each key) per transaction.
+// The default: up to 64 ready events per transaction (a key's waiting events go as a run, in order).
 const grouped = createConsumer({ ...common, group: 'stock', groupCommit: { maxEvents: 64 } });
 grouped.on(StockMoved, async (event, { tx }) => moveStock('stock')(event, tx));
 // #endregion group-commit

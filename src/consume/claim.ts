@@ -3,13 +3,13 @@ import { claimPositions, type PositionRun, positionKey, unclaimPosition } from '
 import { claimInbox, claimInboxRows, type InboxRow, inboxKey, unclaimInboxRows } from '../store/sql/inbox.ts';
 import type { IncomingMessage } from '../transports/transport.ts';
 import { type ConsumedEvent, eventTime } from '../wire/incoming.ts';
-import type { NamedHandler, Route } from './route.ts';
+import type { NamedHandler, Outcome, Route } from './route.ts';
 
 /**
  * One event on its way to its handlers; `byPosition`: its claim is the group's stored position.
- * `rest`: the partition's next messages (offsets: 'database'), handled after it in the same
- * transaction, one after another, claimed and failing with it as one run. `active`: the trace
- * context its handlers run in (its `process` span), when tracing is on.
+ * `rest`: the next messages of its key (of its partition with offsets: 'database'), handled after
+ * it in the same transaction, one after another, claimed and failing with it as one run. `active`:
+ * the trace context its handlers run in (its `process` span), when tracing is on.
  */
 export type Item = {
   route: Route;
@@ -27,8 +27,18 @@ export const runOf = (item: Item): PositionRun => {
   return { topic, partition, first: offset, last: last.message.offset };
 };
 
-/** Which of the item's handlers may run, and how to take the claim back (its savepoint rolled back). */
-export type Claimed = { runs: (h: NamedHandler) => boolean; unclaim: () => Promise<void> };
+/** What an item's handling came to: one outcome, or for a run one per message, in order. */
+export type Handled = Outcome | Outcome[];
+
+/** Which of an event's handlers may run: those whose inbox rows were new. */
+export type Fresh = (h: NamedHandler) => boolean;
+
+/**
+ * Which of the item's handlers may run, and how to take the claim back (its savepoint rolled
+ * back). `each`, for a run with the inbox: per message of the run, which may run (null: none, a
+ * duplicate); without it every message of a run runs.
+ */
+export type Claimed = { runs: Fresh; unclaim: () => Promise<void>; each?: (Fresh | null)[] };
 
 const inboxRows = (route: Route, event: ConsumedEvent): InboxRow[] =>
   (route.handlers ?? []).map((h) => ({
@@ -44,14 +54,22 @@ export const everyHandler = () => true;
 /**
  * What makes a second delivery a no-op: each handler's inbox row, or (offsets: 'database') the
  * group's stored position in the message's partition, moved past it (past its run's last). The
- * claim runs in the handlers' transaction, for all the items at once, and says per item which
- * handlers may run (null: none, a duplicate; for a run, not all of it new).
+ * claim runs in the handlers' transaction, for all the items at once (a run's messages
+ * included), and says per item which handlers may run (null: none, a duplicate; for a run by
+ * position, not all of it new; for a run with the inbox, none of it new).
  */
 export function createClaim(deps: { schema: string; group: string; prepared: boolean }) {
   const { schema, group, prepared } = deps;
   return async function claim(tx: Queryable, items: readonly Item[]): Promise<(Claimed | null)[]> {
-    const rows = items.map((i) => (i.byPosition ? [] : inboxRows(i.route, i.event)));
-    const all = rows.flat();
+    // Per item, the inbox rows of each of its messages (one, or a run's).
+    const rows = items.map((i) =>
+      i.byPosition
+        ? []
+        : i.rest
+          ? [i, ...i.rest].map((m) => inboxRows(m.route, m.event))
+          : [inboxRows(i.route, i.event)],
+    );
+    const all = rows.flat(2);
     const first = all[0] as InboxRow;
     const fresh =
       all.length === 1
@@ -63,20 +81,33 @@ export function createClaim(deps: { schema: string; group: string; prepared: boo
           : new Set<string>();
     const placed = items.filter((i) => i.byPosition).map(runOf);
     const moved = placed.length > 0 ? await claimPositions(tx, schema, group, placed, prepared) : new Set();
+    /** One event's rows that were new (the same event twice in one claim: its rows go to the first copy). */
+    const take = (own: InboxRow[]): { runs: Fresh; mine: InboxRow[] } | null => {
+      const mine = own.filter((r) => fresh.delete(inboxKey(r.group, r.eventId)));
+      if (mine.length === 0) return null;
+      // Every row new (the common case): every handler runs, no set to ask.
+      if (mine.length === own.length) return { runs: everyHandler, mine };
+      const ran = new Set(mine.map((r) => r.group));
+      return { runs: (h) => ran.has(h.inboxGroup), mine };
+    };
     return items.map((item, k) => {
       if (item.byPosition) {
         if (!moved.has(positionKey(item.message))) return null;
         return { runs: everyHandler, unclaim: () => unclaimPosition(tx, schema, group, runOf(item)) };
       }
-      // The same event twice in one group: its rows were claimed once, for the first copy.
-      const own = rows[k] as InboxRow[];
-      const mine = own.filter((r) => fresh.delete(inboxKey(r.group, r.eventId)));
+      const own = rows[k] as InboxRow[][];
+      if (!item.rest) {
+        const taken = take(own[0] as InboxRow[]);
+        return taken && { runs: taken.runs, unclaim: () => unclaimInboxRows(tx, schema, taken.mine) };
+      }
+      const each = own.map(take);
+      const mine = each.flatMap((e) => e?.mine ?? []);
       if (mine.length === 0) return null;
-      const unclaim = () => unclaimInboxRows(tx, schema, mine);
-      // Every row new (the common case): every handler runs, no set to ask.
-      if (mine.length === own.length) return { runs: everyHandler, unclaim };
-      const ran = new Set(mine.map((r) => r.group));
-      return { runs: (h) => ran.has(h.inboxGroup), unclaim };
+      return {
+        runs: everyHandler,
+        unclaim: () => unclaimInboxRows(tx, schema, mine),
+        each: each.map((e) => e?.runs ?? null),
+      };
     });
   };
 }

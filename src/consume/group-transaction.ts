@@ -1,23 +1,16 @@
 import { throwIfAborted, throwIfKnownAborted } from '../store/aborted.ts';
 import type { Queryable } from '../store/db.ts';
-import type { Claimed, Item } from './claim.ts';
+import type { Claimed, Handled, Item } from './claim.ts';
 import type { Settled } from './group.ts';
 import { Released } from './released.ts';
-import type { NamedHandler, Outcome } from './route.ts';
 
 /** What a group's transaction needs from the pipeline around it. */
 export interface GroupTransactionContext {
   /** A transaction of the user's client (`native`), with Herald's port to it (`tx`). */
   transaction: <T>(fn: (native: unknown, tx: Queryable) => Promise<T>) => Promise<T>;
   claim: (tx: Queryable, items: readonly Item[]) => Promise<(Claimed | null)[]>;
-  /** Runs the item's handlers that `runs` lets run; 'duplicate' when none may. */
-  runHandlers: (
-    native: unknown,
-    tx: Queryable,
-    item: Item,
-    attempt: number,
-    runs: (h: NamedHandler) => boolean,
-  ) => Promise<Outcome>;
+  /** Runs the item's handlers that its claim lets run; 'duplicate' when none may. */
+  runHandlers: (native: unknown, tx: Queryable, item: Item, attempt: number, claimed: Claimed) => Promise<Handled>;
   signal: AbortSignal;
   /** SET LOCAL lock_timeout for the group's transaction; 0 leaves the server's. */
   lockTimeoutMs: number;
@@ -46,7 +39,7 @@ class FailedInGroup {
 export function createGroupTransaction(ctx: GroupTransactionContext) {
   const { signal } = ctx;
 
-  async function groupTransaction(items: Item[], failed: FailedInGroup | null): Promise<Settled<Outcome>[]> {
+  async function groupTransaction(items: Item[], failed: FailedInGroup | null): Promise<Settled<Handled>[]> {
     const savepoints = failed !== null;
     return ctx.transaction(async (native, tx) => {
       // Groups holding several events' locks block each other (and deadlock) where single events
@@ -60,7 +53,7 @@ export function createGroupTransaction(ctx: GroupTransactionContext) {
         );
       const [, claims] = ctx.pipeline ? await Promise.all([setLimit(), claim()]) : [await setLimit(), await claim()];
       if (ctx.pipeline && !savepoints) return sideBySide(native, tx, items, claims);
-      const settled: Settled<Outcome>[] = [];
+      const settled: Settled<Handled>[] = [];
       for (const [k, item] of items.entries()) {
         if (k === failed?.index) {
           settled.push({ ok: false, error: failed.error });
@@ -79,7 +72,7 @@ export function createGroupTransaction(ctx: GroupTransactionContext) {
         }
         if (savepoints) await tx.query('SAVEPOINT herald_event');
         try {
-          const value = await ctx.runHandlers(native, tx, item, 1, claimed.runs);
+          const value = await ctx.runHandlers(native, tx, item, 1, claimed);
           throwIfKnownAborted(native, tx);
           settled.push({ ok: true, value });
         } catch (error) {
@@ -108,18 +101,18 @@ export function createGroupTransaction(ctx: GroupTransactionContext) {
     tx: Queryable,
     items: Item[],
     claims: (Claimed | null)[],
-  ): Promise<Settled<Outcome>[]> {
+  ): Promise<Settled<Handled>[]> {
     if (signal.aborted) {
       await Promise.all(claims.map((c) => c?.unclaim()));
       return items.map(() => ({ ok: false, error: new Released() }));
     }
     let first: FailedInGroup | null = null;
     const settled = await Promise.all(
-      items.map(async (item, k): Promise<Settled<Outcome>> => {
+      items.map(async (item, k): Promise<Settled<Handled>> => {
         const claimed = claims[k];
         if (!claimed) return { ok: true, value: 'duplicate' };
         try {
-          return { ok: true, value: await ctx.runHandlers(native, tx, item, 1, claimed.runs) };
+          return { ok: true, value: await ctx.runHandlers(native, tx, item, 1, claimed) };
         } catch (error) {
           first ??= new FailedInGroup(k, error);
           return { ok: false, error };
@@ -133,7 +126,7 @@ export function createGroupTransaction(ctx: GroupTransactionContext) {
     return settled;
   }
 
-  return async function runGroup(items: Item[]): Promise<Settled<Outcome>[]> {
+  return async function runGroup(items: Item[]): Promise<Settled<Handled>[]> {
     try {
       return await groupTransaction(items, null);
     } catch (error) {

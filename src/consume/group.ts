@@ -28,8 +28,8 @@ export function createGroupCommit<T, R>(options: {
   signal: AbortSignal;
   run: (items: T[]) => Promise<Settled<R>[]>;
   contended: (error: unknown) => boolean;
-  /** Events an item holds (a run of messages), counted against the group's size; 1 if not given. */
-  weight?: (item: T) => number;
+  /** Events an item holds (a run of messages), counted against the group's size. */
+  weight: (item: T) => number;
 }) {
   type Waiting = { item: T; resolve: (s: Settled<R>) => void; reject: (e: unknown) => void };
   let waiting: Waiting[] = [];
@@ -61,7 +61,8 @@ export function createGroupCommit<T, R>(options: {
         // they run side by side and what they have finished at any moment is near a prefix of
         // the order things arrived in (a stop mid-group leaves few gaps below acknowledgements).
         const { weight } = options;
-        const total = weight ? waiting.reduce((sum, w) => sum + weight(w.item), 0) : waiting.length;
+        let total = 0;
+        for (const w of waiting) total += weight(w.item);
         const share = Math.min(limit(), Math.ceil(total / taking));
         const stride = taking;
         taking--;
@@ -70,7 +71,7 @@ export function createGroupCommit<T, R>(options: {
         let held = 0;
         for (let i = 0; i < waiting.length; i++) {
           const w = waiting[i] as Waiting;
-          const add = weight ? weight(w.item) : 1;
+          const add = weight(w.item);
           // An item heavier than the share alone is a group of its own.
           if (i % stride === 0 && (held + add <= share || taken.length === 0)) {
             taken.push(w);

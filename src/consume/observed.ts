@@ -14,8 +14,6 @@ import { errorOf, type GiveUp } from './dead-letter.ts';
 import { Released } from './released.ts';
 import type { Outcome } from './route.ts';
 
-type Handle = (m: IncomingMessage, giveUp: GiveUp) => Promise<Outcome>;
-
 const outcomes: Record<Outcome, string> = {
   handled: 'handled',
   duplicate: 'duplicate',
@@ -32,53 +30,15 @@ export interface Observation {
   processSpan: 'link' | 'child';
 }
 
-/**
- * The pipeline's handling of one delivery, observed. Metrics: its outcome per group and its
- * duration from delivery to outcome (retries and the wait behind earlier messages of its key
- * included). Traces (with @opentelemetry/api loaded): a `process` span around it, active while
- * the handler runs (so the handler's own spans are its children), linked to the event's `create`
- * span or its child.
- */
-export function observedHandling(handle: Handle, o: Observation): Handle {
-  const record = outcomeRecorder(o);
-  const measured: Handle = !record
-    ? handle
-    : async (m, giveUp) => {
-        const started = performance.now();
-        const outcome = await handle(m, giveUp);
-        record(outcome, started);
-        return outcome;
-      };
-  const otel = tracingApi();
-  if (!otel) return measured;
-  const spans = processSpans(otel, o);
-  const traced: Handle = async (m, giveUp) => {
-    const { span, context } = spans.start(m);
-    let failure: unknown;
-    const noting: GiveUp = (message, error, attempts, event) => {
-      failure = error;
-      return giveUp(message, error, attempts, event);
-    };
-    try {
-      const outcome = await otel.context.with(context, () => measured(m, noting));
-      spans.end(span, outcome, failure);
-      return outcome;
-    } catch (error) {
-      spans.end(span, null, error);
-      throw error;
-    }
-  };
-  // No SDK registered: the span would be a no-op carrying no context (0.6 µs a delivery to make).
-  return (m, giveUp) => (tracingOn(otel) ? traced(m, giveUp) : measured(m, giveUp));
-}
-
-/** A run's handling (offsets: 'database'): its messages' outcomes, each handled in `contexts[k]`. */
+/** A run's handling: its messages' outcomes, message k handled in `contexts[k]`. */
 type HandleRun = (ms: IncomingMessage[], giveUp: GiveUp, contexts: readonly unknown[]) => Promise<Outcome[]>;
 
 /**
- * A run of one partition's messages handled together, observed as `observedHandling` observes
- * one: per message its outcome, its duration (the run's, from its start), and its own `process`
- * span, the context its handlers run in.
+ * The handling of a run of one key's messages (often of one), observed. Metrics: per message its
+ * outcome per group and its duration (the run's, from its start, retries included). Traces (with
+ * @opentelemetry/api loaded and an SDK registered): per message a `process` span, active while
+ * its handlers run (so a handler's own spans are its children), linked to the event's `create`
+ * span or its child.
  */
 export function observedRuns(
   handleRun: HandleRun,

@@ -1,50 +1,43 @@
 import type { Delivery } from '../transports/transport.ts';
 
 /**
- * Runs tasks one after another per key, and keys side by side: the order of one key's events is
- * kept while a slow or failing key holds up only itself. Tasks must not reject.
- */
-export function createKeyedRunner() {
-  const tails = new Map<string, Promise<void>>();
-  return {
-    run(key: string, task: () => Promise<void>): Promise<void> {
-      // A key with nothing running starts its task at once, without a promise hop to wait for.
-      const tail = tails.get(key);
-      const next = tail === undefined ? task() : tail.then(task);
-      tails.set(key, next);
-      void next.then(() => {
-        if (tails.get(key) === next) tails.delete(key);
-      });
-      return next;
-    },
-    /** Resolves when every task queued so far has finished. */
-    async idle(): Promise<void> {
-      while (tails.size > 0) await Promise.all(tails.values());
-    },
-  };
-}
-
-/**
- * Like createKeyedRunner, one key's items one after another and keys side by side, but a key's
- * items are handed to `run` together: those that came while the key's last run was under way (up
- * to `max`) make its next run, and its first waits a turn for the rest of a fetched batch. With
- * positions in the database a partition's messages must commit in order; a run lets several of
- * them share a transaction instead of taking one each. `run` resolves with the items that did not
- * finish (from a dead letter that could not be recorded on): they are held, and run again first
- * after `hold` (a backoff), since a later item's position would pass them. `run` must not reject.
+ * Runs one key's items one after another and keys side by side: the order of one key's items is
+ * kept while a slow or failing key holds up only itself. A key's items are handed to `run`
+ * together: those that came while the key's last run was under way (up to `max`) make its next
+ * run, and (with `max` above one) its first waits a turn for the rest of a fetched batch. Several
+ * of a key's messages can so share a transaction instead of taking one each. `run` resolves with
+ * the items that did not finish (from a dead letter that could not be recorded on): they are held,
+ * and run again first after `hold` (a backoff), since the key's later items must not pass them.
+ * `task` queues work of another kind (a dead letter re-delivered) in the key's order, alone
+ * between runs. Neither `run` nor a task may reject.
  */
 export function createKeyedRuns<T>(options: {
   max: number;
   run: (items: T[]) => Promise<T[]>;
   hold: (key: string, failures: number) => Promise<void>;
 }) {
-  type Key = { waiting: T[]; done: Promise<void> };
+  class Task {
+    readonly work: () => Promise<void>;
+    constructor(work: () => Promise<void>) {
+      this.work = work;
+    }
+  }
+  type Key = { waiting: (T | Task)[]; done: Promise<void> };
   const keys = new Map<string, Key>();
   const drain = async (key: string, state: Key) => {
-    await new Promise((resolve) => setImmediate(resolve));
+    // With max 1 a key with nothing running starts at once, without a turn to wait.
+    if (options.max > 1) await new Promise((resolve) => setImmediate(resolve));
     let failures = 0;
     while (state.waiting.length > 0) {
-      const left = await options.run(state.waiting.splice(0, options.max));
+      const head = state.waiting[0];
+      if (head instanceof Task) {
+        state.waiting.shift();
+        await head.work();
+        continue;
+      }
+      let n = 1;
+      while (n < options.max && n < state.waiting.length && !(state.waiting[n] instanceof Task)) n++;
+      const left = await options.run(state.waiting.splice(0, n) as T[]);
       if (left.length === 0) {
         failures = 0;
         continue;
@@ -54,18 +47,25 @@ export function createKeyedRuns<T>(options: {
     }
     keys.delete(key);
   };
+  const enqueue = (key: string, entry: T | Task) => {
+    const state = keys.get(key);
+    if (state) {
+      state.waiting.push(entry);
+      return;
+    }
+    const fresh: Key = { waiting: [entry], done: Promise.resolve() };
+    keys.set(key, fresh);
+    fresh.done = drain(key, fresh);
+  };
   return {
     add(key: string, item: T): void {
-      const state = keys.get(key);
-      if (state) {
-        state.waiting.push(item);
-        return;
-      }
-      const fresh: Key = { waiting: [item], done: Promise.resolve() };
-      keys.set(key, fresh);
-      fresh.done = drain(key, fresh);
+      enqueue(key, item);
     },
-    /** Resolves when every item added so far has been run. */
+    /** Runs `work` after what the key has queued, before what it queues next. */
+    task(key: string, work: () => Promise<void>): void {
+      enqueue(key, new Task(work));
+    },
+    /** Resolves when every item and task added so far has been run. */
     async idle(): Promise<void> {
       while (keys.size > 0) await Promise.all([...keys.values()].map((k) => k.done));
     },

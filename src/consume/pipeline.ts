@@ -11,14 +11,14 @@ import { inTransactionScope } from '../store/transaction.ts';
 import type { IncomingMessage } from '../transports/transport.ts';
 import { type ConsumedEvent, decodeMessage, eventTime } from '../wire/incoming.ts';
 import { createBatcher } from './batch.ts';
-import { createClaim, everyHandler, type Item, runOf } from './claim.ts';
+import { type Claimed, createClaim, everyHandler, type Fresh, type Handled, type Item, runOf } from './claim.ts';
 import type { GiveUp } from './dead-letter.ts';
 import { emitter } from './emit.ts';
 import { createGroupCommit, GroupFailed } from './group.ts';
 import { createGroupTransaction } from './group-transaction.ts';
+import { createRunHandler, RunFailed } from './handle-run.ts';
 import type { ConsumerSettings } from './options.ts';
 import { createSemaphore } from './ordering.ts';
-import { createPartitionRuns, RunFailed } from './partition-runs.ts';
 import { Released } from './released.ts';
 import type { NamedHandler, Outcome, Route } from './route.ts';
 import type { ConsumerContext } from './types.ts';
@@ -107,7 +107,7 @@ export function createPipeline(
     tx: Queryable,
     { route, event, message: m }: Item,
     attempt: number,
-    fresh: (h: NamedHandler) => boolean,
+    fresh: Fresh,
   ): Promise<Outcome> {
     const all = route.handlers ?? [];
     const handlers = fresh === everyHandler ? all : all.filter(fresh);
@@ -136,24 +136,31 @@ export function createPipeline(
   const handled = (): Outcome => 'handled';
 
   /**
-   * An item's handlers in its trace context; a run's (offsets: 'database') one message after
-   * another, a failure thrown as the run's, with the message's place in it.
+   * An item's handlers in its trace context; a run's one message after another, in each one's
+   * context, a duplicate of the run skipped, a failure thrown as the run's, with the message's
+   * place in it.
    */
-  function runItem(native: unknown, tx: Queryable, item: Item, attempt: number, fresh: (h: NamedHandler) => boolean) {
+  function runItem(native: unknown, tx: Queryable, item: Item, attempt: number, claimed: Claimed): Promise<Handled> {
     if (!item.rest)
       return item.active === undefined
-        ? runHandlers(native, tx, item, attempt, fresh)
-        : inContext(item.active, () => runHandlers(native, tx, item, attempt, fresh));
+        ? runHandlers(native, tx, item, attempt, claimed.runs)
+        : inContext(item.active, () => runHandlers(native, tx, item, attempt, claimed.runs));
     const run = [item, ...item.rest];
-    return (async (): Promise<Outcome> => {
+    return (async () => {
+      const outcomes: Outcome[] = [];
       for (const [k, each] of run.entries()) {
+        const fresh = claimed.each ? claimed.each[k] : everyHandler;
+        if (!fresh) {
+          outcomes.push('duplicate');
+          continue;
+        }
         try {
-          await inContext(each.active, () => runHandlers(native, tx, each, attempt, everyHandler));
+          outcomes.push(await inContext(each.active, () => runHandlers(native, tx, each, attempt, fresh)));
         } catch (error) {
           throw new RunFailed(k, error);
         }
       }
-      return 'handled';
+      return outcomes;
     })();
   }
 
@@ -171,7 +178,7 @@ export function createPipeline(
   }
 
   const groups = deps.groupCommit
-    ? createGroupCommit<Item, Outcome>({
+    ? createGroupCommit<Item, Handled>({
         ...deps.groupCommit,
         slots,
         concurrency: deps.concurrency,
@@ -186,7 +193,7 @@ export function createPipeline(
         }),
         contended: isLockConflict,
         // A run counts as its messages.
-        ...(deps.offsets === 'database' ? { weight: (item: Item) => 1 + (item.rest?.length ?? 0) } : {}),
+        weight: (item: Item) => (item.rest ? 1 + item.rest.length : 1),
       })
     : null;
 
@@ -315,8 +322,10 @@ export function createPipeline(
       try {
         const first = await groups.add(item);
         if (first.ok) {
-          count(first.value);
-          return first.value;
+          // One message, not a run: one outcome.
+          const outcome = first.value as Outcome;
+          count(outcome);
+          return outcome;
         }
         if (first.error instanceof Released) throw first.error;
         // A lock conflict is the group's doing, not the event's: it runs alone from its first attempt.
@@ -350,7 +359,7 @@ export function createPipeline(
     return outcome;
   }
 
-  const { handleRun } = createPartitionRuns({
+  const { handleRun } = createRunHandler({
     ...deps,
     groups,
     count,

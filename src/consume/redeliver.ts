@@ -3,7 +3,6 @@ import type { Queryable } from '../store/db.ts';
 import { claimRetries, resolveConsumerDeadLetter } from '../store/sql/consumer-dead-letters.ts';
 import type { IncomingMessage } from '../transports/transport.ts';
 import { errorOf } from './dead-letter.ts';
-import type { createKeyedRunner } from './ordering.ts';
 import type { createPipeline } from './pipeline.ts';
 import { Released } from './released.ts';
 
@@ -17,7 +16,8 @@ export function startRedelivery(deps: {
   db: Queryable;
   schema: string;
   group: string;
-  runner: ReturnType<typeof createKeyedRunner>;
+  /** Queues work behind what a key has queued (createKeyedRuns' `task`). */
+  inOrder: (key: string, work: () => Promise<void>) => void;
   pipeline: ReturnType<typeof createPipeline>;
   logger: Logger;
   signal: AbortSignal;
@@ -43,7 +43,7 @@ export function startRedelivery(deps: {
           value: row.body,
           headers: row.headers,
         };
-        void deps.runner.run(row.partition_key ?? row.message_id, async () => {
+        deps.inOrder(row.partition_key ?? row.message_id, async () => {
           try {
             let failure: { error: unknown; attempts: number } | null = null;
             await deps.pipeline.handle(

@@ -13,20 +13,20 @@ import { maintainPartitions, scheduleRetention } from '../store/retention.ts';
 import { recordLag } from '../store/sql/consumer-lag.ts';
 import type { Delivery, PartitionLag, Subscription } from '../transports/transport.ts';
 import { createDeadLetterer } from './dead-letter.ts';
+import { Unfinished } from './handle-run.ts';
 import { consumerReadiness } from './health.ts';
 import { rebuildFromHistory } from './history.ts';
 import { consumeLoop } from './loop.ts';
-import { observedHandling, observedRuns } from './observed.ts';
+import { observedRuns } from './observed.ts';
 import type { ConsumerSettings } from './options.ts';
-import { createAckTracker, createKeyedRunner, createKeyedRuns } from './ordering.ts';
-import { Unfinished } from './partition-runs.ts';
+import { createAckTracker, createKeyedRuns } from './ordering.ts';
 import { createPipeline } from './pipeline.ts';
 import { startRedelivery } from './redeliver.ts';
 import { Released } from './released.ts';
 import type { Route } from './route.ts';
 import type { ConsumerContext, ConsumerStats } from './types.ts';
 
-/** The shortest wait before a held partition's run is tried again, whatever the retry policy. */
+/** The shortest wait before a held key's run is tried again, whatever the retry policy. */
 const holdFloorMs = 50;
 
 /** The consumer's pool is only queried; transactions go through the client's own. */
@@ -60,7 +60,6 @@ export async function startConsumer(deps: {
   const { group, schema, logger, transport } = settings;
   const stopper = new AbortController();
   const cleanups: (() => void)[] = [];
-  const runner = createKeyedRunner();
   const acks = createAckTracker({
     maxInFlight: settings.maxInFlight,
     // A commit refused in a rebalance: the next owner gets the message again; the inbox skips it.
@@ -139,14 +138,14 @@ export async function startConsumer(deps: {
     transport: transport.name,
     processSpan: settings.processSpan,
   };
-  const handle = observedHandling(pipeline.handle, observation);
   cleanups.push(settings.metrics.watch(schema, readGauges(pool, schema)));
   const unexpected = (error: unknown) => {
     if (!(error instanceof Released)) logger.error({ error }, 'unexpected consumer error; message left for redelivery');
   };
-  // Positions in the database: a partition is handled in order, its messages in runs, each run
-  // committed after the one before (several messages to a transaction under load). What a run
-  // left unfinished (not stopping) holds its partition: the next run's position would pass it.
+  // Each key is handled in order (a message without a key, and every message with positions in
+  // the database: its partition), keys side by side, a key's messages in runs: each run after
+  // the one before, several messages to a transaction under load. What a run left unfinished
+  // (not stopping) holds its key: its later messages must not pass it.
   const handleRun = observedRuns(pipeline.handleRun, observation);
   type Entry = { delivery: Delivery; done: () => void };
   const runs = createKeyedRuns<Entry>({
@@ -167,34 +166,26 @@ export async function startConsumer(deps: {
     },
     hold: (key, failures) => {
       logger.warn(
-        { group, partition: key, failures },
-        'partition held: a message could not be handled or given up on; trying again',
+        { group, key, failures },
+        'messages held: one could not be handled or given up on; trying again from it',
       );
       return sleep(Math.max(holdFloorMs, backoffDelay(failures, settings.retry)), stopper.signal);
     },
   });
+  const byPartition = settings.offsets === 'database';
   const dispatch = (delivery: Delivery) => {
     const done = acks.track(delivery);
-    if (settings.offsets === 'database') return runs.add(`${delivery.topic}/${delivery.partition}`, { delivery, done });
-    // A message without a key: in its partition's order.
-    const key = delivery.key === null ? `${delivery.topic}/${delivery.partition}` : delivery.key;
-    void runner.run(key, async () => {
-      try {
-        await handle(delivery, giveUp);
-        done();
-      } catch (error) {
-        unexpected(error);
-      }
-    });
+    const key = byPartition || delivery.key === null ? `${delivery.topic}/${delivery.partition}` : delivery.key;
+    runs.add(key, { delivery, done });
   };
-  const idle = () => Promise.all([runner.idle(), runs.idle()]);
+  const idle = () => runs.idle();
 
   cleanups.push(
     startRedelivery({
       db: pool,
       schema,
       group,
-      runner,
+      inOrder: runs.task,
       pipeline,
       logger,
       signal: stopper.signal,

@@ -189,7 +189,7 @@ describe('consumers: group commit', () => {
         await record(tx as never, event);
       });
       try {
-        await settle(consumer, 60, 120_000);
+        await settle(consumer, 60, { timeoutMs: 120_000 });
       } finally {
         if (pool !== fixture.db.pool) await pool.end();
       }

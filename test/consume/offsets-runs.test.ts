@@ -7,12 +7,11 @@ import { uniqueName } from '../support/env.ts';
 import { groupCommitHelpers } from '../support/group-commit.ts';
 import { createTopic } from '../support/kafka.ts';
 import { reshaped, stepEvent } from '../support/kill-at-ack.ts';
-import { waitFor } from '../support/relay-process.ts';
 
 describe("consumers: offsets: 'database', a partition's messages in runs", () => {
   const fixture = consumerFixture();
   const { transport } = fixture;
-  const { record, effects, settle, deadLetters } = groupCommitHelpers(fixture);
+  const { record, effects, settle, deadLetters, withThrowers, withRefusedDeadLetter } = groupCommitHelpers(fixture);
 
   /** `count` messages on a new one-partition topic, published before any consumer reads it. */
   const published = async (count: number) => {
@@ -77,23 +76,8 @@ describe("consumers: offsets: 'database', a partition's messages in runs", () =>
     const poison = ids[70] as string; // fails every time
     const group = uniqueName('g');
     const consumer = positioned(group, { retry: { attempts: 2, initialMs: 10, maxMs: 20 } });
-    const calls = new Map<string, number[]>();
-    consumer.on(Def, async (event, { tx, attempt }) => {
-      calls.set(event.id, [...(calls.get(event.id) ?? []), attempt]);
-      await record(tx as never, event);
-      if (event.id === poison || (event.id === flaky && attempt === 1)) throw new Error('not yet');
-    });
-    await settle(consumer, 120);
-    const rows = await effects(ids);
-    assert.equal(rows.length, 119, 'every message but the poison one');
-    assert.equal(new Set(rows.map((r) => r.event_id)).size, 119, 'no effect twice');
-    assert.ok(!rows.some((r) => r.event_id === poison), "the poison message's effect rolled back");
+    const rows = await withThrowers(consumer, Def, ids, flaky, poison);
     inPartitionOrder(rows);
-    assert.deepEqual(calls.get(flaky), [1, 2], 'tried in its run, then alone');
-    assert.deepEqual(calls.get(poison), [1, 2], 'the try in the run counts: two attempts allowed, two calls');
-    const dead = await deadLetters([poison]);
-    assert.equal(dead.length, 1);
-    assert.equal(dead[0]?.attempts, 2);
     assert.equal(await position(group, topic), 120);
     const transactions = new Set(rows.map((r) => r.txid)).size;
     assert.ok(transactions < 119, `119 effects in ${transactions} transactions: runs formed around the failures`);
@@ -172,12 +156,7 @@ describe("consumers: offsets: 'database', a partition's messages in runs", () =>
     const group = uniqueName('g');
     const consumer = positioned(group, { transport: again });
     consumer.on(Def, (event, { tx }) => record(tx as never, event));
-    await consumer.start();
-    try {
-      await waitFor('every delivery', () => consumer.stats().handled + consumer.stats().duplicates === 40, 30_000);
-    } finally {
-      await consumer.stop();
-    }
+    await settle(consumer, 40, { duplicates: true });
     const rows = await effects(ids);
     assert.equal(rows.length, 30, 'one effect per message, none for the copies');
     inPartitionOrder(rows);
@@ -189,55 +168,16 @@ describe("consumers: offsets: 'database', a partition's messages in runs", () =>
     const { topic, Def, ids } = await published(100);
     const earlier = ids[40] as string; // dead-lettered at once
     const poison = ids[50] as string; // its dead letter refused for a while
-    const s = `"${fixture.db.schema}"`;
-    await fixture.db.pool.query(`CREATE TABLE ${s}.refusing (message_id text);
-      CREATE FUNCTION ${s}.refuse_dead_letters() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF NEW.message_id IN (SELECT message_id FROM ${s}.refusing) THEN
-          RAISE EXCEPTION 'dead letters refused by the test';
-        END IF;
-        RETURN NEW;
-      END $$;
-      CREATE TRIGGER refuse BEFORE INSERT ON ${s}.consumer_dead_letters FOR EACH ROW EXECUTE FUNCTION ${s}.refuse_dead_letters();`);
-    await fixture.db.pool.query(`INSERT INTO ${s}.refusing VALUES ($1)`, [poison]);
-    try {
-      const group = uniqueName('g');
-      const consumer = positioned(group, { retry: { attempts: 1, initialMs: 10, maxMs: 50 } });
-      const calls = new Map<string, number>();
-      consumer.on(Def, async (event, { tx }) => {
-        calls.set(event.id, (calls.get(event.id) ?? 0) + 1);
-        await record(tx as never, event);
-        if (event.id === poison || event.id === earlier) throw new Error('poison');
-      });
-      await consumer.start();
-      try {
-        await waitFor(
-          'the poison message tried again after its dead letter was refused',
-          () => (calls.get(poison) ?? 0) >= 3,
-          30_000,
-        );
-        const held = await effects(ids);
-        assert.ok(
-          held.every((r) => r.seq < 50),
-          `nothing after the poison message ran while its dead letter could not be recorded (${held.length} effects)`,
-        );
-        await fixture.db.pool.query(`DELETE FROM ${s}.refusing`);
-        await waitFor('every message', () => consumer.stats().handled + consumer.stats().deadLettered === 100, 30_000);
-      } finally {
-        await consumer.stop();
-      }
-      const rows = await effects(ids);
-      assert.equal(rows.length, 98, 'every message but the two poison ones');
-      assert.equal(new Set(rows.map((r) => r.event_id)).size, 98, 'no effect twice');
-      inPartitionOrder(rows);
-      const dead = await deadLetters([earlier, poison]);
-      assert.equal(dead.length, 2);
-      assert.equal(calls.get(earlier), 1, 'the message dead-lettered before the refusal was not run again');
-      assert.equal(dead.find((d) => d.message_id === earlier)?.attempts, 1);
-      assert.equal(consumer.stats().duplicates, 0, 'nothing handled was run again while held');
-      assert.equal(await position(group, topic), 100);
-    } finally {
-      await fixture.db.pool.query(`DROP TRIGGER refuse ON ${s}.consumer_dead_letters; DROP TABLE ${s}.refusing`);
-    }
+    const group = uniqueName('g');
+    const consumer = positioned(group, { retry: { attempts: 1, initialMs: 10, maxMs: 50 } });
+    const rows = await withRefusedDeadLetter(consumer, Def, ids, earlier, poison, async () => {
+      const held = await effects(ids);
+      assert.ok(
+        held.every((r) => r.seq < 50),
+        `nothing after the poison message ran while its dead letter could not be recorded (${held.length} effects)`,
+      );
+    });
+    inPartitionOrder(rows);
+    assert.equal(await position(group, topic), 100);
   });
 });

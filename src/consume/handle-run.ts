@@ -5,7 +5,7 @@ import type { Queryable } from '../store/db.ts';
 import { readPosition } from '../store/sql/consumer-offsets.ts';
 import type { IncomingMessage } from '../transports/transport.ts';
 import { decodeMessage } from '../wire/incoming.ts';
-import type { Item } from './claim.ts';
+import type { Handled, Item } from './claim.ts';
 import type { GiveUp } from './dead-letter.ts';
 import { GroupFailed, type Settled } from './group.ts';
 import { Released } from './released.ts';
@@ -13,13 +13,15 @@ import type { Outcome, Route } from './route.ts';
 import { upcastAndParse } from './upcast.ts';
 
 /**
- * Runs of one partition's consecutive messages (offsets: 'database'), handled through group
- * commit: the messages that came while the partition's last run was under way share a
+ * Runs of one key's consecutive messages (of one partition's, with offsets: 'database'), handled
+ * through group commit: the messages that came while the key's last run was under way share a
  * transaction, one after another, and what cannot go as a run goes through the pipeline's one
  * message paths (`handle`, `handleItem`, `alone`), in its place.
  */
-export function createPartitionRuns(deps: {
-  groups: { add(item: Item): Promise<Settled<Outcome>> } | null;
+export function createRunHandler(deps: {
+  groups: { add(item: Item): Promise<Settled<Handled>> } | null;
+  /** Where a handled message is recorded: inbox rows, or the group's position ('database'). */
+  offsets: 'broker' | 'database';
   routes: Map<string, Route>;
   pool: Queryable;
   schema: string;
@@ -34,6 +36,7 @@ export function createPartitionRuns(deps: {
   alone: (item: Item, giveUp: GiveUp, failedFirst?: { error: unknown }) => Promise<Outcome>;
 }) {
   const { groups, pool, schema, group, logger, count, handle, handleItem, alone } = deps;
+  const byPosition = deps.offsets === 'database';
 
   /** An ordinary message made an item of a run (decoded, routed, upcast); null for anything else. */
   async function runnable(m: IncomingMessage, active: unknown): Promise<Item | null> {
@@ -43,21 +46,23 @@ export function createPartitionRuns(deps: {
       if (!route || route.batch) return null;
       const parsed = upcastAndParse(event, route.definition);
       const typed = parsed instanceof Promise ? await parsed : parsed;
-      return { route, event: typed, message: m, byPosition: true, active };
+      return { route, event: typed, message: m, byPosition, active };
     } catch {
       return null;
     }
   }
 
   /**
-   * A run of one partition's consecutive messages (offsets: 'database'): their handlers in one
-   * transaction of a group, one after another, the position moved past the last. In order:
+   * A run of one key's consecutive messages: their handlers in one transaction of a group, one
+   * after another, with their inbox rows (each message's duplicate skipped alone) or the position
+   * moved past the last. In order:
    * - a message that is not ordinary (it does not decode, its type has no handler or a batch
    *   handler) goes as `handle` takes one, between the runs before and after it;
-   * - an offset not above the one before (a copy fetched again) starts a new run;
+   * - by position, an offset not above the one before (a copy fetched again) starts a new run;
    * - a run whose handler threw goes as a run up to it, it alone (its try in the run counted),
    *   then the rest as a run;
-   * - a position already inside the run (a second delivery) skips what is below it, runs the rest.
+   * - by position, a position already inside the run (a second delivery) skips what is below it,
+   *   runs the rest.
    * Message k is handled in the trace context `contexts[k]`. Throws Unfinished with how many
    * messages were done when one could be neither handled nor given up on (or at a stop).
    */
@@ -71,7 +76,7 @@ export function createPartitionRuns(deps: {
           // Offsets go up within a run: a partition fetched again (a rebalance, a new subscription)
           // brings copies of earlier ones after later ones, and those start a run of their own.
           const last = run.at(-1);
-          if (last && BigInt(m.offset) <= BigInt(last.message.offset)) {
+          if (byPosition && last && BigInt(m.offset) <= BigInt(last.message.offset)) {
             await runItems(run, giveUp, out);
             run = [];
           }
@@ -89,7 +94,7 @@ export function createPartitionRuns(deps: {
     }
   }
 
-  /** Items of one partition, in order, as a run in a group (see handleRun); outcomes onto `out`. */
+  /** Items of one key, in order, as a run in a group (see handleRun); outcomes onto `out`. */
   async function runItems(items: Item[], giveUp: GiveUp, out: Outcome[]): Promise<void> {
     if (items.length === 0) return;
     if (items.length === 1) {
@@ -101,9 +106,17 @@ export function createPartitionRuns(deps: {
     let passed = false;
     try {
       const settled = await (groups as NonNullable<typeof groups>).add({ ...(items[0] as Item), rest: items.slice(1) });
-      if (settled.ok && settled.value === 'handled') {
-        count('handled', items.length);
-        for (const _ of items) out.push('handled');
+      if (settled.ok && Array.isArray(settled.value)) {
+        for (const outcome of settled.value) {
+          count(outcome);
+          out.push(outcome);
+        }
+        return;
+      }
+      // Claimed by none: with the inbox every message was a duplicate; by position, see below.
+      if (settled.ok && !byPosition) {
+        count('duplicate', items.length);
+        for (const _ of items) out.push('duplicate');
         return;
       }
       passed = settled.ok;
