@@ -45,12 +45,19 @@ export async function metricsCostPerEvent(
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[1] as number;
   // The consumer's side: one message's handling (a handler that returns at once), observed.
   const handling = (metrics: MetricsRecorder) => {
-    const handle = observedRuns(async (ms) => ms.map(() => 'handled' as const), {
-      metrics,
-      group: 'bench',
-      transport: 'kafka',
-      processSpan: 'link',
-    });
+    const handle = observedRuns(
+      async (ms, _giveUp, _contexts, settled) =>
+        ms.map((_, k) => {
+          settled(k, 'handled');
+          return 'handled' as const;
+        }),
+      {
+        metrics,
+        group: 'bench',
+        transport: 'kafka',
+        processSpan: 'link',
+      },
+    );
     const delivery = { ...(messages[0] as OutgoingMessage), partition: 0, offset: '0', key: 'k' };
     const one = [delivery];
     const giveUp = async () => {};

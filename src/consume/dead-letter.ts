@@ -75,7 +75,8 @@ export type GiveUp = (
  * message's headers; if the dead-letter topic refuses the message for good, the record stands
  * alone and the refusal is logged. Either way the group moves on: one bad message never stalls
  * the others. A record the database refuses even without headers throws Released: the message is
- * left for redelivery (with positions in the database its partition waits for it: run.ts).
+ * not done, and its key (with positions in the database, its partition) waits for it and tries it
+ * again (run.ts).
  */
 export function createDeadLetterer(deps: ConsumerContext & { transport: Transport; topic: DeadLetterTopic }): GiveUp {
   const { group, logger, signal } = deps;

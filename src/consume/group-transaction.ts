@@ -9,7 +9,10 @@ export interface GroupTransactionContext {
   /** A transaction of the user's client (`native`), with Herald's port to it (`tx`). */
   transaction: <T>(fn: (native: unknown, tx: Queryable) => Promise<T>) => Promise<T>;
   claim: (tx: Queryable, items: readonly Item[]) => Promise<(Claimed | null)[]>;
-  /** Runs the item's handlers that its claim lets run; 'duplicate' when none may. */
+  /**
+   * Runs the item's handlers that its claim lets run ('duplicate' when none may); for a run of a
+   * key's messages, each message's, one after another, with an outcome per message.
+   */
   runHandlers: (native: unknown, tx: Queryable, item: Item, attempt: number, claimed: Claimed) => Promise<Handled>;
   signal: AbortSignal;
   /** SET LOCAL lock_timeout for the group's transaction; 0 leaves the server's. */
@@ -30,8 +33,9 @@ class FailedInGroup {
 
 /**
  * Group commit's transaction: the handlers of several events in one transaction, the claims of
- * all of them made together. A handler that throws fails only its own event: the rest commit
- * together. The group runs first without savepoints (one costs a round trip per event, and a
+ * all of them made together. An item is one event, or a run of one key's events (which fails as
+ * a whole, split by the caller: handle-run.ts). A handler that throws fails only its own item: the
+ * rest commit together. The group runs first without savepoints (one costs a round trip per event, and a
  * subtransaction); if a handler throws, that transaction rolls back and the group runs again
  * with each event's handlers inside a savepoint, the one that threw settled with its error and
  * not run again. The events before it run twice, once in effect: the first run rolled back.

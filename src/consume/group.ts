@@ -17,7 +17,7 @@ export type Settled<R> = { ok: true; value: R } | { ok: false; error: unknown };
  * group in which `contended` says an item, or the whole, failed on a lock conflict halves the
  * largest group, down to one event; it grows back by one for as many clean groups as it is large,
  * up to `maxEvents` (TCP's congestion window, for locks). Sizes count `weight`: an item heavier
- * than the size (a run of one partition's messages) is a group of its own, never split.
+ * than the size (a run of one key's messages) is a group of its own, never split.
  */
 export function createGroupCommit<T, R>(options: {
   maxEvents: number;
@@ -100,6 +100,8 @@ export function createGroupCommit<T, R>(options: {
   };
 
   return {
+    /** The largest group now, in events: `maxEvents`, less after lock conflicts (see above). */
+    limit,
     /** Resolves with the item's own outcome in its group; rejects with GroupFailed or Released. */
     add(item: T): Promise<Settled<R>> {
       return new Promise((resolve, reject) => {

@@ -63,11 +63,24 @@ export function createRunHandler(deps: {
    *   then the rest as a run;
    * - by position, a position already inside the run (a second delivery) skips what is below it,
    *   runs the rest.
-   * Message k is handled in the trace context `contexts[k]`. Throws Unfinished with how many
-   * messages were done when one could be neither handled nor given up on (or at a stop).
+   * Message k is handled in the trace context `contexts[k]`, and `settled(k, outcome)` hears its
+   * outcome as soon as it is known (in order). Throws Unfinished with how many messages were done
+   * when one could be neither handled nor given up on (or at a stop).
    */
-  async function handleRun(ms: IncomingMessage[], giveUp: GiveUp, contexts: readonly unknown[]): Promise<Outcome[]> {
-    const out: Outcome[] = [];
+  async function handleRun(
+    ms: IncomingMessage[],
+    giveUp: GiveUp,
+    contexts: readonly unknown[],
+    settled: (k: number, outcome: Outcome) => void,
+  ): Promise<Outcome[]> {
+    const list: Outcome[] = [];
+    const out: Outcomes = {
+      list,
+      add(outcome) {
+        settled(list.length, outcome);
+        list.push(outcome);
+      },
+    };
     try {
       let run: Item[] = [];
       for (const [k, m] of ms.entries()) {
@@ -85,21 +98,21 @@ export function createRunHandler(deps: {
         }
         await runItems(run, giveUp, out);
         run = [];
-        out.push(await inContext(contexts[k], () => handle(m, giveUp)));
+        out.add(await inContext(contexts[k], () => handle(m, giveUp)));
       }
       await runItems(run, giveUp, out);
-      return out;
+      return list;
     } catch (error) {
-      throw new Unfinished(out.length, error);
+      throw new Unfinished(list.length, error);
     }
   }
 
   /** Items of one key, in order, as a run in a group (see handleRun); outcomes onto `out`. */
-  async function runItems(items: Item[], giveUp: GiveUp, out: Outcome[]): Promise<void> {
+  async function runItems(items: Item[], giveUp: GiveUp, out: Outcomes): Promise<void> {
     if (items.length === 0) return;
     if (items.length === 1) {
       const only = items[0] as Item;
-      out.push(await inContext(only.active, () => handleItem(only, giveUp)));
+      out.add(await inContext(only.active, () => handleItem(only, giveUp)));
       return;
     }
     let failed: RunFailed | null = null;
@@ -109,14 +122,14 @@ export function createRunHandler(deps: {
       if (settled.ok && Array.isArray(settled.value)) {
         for (const outcome of settled.value) {
           count(outcome);
-          out.push(outcome);
+          out.add(outcome);
         }
         return;
       }
       // Claimed by none: with the inbox every message was a duplicate; by position, see below.
       if (settled.ok && !byPosition) {
         count('duplicate', items.length);
-        for (const _ of items) out.push('duplicate');
+        for (const _ of items) out.add('duplicate');
         return;
       }
       passed = settled.ok;
@@ -131,12 +144,12 @@ export function createRunHandler(deps: {
       // The stored position had passed the run's first message (a second delivery): what is
       // below it was handled, and committed; the rest goes on as a run.
       count('duplicate', below);
-      for (let i = 0; i < below; i++) out.push('duplicate');
+      for (let i = 0; i < below; i++) out.add('duplicate');
       return runItems(items.slice(below), giveUp, out);
     }
     if (!failed) {
       // The group failed as a whole (or the position could not be read): one message at a time.
-      for (const item of items) out.push(await inContext(item.active, () => alone(item, giveUp)));
+      for (const item of items) out.add(await inContext(item.active, () => alone(item, giveUp)));
       return;
     }
     // The messages before the one that threw ran well: a run again. The one that threw goes alone,
@@ -145,7 +158,7 @@ export function createRunHandler(deps: {
     const thrower = items[index] as Item;
     const first = isLockConflict(cause) ? undefined : { error: cause };
     await runItems(items.slice(0, index), giveUp, out);
-    out.push(await inContext(thrower.active, () => alone(thrower, giveUp, first)));
+    out.add(await inContext(thrower.active, () => alone(thrower, giveUp, first)));
     await runItems(items.slice(index + 1), giveUp, out);
   }
 
@@ -164,6 +177,9 @@ export function createRunHandler(deps: {
 
   return { handleRun };
 }
+
+/** A run's outcomes so far, in order; `add` tells the observer of each as it comes. */
+type Outcomes = { list: Outcome[]; add(outcome: Outcome): void };
 
 /** A run's handler threw: the message at `index` of the run, with its error as the cause. */
 export class RunFailed extends Error {

@@ -11,6 +11,7 @@ import {
 } from '../observe/tracing.ts';
 import type { IncomingMessage } from '../transports/transport.ts';
 import { errorOf, type GiveUp } from './dead-letter.ts';
+import { Unfinished } from './handle-run.ts';
 import { Released } from './released.ts';
 import type { Outcome } from './route.ts';
 
@@ -30,51 +31,63 @@ export interface Observation {
   processSpan: 'link' | 'child';
 }
 
-/** A run's handling: its messages' outcomes, message k handled in `contexts[k]`. */
-type HandleRun = (ms: IncomingMessage[], giveUp: GiveUp, contexts: readonly unknown[]) => Promise<Outcome[]>;
+/**
+ * A run's handling: its messages' outcomes, message k handled in `contexts[k]` and heard by
+ * `settled(k, outcome)` as soon as its outcome is known.
+ */
+type HandleRun = (
+  ms: IncomingMessage[],
+  giveUp: GiveUp,
+  contexts: readonly unknown[],
+  settled: (k: number, outcome: Outcome) => void,
+) => Promise<Outcome[]>;
+
+const unheard = () => {};
 
 /**
  * The handling of a run of one key's messages (often of one), observed. Metrics: per message its
- * outcome per group and its duration (the run's, from its start, retries included). Traces (with
- * @opentelemetry/api loaded and an SDK registered): per message a `process` span, active while
- * its handlers run (so a handler's own spans are its children), linked to the event's `create`
- * span or its child.
+ * outcome per group and its duration, from the run's start to its own outcome (the messages
+ * before it in the run and its retries included). Traces (with @opentelemetry/api loaded and an
+ * SDK registered): per message a `process` span, active while its handlers run (so a handler's
+ * own spans are its children), linked to the event's `create` span or its child, ended with its
+ * outcome. A run that stops early ends the spans of the messages it did not finish with why
+ * (a stop's release is not a failure).
  */
 export function observedRuns(
   handleRun: HandleRun,
   o: Observation,
 ): (ms: IncomingMessage[], giveUp: GiveUp) => Promise<Outcome[]> {
   const record = outcomeRecorder(o);
-  const measured: HandleRun = !record
-    ? handleRun
-    : async (ms, giveUp, contexts) => {
-        const started = performance.now();
-        const results = await handleRun(ms, giveUp, contexts);
-        for (const outcome of results) record(outcome, started);
-        return results;
-      };
   const otel = tracingApi();
-  if (!otel) return (ms, giveUp) => measured(ms, giveUp, []);
-  const spans = processSpans(otel, o);
+  const spans = otel ? processSpans(otel, o) : null;
   return async (ms, giveUp) => {
-    if (!tracingOn(otel)) return measured(ms, giveUp, []);
-    const started = ms.map((m) => spans.start(m));
+    const traced = spans !== null && tracingOn(otel as OtelApi);
+    if (!record && !traced) return handleRun(ms, giveUp, [], unheard);
+    const started = performance.now();
+    const open = traced ? ms.map((m) => spans.start(m)) : [];
     const failures = new Map<IncomingMessage, unknown>();
-    const noting: GiveUp = (message, error, attempts, event) => {
-      failures.set(message, error);
-      return giveUp(message, error, attempts, event);
+    const noting: GiveUp = traced
+      ? (message, error, attempts, event) => {
+          failures.set(message, error);
+          return giveUp(message, error, attempts, event);
+        }
+      : giveUp;
+    let ended = 0;
+    const settled = (k: number, outcome: Outcome) => {
+      record?.(outcome, started);
+      if (traced) spans.end((open[k] as (typeof open)[number]).span, outcome, failures.get(ms[k] as IncomingMessage));
+      ended = k + 1;
     };
     try {
-      const results = await measured(
+      return await handleRun(
         ms,
         noting,
-        started.map((s) => s.context),
+        open.map((s) => s.context),
+        settled,
       );
-      for (const [k, { span }] of started.entries())
-        spans.end(span, results[k] as Outcome, failures.get(ms[k] as IncomingMessage));
-      return results;
     } catch (error) {
-      for (const { span } of started) spans.end(span, null, error);
+      const cause = error instanceof Unfinished ? error.cause : error;
+      for (const { span } of open.slice(ended)) spans?.end(span, null, cause);
       throw error;
     }
   };

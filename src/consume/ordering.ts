@@ -3,16 +3,16 @@ import type { Delivery } from '../transports/transport.ts';
 /**
  * Runs one key's items one after another and keys side by side: the order of one key's items is
  * kept while a slow or failing key holds up only itself. A key's items are handed to `run`
- * together: those that came while the key's last run was under way (up to `max`) make its next
- * run, and (with `max` above one) its first waits a turn for the rest of a fetched batch. Several
- * of a key's messages can so share a transaction instead of taking one each. `run` resolves with
- * the items that did not finish (from a dead letter that could not be recorded on): they are held,
- * and run again first after `hold` (a backoff), since the key's later items must not pass them.
- * `task` queues work of another kind (a dead letter re-delivered) in the key's order, alone
- * between runs. Neither `run` nor a task may reject.
+ * together: those that came while the key's last run was under way (up to `max()`, asked at each
+ * run) make its next run, and (while `max()` is above one) its first waits a turn for the rest of
+ * a fetched batch. Several of a key's messages can so share a transaction instead of taking one
+ * each. `run` resolves with the items that did not finish (from a dead letter that could not be
+ * recorded on): they are held, and run again first after `hold` (a backoff), since the key's later
+ * items must not pass them. `task` queues work of another kind (a dead letter re-delivered) in
+ * the key's order, alone between runs. Neither `run` nor a task may reject.
  */
 export function createKeyedRuns<T>(options: {
-  max: number;
+  max: () => number;
   run: (items: T[]) => Promise<T[]>;
   hold: (key: string, failures: number) => Promise<void>;
 }) {
@@ -26,7 +26,7 @@ export function createKeyedRuns<T>(options: {
   const keys = new Map<string, Key>();
   const drain = async (key: string, state: Key) => {
     // With max 1 a key with nothing running starts at once, without a turn to wait.
-    if (options.max > 1) await new Promise((resolve) => setImmediate(resolve));
+    if (options.max() > 1) await new Promise((resolve) => setImmediate(resolve));
     let failures = 0;
     while (state.waiting.length > 0) {
       const head = state.waiting[0];
@@ -35,8 +35,9 @@ export function createKeyedRuns<T>(options: {
         await head.work();
         continue;
       }
+      const max = options.max();
       let n = 1;
-      while (n < options.max && n < state.waiting.length && !(state.waiting[n] instanceof Task)) n++;
+      while (n < max && n < state.waiting.length && !(state.waiting[n] instanceof Task)) n++;
       const left = await options.run(state.waiting.splice(0, n) as T[]);
       if (left.length === 0) {
         failures = 0;

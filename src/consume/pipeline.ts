@@ -6,12 +6,11 @@ import { retry } from '../retry/retry.ts';
 import { throwIfAborted } from '../store/aborted.ts';
 import type { Queryable } from '../store/db.ts';
 import { claimPositions } from '../store/sql/consumer-offsets.ts';
-import { claimInbox } from '../store/sql/inbox.ts';
 import { inTransactionScope } from '../store/transaction.ts';
 import type { IncomingMessage } from '../transports/transport.ts';
-import { type ConsumedEvent, decodeMessage, eventTime } from '../wire/incoming.ts';
-import { createBatcher } from './batch.ts';
-import { type Claimed, createClaim, everyHandler, type Fresh, type Handled, type Item, runOf } from './claim.ts';
+import { type ConsumedEvent, decodeMessage } from '../wire/incoming.ts';
+import { createBatches } from './batch.ts';
+import { type Claimed, createClaim, everyHandler, type Fresh, type Handled, type Item } from './claim.ts';
 import type { GiveUp } from './dead-letter.ts';
 import { emitter } from './emit.ts';
 import { createGroupCommit, GroupFailed } from './group.ts';
@@ -202,64 +201,29 @@ export function createPipeline(
     else if (outcome === 'duplicate') stats.duplicates += n;
   };
 
-  type Batched = { event: ConsumedEvent; message: IncomingMessage; giveUp: GiveUp };
-  const batchers = new Map<string, ReturnType<typeof createBatcher<Batched>>>();
-  const batcherFor = (route: Route) => {
-    const batch = route.batch as NonNullable<Route['batch']>;
-    let batcher = batchers.get(route.definition.type);
-    if (!batcher) {
-      batcher = createBatcher<Batched>({
-        size: batch.size,
-        maxWaitMs: batch.maxWaitMs,
-        run: (items) => runBatch(route, items),
-      });
-      batchers.set(route.definition.type, batcher);
-    }
-    return batcher;
-  };
+  const batches = createBatches({
+    transaction,
+    withRetries,
+    schema,
+    group,
+    prepared: deps.prepared,
+    outbox: deps.outbox,
+    logger,
+  });
 
-  async function runBatch(route: Route, items: Batched[]): Promise<Outcome[]> {
-    const handler = (route.batch as NonNullable<Route['batch']>).handler;
-    let outcomes: Outcome[] = [];
-    const attempt = (n: number) =>
-      transaction(async (native, tx) => {
-        const fresh = await claimInbox(
-          tx,
-          schema,
-          group,
-          items.map((i) => ({ eventId: i.event.id, eventTime: eventTime(i.event), type: i.event.type })),
-          deps.prepared,
-        );
-        // One event delivered twice in one batch is claimed once: the first copy is handled.
-        const seen = new Set<string>();
-        outcomes = items.map((i) => {
-          const first = fresh.has(i.event.id) && !seen.has(i.event.id);
-          seen.add(i.event.id);
-          return first ? 'handled' : 'duplicate';
-        });
-        const events = items.filter((_, k) => outcomes[k] === 'handled').map((i) => i.event);
-        if (events.length === 0) return;
-        const emit = emitter(deps.outbox, tx);
-        await handler(events, { tx: native, emit, attempt: n, group });
-        await throwIfAborted(native, tx);
-      });
-    let failed = false;
-    await withRetries(attempt, async (error, n) => {
-      if (items.length === 1) {
-        const only = items[0] as Batched;
-        await only.giveUp(only.message, error, n, only.event);
-        outcomes = ['failed'];
-        return;
-      }
-      failed = true;
-      logger.warn({ error, size: items.length }, 'batch kept failing; handling its events one by one');
-    });
-    if (!failed) return outcomes;
-    // Taken apart: each event alone, so only the ones that fail go to dead letters.
-    const single: Outcome[] = [];
-    for (const item of items) single.push(...(await runBatch(route, [item])));
-    return single;
-  }
+  /**
+   * Given up on, so done (offsets: 'database'): its position moves past it now, not with the
+   * partition's next message, which may never come (a crash would run it or give it up again,
+   * after a `dlq retry` too).
+   */
+  const movePast = (m: IncomingMessage) =>
+    claimPositions(
+      deps.pool,
+      schema,
+      group,
+      [{ topic: m.topic, partition: m.partition, first: m.offset, last: m.offset }],
+      deps.prepared,
+    );
 
   /** Decodes, routes, upcasts and handles one message; gives up through `giveUp`. */
   async function handle(
@@ -267,12 +231,19 @@ export function createPipeline(
     giveUp: GiveUp,
     from: 'broker' | 'redelivery' = 'broker',
   ): Promise<Outcome> {
+    // A dead letter re-delivered is far behind its partition's position: the inbox guards it.
+    const byPosition = deps.offsets === 'database' && from === 'broker';
+    /** Given up on before any handler ran. */
+    const refuse = async (error: unknown, event: ConsumedEvent | null): Promise<Outcome> => {
+      await giveUp(m, error, 1, event);
+      if (byPosition) await movePast(m);
+      return 'failed';
+    };
     let event: ConsumedEvent;
     try {
       event = decodeMessage(m);
     } catch (error) {
-      await giveUp(m, error, 1, null);
-      return 'failed';
+      return refuse(error, null);
     }
     const route = deps.routes.get(event.type);
     if (!route) {
@@ -281,8 +252,7 @@ export function createPipeline(
         return 'skipped';
       }
       const known = [...deps.routes.keys()].join(', ');
-      await giveUp(
-        m,
+      return refuse(
         new HeraldError(
           'HERALD_UNKNOWN_EVENT_TYPE',
           `group ${group} has no handler for ${event.type} (handles ${known})`,
@@ -290,26 +260,21 @@ export function createPipeline(
             details: { type: event.type },
           },
         ),
-        1,
         event,
       );
-      return 'failed';
     }
     let typed: ConsumedEvent;
     try {
       const parsed = upcastAndParse(event, route.definition);
       typed = parsed instanceof Promise ? await parsed : parsed;
     } catch (error) {
-      await giveUp(m, error, 1, event);
-      return 'failed';
+      return refuse(error, event);
     }
     if (route.batch) {
-      const outcome = await batcherFor(route).add({ event: typed, message: m, giveUp });
+      const outcome = await batches.add(route, { event: typed, message: m, giveUp });
       count(outcome);
       return outcome;
     }
-    // A dead letter re-delivered is far behind its partition's position: the inbox guards it.
-    const byPosition = deps.offsets === 'database' && from === 'broker';
     // Its handlers may run in a group's transaction, started from another message's trace context:
     // they are given the one this message came with (its process span).
     return handleItem({ route, event: typed, message: m, byPosition, active: activeContext() }, giveUp);
@@ -349,9 +314,7 @@ export function createPipeline(
       async (error, n) => {
         outcome = 'failed';
         await giveUp(item.message, error, n, item.event);
-        // Given up on, so done: its position moves past it now, not with the partition's next
-        // message, which may never come (a crash would run it again, after a `dlq retry` too).
-        if (item.byPosition) await claimPositions(deps.pool, schema, group, [runOf(item)], deps.prepared);
+        if (item.byPosition) await movePast(item.message);
       },
       failedFirst,
     );
@@ -371,8 +334,10 @@ export function createPipeline(
   return {
     handle,
     handleRun,
+    /** The most messages a key's run may hold now: a group's size (1 without group commit). */
+    runLimit: groups ? groups.limit : () => 1,
     withRetries,
     /** Sends every waiting batch now (at stop). */
-    flushBatches: () => Promise.all([...batchers.values()].map((b) => b.flush())),
+    flushBatches: batches.flush,
   };
 }

@@ -16,8 +16,8 @@ export function startRedelivery(deps: {
   db: Queryable;
   schema: string;
   group: string;
-  /** Queues work behind what a key has queued (createKeyedRuns' `task`). */
-  inOrder: (key: string, work: () => Promise<void>) => void;
+  /** Queues work behind what the message's key (as live messages are keyed) has queued. */
+  inOrder: (m: IncomingMessage, work: () => Promise<void>) => void;
   pipeline: ReturnType<typeof createPipeline>;
   logger: Logger;
   signal: AbortSignal;
@@ -43,7 +43,7 @@ export function startRedelivery(deps: {
           value: row.body,
           headers: row.headers,
         };
-        deps.inOrder(row.partition_key ?? row.message_id, async () => {
+        deps.inOrder(message, async () => {
           try {
             let failure: { error: unknown; attempts: number } | null = null;
             await deps.pipeline.handle(

@@ -140,7 +140,8 @@ export async function startConsumer(deps: {
   };
   cleanups.push(settings.metrics.watch(schema, readGauges(pool, schema)));
   const unexpected = (error: unknown) => {
-    if (!(error instanceof Released)) logger.error({ error }, 'unexpected consumer error; message left for redelivery');
+    if (!(error instanceof Released))
+      logger.error({ error }, 'unexpected consumer error; the message is not done, and is tried again');
   };
   // Each key is handled in order (a message without a key, and every message with positions in
   // the database: its partition), keys side by side, a key's messages in runs: each run after
@@ -149,7 +150,8 @@ export async function startConsumer(deps: {
   const handleRun = observedRuns(pipeline.handleRun, observation);
   type Entry = { delivery: Delivery; done: () => void };
   const runs = createKeyedRuns<Entry>({
-    max: settings.groupCommit === false ? 1 : settings.groupCommit.maxEvents,
+    // A group's size now: lock conflicts that halve groups shorten runs too.
+    max: pipeline.runLimit,
     run: async (entries) => {
       let finished = entries.length;
       try {
@@ -173,10 +175,11 @@ export async function startConsumer(deps: {
     },
   });
   const byPartition = settings.offsets === 'database';
+  const keyOf = (m: Pick<Delivery, 'topic' | 'partition' | 'key'>) =>
+    byPartition || m.key === null ? `${m.topic}/${m.partition}` : m.key;
   const dispatch = (delivery: Delivery) => {
     const done = acks.track(delivery);
-    const key = byPartition || delivery.key === null ? `${delivery.topic}/${delivery.partition}` : delivery.key;
-    runs.add(key, { delivery, done });
+    runs.add(keyOf(delivery), { delivery, done });
   };
   const idle = () => runs.idle();
 
@@ -185,7 +188,7 @@ export async function startConsumer(deps: {
       db: pool,
       schema,
       group,
-      inOrder: runs.task,
+      inOrder: (m, work) => runs.task(keyOf(m), work),
       pipeline,
       logger,
       signal: stopper.signal,

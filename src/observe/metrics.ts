@@ -42,7 +42,7 @@ export const metricDefinitions = {
   consumerProcessDuration: {
     kind: 'histogram',
     name: 'herald_consumer_process_duration_seconds',
-    help: 'Time from a delivery to its outcome, retries and waiting for its key included',
+    help: "Time from a message's handling starting to its outcome: its retries, and the messages before it in its key's run, included",
     labels: ['group'],
     otel: 'messaging.process.duration',
     otelAttributes: { 'messaging.operation.name': 'process' },

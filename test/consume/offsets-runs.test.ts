@@ -143,6 +143,21 @@ describe("consumers: offsets: 'database', a partition's messages in runs", () =>
     assert.equal(await position(group, topic), 10, 'a restart would not run the dead-lettered message again');
   });
 
+  it('a message given up on before any handler (no handler for its type) moves the position past it too', async () => {
+    const topic = await createTopic(1);
+    const Def = stepEvent(topic);
+    const messages = Array.from({ length: 10 }, (_, i) =>
+      eventMessage(topic, i === 9 ? 'no.such.type' : Def.type, { key: 'k', seq: i }, { key: 'k' }),
+    );
+    await transport.publish(messages);
+    const group = uniqueName('g');
+    const consumer = positioned(group, { onUnknownType: 'dead-letter' });
+    consumer.on(Def, (event, { tx }) => record(tx as never, event));
+    await settle(consumer, 10);
+    assert.equal((await deadLetters([messages[9]?.id as string]))[0]?.error_code, 'HERALD_UNKNOWN_EVENT_TYPE');
+    assert.equal(await position(group, topic), 10, 'a restart would not give it up again');
+  });
+
   it('copies of earlier offsets fetched after later ones (a partition read again) are skipped, not run in the same run', async () => {
     const { topic, Def, ids } = await published(30);
     // The first 10 deliveries come twice, as after a rebalance that reads from the committed offset.

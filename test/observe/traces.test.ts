@@ -9,7 +9,11 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import type pg from 'pg';
+import { Registry } from 'prom-client';
 import { z } from 'zod';
+import { Unfinished } from '../../src/consume/handle-run.ts';
+import { observedRuns } from '../../src/consume/observed.ts';
+import { Released } from '../../src/consume/released.ts';
 import {
   createConsumer,
   createLogger,
@@ -17,10 +21,12 @@ import {
   createRelay,
   defineEvent,
   NonRetriableError,
+  prometheusMetrics,
   silentLogger,
   type Transport,
   uuidv7,
 } from '../../src/index.ts';
+import { loadTracing } from '../../src/observe/tracing.ts';
 import { kafka } from '../../src/transports/kafka/index.ts';
 import { postgres } from '../../src/transports/postgres/index.ts';
 import { eventMessage } from '../support/consumer.ts';
@@ -320,5 +326,50 @@ describe('traces: outbox.add -> relay -> handler, linked', () => {
     assert.equal(failed?.status.code, SpanStatusCode.ERROR);
     assert.equal(failed?.attributes['error.type'], 'HERALD_HANDLER_FAILED');
     assert.equal(failed?.attributes['herald.outcome'], 'dead_lettered');
+  });
+
+  it('a run that stops early: what it finished ends with its outcome and is counted; the rest ends with why, a stop as no failure', async () => {
+    await loadTracing();
+    const registry = new Registry();
+    const metrics = await prometheusMetrics({ registry });
+    const handled = async (group: string) =>
+      (await registry.getMetricsAsJSON())
+        .find((m) => m.name === 'herald_consumer_processed_events_total')
+        ?.values.find((v) => v.labels.group === group && v.labels.outcome === 'handled')?.value ?? 0;
+    for (const cause of [new Released(), new Error('dead letter refused')]) {
+      const group = uniqueName('g');
+      const run = [0, 1, 2].map((i) => ({
+        ...eventMessage('orders', 'order.step', { i }),
+        partition: 0,
+        offset: String(i),
+        key: 'k',
+      }));
+      // The run's first message is done, then the run stops.
+      const handleRun = observedRuns(
+        async (_ms, _giveUp, _contexts, settled) => {
+          settled(0, 'handled');
+          throw new Unfinished(1, cause);
+        },
+        { metrics, group, transport: 'kafka', processSpan: 'link' },
+      );
+      await assert.rejects(
+        handleRun(run, async () => {}),
+        Unfinished,
+      );
+      const spans = exporter.getFinishedSpans().filter((s) => s.attributes['messaging.consumer.group.name'] === group);
+      const of = (k: number) => spans.find((s) => s.attributes['messaging.message.id'] === run[k]?.id);
+      assert.equal(spans.length, 3, 'a span per message, each ended');
+      assert.equal(of(0)?.attributes['herald.outcome'], 'handled');
+      assert.equal(of(0)?.status.code, SpanStatusCode.UNSET, 'the finished message is no failure');
+      for (const k of [1, 2]) {
+        assert.equal(of(k)?.attributes['herald.outcome'], undefined);
+        assert.equal(
+          of(k)?.status.code,
+          cause instanceof Released ? SpanStatusCode.UNSET : SpanStatusCode.ERROR,
+          `message ${k}: ${cause.name}`,
+        );
+      }
+      assert.equal(await handled(group), 1, 'the finished message is counted');
+    }
   });
 });
