@@ -30,6 +30,8 @@ export function createGroupCommit<T, R>(options: {
   contended: (error: unknown) => boolean;
   /** Events an item holds (a run of messages), counted against the group's size. */
   weight: (item: T) => number;
+  /** Hears the events of each group whose transaction committed. */
+  onGroup?: (events: number) => void;
 }) {
   type Waiting = { item: T; resolve: (s: Settled<R>) => void; reject: (e: unknown) => void };
   let waiting: Waiting[] = [];
@@ -86,6 +88,7 @@ export function createGroupCommit<T, R>(options: {
         }
         try {
           const settled = await options.run(taken.map((w) => w.item));
+          options.onGroup?.(held);
           adapt(settled.some((s) => !s.ok && options.contended(s.error)));
           for (const [i, w] of taken.entries()) w.resolve(settled[i] as Settled<R>);
         } catch (error) {

@@ -93,6 +93,12 @@ export function observedRuns(
   };
 }
 
+/** Records the events of each group transaction (group commit) in its histogram. */
+export function groupSizes(metrics: MetricsRecorder, group: string): (events: number) => void {
+  const labels = { group };
+  return (events) => metrics.observe('consumerGroupEvents', labels, events);
+}
+
 /** Counts a message's outcome and its duration since `started`; null without metrics. */
 function outcomeRecorder({ metrics, group }: Observation): ((outcome: Outcome, started: number) => void) | null {
   if (metrics === noMetrics) return null;

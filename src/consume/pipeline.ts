@@ -37,6 +37,8 @@ export function createPipeline(
     offsets: 'broker' | 'database';
     /** Handlers of several events in one transaction; false: one each. */
     groupCommit: ConsumerSettings['groupCommit'];
+    /** Hears the events of each group transaction that committed (a metric). */
+    onGroup?: (events: number) => void;
   },
 ) {
   const { schema, group, stats, logger, signal } = deps;
@@ -193,6 +195,7 @@ export function createPipeline(
         contended: isLockConflict,
         // A run counts as its messages.
         weight: (item: Item) => (item.rest ? 1 + item.rest.length : 1),
+        ...(deps.onGroup ? { onGroup: deps.onGroup } : {}),
       })
     : null;
 

@@ -1,5 +1,6 @@
 import { isHeraldError } from '../errors.ts';
 import type { Readiness } from '../observe/http.ts';
+import { noMetrics } from '../observe/metrics.ts';
 import { loadTracing } from '../observe/tracing.ts';
 import type { Outbox } from '../outbox/outbox.ts';
 import { backoffDelay, sleep } from '../retry/backoff.ts';
@@ -17,7 +18,7 @@ import { Unfinished } from './handle-run.ts';
 import { consumerReadiness } from './health.ts';
 import { rebuildFromHistory } from './history.ts';
 import { consumeLoop } from './loop.ts';
-import { observedRuns } from './observed.ts';
+import { groupSizes, observedRuns } from './observed.ts';
 import type { ConsumerSettings } from './options.ts';
 import { createAckTracker, createKeyedRuns } from './ordering.ts';
 import { createPipeline } from './pipeline.ts';
@@ -129,6 +130,7 @@ export async function startConsumer(deps: {
     groupCommit: settings.groupCommit,
     offsets: settings.offsets,
     outbox: deps.outbox,
+    ...(settings.metrics === noMetrics ? {} : { onGroup: groupSizes(settings.metrics, group) }),
   });
   const giveUp = createDeadLetterer({ ...context, transport, topic: settings.deadLetterTopic });
   await loadTracing();

@@ -47,6 +47,14 @@ export const metricDefinitions = {
     otel: 'messaging.process.duration',
     otelAttributes: { 'messaging.operation.name': 'process' },
   },
+  consumerGroupEvents: {
+    kind: 'histogram',
+    name: 'herald_consumer_group_events',
+    help: "Events a consumer group's transaction took together (group commit; a run of a key's events counts as its events)",
+    labels: ['group'],
+    otel: 'herald.consumer.group.events',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+  },
   inboxDuplicates: {
     kind: 'counter',
     name: 'herald_inbox_duplicates_total',
@@ -107,6 +115,8 @@ export interface MetricDefinition {
   otel: string;
   /** Attributes every OpenTelemetry data point of it carries (the operation the convention asks for). */
   otelAttributes?: Readonly<Record<string, string>>;
+  /** A histogram of counts (events), not of seconds: its buckets. */
+  buckets?: readonly number[];
 }
 
 type Metrics = typeof metricDefinitions;

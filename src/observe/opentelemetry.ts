@@ -56,8 +56,10 @@ export async function openTelemetryMetrics(options: OpenTelemetryMetricsOptions 
     if (d.kind === 'counter') {
       instruments.set(key, meter.createCounter(d.otel, { description: d.help, unit: '{message}' }));
     } else if (d.kind === 'histogram') {
-      const advice = { explicitBucketBoundaries: secondsBuckets };
-      instruments.set(key, meter.createHistogram(d.otel, { description: d.help, unit: 's', advice }));
+      const counts = 'buckets' in d ? [...d.buckets] : undefined;
+      const advice = { explicitBucketBoundaries: counts ?? secondsBuckets };
+      const unit = counts ? '{event}' : 's';
+      instruments.set(key, meter.createHistogram(d.otel, { description: d.help, unit, advice }));
     } else {
       const gauge = key as GaugeName;
       const unit = d.name.endsWith('_seconds') ? 's' : '{message}';

@@ -50,8 +50,10 @@ export async function prometheusMetrics(options: PrometheusOptions = {}): Promis
   for (const [key, d] of Object.entries(metricDefinitions)) {
     const base = { name: d.name, help: d.help, labelNames: [...d.labels], registers };
     if (d.kind === 'counter') metrics.set(key, new client.Counter(base) as never);
-    else if (d.kind === 'histogram') metrics.set(key, new client.Histogram({ ...base, buckets }) as never);
-    else {
+    else if (d.kind === 'histogram') {
+      const counts = 'buckets' in d ? [...d.buckets] : undefined;
+      metrics.set(key, new client.Histogram({ ...base, buckets: counts ?? buckets }) as never);
+    } else {
       const gauge = key as GaugeName;
       new client.Gauge({
         ...base,

@@ -142,6 +142,10 @@ describe('metrics: Prometheus and OpenTelemetry, from the relay and the consumer
         assert.equal(await processed('duplicate'), 1);
         assert.equal(await sample(registry, 'herald_inbox_duplicates_total', { group }), 1);
         assert.equal(await sample(registry, 'herald_consumer_process_duration_seconds_count', { group }), 4);
+        // Every delivery went through one group transaction that committed (the thrower's retry
+        // alone is not a group), so the groups' events add up to the four deliveries.
+        assert.equal(await sample(registry, 'herald_consumer_group_events_sum', { group }), 4);
+        assert.ok(((await sample(registry, 'herald_consumer_group_events_count', { group })) ?? 0) >= 2);
         assert.equal(await sample(registry, 'herald_dead_letter_events', { source: 'consumer', group }), 1);
         await waitFor(
           'the lag measured',
@@ -261,6 +265,13 @@ describe('metrics: Prometheus and OpenTelemetry, from the relay and the consumer
       'messaging.consumer.group.name': group,
     });
     assert.equal((processed.dataPoints[0]?.value as { count: number } | undefined)?.count, 1);
+    const grouped = points('herald.consumer.group.events');
+    assert.equal(grouped.descriptor.unit, '{event}');
+    assert.deepEqual(
+      [(grouped.dataPoints[0]?.value as { count: number; sum: number } | undefined)?.sum],
+      [1],
+      'one group transaction of one event',
+    );
     const consumed = points('messaging.client.consumed.messages').dataPoints;
     assert.deepEqual(consumed[0]?.attributes, {
       'messaging.operation.name': 'process',
