@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { z } from 'zod';
 import { createConsumer, defineEvent, migrate, uuidv7 } from '../src/index.ts';
+import { type MetricsRecorder, noMetrics } from '../src/observe/metrics.ts';
 import { claimInboxRows } from '../src/store/sql/inbox.ts';
 import { kafka } from '../src/transports/kafka/index.ts';
 import { baselineTablesSql, buildDeliveries, eventType, runBaselineConsumer } from './consume-baseline.ts';
@@ -99,6 +100,9 @@ export interface ConsumeResult {
   batchSize: number;
   partitions: number;
   keys: number;
+  /** Herald with group commit: the group transactions that committed, and their mean events. */
+  groups?: number;
+  eventsPerGroup?: number;
 }
 
 const batchSize = 100;
@@ -153,6 +157,16 @@ async function runHerald(system: Exclude<ConsumeSystem, 'baseline'>, pool: pg.Po
     key: (p) => p.key,
   });
   const transport = kafka({ brokers: ctx.brokers, clientId: `herald-bench-${system}` });
+  // The group transactions, as the consumer reports them (herald_consumer_group_events).
+  const groups = { count: 0, events: 0 };
+  const metrics: MetricsRecorder = {
+    ...noMetrics,
+    observe(metric, _labels, value) {
+      if (metric !== 'consumerGroupEvents') return;
+      groups.count++;
+      groups.events += value as number;
+    },
+  };
   const consumer = createConsumer({
     transport,
     group: uniqueName(`herald-bench-${system}`),
@@ -160,6 +174,7 @@ async function runHerald(system: Exclude<ConsumeSystem, 'baseline'>, pool: pg.Po
     schema,
     concurrency: ctx.options.concurrency,
     lagIntervalMs: 0,
+    metrics,
     groupCommit: system === 'herald-pipeline' ? { pipeline: true } : system !== 'herald-single',
     ...(system === 'herald-offsets' ? { offsets: 'database' as const } : {}),
   });
@@ -194,7 +209,7 @@ async function runHerald(system: Exclude<ConsumeSystem, 'baseline'>, pool: pg.Po
     const st = consumer.stats();
     if (st.lastError) progress(`${system}: last error ${JSON.stringify(st.lastError)}`);
     if (st.skipped > 0) progress(`${system}: ${st.skipped} messages skipped as unknown types`);
-    return { elapsedMs, firstMs, skipped: st.duplicates, deadLettered: st.deadLettered };
+    return { elapsedMs, firstMs, skipped: st.duplicates, deadLettered: st.deadLettered, groups };
   } finally {
     await consumer.stop();
     await transport.close();
@@ -265,7 +280,13 @@ async function runSystem(system: ConsumeSystem, ctx: Context, duplicatesDelivere
       `CREATE TABLE ${s}.effects (id bigserial PRIMARY KEY, event_id text NOT NULL, key text NOT NULL, n integer NOT NULL)`,
     );
     progress(`${system}: consuming ${ctx.deliveries} deliveries (schema ${schema})`);
-    let run: { elapsedMs: number; firstMs: number; skipped: number; deadLettered: number };
+    let run: {
+      elapsedMs: number;
+      firstMs: number;
+      skipped: number;
+      deadLettered: number;
+      groups?: { count: number; events: number };
+    };
     let split: Pick<ConsumeResult, 'databaseMsPerMessage' | 'offsetCommitMsPerMessage'> = {};
     if (system === 'baseline') {
       await pool.query(baselineTablesSql(s));
@@ -317,6 +338,9 @@ async function runSystem(system: ConsumeSystem, ctx: Context, duplicatesDelivere
       batchSize: system === 'herald-batch' ? batchSize : isFloor(system) ? groupMax : 1,
       partitions: options.partitions,
       keys: options.keys,
+      ...(run.groups && run.groups.count > 0
+        ? { groups: run.groups.count, eventsPerGroup: round(run.groups.events / run.groups.count, 1) }
+        : {}),
     };
   } finally {
     await pool.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`).catch(() => {});
@@ -368,6 +392,7 @@ function report(results: ConsumeResult[]): string {
   add('distinct effects', (r) => r.distinctEffects);
   add('duplicates skipped', (r) => r.duplicatesSkipped);
   add('dead-lettered', (r) => r.deadLettered);
-  const notes = `herald: consumer.on with group commit (default, up to 64 events a transaction); herald-pipeline: the same, groupCommit.pipeline on a pipelining pool; herald-single: groupCommit false; herald-offsets: offsets 'database' (no inbox; each partition in order, its messages in runs of up to 64 a transaction). One topic, ${results[0]?.partitions ?? '-'} partitions, ${results[0]?.keys ?? '-'} keys, a consumer group and a schema per system; Herald's concurrency ${results.find((r) => r.system !== 'baseline')?.concurrency ?? '-'}; herald-batch: up to ${batchSize} events per handler call (${batchWaitMs} ms wait); floor: the handler's statement per event alone (no broker, no inbox), in transactions of ${groupMax}, at the same concurrency; floor-pipeline: the same, each transaction's statements sent together on a pipelining pool; floor-inbox: floor-pipeline with each transaction's inbox rows claimed first, by Herald's statement.`;
+  add('events per group transaction', (r) => r.eventsPerGroup ?? Number.NaN);
+  const notes = `herald: consumer.on with group commit (default, up to 64 events a transaction, a key's waiting events as a run); herald-pipeline: the same, groupCommit.pipeline on a pipelining pool; herald-single: groupCommit false; herald-offsets: offsets 'database' (no inbox; each partition in order, its messages in runs of up to 64 a transaction). One topic, ${results[0]?.partitions ?? '-'} partitions, ${results[0]?.keys ?? '-'} keys, a consumer group and a schema per system; Herald's concurrency ${results.find((r) => r.system !== 'baseline')?.concurrency ?? '-'}; herald-batch: up to ${batchSize} events per handler call (${batchWaitMs} ms wait); floor: the handler's statement per event alone (no broker, no inbox), in transactions of ${groupMax}, at the same concurrency; floor-pipeline: the same, each transaction's statements sent together on a pipelining pool; floor-inbox: floor-pipeline with each transaction's inbox rows claimed first, by Herald's statement.`;
   return `${table(rows)}\n\n${notes}`;
 }
