@@ -14,7 +14,8 @@ import type { Delivery } from '../transports/transport.ts';
 export function createKeyedRuns<T>(options: {
   max: () => number;
   run: (items: T[]) => Promise<T[]>;
-  hold: (key: string, failures: number) => Promise<void>;
+  /** Waits before the held items (`held`, the first one first) run again: the failures in a row. */
+  hold: (key: string, failures: number, held: readonly T[]) => Promise<void>;
 }) {
   class Task {
     readonly work: () => Promise<void>;
@@ -44,7 +45,7 @@ export function createKeyedRuns<T>(options: {
         continue;
       }
       state.waiting.unshift(...left);
-      await options.hold(key, ++failures);
+      await options.hold(key, ++failures, left);
     }
     keys.delete(key);
   };

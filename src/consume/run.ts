@@ -168,10 +168,12 @@ export async function startConsumer(deps: {
       for (const e of entries.slice(0, finished)) e.done();
       return stopper.signal.aborted ? [] : entries.slice(finished);
     },
-    hold: (key, failures) => {
+    hold: (_key, failures, held) => {
+      // Where it is, not its key (which may name a customer): logs carry no payload data.
+      const { topic, partition, offset } = (held[0] as Entry).delivery;
       logger.warn(
-        { group, key, failures },
-        'messages held: one could not be handled or given up on; trying again from it',
+        { group, topic, partition, offset, failures },
+        'messages held: this one could not be handled or given up on; trying again from it',
       );
       return sleep(Math.max(holdFloorMs, backoffDelay(failures, settings.retry)), stopper.signal);
     },
