@@ -1,12 +1,12 @@
 import type { Logger } from '../observe/logger.ts';
 import type { Outbox } from '../outbox/outbox.ts';
 import { throwIfAborted } from '../store/aborted.ts';
-import type { Queryable } from '../store/db.ts';
 import { claimInbox } from '../store/sql/inbox.ts';
 import type { IncomingMessage } from '../transports/transport.ts';
 import { type ConsumedEvent, eventTime } from '../wire/incoming.ts';
 import type { GiveUp } from './dead-letter.ts';
 import { emitter } from './emit.ts';
+import type { GroupTransactionContext } from './group-transaction.ts';
 import type { Outcome, Route } from './route.ts';
 
 /**
@@ -56,7 +56,7 @@ type Batched = { event: ConsumedEvent; message: IncomingMessage; giveUp: GiveUp 
  * pipeline retries (`withRetries`); a batch that keeps failing is taken apart, each event alone.
  */
 export function createBatches(deps: {
-  transaction: <T>(fn: (native: unknown, tx: Queryable) => Promise<T>) => Promise<T>;
+  transaction: GroupTransactionContext['transaction'];
   withRetries: (
     attempt: (n: number) => Promise<void>,
     giveUp: (e: unknown, n: number) => Promise<void>,

@@ -65,17 +65,18 @@ export function observedRuns(
     if (!record && !traced) return handleRun(ms, giveUp, [], unheard);
     const started = performance.now();
     const open = traced ? ms.map((m) => spans.start(m)) : [];
-    const failures = new Map<IncomingMessage, unknown>();
+    // Why a message was given up on, for its span: only while traced.
+    const failures = traced ? new Map<IncomingMessage, unknown>() : null;
     const noting: GiveUp = traced
       ? (message, error, attempts, event) => {
-          failures.set(message, error);
+          failures?.set(message, error);
           return giveUp(message, error, attempts, event);
         }
       : giveUp;
     let ended = 0;
     const settled = (k: number, outcome: Outcome) => {
       record?.(outcome, started);
-      if (traced) spans.end((open[k] as (typeof open)[number]).span, outcome, failures.get(ms[k] as IncomingMessage));
+      if (traced) spans.end((open[k] as (typeof open)[number]).span, outcome, failures?.get(ms[k] as IncomingMessage));
       ended = k + 1;
     };
     try {
