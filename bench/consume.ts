@@ -121,6 +121,20 @@ interface Context {
   options: ConsumeBenchOptions;
 }
 
+/** The group transactions, as the consumer reports them (herald_consumer_group_events): a recorder to give it. */
+export function groupRecorder() {
+  const groups = { count: 0, events: 0 };
+  const metrics: MetricsRecorder = {
+    ...noMetrics,
+    observe(metric, _labels, value) {
+      if (metric !== 'consumerGroupEvents') return;
+      groups.count++;
+      groups.events += value as number;
+    },
+  };
+  return { groups, metrics };
+}
+
 /** Polls `count()` until it reaches `target`; throws when it stands still for `stallMs`. */
 async function waitFor(what: string, count: () => number, target: number, onFirst: () => void): Promise<void> {
   let last = count();
@@ -157,16 +171,7 @@ async function runHerald(system: Exclude<ConsumeSystem, 'baseline'>, pool: pg.Po
     key: (p) => p.key,
   });
   const transport = kafka({ brokers: ctx.brokers, clientId: `herald-bench-${system}` });
-  // The group transactions, as the consumer reports them (herald_consumer_group_events).
-  const groups = { count: 0, events: 0 };
-  const metrics: MetricsRecorder = {
-    ...noMetrics,
-    observe(metric, _labels, value) {
-      if (metric !== 'consumerGroupEvents') return;
-      groups.count++;
-      groups.events += value as number;
-    },
-  };
+  const { groups, metrics } = groupRecorder();
   const consumer = createConsumer({
     transport,
     group: uniqueName(`herald-bench-${system}`),

@@ -9,6 +9,7 @@ import {
   defaultConsumeSystems,
   expectedEffects,
 } from './consume.ts';
+import { consumeLatencyBench, type LatencySystem, latencySystems } from './consume-latency.ts';
 import { type DecodeVariant, decodeBench, decodeVariants } from './decode.ts';
 import { inFlightBench } from './in-flight.ts';
 import { distinctKeys, type PayloadShape, payloadShapes } from './payload.ts';
@@ -96,6 +97,7 @@ function parse() {
       'baseline-events': { type: 'string' },
       rate: { type: 'string' },
       seconds: { type: 'string' },
+      'handler-ms': { type: 'string' },
       'events-per-tx': { type: 'string' },
       payload: { type: 'string' },
       only: { type: 'string' },
@@ -158,7 +160,19 @@ const flags: Record<string, readonly string[]> = {
     'json',
     'help',
   ],
-  consume: ['events', 'duplicates', 'concurrency', 'partitions', 'keys', 'only', 'json', 'help'],
+  consume: [
+    'events',
+    'duplicates',
+    'concurrency',
+    'partitions',
+    'keys',
+    'only',
+    'rate',
+    'seconds',
+    'handler-ms',
+    'json',
+    'help',
+  ],
   write: ['writers', 'payload-bytes', 'seconds', 'rounds', 'variants', 'anatomy', 'clients', 'json', 'help'],
   decode: ['events', 'rounds', 'variants', 'json', 'help'],
   'in-flight': ['json', 'help'],
@@ -316,20 +330,45 @@ if (command === 'relay') {
   if (!(Number.isFinite(duplicates) && duplicates >= 0 && duplicates <= 1)) {
     fail(`--duplicates must be a fraction from 0 to 1, got ${JSON.stringify(values.duplicates)}`);
   }
-  const options: ConsumeBenchOptions = {
-    events: positive('events', values.events, 20_000),
-    duplicates,
-    concurrency: positive('concurrency', values.concurrency, 16),
-    partitions: positive('partitions', values.partitions, 6),
-    keys: positive('keys', values.keys, distinctKeys),
-    json: values.json,
-    systems: only === undefined ? defaultConsumeSystems : [only as ConsumeSystem],
-  };
-  try {
-    const results = await consumeBench(options, env);
-    process.exitCode = results.some((r) => r.effects !== expectedEffects(r)) ? 1 : 0;
-  } catch (error) {
-    process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
-    process.exitCode = 1;
+  if (values.rate !== undefined) {
+    if (only !== undefined && !latencySystems.includes(only as LatencySystem)) {
+      fail(`--rate runs ${latencySystems.join(', ')}; --only takes one of them`);
+    }
+    try {
+      const results = await consumeLatencyBench(
+        {
+          rates: values.rate.split(',').map((r) => positive('rate', r.trim(), 1000, false)),
+          seconds: positive('seconds', values.seconds, 10, false),
+          concurrency: positive('concurrency', values.concurrency, 16),
+          partitions: positive('partitions', values.partitions, 6),
+          keys: positive('keys', values.keys, distinctKeys),
+          systems: only === undefined ? ['herald', 'herald-pipeline'] : [only as LatencySystem],
+          handlerMs: positive('handler-ms', values['handler-ms'], 0, false),
+          json: values.json,
+        },
+        env,
+      );
+      process.exitCode = results.some((r) => r.effects !== r.events) ? 1 : 0;
+    } catch (error) {
+      process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
+      process.exitCode = 1;
+    }
+  } else {
+    const options: ConsumeBenchOptions = {
+      events: positive('events', values.events, 20_000),
+      duplicates,
+      concurrency: positive('concurrency', values.concurrency, 16),
+      partitions: positive('partitions', values.partitions, 6),
+      keys: positive('keys', values.keys, distinctKeys),
+      json: values.json,
+      systems: only === undefined ? defaultConsumeSystems : [only as ConsumeSystem],
+    };
+    try {
+      const results = await consumeBench(options, env);
+      process.exitCode = results.some((r) => r.effects !== expectedEffects(r)) ? 1 : 0;
+    } catch (error) {
+      process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
+      process.exitCode = 1;
+    }
   }
 }
