@@ -1,7 +1,7 @@
 import { throwIfAborted, throwIfKnownAborted } from '../store/aborted.ts';
 import type { Queryable } from '../store/db.ts';
 import type { Claimed, Handled, Item } from './claim.ts';
-import type { Settled } from './group.ts';
+import type { GroupTiming, Settled } from './group.ts';
 import { Released } from './released.ts';
 
 /** What a group's transaction needs from the pipeline around it. */
@@ -43,7 +43,11 @@ class FailedInGroup {
 export function createGroupTransaction(ctx: GroupTransactionContext) {
   const { signal } = ctx;
 
-  async function groupTransaction(items: Item[], failed: FailedInGroup | null): Promise<Settled<Handled>[]> {
+  async function groupTransaction(
+    items: Item[],
+    failed: FailedInGroup | null,
+    timing: GroupTiming,
+  ): Promise<Settled<Handled>[]> {
     const savepoints = failed !== null;
     return ctx.transaction(async (native, tx) => {
       // Groups holding several events' locks block each other (and deadlock) where single events
@@ -56,7 +60,7 @@ export function createGroupTransaction(ctx: GroupTransactionContext) {
           items.filter((_, k) => k !== failed?.index),
         );
       const [, claims] = ctx.pipeline ? await Promise.all([setLimit(), claim()]) : [await setLimit(), await claim()];
-      if (ctx.pipeline && !savepoints) return sideBySide(native, tx, items, claims);
+      if (ctx.pipeline && !savepoints) return sideBySide(native, tx, items, claims, timing);
       const settled: Settled<Handled>[] = [];
       for (const [k, item] of items.entries()) {
         if (k === failed?.index) {
@@ -75,11 +79,14 @@ export function createGroupTransaction(ctx: GroupTransactionContext) {
           continue;
         }
         if (savepoints) await tx.query('SAVEPOINT herald_event');
+        const started = performance.now();
         try {
           const value = await ctx.runHandlers(native, tx, item, 1, claimed);
+          timing.handlersMs += performance.now() - started;
           throwIfKnownAborted(native, tx);
           settled.push({ ok: true, value });
         } catch (error) {
+          timing.handlersMs += performance.now() - started;
           if (!savepoints) throw new FailedInGroup(k, error);
           // Rolling back to the savepoint revives the transaction: the rest of the group goes on.
           await tx.query('ROLLBACK TO SAVEPOINT herald_event');
@@ -105,12 +112,14 @@ export function createGroupTransaction(ctx: GroupTransactionContext) {
     tx: Queryable,
     items: Item[],
     claims: (Claimed | null)[],
+    timing: GroupTiming,
   ): Promise<Settled<Handled>[]> {
     if (signal.aborted) {
       await Promise.all(claims.map((c) => c?.unclaim()));
       return items.map(() => ({ ok: false, error: new Released() }));
     }
     let first: FailedInGroup | null = null;
+    const started = performance.now();
     const settled = await Promise.all(
       items.map(async (item, k): Promise<Settled<Handled>> => {
         const claimed = claims[k];
@@ -123,6 +132,7 @@ export function createGroupTransaction(ctx: GroupTransactionContext) {
         }
       }),
     );
+    timing.handlersMs += performance.now() - started;
     if (first !== null) throw first;
     // A handler that swallowed a failed statement's error: which one is unknown, so the whole
     // group fails and each event is tried alone.
@@ -130,12 +140,12 @@ export function createGroupTransaction(ctx: GroupTransactionContext) {
     return settled;
   }
 
-  return async function runGroup(items: Item[]): Promise<Settled<Handled>[]> {
+  return async function runGroup(items: Item[], timing: GroupTiming): Promise<Settled<Handled>[]> {
     try {
-      return await groupTransaction(items, null);
+      return await groupTransaction(items, null, timing);
     } catch (error) {
       if (!(error instanceof FailedInGroup)) throw error;
-      return groupTransaction(items, error);
+      return groupTransaction(items, error, timing);
     }
   };
 }
