@@ -65,6 +65,8 @@ function startPublisher(request: PublisherRequest) {
   const joining = next();
   return {
     joining,
+    /** Ends the thread, where the measurement failed before it finished. */
+    stop: () => worker.terminate(),
     async go(): Promise<PublisherResult> {
       const result = next();
       worker.postMessage('go');
@@ -164,9 +166,9 @@ async function measure(
       clock.note(tx as object, n);
     });
     await consumer.start();
+    const publisher = startPublisher({ brokers: env.brokers, topic, rate, total, keys: options.keys });
     try {
       // The publisher's first event (noted as -1) handled: the consumer has joined.
-      const publisher = startPublisher({ brokers: env.brokers, topic, rate, total, keys: options.keys });
       await publisher.joining;
       while (!clock.committedAt.has(-1)) await sleep(5);
       progress(`${system}: ${total} events at ${rate}/s for ${warmUpSeconds} + ${options.seconds} s`);
@@ -211,6 +213,7 @@ async function measure(
         ...(groups.count > 0 ? { groups: groups.count, eventsPerGroup: round(groups.events / groups.count, 1) } : {}),
       };
     } finally {
+      await publisher.stop();
       await consumer.stop();
     }
   } finally {

@@ -9,10 +9,10 @@ export type Settled<R> = { ok: true; value: R } | { ok: false; error: unknown };
  * Group commit's collector: items wait here until a concurrency slot is free, then the items
  * waiting (up to `maxEvents`, shared by slots given at once) run together through `run`, which
  * settles each one. While every slot is busy items pile up, so groups grow with the load and a
- * lone item waits for nothing. Where handlers cost less than a transaction, a small group also
- * waits while others run (Nagle's algorithm, for commits: see `wanted`), since sixteen slots
- * each taking what had come when they freed ran groups of 26 where four ran full ones, 20-30 %
- * faster. `maxWaitMs` > 0 also holds a small group back that long for more. `run` throwing rejects the
+ * lone item waits for nothing. Where a transaction costs more than a few events' handlers, a
+ * small group also waits while others run (Nagle's algorithm, for commits: see `wanted`): sixteen
+ * slots each taking what had come when they freed ran drains in groups of 26-39 events, and
+ * events at 1,000 a second one or two to a transaction (docs/benchmarks.md). `maxWaitMs` > 0 also holds a small group back that long for more. `run` throwing rejects the
  * whole group with `GroupFailed` (each item is then tried alone); a stop releases items not started.
  *
  * Groups that hold many rows' locks at once deadlock with each other where one event at a time
