@@ -1,11 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import pg from 'pg';
-import { z } from 'zod';
-import { createConsumer, defineEvent, migrate } from '../src/index.ts';
+import { createConsumer, migrate } from '../src/index.ts';
 import { kafka } from '../src/transports/kafka/index.ts';
-import { groupRecorder } from './consume.ts';
-import { eventType } from './consume-baseline.ts';
+import { benchEvent, effectSql, effectsTableSql, groupRecorder } from './consume-handler.ts';
 import type { PublisherRequest, PublisherResult } from './consume-publisher.ts';
 import { progress, round, summarize, table } from './stats.ts';
 import { createTopic, deleteTopics, uniqueName } from './topic.ts';
@@ -47,7 +45,6 @@ export interface ConsumeLatencyResult {
   eventsPerGroup?: number;
 }
 
-const effectSql = (s: string) => `INSERT INTO ${s}.effects (event_id, key, n) VALUES ($1, $2, $3)`;
 /**
  * Seconds at the rate before the measured ones: the pool opens its connections as the groups at
  * once grow, and the first second's events waited for that (p90 near 200 ms at 1,000/s).
@@ -137,17 +134,9 @@ async function measure(
   const total = warm + Math.round(rate * options.seconds);
   try {
     await pool.query(`CREATE SCHEMA ${s}`);
-    await pool.query(
-      `CREATE TABLE ${s}.effects (id bigserial PRIMARY KEY, event_id text NOT NULL, key text NOT NULL, n integer NOT NULL)`,
-    );
+    await pool.query(effectsTableSql(s));
     await migrate(pool, { schema });
-    const Def = defineEvent({
-      type: eventType,
-      version: 1,
-      destination: topic,
-      schema: z.object({ key: z.string(), n: z.number().int(), data: z.string() }),
-      key: (p) => p.key,
-    });
+    const Def = benchEvent(topic);
     const consumer = createConsumer({
       transport,
       group: uniqueName(`herald-bench-latency-${system}`),

@@ -1,11 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { z } from 'zod';
-import { createConsumer, defineEvent, migrate, uuidv7 } from '../src/index.ts';
-import { type MetricsRecorder, noMetrics } from '../src/observe/metrics.ts';
-import { claimInboxRows } from '../src/store/sql/inbox.ts';
+import { createConsumer, migrate } from '../src/index.ts';
 import { kafka } from '../src/transports/kafka/index.ts';
-import { baselineTablesSql, buildDeliveries, eventType, runBaselineConsumer } from './consume-baseline.ts';
+import { baselineTablesSql, buildDeliveries, runBaselineConsumer } from './consume-baseline.ts';
+import { groupMax, statementFloor } from './consume-floor.ts';
+import { benchEvent, effectSql, effectsTableSql, groupRecorder } from './consume-handler.ts';
 import { progress, round, table } from './stats.ts';
 import { createTopic, deleteTopics, uniqueName } from './topic.ts';
 
@@ -106,10 +105,6 @@ export interface ConsumeResult {
 }
 
 const batchSize = 100;
-/** Group commit's largest group by default (createConsumer's groupCommit.maxEvents). */
-const groupMax = 64;
-/** The handler's statement: one effects row per event, as consumer.on's handler writes it. */
-const effectSql = (s: string) => `INSERT INTO ${s}.effects (event_id, key, n) VALUES ($1, $2, $3)`;
 const batchWaitMs = 20;
 const stallMs = 60_000;
 
@@ -119,20 +114,6 @@ interface Context {
   databaseUrl: string;
   deliveries: number;
   options: ConsumeBenchOptions;
-}
-
-/** The group transactions, as the consumer reports them (herald_consumer_group_events): a recorder to give it. */
-export function groupRecorder() {
-  const groups = { count: 0, events: 0 };
-  const metrics: MetricsRecorder = {
-    ...noMetrics,
-    observe(metric, _labels, value) {
-      if (metric !== 'consumerGroupEvents') return;
-      groups.count++;
-      groups.events += value as number;
-    },
-  };
-  return { groups, metrics };
 }
 
 /** Polls `count()` until it reaches `target`; throws when it stands still for `stallMs`. */
@@ -163,13 +144,7 @@ async function waitFor(what: string, count: () => number, target: number, onFirs
 async function runHerald(system: Exclude<ConsumeSystem, 'baseline'>, pool: pg.Pool, schema: string, ctx: Context) {
   await migrate(pool, { schema });
   const s = `"${schema}"`;
-  const Def = defineEvent({
-    type: eventType,
-    version: 1,
-    destination: ctx.topic,
-    schema: z.object({ key: z.string(), n: z.number().int(), data: z.string() }),
-    key: (p) => p.key,
-  });
+  const Def = benchEvent(ctx.topic);
   const transport = kafka({ brokers: ctx.brokers, clientId: `herald-bench-${system}` });
   const { groups, metrics } = groupRecorder();
   const consumer = createConsumer({
@@ -221,57 +196,6 @@ async function runHerald(system: Exclude<ConsumeSystem, 'baseline'>, pool: pg.Po
   }
 }
 
-/**
- * The floor of any consumer whose handler writes a row per event, on this machine: the same
- * statement per event, sent by node-postgres at Herald's concurrency in transactions of group
- * commit's largest group, and nothing else (no broker, no decoding, no inbox, no offsets).
- * `together`: a transaction's statements are sent at once, without waiting for each answer (on
- * a pipelining pool: what group commit with pipeline could reach at best). `inbox`: before them,
- * the transaction claims its events' inbox rows with Herald's own statement, as any consumer that
- * makes effects once by an inbox must.
- */
-async function statementFloor(
-  pool: pg.Pool,
-  schema: string,
-  events: number,
-  concurrency: number,
-  options: { together: boolean; inbox: boolean; keys: number },
-) {
-  const s = `"${schema}"`;
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      const client = await pool.connect();
-      try {
-        while (next < events) {
-          const from = next;
-          const to = Math.min(events, from + groupMax);
-          next = to;
-          const write = (n: number) => client.query(effectSql(s), [`floor-${n}`, `k-${n % options.keys}`, n]);
-          await client.query('BEGIN');
-          if (options.inbox) {
-            const rows = Array.from({ length: to - from }, () => ({
-              group: 'floor',
-              eventId: uuidv7(), // as the bench's events' ids are
-              eventTime: new Date(),
-              type: eventType,
-            }));
-            await claimInboxRows(client, schema, rows, true);
-          }
-          if (options.together) await Promise.all(Array.from({ length: to - from }, (_, k) => write(from + k)));
-          else for (let n = from; n < to; n++) await write(n);
-          await client.query('COMMIT');
-        }
-      } finally {
-        client.release();
-      }
-    }),
-  );
-  const elapsedMs = performance.now() - started;
-  return { elapsedMs, firstMs: 0, skipped: 0, deadLettered: 0 };
-}
-
 async function runSystem(system: ConsumeSystem, ctx: Context, duplicatesDelivered: number): Promise<ConsumeResult> {
   const { options } = ctx;
   const schema = uniqueName('herald_bench_consume');
@@ -281,9 +205,7 @@ async function runSystem(system: ConsumeSystem, ctx: Context, duplicatesDelivere
   const s = `"${schema}"`;
   try {
     await pool.query(`CREATE SCHEMA ${s}`);
-    await pool.query(
-      `CREATE TABLE ${s}.effects (id bigserial PRIMARY KEY, event_id text NOT NULL, key text NOT NULL, n integer NOT NULL)`,
-    );
+    await pool.query(effectsTableSql(s));
     progress(`${system}: consuming ${ctx.deliveries} deliveries (schema ${schema})`);
     let run: {
       elapsedMs: number;

@@ -60,6 +60,21 @@ async function logicalDatabase(url: string): Promise<{ url: string; close(): Pro
   return { url: cluster.url, close: () => cluster.destroy() };
 }
 
+/**
+ * Runs a bench: the exit status is 1 when it throws (its stack on stderr) or resolves true (it
+ * measured a failure: events lost, effects that differ), 0 otherwise; `cleanup` runs after.
+ */
+async function runBench(work: () => Promise<unknown>, cleanup?: () => Promise<void> | undefined) {
+  try {
+    process.exitCode = (await work()) === true ? 1 : 0;
+  } catch (error) {
+    process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  } finally {
+    await cleanup?.();
+  }
+}
+
 function fail(message: string): never {
   process.stderr.write(`bench: ${message}\n${usage}\n`);
   process.exit(2);
@@ -228,61 +243,53 @@ if (command === 'relay') {
     sources: sourceList(values.source),
   };
   let logical: { url: string; close(): Promise<void> } | undefined;
-  try {
-    if (options.sources.some((s) => s !== 'polling') || systems.includes('debezium')) {
-      logical = await logicalDatabase(env.databaseUrl);
-      env.databaseUrl = logical.url;
-    }
-    const { results, failed } = await relayBench(options, env);
-    for (const f of failed) process.stderr.write(`bench: ${f.transport} was not measured: ${f.error}\n`);
-    process.exitCode = failed.length > 0 || results.some((r) => r.lost > 0) ? 1 : 0;
-  } catch (error) {
-    process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
-    process.exitCode = 1;
-  } finally {
-    await logical?.close();
-  }
+  await runBench(
+    async () => {
+      if (options.sources.some((s) => s !== 'polling') || systems.includes('debezium')) {
+        logical = await logicalDatabase(env.databaseUrl);
+        env.databaseUrl = logical.url;
+      }
+      const { results, failed } = await relayBench(options, env);
+      for (const f of failed) process.stderr.write(`bench: ${f.transport} was not measured: ${f.error}\n`);
+      return failed.length > 0 || results.some((r) => r.lost > 0);
+    },
+    () => logical?.close(),
+  );
 } else if (command === 'in-flight') {
-  try {
+  await runBench(async () => {
     const result = await inFlightBench(env.brokers);
     process.stdout.write(
       values.json
         ? `${JSON.stringify(result)}\n`
         : `first batch ${result.first}, second ${result.second}; producer id ${result.producerIds.join(' -> ')}; log: ${result.log.join(', ')}; per-key order ${result.orderKept ? 'kept' : 'broken'}\n`,
     );
-  } catch (error) {
-    process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
-    process.exitCode = 1;
-  }
+  });
 } else if (command === 'decode') {
   const variants = (values.variants?.split(',').map((v) => v.trim()) ?? [...decodeVariants]) as DecodeVariant[];
   const unknown = variants.filter((v) => !decodeVariants.includes(v));
   if (unknown.length > 0) fail(`--variants takes some of ${decodeVariants.join(', ')}; unknown: ${unknown.join(', ')}`);
   const logical = await logicalDatabase(env.databaseUrl);
-  try {
-    await decodeBench(
-      {
-        events: positive('events', values.events, 10_000),
-        rounds: positive('rounds', values.rounds, 3),
-        variants,
-        json: values.json,
-      },
-      logical.url,
-    );
-  } catch (error) {
-    process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
-    process.exitCode = 1;
-  } finally {
-    await logical.close();
-  }
+  await runBench(
+    () =>
+      decodeBench(
+        {
+          events: positive('events', values.events, 10_000),
+          rounds: positive('rounds', values.rounds, 3),
+          variants,
+          json: values.json,
+        },
+        logical.url,
+      ),
+    () => logical.close(),
+  );
 } else if (command === 'write' && values.clients !== undefined) {
   const known = Object.keys(clientBenchNames) as ClientBenchName[];
   const clients =
     values.clients === 'all' ? known : (values.clients.split(',').map((c) => c.trim()) as ClientBenchName[]);
   const unknown = clients.filter((c) => !known.includes(c));
   if (unknown.length > 0) fail(`--clients takes all or some of ${known.join(', ')}; unknown: ${unknown.join(', ')}`);
-  try {
-    await writeClientsBench(
+  await runBench(() =>
+    writeClientsBench(
       {
         clients,
         writers: positive('writers', values.writers, 16),
@@ -291,11 +298,8 @@ if (command === 'relay') {
         json: values.json,
       },
       env.databaseUrl,
-    );
-  } catch (error) {
-    process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
-    process.exitCode = 1;
-  }
+    ),
+  );
 } else if (command === 'write') {
   const listed = values.variants?.split(',').map((v) => v.trim()) ?? [
     ...defaultVariants,
@@ -303,72 +307,56 @@ if (command === 'relay') {
   ];
   // Table-less writes need a replication slot, so wal_level=logical: every variant then runs there.
   const logical = listed.includes('herald-wal') ? await logicalDatabase(env.databaseUrl) : undefined;
-  try {
-    await writeBench(
-      {
-        writers: positive('writers', values.writers, 16),
-        payloadBytes: positive('payload-bytes', values['payload-bytes'], 1024),
-        seconds: positive('seconds', values.seconds, 5, false),
-        rounds: positive('rounds', values.rounds, 3),
-        variants: listed.includes('plain') ? listed : ['plain', ...listed],
-        json: values.json,
-      },
-      logical?.url ?? env.databaseUrl,
-    );
-  } catch (error) {
-    process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
-    process.exitCode = 1;
-  } finally {
-    await logical?.close();
-  }
+  await runBench(
+    () =>
+      writeBench(
+        {
+          writers: positive('writers', values.writers, 16),
+          payloadBytes: positive('payload-bytes', values['payload-bytes'], 1024),
+          seconds: positive('seconds', values.seconds, 5, false),
+          rounds: positive('rounds', values.rounds, 3),
+          variants: listed.includes('plain') ? listed : ['plain', ...listed],
+          json: values.json,
+        },
+        logical?.url ?? env.databaseUrl,
+      ),
+    () => logical?.close(),
+  );
 } else {
   const systems = consumeSystems;
   if (only !== undefined && !systems.includes(only as ConsumeSystem)) {
     fail(`--only takes ${systems.join(', ')}`);
   }
-  const duplicates = values.duplicates === undefined ? 0.1 : Number(values.duplicates);
-  if (!(Number.isFinite(duplicates) && duplicates >= 0 && duplicates <= 1)) {
-    fail(`--duplicates must be a fraction from 0 to 1, got ${JSON.stringify(values.duplicates)}`);
-  }
+  // What both the drain and the latency phase take.
+  const shared = {
+    concurrency: positive('concurrency', values.concurrency, 16),
+    partitions: positive('partitions', values.partitions, 6),
+    keys: positive('keys', values.keys, distinctKeys),
+    json: values.json,
+  };
   if (values.rate !== undefined) {
     if (only !== undefined && !latencySystems.includes(only as LatencySystem)) {
       fail(`--rate runs ${latencySystems.join(', ')}; --only takes one of them`);
     }
-    try {
-      const results = await consumeLatencyBench(
-        {
-          rates: values.rate.split(',').map((r) => positive('rate', r.trim(), 1000, false)),
-          seconds: positive('seconds', values.seconds, 10, false),
-          concurrency: positive('concurrency', values.concurrency, 16),
-          partitions: positive('partitions', values.partitions, 6),
-          keys: positive('keys', values.keys, distinctKeys),
-          systems: only === undefined ? ['herald', 'herald-pipeline'] : [only as LatencySystem],
-          handlerMs: positive('handler-ms', values['handler-ms'], 0, false),
-          json: values.json,
-        },
-        env,
-      );
-      process.exitCode = results.some((r) => r.effects !== r.events) ? 1 : 0;
-    } catch (error) {
-      process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
-      process.exitCode = 1;
-    }
+    const options = {
+      ...shared,
+      rates: values.rate.split(',').map((r) => positive('rate', r.trim(), 1000, false)),
+      seconds: positive('seconds', values.seconds, 10, false),
+      systems: only === undefined ? (['herald', 'herald-pipeline'] as const) : [only as LatencySystem],
+      handlerMs: positive('handler-ms', values['handler-ms'], 0, false),
+    };
+    await runBench(async () => (await consumeLatencyBench(options, env)).some((r) => r.effects !== r.events));
   } else {
+    const duplicates = values.duplicates === undefined ? 0.1 : Number(values.duplicates);
+    if (!(Number.isFinite(duplicates) && duplicates >= 0 && duplicates <= 1)) {
+      fail(`--duplicates must be a fraction from 0 to 1, got ${JSON.stringify(values.duplicates)}`);
+    }
     const options: ConsumeBenchOptions = {
+      ...shared,
       events: positive('events', values.events, 20_000),
       duplicates,
-      concurrency: positive('concurrency', values.concurrency, 16),
-      partitions: positive('partitions', values.partitions, 6),
-      keys: positive('keys', values.keys, distinctKeys),
-      json: values.json,
       systems: only === undefined ? defaultConsumeSystems : [only as ConsumeSystem],
     };
-    try {
-      const results = await consumeBench(options, env);
-      process.exitCode = results.some((r) => r.effects !== expectedEffects(r)) ? 1 : 0;
-    } catch (error) {
-      process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
-      process.exitCode = 1;
-    }
+    await runBench(async () => (await consumeBench(options, env)).some((r) => r.effects !== expectedEffects(r)));
   }
 }

@@ -65,8 +65,10 @@ export function createGroupCommit<T, R>(options: {
    * `holdBelow()`, or once its oldest event has waited as long as a group takes:
    * otherwise events wait for a running group to finish and start a fuller one together.
    */
+  /** Groups that could form now: one per waiting item, up to the slots there are. */
+  const possible = () => Math.min(waiting.length, options.concurrency);
   const wanted = () => {
-    const all = Math.min(waiting.length, options.concurrency);
+    const all = possible();
     if (all === 0 || !cost.worthHolding()) return all;
     const full = Math.floor(pending / limit());
     const head = waiting[0] as Waiting;
@@ -83,7 +85,7 @@ export function createGroupCommit<T, R>(options: {
     while (asking + taking < wanted()) ask();
     // Events held back (fewer slots asked than there could be): asked again once the oldest has
     // waited its bound.
-    if (timer === null && asking + taking < Math.min(waiting.length, options.concurrency)) {
+    if (timer === null && asking + taking < possible()) {
       const head = waiting[0] as Waiting;
       const ms = Math.max(0, head.since + cost.holdMs() - performance.now());
       timer = setTimeout(() => {
