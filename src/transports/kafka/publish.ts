@@ -20,6 +20,10 @@ export function createPublisher(settings: KafkaSettings) {
   const open = async () => {
     if (producer) return producer;
     const lib = await loadKafka();
+    // Calls that started together (a consumer's first dead letters, from several runs) waited
+    // for the module side by side: the first to get here makes the producer, the rest use it. A
+    // producer made by each and kept by none stayed connected after close().
+    if (producer) return producer;
     partitionOf ??= partitionAssigner(settings.partitioner, settings.partitionerByType, (key) =>
       lib.compatibilityPartitioner(undefined as never, key),
     );
