@@ -5,6 +5,7 @@ import { kafka } from '../src/transports/kafka/index.ts';
 import { baselineTablesSql, buildDeliveries, runBaselineConsumer } from './consume-baseline.ts';
 import { groupMax, statementFloor } from './consume-floor.ts';
 import { benchEvent, effectSql, effectsTableSql, groupRecorder } from './consume-handler.ts';
+import { cpuProbe, per10k } from './cpu.ts';
 import { progress, round, table } from './stats.ts';
 import { createTopic, deleteTopics, uniqueName } from './topic.ts';
 
@@ -102,6 +103,13 @@ export interface ConsumeResult {
   /** Herald with group commit: the group transactions that committed, and their mean events. */
   groups?: number;
   eventsPerGroup?: number;
+  /**
+   * CPU seconds per 10,000 events from start to the last delivery handled: the bench's thread,
+   * where the consumer (or the baseline, or the floor) runs, and every process of the PostgreSQL
+   * server. Less noisy than events/s on a machine whose speed moves from run to run.
+   */
+  consumerCpuSecPer10k: number | null;
+  pgCpuSecPer10k: number | null;
 }
 
 const batchSize = 100;
@@ -207,6 +215,8 @@ async function runSystem(system: ConsumeSystem, ctx: Context, duplicatesDelivere
     await pool.query(`CREATE SCHEMA ${s}`);
     await pool.query(effectsTableSql(s));
     progress(`${system}: consuming ${ctx.deliveries} deliveries (schema ${schema})`);
+    const probe = await cpuProbe(pool, 'herald-bench-consume');
+    const before = probe.sample();
     let run: {
       elapsedMs: number;
       firstMs: number;
@@ -239,6 +249,7 @@ async function runSystem(system: ConsumeSystem, ctx: Context, duplicatesDelivere
     } else {
       run = await runHerald(system, pool, schema, ctx);
     }
+    const cpu = per10k(before, probe.sample(), ctx.deliveries - duplicatesDelivered);
     const { rows } = await pool.query<{ effects: number; distinct: number }>(
       `SELECT count(*)::int AS effects, count(DISTINCT event_id)::int AS distinct FROM ${s}.effects`,
     );
@@ -268,6 +279,8 @@ async function runSystem(system: ConsumeSystem, ctx: Context, duplicatesDelivere
       ...(run.groups && run.groups.count > 0
         ? { groups: run.groups.count, eventsPerGroup: round(run.groups.events / run.groups.count, 1) }
         : {}),
+      consumerCpuSecPer10k: cpu.relayCpuSecPer10k,
+      pgCpuSecPer10k: cpu.pgCpuSecPer10k,
     };
   } finally {
     await pool.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`).catch(() => {});
@@ -320,6 +333,8 @@ function report(results: ConsumeResult[]): string {
   add('duplicates skipped', (r) => r.duplicatesSkipped);
   add('dead-lettered', (r) => r.deadLettered);
   add('events per group transaction', (r) => r.eventsPerGroup ?? Number.NaN);
+  add('consumer CPU s / 10k events', (r) => r.consumerCpuSecPer10k ?? Number.NaN);
+  add('PostgreSQL CPU s / 10k events', (r) => r.pgCpuSecPer10k ?? Number.NaN);
   const notes = `herald: consumer.on with group commit (default, up to 64 events a transaction, a key's waiting events as a run); herald-pipeline: the same, groupCommit.pipeline on a pipelining pool; herald-single: groupCommit false; herald-offsets: offsets 'database' (no inbox; each partition in order, its messages in runs of up to 64 a transaction). One topic, ${results[0]?.partitions ?? '-'} partitions, ${results[0]?.keys ?? '-'} keys, a consumer group and a schema per system; Herald's concurrency ${results.find((r) => r.system !== 'baseline')?.concurrency ?? '-'}; herald-batch: up to ${batchSize} events per handler call (${batchWaitMs} ms wait); floor: the handler's statement per event alone (no broker, no inbox), in transactions of ${groupMax}, at the same concurrency; floor-pipeline: the same, each transaction's statements sent together on a pipelining pool; floor-inbox: floor-pipeline with each transaction's inbox rows claimed first, by Herald's statement.`;
   return `${table(rows)}\n\n${notes}`;
 }

@@ -50,6 +50,9 @@ export function createGroupTransaction(ctx: GroupTransactionContext) {
   ): Promise<Settled<Handled>[]> {
     const savepoints = failed !== null;
     return ctx.transaction(async (native, tx) => {
+      // From here the group has its connection: a pool opening one (while a consumer starts, tens
+      // of ms each on busy cores) is not what the group costs.
+      timing.connectedAt ??= performance.now();
       // Groups holding several events' locks block each other (and deadlock) where single events
       // would not: a lock waited on for long sends its event to run alone instead. Pipelined: sent
       // with the claim, without waiting for its answer in between.

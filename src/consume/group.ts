@@ -1,4 +1,5 @@
 import { sleep } from '../retry/backoff.ts';
+import { createGroupLimit, type GroupLimit } from './group-limit.ts';
 import type { createSemaphore } from './ordering.ts';
 import { Released } from './released.ts';
 
@@ -12,8 +13,11 @@ export type Settled<R> = { ok: true; value: R } | { ok: false; error: unknown };
  * lone item waits for nothing. Where a transaction costs more than a few events' handlers, a
  * small group also waits while others run (Nagle's algorithm, for commits: see `wanted`): sixteen
  * slots each taking what had come when they freed ran drains in groups of 26-39 events, and
- * events at 1,000 a second one or two to a transaction (docs/benchmarks.md). `maxWaitMs` > 0 also holds a small group back that long for more. `run` throwing rejects the
- * whole group with `GroupFailed` (each item is then tried alone); a stop releases items not started.
+ * events at 1,000 a second one or two to a transaction (docs/benchmarks.md). There, fewer groups
+ * also run at once while the database queues them (group-limit.ts), so a backlog goes in full
+ * groups. `maxWaitMs` > 0 also holds a small group back that long for more. `run` throwing
+ * rejects the whole group with `GroupFailed` (each item is then tried alone); a stop releases
+ * items not started.
  *
  * Groups that hold many rows' locks at once deadlock with each other where one event at a time
  * would not (two groups taking hot rows in the order their events came). So the size adapts: a
@@ -36,6 +40,8 @@ export function createGroupCommit<T, R>(options: {
   weight: (item: T) => number;
   /** Hears the events of each group whose transaction committed. */
   onGroup?: (events: number) => void;
+  /** How many groups run at once while small groups are held: group-limit.ts unless given. */
+  groupsAtOnce?: GroupLimit;
 }) {
   type Waiting = {
     item: T;
@@ -57,16 +63,25 @@ export function createGroupCommit<T, R>(options: {
     size = contended ? Math.max(1, size / 2) : Math.min(options.maxEvents, size + 1 / size);
   };
   const cost = createGroupCost();
+  const groupsAtOnce = options.groupsAtOnce ?? createGroupLimit(options.concurrency);
+  /** The groups running, each with the most that ran at once while it did. */
+  const runningGroups = new Set<{ peak: number }>();
   let timer: ReturnType<typeof setTimeout> | null = null;
 
+  /**
+   * Groups that could form now: one per waiting item, up to the slots there are; where small
+   * groups are held, up to the groups that may run at once (group-limit.ts).
+   */
+  const possible = () =>
+    cost.worthHolding()
+      ? Math.max(0, Math.min(waiting.length, groupsAtOnce.limit() - running))
+      : Math.min(waiting.length, options.concurrency);
   /**
    * Slots to ask for now. Where a group's fixed cost outweighs an event's handlers (see
    * `createGroupCost`), a group smaller than the limit starts only while fewer groups run than
    * `holdBelow()`, or once its oldest event has waited as long as a group takes:
    * otherwise events wait for a running group to finish and start a fuller one together.
    */
-  /** Groups that could form now: one per waiting item, up to the slots there are. */
-  const possible = () => Math.min(waiting.length, options.concurrency);
   const wanted = () => {
     const all = possible();
     if (all === 0 || !cost.worthHolding()) return all;
@@ -132,6 +147,9 @@ export function createGroupCommit<T, R>(options: {
         const timing: GroupTiming = { handlersMs: 0 };
         const started = performance.now();
         running++;
+        const me = { peak: running };
+        for (const other of runningGroups) other.peak = Math.max(other.peak, running);
+        runningGroups.add(me);
         try {
           const settled = await options.run(
             taken.map((w) => w.item),
@@ -145,7 +163,14 @@ export function createGroupCommit<T, R>(options: {
           for (const w of taken) w.reject(new GroupFailed(error));
         } finally {
           running--;
-          cost.record(performance.now() - started, timing.handlersMs, held);
+          runningGroups.delete(me);
+          const ms = performance.now() - (timing.connectedAt ?? started);
+          cost.record(ms, timing.handlersMs, held);
+          // Events were waiting that the limit, not the hold, kept back; or no limit applied (handlers
+          // that wait on another service): it climbs to `concurrency` then, unless the database queues.
+          const bound =
+            !cost.worthHolding() || (waiting.length > 0 && running + asking + taking + 1 >= groupsAtOnce.limit());
+          groupsAtOnce.record(timing.handlersMs / Math.max(1, held), me.peak, bound);
         }
       } finally {
         release();
@@ -160,6 +185,8 @@ export function createGroupCommit<T, R>(options: {
   return {
     /** The largest group now, in events: `maxEvents`, less after lock conflicts (see above). */
     limit,
+    /** Groups that may run at once now: `concurrency`, fewer while the database queues them (group-limit.ts). */
+    groupsAtOnce: () => groupsAtOnce.limit(),
     /** Resolves with the item's own outcome in its group; rejects with GroupFailed or Released. */
     add(item: T): Promise<Settled<R>> {
       return new Promise((resolve, reject) => {
@@ -172,9 +199,10 @@ export function createGroupCommit<T, R>(options: {
   };
 }
 
-/** The time a group's handlers took, filled in by the group's `run`. */
+/** The time a group's handlers took, and when it had its connection, filled in by the group's `run`. */
 export interface GroupTiming {
   handlersMs: number;
+  connectedAt?: number;
 }
 
 /**

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createGroupCommit, createGroupCost, type GroupTiming } from '../../src/consume/group.ts';
-import { createSemaphore } from '../../src/consume/ordering.ts';
+import { createGroupCost, type GroupTiming } from '../../src/consume/group.ts';
+import { testGroupCommit } from '../support/group-scheduling.ts';
 
 /**
  * A group commit whose groups run until the test opens their gate. `handlersShare` is the part of
@@ -13,22 +13,18 @@ function harness(handlersShare: number) {
   const started: number[][] = [];
   const gates: (() => void)[] = [];
   const controller = new AbortController();
-  const groups = createGroupCommit<number, string>({
-    maxEvents: 64,
-    maxWaitMs: 0,
-    slots: createSemaphore(16),
-    concurrency: 16,
-    signal: controller.signal,
-    contended: () => false,
-    weight: () => 1,
-    run: async (items: number[], timing: GroupTiming) => {
+  const groups = testGroupCommit(
+    controller.signal,
+    async (items: number[], timing: GroupTiming) => {
       started.push(items);
       const from = performance.now();
       await new Promise<void>((resolve) => gates.push(resolve));
       timing.handlersMs += (performance.now() - from) * handlersShare;
       return items.map(() => ({ ok: true as const, value: 'handled' }));
     },
-  });
+    // The hold alone: how many groups run at once is group-limit.test.ts's.
+    { limit: () => 16, record: () => {} },
+  );
   /** Waits until `n` groups have started. */
   const untilStarted = async (n: number) => {
     while (started.length < n) await new Promise((resolve) => setImmediate(resolve));
