@@ -51,11 +51,10 @@ export function createGroupCommit<T, R>(options: {
     reject: (e: unknown) => void;
   };
   let waiting: Waiting[] = [];
-  /** Events waiting; slots asked for and not yet given; slots given whose group is not yet taken; groups running. */
+  /** Events waiting; slots asked for and not yet given; slots given whose group is not yet taken. */
   let pending = 0;
   let asking = 0;
   let taking = 0;
-  let running = 0;
   /** The largest group now (see above), as a fraction: it grows by one per `limit` clean groups. */
   let size = options.maxEvents;
   const limit = () => Math.floor(size);
@@ -66,6 +65,7 @@ export function createGroupCommit<T, R>(options: {
   const groupsAtOnce = options.groupsAtOnce ?? createGroupLimit(options.concurrency);
   /** The groups running, each with the most that ran at once while it did. */
   const runningGroups = new Set<{ peak: number }>();
+  const running = () => runningGroups.size;
   let timer: ReturnType<typeof setTimeout> | null = null;
 
   /**
@@ -74,7 +74,7 @@ export function createGroupCommit<T, R>(options: {
    */
   const possible = () =>
     cost.worthHolding()
-      ? Math.max(0, Math.min(waiting.length, groupsAtOnce.limit() - running))
+      ? Math.max(0, Math.min(waiting.length, groupsAtOnce.limit() - running()))
       : Math.min(waiting.length, options.concurrency);
   /**
    * Slots to ask for now. Where a group's fixed cost outweighs an event's handlers (see
@@ -89,7 +89,7 @@ export function createGroupCommit<T, R>(options: {
     const head = waiting[0] as Waiting;
     const small =
       pending > full * limit() &&
-      (running + asking + taking < cost.holdBelow() ||
+      (running() + asking + taking < cost.holdBelow() ||
         performance.now() - head.since >= cost.holdMs() ||
         options.signal.aborted);
     return Math.min(all, full + (small ? 1 : 0));
@@ -146,10 +146,9 @@ export function createGroupCommit<T, R>(options: {
         }
         const timing: GroupTiming = { handlersMs: 0 };
         const started = performance.now();
-        running++;
-        const me = { peak: running };
-        for (const other of runningGroups) other.peak = Math.max(other.peak, running);
+        const me = { peak: running() + 1 };
         runningGroups.add(me);
+        for (const other of runningGroups) other.peak = Math.max(other.peak, me.peak);
         try {
           const settled = await options.run(
             taken.map((w) => w.item),
@@ -162,14 +161,13 @@ export function createGroupCommit<T, R>(options: {
           adapt(options.contended(error));
           for (const w of taken) w.reject(new GroupFailed(error));
         } finally {
-          running--;
           runningGroups.delete(me);
           const ms = performance.now() - (timing.connectedAt ?? started);
           cost.record(ms, timing.handlersMs, held);
           // Events were waiting that the limit, not the hold, kept back; or no limit applied (handlers
           // that wait on another service): it climbs to `concurrency` then, unless the database queues.
           const bound =
-            !cost.worthHolding() || (waiting.length > 0 && running + asking + taking + 1 >= groupsAtOnce.limit());
+            !cost.worthHolding() || (waiting.length > 0 && running() + asking + taking + 1 >= groupsAtOnce.limit());
           groupsAtOnce.record(timing.handlersMs / Math.max(1, held), me.peak, bound);
         }
       } finally {
