@@ -160,6 +160,7 @@ export function createConsumer<D extends DatabaseOption | object = DatabaseOptio
     deadLettered: 0,
     retries: 0,
     inFlight: 0,
+    groupsAtOnce: null,
     circuit: 'closed',
     lastError: null,
   };
@@ -222,7 +223,7 @@ export function createConsumer<D extends DatabaseOption | object = DatabaseOptio
       return consumer;
     },
     topics,
-    stats: () => ({ ...stats, inFlight: running?.inFlight() ?? 0 }),
+    stats: () => ({ ...stats, inFlight: running?.inFlight() ?? 0, groupsAtOnce: running?.groupsAtOnce() ?? null }),
     lag: async () => running?.lag() ?? [],
     readiness: async () =>
       running && stats.state !== 'stopped'

@@ -183,8 +183,11 @@ export function createGroupCommit<T, R>(options: {
   return {
     /** The largest group now, in events: `maxEvents`, less after lock conflicts (see above). */
     limit,
-    /** Groups that may run at once now: `concurrency`, fewer while the database queues them (group-limit.ts). */
-    groupsAtOnce: () => groupsAtOnce.limit(),
+    /**
+     * Groups that may run at once now: `concurrency`, fewer where small groups are held and the
+     * database queues them (group-limit.ts).
+     */
+    groupsAtOnce: () => (cost.worthHolding() ? groupsAtOnce.limit() : options.concurrency),
     /** Resolves with the item's own outcome in its group; rejects with GroupFailed or Released. */
     add(item: T): Promise<Settled<R>> {
       return new Promise((resolve, reject) => {

@@ -100,6 +100,24 @@ export function groupSizes(metrics: MetricsRecorder, group: string): (events: nu
   return (events) => metrics.observe('consumerGroupEvents', labels, events);
 }
 
+/**
+ * Reports the group transactions this consumer may run at once, read at each scrape. The limit is
+ * this process's own, so its source has a key of its own (the gauges of a schema are read once per
+ * process): two consumers of one group in a process report under the same labels, the last read.
+ */
+export function watchGroupsAtOnce(
+  metrics: MetricsRecorder,
+  group: string,
+  groupsAtOnce: () => number | null,
+): () => void {
+  const labels = { group };
+  return metrics.watch(`consumer:${group}:${++consumersWatched}`, async () => {
+    const value = groupsAtOnce();
+    return value === null ? [] : [{ metric: 'consumerGroupsAtOnce', labels, value }];
+  });
+}
+let consumersWatched = 0;
+
 /** Counts a message's outcome and its duration since `started`; null without metrics. */
 function outcomeRecorder({ metrics, group }: Observation): ((outcome: Outcome, started: number) => void) | null {
   if (metrics === noMetrics) return null;

@@ -339,6 +339,8 @@ export function createPipeline(
     handleRun,
     /** The most messages a key's run may hold now: a group's size (1 without group commit). */
     runLimit: groups ? groups.limit : () => 1,
+    /** Group transactions that may run at once now; null without group commit. */
+    groupsAtOnce: groups ? groups.groupsAtOnce : () => null,
     withRetries,
     /** Sends every waiting batch now (at stop). */
     flushBatches: batches.flush,

@@ -18,7 +18,7 @@ import { Unfinished } from './handle-run.ts';
 import { consumerReadiness } from './health.ts';
 import { rebuildFromHistory } from './history.ts';
 import { consumeLoop } from './loop.ts';
-import { groupSizes, observedRuns } from './observed.ts';
+import { groupSizes, observedRuns, watchGroupsAtOnce } from './observed.ts';
 import type { ConsumerSettings } from './options.ts';
 import { createAckTracker, createKeyedRuns } from './ordering.ts';
 import { createPipeline } from './pipeline.ts';
@@ -40,6 +40,8 @@ export interface ConsumerRun {
   stop(): Promise<void>;
   lag(): Promise<PartitionLag[]>;
   inFlight(): number;
+  /** Group transactions that may run at once now; null without group commit. */
+  groupsAtOnce(): number | null;
   readiness(): Promise<Readiness>;
 }
 
@@ -141,6 +143,7 @@ export async function startConsumer(deps: {
     processSpan: settings.processSpan,
   };
   cleanups.push(settings.metrics.watch(schema, readGauges(pool, schema)));
+  if (settings.groupCommit !== false) cleanups.push(watchGroupsAtOnce(settings.metrics, group, pipeline.groupsAtOnce));
   const unexpected = (error: unknown) => {
     if (!(error instanceof Released))
       logger.error({ error }, 'unexpected consumer error; the message is not done, and is tried again');
@@ -268,6 +271,7 @@ export async function startConsumer(deps: {
 
   return {
     inFlight: () => acks.inFlight,
+    groupsAtOnce: pipeline.groupsAtOnce,
     readiness: () =>
       consumerReadiness({
         group,

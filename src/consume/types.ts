@@ -63,6 +63,11 @@ export interface ConsumerStats {
   /** Handler attempts that failed and were tried again. */
   retries: number;
   inFlight: number;
+  /**
+   * Group commit's transactions that may run at once now: `concurrency`, fewer while handlers
+   * only write to the database and it queues them; null without group commit or before start.
+   */
+  groupsAtOnce: number | null;
   /** `open` while the broker or database is unreachable. */
   circuit: 'closed' | 'open';
   lastError: { code: string; message: string; at: Date } | null;

@@ -55,6 +55,14 @@ export const metricDefinitions = {
     otel: 'herald.consumer.group.events',
     buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
   },
+  consumerGroupsAtOnce: {
+    kind: 'gauge',
+    name: 'herald_consumer_groups_at_once',
+    help: "Group commit's transactions a consumer may run at once: its concurrency, fewer while handlers only write and the database queues them",
+    labels: ['group'],
+    otel: 'herald.consumer.groups_at_once',
+    unit: '{transaction}',
+  },
   inboxDuplicates: {
     kind: 'counter',
     name: 'herald_inbox_duplicates_total',
@@ -82,6 +90,7 @@ export const metricDefinitions = {
     help: 'Shards by lease state: held by a live relay, or free (nobody publishes them)',
     labels: ['state'],
     otel: 'herald.relay.shard_leases',
+    unit: '{shard}',
   },
   relays: {
     kind: 'gauge',
@@ -89,6 +98,7 @@ export const metricDefinitions = {
     help: 'Relay instances with a recent heartbeat',
     labels: [],
     otel: 'herald.relay.instances',
+    unit: '{relay}',
   },
   deadLetters: {
     kind: 'gauge',
@@ -117,6 +127,8 @@ export interface MetricDefinition {
   otelAttributes?: Readonly<Record<string, string>>;
   /** A histogram of counts (events), not of seconds: its buckets. */
   buckets?: readonly number[];
+  /** A gauge's OpenTelemetry unit, where it counts neither messages nor seconds. */
+  unit?: string;
 }
 
 type Metrics = typeof metricDefinitions;

@@ -62,7 +62,7 @@ export async function openTelemetryMetrics(options: OpenTelemetryMetricsOptions 
       instruments.set(key, meter.createHistogram(d.otel, { description: d.help, unit, advice }));
     } else {
       const gauge = key as GaugeName;
-      const unit = d.name.endsWith('_seconds') ? 's' : '{message}';
+      const unit = 'unit' in d ? d.unit : d.name.endsWith('_seconds') ? 's' : '{message}';
       meter.createObservableGauge(d.otel, { description: d.help, unit }).addCallback(async (result) => {
         for (const r of await sources.read()) if (r.metric === gauge) result.observe(r.value, toAttributes(r.labels));
       });

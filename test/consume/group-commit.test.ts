@@ -221,6 +221,7 @@ describe('consumers: group commit', () => {
     await consumer.start();
     try {
       await waitFor('every event', () => consumer.stats().handled === 20, 60_000);
+      assert.equal(consumer.stats().groupsAtOnce, null, 'no group transactions to limit');
     } finally {
       await consumer.stop();
     }

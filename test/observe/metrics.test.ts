@@ -147,6 +147,10 @@ describe('metrics: Prometheus and OpenTelemetry, from the relay and the consumer
         assert.equal(await sample(registry, 'herald_consumer_group_events_sum', { group }), 4);
         assert.ok(((await sample(registry, 'herald_consumer_group_events_count', { group })) ?? 0) >= 2);
         assert.equal(await sample(registry, 'herald_dead_letter_events', { source: 'consumer', group }), 1);
+        // Group commit's limit, read from the running consumer: two to its concurrency (16).
+        const atOnce = await sample(registry, 'herald_consumer_groups_at_once', { group });
+        assert.equal(atOnce, consumer.stats().groupsAtOnce);
+        assert.ok(atOnce !== undefined && atOnce >= 2 && atOnce <= 16, `groups at once: ${atOnce}`);
         await waitFor(
           'the lag measured',
           async () => (await sample(registry, 'herald_consumer_lag_events', { group })) === 0,
@@ -160,6 +164,7 @@ describe('metrics: Prometheus and OpenTelemetry, from the relay and the consumer
     }
     // Stopped: nothing watches the schema any more, and nothing is read at scrape.
     assert.equal(await sample(registry, 'herald_consumer_lag_events', { group }), undefined);
+    assert.equal(await sample(registry, 'herald_consumer_groups_at_once', { group }), undefined);
 
     const text = (await metrics.scrape()).body;
     for (const d of Object.values(metricDefinitions))
@@ -272,6 +277,10 @@ describe('metrics: Prometheus and OpenTelemetry, from the relay and the consumer
       [1],
       'one group transaction of one event',
     );
+    const atOnce = points('herald.consumer.groups_at_once');
+    assert.equal(atOnce.descriptor.unit, '{transaction}');
+    assert.deepEqual(atOnce.dataPoints[0]?.attributes, { 'messaging.consumer.group.name': group });
+    assert.ok(Number(atOnce.dataPoints[0]?.value) >= 2, 'two group transactions at once, or more');
     const consumed = points('messaging.client.consumed.messages').dataPoints;
     assert.deepEqual(consumed[0]?.attributes, {
       'messaging.operation.name': 'process',
