@@ -103,6 +103,8 @@ export interface ConsumeResult {
   /** Herald with group commit: the group transactions that committed, and their mean events. */
   groups?: number;
   eventsPerGroup?: number;
+  /** Herald with group commit: the group transactions it allowed at once when the drain ended. */
+  groupsAtOnce?: number;
   /**
    * CPU seconds per 10,000 events from start to the last delivery handled: the bench's thread,
    * where the consumer (or the baseline, or the floor) runs, and every process of the PostgreSQL
@@ -197,7 +199,14 @@ async function runHerald(system: Exclude<ConsumeSystem, 'baseline'>, pool: pg.Po
     const st = consumer.stats();
     if (st.lastError) progress(`${system}: last error ${JSON.stringify(st.lastError)}`);
     if (st.skipped > 0) progress(`${system}: ${st.skipped} messages skipped as unknown types`);
-    return { elapsedMs, firstMs, skipped: st.duplicates, deadLettered: st.deadLettered, groups };
+    return {
+      elapsedMs,
+      firstMs,
+      skipped: st.duplicates,
+      deadLettered: st.deadLettered,
+      groups,
+      ...(st.groupsAtOnce === null ? {} : { groupsAtOnce: st.groupsAtOnce }),
+    };
   } finally {
     await consumer.stop();
     await transport.close();
@@ -223,6 +232,7 @@ async function runSystem(system: ConsumeSystem, ctx: Context, duplicatesDelivere
       skipped: number;
       deadLettered: number;
       groups?: { count: number; events: number };
+      groupsAtOnce?: number;
     };
     let split: Pick<ConsumeResult, 'databaseMsPerMessage' | 'offsetCommitMsPerMessage'> = {};
     if (system === 'baseline') {
@@ -279,6 +289,7 @@ async function runSystem(system: ConsumeSystem, ctx: Context, duplicatesDelivere
       ...(run.groups && run.groups.count > 0
         ? { groups: run.groups.count, eventsPerGroup: round(run.groups.events / run.groups.count, 1) }
         : {}),
+      ...(run.groupsAtOnce === undefined ? {} : { groupsAtOnce: run.groupsAtOnce }),
       consumerCpuSecPer10k: cpu.relayCpuSecPer10k,
       pgCpuSecPer10k: cpu.pgCpuSecPer10k,
     };
@@ -333,6 +344,7 @@ function report(results: ConsumeResult[]): string {
   add('duplicates skipped', (r) => r.duplicatesSkipped);
   add('dead-lettered', (r) => r.deadLettered);
   add('events per group transaction', (r) => r.eventsPerGroup ?? Number.NaN);
+  add('group transactions at once, at the end', (r) => r.groupsAtOnce ?? Number.NaN);
   add('consumer CPU s / 10k events', (r) => r.consumerCpuSecPer10k ?? Number.NaN);
   add('PostgreSQL CPU s / 10k events', (r) => r.pgCpuSecPer10k ?? Number.NaN);
   const notes = `herald: consumer.on with group commit (default, up to 64 events a transaction, a key's waiting events as a run); herald-pipeline: the same, groupCommit.pipeline on a pipelining pool; herald-single: groupCommit false; herald-offsets: offsets 'database' (no inbox; each partition in order, its messages in runs of up to 64 a transaction). One topic, ${results[0]?.partitions ?? '-'} partitions, ${results[0]?.keys ?? '-'} keys, a consumer group and a schema per system; Herald's concurrency ${results.find((r) => r.system !== 'baseline')?.concurrency ?? '-'}; herald-batch: up to ${batchSize} events per handler call (${batchWaitMs} ms wait); floor: the handler's statement per event alone (no broker, no inbox), in transactions of ${groupMax}, at the same concurrency; floor-pipeline: the same, each transaction's statements sent together on a pipelining pool; floor-inbox: floor-pipeline with each transaction's inbox rows claimed first, by Herald's statement.`;
