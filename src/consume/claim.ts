@@ -48,6 +48,10 @@ const inboxRows = (route: Route, event: ConsumedEvent): InboxRow[] =>
     type: event.type,
   }));
 
+/** The messages of a claimed item (a run) whose handlers run: those the inbox had not seen. */
+export const freshMessages = (item: Item, claimed: Claimed): number =>
+  claimed.each ? claimed.each.filter((fresh) => fresh !== null).length : 1 + (item.rest?.length ?? 0);
+
 /** `runs` of an event whose inbox rows were all new: every handler. */
 export const everyHandler = () => true;
 

@@ -25,8 +25,10 @@ export function createGroupLimit(concurrency: number) {
     /** Groups that may run at once now. */
     limit: () => limit,
     /**
-     * A group ended: its handlers' time per event, the most groups that ran while it did (itself
-     * included), and whether events were waiting that the limit kept from starting.
+     * A group ended: its handlers' time per event that ran them (not per duplicate: a spell of
+     * them would read as handlers of no time, and every group after as queued), the most groups
+     * that ran while it did (itself included), and whether events were waiting that the limit kept
+     * from starting.
      */
     record(perEventMs: number, peak: number, bound: boolean): void {
       now = average(now, perEventMs);

@@ -1,6 +1,6 @@
 import { throwIfAborted, throwIfKnownAborted } from '../store/aborted.ts';
 import type { Queryable } from '../store/db.ts';
-import type { Claimed, Handled, Item } from './claim.ts';
+import { type Claimed, freshMessages, type Handled, type Item } from './claim.ts';
 import type { GroupTiming, Settled } from './group.ts';
 import { Released } from './released.ts';
 
@@ -57,12 +57,14 @@ export function createGroupTransaction(ctx: GroupTransactionContext) {
       // would not: a lock waited on for long sends its event to run alone instead. Pipelined: sent
       // with the claim, without waiting for its answer in between.
       const setLimit = () => (ctx.lockTimeoutMs > 0 ? tx.query(`SET LOCAL lock_timeout = ${ctx.lockTimeoutMs}`) : null);
-      const claim = () =>
-        ctx.claim(
-          tx,
-          items.filter((_, k) => k !== failed?.index),
-        );
+      const claiming = items.filter((_, k) => k !== failed?.index);
+      const claim = () => ctx.claim(tx, claiming);
       const [, claims] = ctx.pipeline ? await Promise.all([setLimit(), claim()]) : [await setLimit(), await claim()];
+      // Duplicates run no handler: the handlers' time is counted per message that ran them (over
+      // both runs of a group that failed once, as the time is).
+      let handled = 0;
+      for (const [k, claimed] of claims.entries()) if (claimed) handled += freshMessages(claiming[k] as Item, claimed);
+      timing.handled = (timing.handled ?? 0) + handled;
       if (ctx.pipeline && !savepoints) return sideBySide(native, tx, items, claims, timing);
       const settled: Settled<Handled>[] = [];
       for (const [k, item] of items.entries()) {

@@ -163,12 +163,14 @@ export function createGroupCommit<T, R>(options: {
         } finally {
           runningGroups.delete(me);
           const ms = performance.now() - (timing.connectedAt ?? started);
-          cost.record(ms, timing.handlersMs, held);
+          const handled = timing.handled ?? held;
+          cost.record(ms, timing.handlersMs, handled);
           // Events were waiting that the limit, not the hold, kept back; or no limit applied (handlers
           // that wait on another service): it climbs to `concurrency` then, unless the database queues.
           const bound =
             !cost.worthHolding() || (waiting.length > 0 && running() + asking + taking + 1 >= groupsAtOnce.limit());
-          groupsAtOnce.record(timing.handlersMs / Math.max(1, held), me.peak, bound);
+          // A group of duplicates says nothing of what a handler costs.
+          if (handled > 0) groupsAtOnce.record(timing.handlersMs / handled, me.peak, bound);
         }
       } finally {
         release();
@@ -200,9 +202,13 @@ export function createGroupCommit<T, R>(options: {
   };
 }
 
-/** The time a group's handlers took, and when it had its connection, filled in by the group's `run`. */
+/**
+ * The time a group's handlers took, the messages that ran them (duplicates run none; the group's
+ * events when not given), and when it had its connection: filled in by the group's `run`.
+ */
 export interface GroupTiming {
   handlersMs: number;
+  handled?: number;
   connectedAt?: number;
 }
 
@@ -227,9 +233,10 @@ export function createGroupCost() {
   let since = performance.now();
   const average = (old: number, x: number, weight = 0.1) => (Number.isNaN(old) ? x : old + weight * (x - old));
   return {
+    /** A group's time, its handlers' time, and the events that ran handlers (none: duplicates). */
     record(ms: number, handlersMs: number, events: number): void {
       fixed = average(fixed, ms - handlersMs);
-      perEvent = average(perEvent, handlersMs / Math.max(1, events));
+      if (events > 0) perEvent = average(perEvent, handlersMs / events);
       duration = average(duration, ms);
       busyMs += handlersMs;
       const now = performance.now();

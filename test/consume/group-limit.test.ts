@@ -86,3 +86,38 @@ describe('group commit runs fewer groups at once where the database queues them'
     assert.equal(most, 16);
   });
 });
+
+describe('group commit: duplicates tell the limit nothing', () => {
+  it('groups of duplicates (no handler ran) do not move the base: the limit stays up where the database does not queue', async () => {
+    const controller = new AbortController();
+    let duplicates = false;
+    let running = 0;
+    let most = 0;
+    const commit = testGroupCommit(controller.signal, async (items: number[], timing: GroupTiming) => {
+      running++;
+      most = Math.max(most, running);
+      // Handlers that write, on a database that does not slow down as more groups run.
+      const handlersMs = duplicates ? 0 : items.length * 0.05;
+      await sleep(handlersMs + 8);
+      timing.handlersMs += handlersMs;
+      timing.handled = duplicates ? 0 : items.length;
+      running--;
+      return items.map(() => ({ ok: true as const, value: duplicates ? 'duplicate' : 'handled' }));
+    });
+    const backlog = (from: number) => Promise.all(Array.from({ length: 3000 }, (_, i) => commit.add(from + i)));
+    await commit.add(0);
+    await backlog(1);
+    assert.ok(commit.groupsAtOnce() >= 12, `climbed: ${commit.groupsAtOnce()}`);
+    // A quiet spell of redeliveries, one group at a time (as after a restart): all duplicates.
+    duplicates = true;
+    for (let i = 0; i < 20; i++) await commit.add(10_000 + i);
+    duplicates = false;
+    most = 0;
+    await backlog(20_000);
+    controller.abort();
+    // Had they counted as handlers of no time, the base would be near 0 and every group at once
+    // would look queued: the limit would fall to four and stay there.
+    assert.ok(commit.groupsAtOnce() >= 12, `still up: ${commit.groupsAtOnce()}`);
+    assert.ok(most >= 12, `groups at once in the second backlog: ${most}`);
+  });
+});
