@@ -8,7 +8,7 @@ import { type DatabaseOption, openPool, resolveDatabase, toDatabaseError } from 
 import { resolveSchema } from '../store/identifiers.ts';
 import { assertMigrated } from '../store/migrate.ts';
 import type { Position } from '../store/sql/read-batch.ts';
-import { type RangeFilter, readRange, snapshotHorizon, summarizeRange } from '../store/sql/read-range.ts';
+import { openSlice, type RangeFilter, readRange, summarizeRange } from '../store/sql/read-range.ts';
 import {
   findReplay,
   insertReplay,
@@ -306,8 +306,11 @@ async function run(
 
   let filter: RangeFilter;
   try {
+    // The events of every transaction committed now (or when the resumed replay began).
+    const opened = checkpoint ?? (await openSlice(pool));
     filter = {
-      horizon: checkpoint?.horizon ?? (await snapshotHorizon(pool)),
+      horizon: opened.horizon,
+      snapshot: opened.snapshot,
       from,
       to,
       ...(slice.types ? { types: slice.types } : {}),
@@ -325,7 +328,13 @@ async function run(
       }
     }
     if (!dryRun && !checkpoint)
-      await insertReplay(pool, schema, { id: replayId, slice, horizon: filter.horizon, matched });
+      await insertReplay(pool, schema, {
+        id: replayId,
+        slice,
+        horizon: filter.horizon,
+        snapshot: filter.snapshot as string,
+        matched,
+      });
   } catch (error) {
     throw toDatabaseError(error, target);
   }

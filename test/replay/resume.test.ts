@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { createOutbox, defineEvent, isHeraldError, type ReplayResult, replayEvents } from '../../src/index.ts';
 import { findReplay, lockReplay } from '../../src/store/sql/replays.ts';
 import { memoryTransport } from '../../src/testing/index.ts';
+import type { Transport } from '../../src/transports/transport.ts';
 import { brokers, databaseUrl, freshSchema, inTransaction, type TestSchema } from '../support/env.ts';
 import { createTopic, readTopic } from '../support/kafka.ts';
 
@@ -21,6 +22,22 @@ const Moved = defineEvent({
   schema: z.object({ sku: z.string(), n: z.number().int() }),
   key: (p) => p.sku,
 });
+
+/** A replay from `from` stopped by a signal after its first page. */
+function replayOnePage(db: TestSchema, transport: Transport, from: Date, pageSize: number): Promise<ReplayResult> {
+  const stopper = new AbortController();
+  return replayEvents({
+    db: db.pool,
+    schema: db.schema,
+    transport,
+    from,
+    pageSize,
+    signal: stopper.signal,
+    onProgress: (done) => {
+      if (done > 0) stopper.abort();
+    },
+  });
+}
 
 describe('replay --resume', () => {
   let db: TestSchema;
@@ -42,18 +59,7 @@ describe('replay --resume', () => {
 
   it('a replay stopped by a signal resumes after its last page, with its id and slice, publishing each event once', async () => {
     const memory = memoryTransport();
-    const stopper = new AbortController();
-    const first = await replayEvents({
-      db: db.pool,
-      schema: db.schema,
-      transport: memory,
-      from,
-      pageSize: 50,
-      signal: stopper.signal,
-      onProgress: (done) => {
-        if (done > 0) stopper.abort();
-      },
-    });
+    const first = await replayOnePage(db, memory, from, 50);
     assert.equal(first.complete, false);
     assert.equal(first.published, 50);
     const saved = await findReplay(db.pool, db.schema, first.replayId);
@@ -195,5 +201,47 @@ describe('replay --resume', () => {
     assert.deepEqual(new Set(seen), new Set(ids), 'every event of the slice is in the topic');
     assert.ok(seen.length - ids.length <= pageSize, `at most the page in flight twice (${seen.length - ids.length})`);
     assert.ok(messages.every((m) => m.headers['herald-replay'] === replayId));
+  });
+});
+
+describe('replay while an older transaction is open', () => {
+  let db: TestSchema;
+  after(() => db?.drop());
+
+  it('the slice holds every event committed when it began, above the oldest open transaction too, and keeps it when resumed', async () => {
+    db = await freshSchema();
+    // A writer's transaction that began first and stays open (anywhere in the server, as another
+    // service's would): the events below commit above it.
+    const older = await db.pool.connect();
+    try {
+      await older.query('BEGIN');
+      await older.query('SELECT pg_current_xact_id()');
+      const outbox = createOutbox({ schema: db.schema, source: '/stock' });
+      const ids: string[] = [];
+      for (let t = 0; t < 3; t++) {
+        await inTransaction(db.pool, async (tx) => {
+          const events = Array.from({ length: 10 }, (_, i) => Moved({ sku: `sku-${i % 4}`, n: t * 10 + i }));
+          await outbox.add(tx, events);
+          ids.push(...events.map((e) => e.id));
+        });
+      }
+      const memory = memoryTransport();
+      const first = await replayOnePage(db, memory, new Date(Date.now() - 3_600_000), 5);
+      assert.equal(first.matched, 30, 'the events committed before the replay, though above the open transaction');
+      assert.equal(first.published, 5);
+      // Committed after the replay began: not in its slice, resumed or not.
+      await inTransaction(db.pool, (tx) => outbox.add(tx, Moved({ sku: 'late', n: 99 })));
+      const second = await replayEvents({ db: db.pool, schema: db.schema, transport: memory, resume: first.replayId });
+      assert.equal(second.complete, true);
+      assert.equal(second.published, 30);
+      assert.deepEqual(
+        memory.messages.map((m) => m.id),
+        ids,
+        'each event of the slice once, in log order, across both runs',
+      );
+    } finally {
+      await older.query('ROLLBACK').catch(() => {});
+      older.release();
+    }
   });
 });

@@ -4,14 +4,20 @@ import type { LogRow, Position } from './read-batch.ts';
 
 /**
  * A slice of the log: rows written in `[from, to)` (by `created_at`), optionally of some types
- * and partition keys, and only rows of transactions below `horizon`. The horizon is
- * `pg_snapshot_xmin(pg_current_snapshot())` taken once when the slice is opened: every
- * transaction below it had ended, so the slice is fixed: no row can join it later, and counting
- * it and then reading it page by page see the same rows.
+ * and partition keys, and only rows of transactions committed when the slice was opened: those
+ * its `snapshot` saw committed, or without one, those below `horizon` (the oldest transaction
+ * then running, `pg_snapshot_xmin`). Either is taken once, so the slice is fixed: no row can join
+ * it later, and counting it and then reading it page by page see the same rows.
  */
 export interface RangeFilter {
-  /** An xid8 as text, from `snapshotHorizon()`. */
+  /** An xid8 as text, from `snapshotHorizon()` or `openSlice()`. */
   horizon: string;
+  /**
+   * The snapshot as text, from `openSlice()`: the slice then also holds rows above the horizon
+   * that had committed (an older transaction open anywhere in the server, even idle, would
+   * otherwise keep every later one out).
+   */
+  snapshot?: string | null;
   from: Date;
   to: Date;
   /** Only these types; every type when absent or empty. */
@@ -38,11 +44,20 @@ export async function snapshotHorizon(db: Queryable): Promise<string> {
   return (result.rows[0] as { horizon: string }).horizon;
 }
 
+/** The oldest transaction running and the snapshot now: what fixes a slice as it opens. */
+export async function openSlice(db: Queryable): Promise<{ horizon: string; snapshot: string }> {
+  const result = await db.query<{ horizon: string; snapshot: string }>(
+    'SELECT pg_snapshot_xmin(s)::text AS horizon, s::text AS snapshot FROM pg_current_snapshot() s',
+  );
+  return result.rows[0] as { horizon: string; snapshot: string };
+}
+
 /** The WHERE clause of a slice and its parameters, numbered from `$<first>`. */
 function where(filter: RangeFilter, first: number): { sql: string; values: unknown[] } {
-  const values: unknown[] = [filter.horizon, filter.from, filter.to];
+  const snapshot = filter.snapshot ?? null;
+  const values: unknown[] = [snapshot ?? filter.horizon, filter.from, filter.to];
   const clauses = [
-    `l.xid < $${first}::xid8`,
+    snapshot === null ? `l.xid < $${first}::xid8` : `pg_visible_in_snapshot(l.xid, $${first}::pg_snapshot)`,
     `l.created_at >= $${first + 1}::timestamptz`,
     `l.created_at < $${first + 2}::timestamptz`,
   ];

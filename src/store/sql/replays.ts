@@ -20,6 +20,8 @@ export interface ReplayRecord {
   id: string;
   slice: ReplaySlice;
   horizon: string;
+  /** The snapshot that fixed the slice (migration 0017); null for replays recorded before it. */
+  snapshot: string | null;
   matched: number;
   published: number;
   position: Position;
@@ -35,6 +37,7 @@ interface Row {
   id: string;
   slice: ReplaySlice;
   horizon: string;
+  snapshot: string | null;
   matched: string;
   published: string;
   position_xid: string;
@@ -47,7 +50,7 @@ interface Row {
   updated_at: Date;
 }
 
-const columns = `id, slice, horizon::text AS horizon, matched::text AS matched, published::text AS published,
+const columns = `id, slice, horizon::text AS horizon, snapshot::text AS snapshot, matched::text AS matched, published::text AS published,
   position_xid::text AS position_xid, position_seq::text AS position_seq, by_type, by_destination, state, error,
   started_at, updated_at`;
 
@@ -55,6 +58,7 @@ const toRecord = (r: Row): ReplayRecord => ({
   id: r.id,
   slice: r.slice,
   horizon: r.horizon,
+  snapshot: r.snapshot,
   matched: Number(r.matched),
   published: Number(r.published),
   position: { xid: r.position_xid, seq: r.position_seq },
@@ -69,11 +73,12 @@ const toRecord = (r: Row): ReplayRecord => ({
 export async function insertReplay(
   db: Queryable,
   schema: string,
-  replay: { id: string; slice: ReplaySlice; horizon: string; matched: number },
+  replay: { id: string; slice: ReplaySlice; horizon: string; snapshot: string; matched: number },
 ): Promise<void> {
   await db.query(
-    `INSERT INTO ${quoteIdent(schema)}.replays (id, slice, horizon, matched) VALUES ($1, $2, $3::xid8, $4)`,
-    [replay.id, JSON.stringify(replay.slice), replay.horizon, replay.matched],
+    `INSERT INTO ${quoteIdent(schema)}.replays (id, slice, horizon, snapshot, matched)
+VALUES ($1, $2, $3::xid8, $4::pg_snapshot, $5)`,
+    [replay.id, JSON.stringify(replay.slice), replay.horizon, replay.snapshot, replay.matched],
   );
 }
 
