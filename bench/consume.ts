@@ -204,7 +204,6 @@ async function runHerald(system: Exclude<ConsumeSystem, 'baseline'>, pool: pg.Po
     await waitFor(system, done, ctx.deliveries, () => {
       firstMs = performance.now() - started;
     });
-    clearInterval(sampler);
     const elapsedMs = performance.now() - started;
     const st = consumer.stats();
     if (st.lastError) progress(`${system}: last error ${JSON.stringify(st.lastError)}`);

@@ -143,7 +143,7 @@ export async function startConsumer(deps: {
     processSpan: settings.processSpan,
   };
   cleanups.push(settings.metrics.watch(schema, readGauges(pool, schema)));
-  if (settings.groupCommit !== false) cleanups.push(watchGroupsAtOnce(settings.metrics, group, pipeline.groupsAtOnce));
+  cleanups.push(watchGroupsAtOnce(settings.metrics, group, pipeline.groupsAtOnce));
   const unexpected = (error: unknown) => {
     if (!(error instanceof Released))
       logger.error({ error }, 'unexpected consumer error; the message is not done, and is tried again');

@@ -331,8 +331,8 @@ async function run(
       await insertReplay(pool, schema, {
         id: replayId,
         slice,
-        horizon: filter.horizon,
-        snapshot: filter.snapshot as string,
+        horizon: opened.horizon,
+        snapshot: opened.snapshot,
         matched,
       });
   } catch (error) {

@@ -10,7 +10,7 @@ import type { LogRow, Position } from './read-batch.ts';
  * it later, and counting it and then reading it page by page see the same rows.
  */
 export interface RangeFilter {
-  /** An xid8 as text, from `snapshotHorizon()` or `openSlice()`. */
+  /** An xid8 as text, from `openSlice()`. */
   horizon: string;
   /**
    * The snapshot as text, from `openSlice()`: the slice then also holds rows above the horizon
@@ -38,13 +38,10 @@ export interface RangeGroup {
   last: Date;
 }
 
-/** The oldest transaction still running: everything below it has committed or rolled back. */
-export async function snapshotHorizon(db: Queryable): Promise<string> {
-  const result = await db.query<{ horizon: string }>('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS horizon');
-  return (result.rows[0] as { horizon: string }).horizon;
-}
-
-/** The oldest transaction running and the snapshot now: what fixes a slice as it opens. */
+/**
+ * What fixes a slice as it opens: the snapshot now, and its horizon, the oldest transaction still
+ * running (everything below it has committed or rolled back).
+ */
 export async function openSlice(db: Queryable): Promise<{ horizon: string; snapshot: string }> {
   const result = await db.query<{ horizon: string; snapshot: string }>(
     'SELECT pg_snapshot_xmin(s)::text AS horizon, s::text AS snapshot FROM pg_current_snapshot() s',

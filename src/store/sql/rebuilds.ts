@@ -1,7 +1,7 @@
 import type { Queryable } from '../db.ts';
 import { quoteIdent } from '../identifiers.ts';
 import type { Position } from './read-batch.ts';
-import { snapshotHorizon } from './read-range.ts';
+import { openSlice } from './read-range.ts';
 
 /** Where a group's rebuild from history is (migration 0016). */
 export interface RebuildState {
@@ -17,7 +17,7 @@ export interface RebuildState {
  */
 export async function beginRebuild(db: Queryable, schema: string, group: string): Promise<RebuildState> {
   const s = quoteIdent(schema);
-  const horizon = await snapshotHorizon(db);
+  const { horizon } = await openSlice(db);
   await db.query(
     `INSERT INTO ${s}.rebuilds (group_name, horizon) VALUES ($1, $2::xid8) ON CONFLICT (group_name) DO NOTHING`,
     [group, horizon],

@@ -73,7 +73,7 @@ const toRecord = (r: Row): ReplayRecord => ({
 export async function insertReplay(
   db: Queryable,
   schema: string,
-  replay: { id: string; slice: ReplaySlice; horizon: string; snapshot: string; matched: number },
+  replay: { id: string; slice: ReplaySlice; horizon: string; snapshot: string | null; matched: number },
 ): Promise<void> {
   await db.query(
     `INSERT INTO ${quoteIdent(schema)}.replays (id, slice, horizon, snapshot, matched)
