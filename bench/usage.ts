@@ -82,7 +82,9 @@ export const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|
   --seconds S           length of each measurement (default 5)
   --rounds R            rounds of every variant; figures are medians (default 3)
   --anatomy             also the log's features one at a time (bench/write-anatomy.ts)
-  --variants a,b        these variants only (plain is always measured)
+  --variants a,b        these variants only (plain is always measured); besides the defaults:
+                        floor-log (the narrowest log read in commit order: key (xid, seq), shard,
+                        id, payload) and herald-sql (the log's INSERT without outbox.add's code)
   --json                one JSON line per variant: variant, txPerSec, overheadPct, rounds
   --clients all|a,b     instead: per database client (node-postgres, postgres.js, kysely,
                         drizzle-node-postgres, drizzle-postgres-js, knex, prisma, typeorm, mikro-orm,

@@ -85,6 +85,25 @@ function coreVariants(schema: string): Variant[] {
         }),
     },
     {
+      // What an outbox read in commit order cannot do without: the writer's transaction id and a
+      // sequence as its key, and the shard of the event's key; no envelope, no partitions.
+      name: 'floor-log',
+      describe: 'one INSERT into the narrowest ordered log: key (xid, seq), shard, id, payload',
+      setup: async (admin) => {
+        await admin.query(`CREATE TABLE ${s}.floor_log (xid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+  seq bigint GENERATED ALWAYS AS IDENTITY, id uuid NOT NULL, shard integer NOT NULL, payload jsonb NOT NULL,
+  PRIMARY KEY (xid, seq))`);
+      },
+      extra: (client, body) => {
+        const key = randomUUID();
+        return client.query({
+          name: `bench_floor_log_${schema}`,
+          text: `INSERT INTO ${s}.floor_log (id, shard, payload) VALUES ($1, ${s}.shard_of($3::text), $2)`,
+          values: [uuidv7(), JSON.stringify({ orderId: key, body }), key],
+        });
+      },
+    },
+    {
       name: 'floor-emit',
       describe: 'pg_logical_emit_message(true, …): the floor of a table-less outbox',
       extra: (client, body) =>
