@@ -117,6 +117,7 @@ const consumeName: Record<string, string> = {
   floor: "floor: the handler's statements alone",
   'floor-pipeline': 'floor, the statements pipelined',
   'floor-inbox': 'floor, pipelined, with the inbox rows',
+  'floor-kafka': 'floor, with the inbox rows, read from Kafka',
 };
 
 /** The consume bench: events handled per second, once in effect, per system. */

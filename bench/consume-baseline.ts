@@ -82,6 +82,19 @@ export interface BaselineRun {
  * `MarkProcessed` (an INSERT into the processed table), each its own autocommitted statement with
  * no transaction around them, then a synchronous commit of the message's offset.
  */
+/** The Kafka client's own consumer, in a group of its own: what the bench's non-Herald consumers read with. */
+export const rawConsumer = (brokers: string[], name: string) =>
+  new Consumer({ groupId: uniqueName(name), clientId: name, bootstrapBrokers: brokers, maxWaitTime: 500 });
+
+/** The whole topic from its start, offsets committed by hand. */
+export const readFromStart = (consumer: Consumer, topic: string) =>
+  consumer.consume({
+    topics: [topic],
+    mode: MessagesStreamModes.COMMITTED,
+    fallbackMode: MessagesStreamFallbackModes.EARLIEST,
+    autocommit: false,
+  });
+
 export async function runBaselineConsumer(options: {
   brokers: string[];
   topic: string;
@@ -100,12 +113,7 @@ export async function runBaselineConsumer(options: {
 
   const started = performance.now();
   let reportedAt = started;
-  const consumer = new Consumer({
-    groupId: uniqueName('herald-bench-baseline'),
-    clientId: 'herald-bench-baseline',
-    bootstrapBrokers: options.brokers,
-    maxWaitTime: 500,
-  });
+  const consumer = rawConsumer(options.brokers, 'herald-bench-baseline');
   const run: BaselineRun = {
     deliveries: 0,
     skipped: 0,
@@ -115,12 +123,7 @@ export async function runBaselineConsumer(options: {
     offsetCommitMs: 0,
   };
   try {
-    const stream = await consumer.consume({
-      topics: [options.topic],
-      mode: MessagesStreamModes.COMMITTED,
-      fallbackMode: MessagesStreamFallbackModes.EARLIEST,
-      autocommit: false,
-    });
+    const stream = await readFromStart(consumer, options.topic);
     const deadline = setTimeout(() => void stream.close(), options.timeoutMs ?? 600_000);
     try {
       for await (const m of stream) {

@@ -5,6 +5,7 @@ import { kafka } from '../src/transports/kafka/index.ts';
 import { baselineTablesSql, buildDeliveries, runBaselineConsumer } from './consume-baseline.ts';
 import { groupMax, statementFloor } from './consume-floor.ts';
 import { benchEvent, effectSql, effectsTableSql, groupRecorder } from './consume-handler.ts';
+import { kafkaFloor } from './consume-kafka-floor.ts';
 import { cpuProbe, per10k } from './cpu.ts';
 import { progress, round, table } from './stats.ts';
 import { createTopic, deleteTopics, uniqueName } from './topic.ts';
@@ -14,7 +15,8 @@ import { createTopic, deleteTopics, uniqueName } from './topic.ts';
  * `groupCommit.pipeline` on a pool in pipeline mode; herald-single: one transaction per event;
  * floor: the handler's statements alone (see statementFloor); floor-pipeline: the same, each
  * transaction's statements sent together on a pipelining pool; floor-inbox: floor-pipeline with
- * the inbox rows that make the effects once (the floor of herald-pipeline); herald-offsets:
+ * the inbox rows that make the effects once; floor-kafka: floor-inbox fed by the Kafka client's
+ * own consumer (bench/consume-kafka-floor.ts), the floor of herald-pipeline; herald-offsets:
  * consumer.on with `offsets: 'database'` (the position stored in the handler's transaction, no
  * inbox rows; each partition handled in order, its messages in runs that share a transaction).
  */
@@ -27,7 +29,8 @@ export type ConsumeSystem =
   | 'baseline'
   | 'floor'
   | 'floor-pipeline'
-  | 'floor-inbox';
+  | 'floor-inbox'
+  | 'floor-kafka';
 
 /** Every system, in the order they run and are shown. */
 export const consumeSystems: readonly ConsumeSystem[] = [
@@ -40,6 +43,7 @@ export const consumeSystems: readonly ConsumeSystem[] = [
   'floor',
   'floor-pipeline',
   'floor-inbox',
+  'floor-kafka',
 ];
 
 /**
@@ -53,7 +57,8 @@ export const defaultConsumeSystems = consumeSystems.filter((s) => s !== 'herald-
 export const expectedEffects = (r: Pick<ConsumeResult, 'system' | 'events' | 'deliveries'>): number =>
   r.system === 'herald-offsets' ? r.deliveries : r.events;
 
-const isFloor = (system: ConsumeSystem) => system.startsWith('floor');
+/** The floors that are the handler's statements alone: no broker, so no second deliveries. */
+const isFloor = (system: ConsumeSystem) => system.startsWith('floor') && system !== 'floor-kafka';
 
 export interface ConsumeBenchOptions {
   events: number;
@@ -226,7 +231,7 @@ async function runHerald(system: Exclude<ConsumeSystem, 'baseline'>, pool: pg.Po
 async function runSystem(system: ConsumeSystem, ctx: Context, duplicatesDelivered: number): Promise<ConsumeResult> {
   const { options } = ctx;
   const schema = uniqueName('herald_bench_consume');
-  const pipeline = system === 'herald-pipeline' || system === 'floor-pipeline' || system === 'floor-inbox';
+  const pipeline = system === 'herald-pipeline' || system.startsWith('floor-');
   const pool = new pg.Pool({ connectionString: ctx.databaseUrl, max: options.concurrency + 2, pipeline });
   pool.on('error', () => {});
   const s = `"${schema}"`;
@@ -259,6 +264,9 @@ async function runSystem(system: ConsumeSystem, ctx: Context, duplicatesDelivere
         databaseMsPerMessage: round(b.databaseMs / b.deliveries, 2),
         offsetCommitMsPerMessage: round(b.offsetCommitMs / b.deliveries, 2),
       };
+    } else if (system === 'floor-kafka') {
+      await migrate(pool, { schema });
+      run = await kafkaFloor({ ...ctx, pool, schema, concurrency: options.concurrency });
     } else if (isFloor(system)) {
       if (system === 'floor-inbox') await migrate(pool, { schema });
       run = await statementFloor(pool, schema, ctx.deliveries - duplicatesDelivered, options.concurrency, {
@@ -293,7 +301,7 @@ async function runSystem(system: ConsumeSystem, ctx: Context, duplicatesDelivere
       firstHandledSeconds: round(run.firstMs / 1000, 3),
       concurrency: system === 'baseline' ? 1 : options.concurrency,
       ...split,
-      batchSize: system === 'herald-batch' ? batchSize : isFloor(system) ? groupMax : 1,
+      batchSize: system === 'herald-batch' ? batchSize : system.startsWith('floor') ? groupMax : 1,
       partitions: options.partitions,
       keys: options.keys,
       ...(run.groups && run.groups.count > 0
@@ -357,6 +365,6 @@ function report(results: ConsumeResult[]): string {
   add('group transactions at once (mean)', (r) => r.groupsAtOnce ?? Number.NaN);
   add('consumer CPU s / 10k events', (r) => r.consumerCpuSecPer10k ?? Number.NaN);
   add('PostgreSQL CPU s / 10k events', (r) => r.pgCpuSecPer10k ?? Number.NaN);
-  const notes = `herald: consumer.on with group commit (default, up to 64 events a transaction, a key's waiting events as a run); herald-pipeline: the same, groupCommit.pipeline on a pipelining pool; herald-single: groupCommit false; herald-offsets: offsets 'database' (no inbox; each partition in order, its messages in runs of up to 64 a transaction). One topic, ${results[0]?.partitions ?? '-'} partitions, ${results[0]?.keys ?? '-'} keys, a consumer group and a schema per system; Herald's concurrency ${results.find((r) => r.system !== 'baseline')?.concurrency ?? '-'}; herald-batch: up to ${batchSize} events per handler call (${batchWaitMs} ms wait); floor: the handler's statement per event alone (no broker, no inbox), in transactions of ${groupMax}, at the same concurrency; floor-pipeline: the same, each transaction's statements sent together on a pipelining pool; floor-inbox: floor-pipeline with each transaction's inbox rows claimed first, by Herald's statement.`;
+  const notes = `herald: consumer.on with group commit (default, up to 64 events a transaction, a key's waiting events as a run); herald-pipeline: the same, groupCommit.pipeline on a pipelining pool; herald-single: groupCommit false; herald-offsets: offsets 'database' (no inbox; each partition in order, its messages in runs of up to 64 a transaction). One topic, ${results[0]?.partitions ?? '-'} partitions, ${results[0]?.keys ?? '-'} keys, a consumer group and a schema per system; Herald's concurrency ${results.find((r) => r.system !== 'baseline')?.concurrency ?? '-'}; herald-batch: up to ${batchSize} events per handler call (${batchWaitMs} ms wait); floor: the handler's statement per event alone (no broker, no inbox), in transactions of ${groupMax}, at the same concurrency; floor-pipeline: the same, each transaction's statements sent together on a pipelining pool; floor-inbox: floor-pipeline with each transaction's inbox rows claimed first, by Herald's statement; floor-kafka: floor-inbox fed by the Kafka client's own consumer (every delivery read, its id and payload decoded, offsets committed per transaction; no per-key order).`;
   return `${table(rows)}\n\n${notes}`;
 }

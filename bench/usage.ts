@@ -1,6 +1,6 @@
 // The bench's usage text: every subcommand, its options and what it measures (`npm run bench -- --help`).
 export const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|nats|sqs|postgres|all] [--events N] [--baseline-events N] [--rate R[,R2,...]] [--seconds S] [--events-per-tx N] [--only herald|baseline|debezium] [--systems a,b] [--relays N] [--metrics] [--source polling|cdc|table-less|all] [--compression none|gzip|snappy|lz4|zstd] [--json]
-       npm run bench -- consume [--events N] [--duplicates FRACTION] [--concurrency N] [--partitions N] [--keys N] [--only herald|herald-pipeline|herald-single|herald-batch|herald-offsets|baseline|floor|floor-pipeline|floor-inbox] [--json]
+       npm run bench -- consume [--events N] [--duplicates FRACTION] [--concurrency N] [--partitions N] [--keys N] [--only herald|herald-pipeline|herald-single|herald-batch|herald-offsets|baseline|floor|floor-pipeline|floor-inbox|floor-kafka] [--json]
        npm run bench -- consume --rate R[,R2,...] [--seconds S] [--handler-ms MS] [--concurrency N] [--partitions N] [--keys N] [--only herald|herald-pipeline|herald-offsets] [--json]
        npm run bench -- write [--writers N] [--payload-bytes B] [--seconds S] [--rounds R] [--anatomy] [--variants a,b] [--json]
        npm run bench -- write --clients all|NAME,NAME [--writers N] [--payload-bytes B] [--seconds S] [--json]
@@ -58,8 +58,9 @@ export const usage = `usage: npm run bench -- relay [--transport kafka|rabbitmq|
                         (consumer.on with offsets: 'database', no inbox; only when asked for: its
                         effects are once per message, not per event), baseline, floor
                         (the handler's statement per event alone: no broker, no inbox), floor-pipeline
-                        (the same, a transaction's statements sent at once), or floor-inbox
-                        (floor-pipeline with the inbox rows: the bound of consumer.on with such a
+                        (the same, a transaction's statements sent at once), floor-inbox
+                        (floor-pipeline with the inbox rows), or floor-kafka (floor-inbox fed by
+                        the Kafka client's own consumer: the bound of consumer.on with such a
                         handler on this machine)
   --rate R[,R2,...]     instead: latency at steady rates. Events are published at R a second for
                         --seconds (default 10) while the consumer runs (herald and herald-pipeline,
