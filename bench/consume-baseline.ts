@@ -86,13 +86,18 @@ export interface BaselineRun {
 export const rawConsumer = (brokers: string[], name: string) =>
   new Consumer({ groupId: uniqueName(name), clientId: name, bootstrapBrokers: brokers, maxWaitTime: 500 });
 
-/** The whole topic from its start, offsets committed by hand. */
-export const readFromStart = (consumer: Consumer, topic: string) =>
+/** The whole topic from its start, offsets committed by hand; `fetch` sizes the fetches and the decoded buffer. */
+export const readFromStart = (
+  consumer: Consumer,
+  topic: string,
+  fetch: { maxBytes?: number; highWaterMark?: number } = {},
+) =>
   consumer.consume({
     topics: [topic],
     mode: MessagesStreamModes.COMMITTED,
     fallbackMode: MessagesStreamFallbackModes.EARLIEST,
     autocommit: false,
+    ...fetch,
   });
 
 export async function runBaselineConsumer(options: {

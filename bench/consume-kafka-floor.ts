@@ -99,7 +99,8 @@ export async function kafkaFloor(options: {
 
   const consumer = rawConsumer(options.brokers, 'herald-bench-floor-kafka');
   try {
-    const stream = await readFromStart(consumer, options.topic);
+    // Fetched as Herald's Kafka transport fetches (src/transports/kafka/subscribe.ts).
+    const stream = await readFromStart(consumer, options.topic, { maxBytes: 1_048_576, highWaterMark: 256 });
     try {
       let read = 0;
       for await (const message of stream) {
