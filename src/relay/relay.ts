@@ -15,7 +15,7 @@ import type { StatusThresholds } from '../status/status.ts';
 import { type DatabaseOption, openPool, toDatabaseError } from '../store/connect.ts';
 import { assertMigrated } from '../store/migrate.ts';
 import { scheduleRetention } from '../store/retention.ts';
-import { ensureCursors } from '../store/sql/cursors.ts';
+import { committedUnpublished, currentSnapshot, ensureCursors } from '../store/sql/cursors.ts';
 import type { Position } from '../store/sql/read-batch.ts';
 import type { Transport } from '../transports/transport.ts';
 import type { TopicStrategy } from '../wire/topics.ts';
@@ -166,12 +166,13 @@ export function createRelay(options: RelayOptions): Relay {
   let renewTimer: NodeJS.Timeout | undefined;
   let stopRetention = () => {};
   let round: ReturnType<typeof createRound> | undefined;
-  // drain() callers, told when a read finds nothing left (or nothing is held to read).
-  let caughtUp: (() => void)[] = [];
+  // drain() callers, told when a read finds nothing left (or nothing is held to read). Each keeps
+  // the server's snapshot at its call (polling source): what had committed by then.
+  let caughtUp: { tell: () => void; snapshot: string | null }[] = [];
   const tellCaughtUp = (count = caughtUp.length) => {
     const waiting = caughtUp.slice(0, count);
     caughtUp = caughtUp.slice(count);
-    for (const fn of waiting) fn();
+    for (const w of waiting) w.tell();
   };
   // A relay that holds no shard cannot drain: other relays hold them all. Said only once it has
   // held none for a lease period, not in the moment before its first leases are taken.
@@ -180,10 +181,36 @@ export function createRelay(options: RelayOptions): Relay {
     heldNothingSince ??= Date.now();
     if (Date.now() - heldNothingSince >= leaseMs) tellCaughtUp();
   };
-  const nextCaughtUp = () => {
-    const waiting = new Promise<void>((resolve) => caughtUp.push(resolve));
+  const nextCaughtUp = async () => {
+    // The CDC source streams in commit order and tells its callers by position instead.
+    const snapshot = settings.source === 'cdc' ? null : await currentSnapshot(pool);
+    const waiting = new Promise<void>((tell) => caughtUp.push({ tell, snapshot }));
     wake();
     return Promise.race([waiting, done]);
+  };
+  /**
+   * Whether events committed before the first `count` drain() calls still wait above the cursors:
+   * a read finds nothing while a transaction older than them is open anywhere in the server. The
+   * last of those calls saw the most committed. Said once per wait.
+   */
+  let toldHeldBack = false;
+  const heldBack = async (count: number): Promise<boolean | null> => {
+    const snapshot = caughtUp[count - 1]?.snapshot;
+    if (!snapshot) return false;
+    let pending = false;
+    const outcome = await attempt('drain check', async () => {
+      pending = await committedUnpublished(pool, schema, leasing.shards(), snapshot);
+    });
+    if (!outcome.ok) return null;
+    if (pending && !toldHeldBack) {
+      toldHeldBack = true;
+      logger.info(
+        { shards: leasing.shards().length },
+        'drain: events committed before the call wait behind an older transaction still open; waiting for it to end',
+      );
+    }
+    if (!pending) toldHeldBack = false;
+    return pending;
   };
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => {
@@ -257,8 +284,13 @@ export function createRelay(options: RelayOptions): Relay {
       if (read === null) break;
       if (r.unsavedMs() >= cursorMs && !(await r.saveCursors())) break;
       if (read === 0) {
-        // Only callers already waiting when this read began: theirs saw everything committed.
-        if (waiters > 0 && (await r.saveCursors())) tellCaughtUp(waiters);
+        // Only callers already waiting when this read began, and only once nothing committed before
+        // their call waits above the cursors behind an older open transaction.
+        if (waiters > 0 && (await r.saveCursors())) {
+          const pending = await heldBack(waiters);
+          if (pending === null) break;
+          if (!pending) tellCaughtUp(waiters);
+        }
         await idle(Math.min(waitMs, untilBeat));
         waitMs = Math.min(waitMs * 2, pollMs);
         continue;

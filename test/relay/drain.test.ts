@@ -76,6 +76,37 @@ describe('relay.drain() and herald relay --once', () => {
     }
   });
 
+  it('drain() waits for events an older transaction, still open, holds back', async () => {
+    // A transaction that began before the events and is still open, as another service's may
+    // be: the relay's read takes rows only below it, so the events wait until it ends.
+    const older = await db.pool.connect();
+    let resolved = false;
+    try {
+      await older.query('BEGIN');
+      await older.query('SELECT pg_current_xact_id()');
+      await write(300, 10);
+      const relay = createRelay({
+        db: db.pool,
+        schema: db.schema,
+        transport: kafka({ brokers }),
+        logger: silentLogger,
+      });
+      const draining = relay.drain().then((r) => {
+        resolved = true;
+        return r;
+      });
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(resolved, false, 'not done while the events committed before it are held back');
+      await older.query('COMMIT');
+      const { published } = await draining;
+      assert.equal(published, 10);
+      assert.deepEqual(await unpublished(), []);
+    } finally {
+      if (!resolved) await older.query('ROLLBACK').catch(() => {});
+      older.release();
+    }
+  });
+
   it('herald relay --once publishes the backlog and exits 0', async () => {
     await write(200, 12);
     const { stdout } = await run(process.execPath, ['src/cli/main.ts', 'relay', '--once', '--schema', db.schema], {

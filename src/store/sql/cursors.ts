@@ -63,3 +63,36 @@ export async function newestLoggedXid(db: Queryable, schema: string): Promise<st
   const result = await db.query<{ xid: string | null }>(`SELECT max(xid)::text AS xid FROM ${quoteIdent(schema)}.log`);
   return result.rows[0]?.xid ?? null;
 }
+
+/** The server's snapshot now, as text: the transactions committed by this moment. */
+export async function currentSnapshot(db: Queryable): Promise<string> {
+  const result = await db.query<{ snapshot: string }>('SELECT pg_current_snapshot()::text AS snapshot');
+  return result.rows[0]?.snapshot as string;
+}
+
+/**
+ * Whether a row of the given shards that had committed in `snapshot` still lies above its shard's
+ * saved cursor: not yet published. The relay's read takes rows only below the oldest transaction
+ * open in the whole server, so such a row can wait there behind a transaction that began before
+ * it and is still open. One range scan above the lowest of the cursors.
+ */
+export async function committedUnpublished(
+  db: Queryable,
+  schema: string,
+  shards: number[],
+  snapshot: string,
+): Promise<boolean> {
+  const s = quoteIdent(schema);
+  const result = await db.query<{ pending: boolean }>(
+    `WITH c AS (SELECT shard, xid, seq FROM ${s}.cursors WHERE shard = ANY($1::int[])),
+low AS (SELECT xid, seq FROM c ORDER BY xid, seq LIMIT 1)
+SELECT EXISTS (
+  SELECT 1 FROM low
+  JOIN ${s}.log l ON (l.xid, l.seq) > (low.xid, low.seq)
+  JOIN c ON c.shard = l.shard AND (l.xid, l.seq) > (c.xid, c.seq)
+  WHERE pg_visible_in_snapshot(l.xid, $2::pg_snapshot)
+) AS pending`,
+    [shards, snapshot],
+  );
+  return result.rows[0]?.pending === true;
+}
