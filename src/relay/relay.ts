@@ -15,12 +15,13 @@ import type { StatusThresholds } from '../status/status.ts';
 import { type DatabaseOption, openPool, toDatabaseError } from '../store/connect.ts';
 import { assertMigrated } from '../store/migrate.ts';
 import { scheduleRetention } from '../store/retention.ts';
-import { committedUnpublished, currentSnapshot, ensureCursors } from '../store/sql/cursors.ts';
+import { ensureCursors } from '../store/sql/cursors.ts';
 import type { Position } from '../store/sql/read-batch.ts';
 import type { Transport } from '../transports/transport.ts';
 import type { TopicStrategy } from '../wire/topics.ts';
 import { createAttempts, relayError } from './attempts.ts';
 import { runCdc } from './cdc.ts';
+import { createDrainWaiters } from './drain-waiters.ts';
 import { type RelayHealth, relayHealth, relayReadiness } from './health.ts';
 import { createLeasing, type Leasing } from './leasing.ts';
 import { relaySettings } from './options.ts';
@@ -166,52 +167,17 @@ export function createRelay(options: RelayOptions): Relay {
   let renewTimer: NodeJS.Timeout | undefined;
   let stopRetention = () => {};
   let round: ReturnType<typeof createRound> | undefined;
-  // drain() callers, told when a read finds nothing left (or nothing is held to read). Each keeps
-  // the server's snapshot at its call (polling source): what had committed by then.
-  let caughtUp: { tell: () => void; snapshot: string | null }[] = [];
-  const tellCaughtUp = (count = caughtUp.length) => {
-    const waiting = caughtUp.slice(0, count);
-    caughtUp = caughtUp.slice(count);
-    for (const w of waiting) w.tell();
-  };
-  // A relay that holds no shard cannot drain: other relays hold them all. Said only once it has
-  // held none for a lease period, not in the moment before its first leases are taken.
-  let heldNothingSince: number | null = null;
-  const holdsNothing = () => {
-    heldNothingSince ??= Date.now();
-    if (Date.now() - heldNothingSince >= leaseMs) tellCaughtUp();
-  };
-  const nextCaughtUp = async () => {
-    // The CDC source streams in commit order and tells its callers by position instead.
-    const snapshot = settings.source === 'cdc' ? null : await currentSnapshot(pool);
-    const waiting = new Promise<void>((tell) => caughtUp.push({ tell, snapshot }));
-    wake();
-    return Promise.race([waiting, done]);
-  };
-  /**
-   * Whether events committed before the first `count` drain() calls still wait above the cursors:
-   * a read finds nothing while a transaction older than them is open anywhere in the server. The
-   * last of those calls saw the most committed. Said once per wait.
-   */
-  let toldHeldBack = false;
-  const heldBack = async (count: number): Promise<boolean | null> => {
-    const snapshot = caughtUp[count - 1]?.snapshot;
-    if (!snapshot) return false;
-    let pending = false;
-    const outcome = await attempt('drain check', async () => {
-      pending = await committedUnpublished(pool, schema, leasing.shards(), snapshot);
-    });
-    if (!outcome.ok) return null;
-    if (pending && !toldHeldBack) {
-      toldHeldBack = true;
-      logger.info(
-        { shards: leasing.shards().length },
-        'drain: events committed before the call wait behind an older transaction still open; waiting for it to end',
-      );
-    }
-    if (!pending) toldHeldBack = false;
-    return pending;
-  };
+  const drains = createDrainWaiters({
+    pool,
+    schema,
+    logger,
+    attempt,
+    leaseMs,
+    snapshots: settings.source !== 'cdc',
+    shards: () => leasing.shards(),
+    wake: () => wake(),
+  });
+  const nextCaughtUp = () => Promise.race([drains.next(), done]);
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => {
     resolveDone = r;
@@ -260,9 +226,9 @@ export function createRelay(options: RelayOptions): Relay {
         beat: () => beat(r),
         msUntilBeat: () => nextRebalance - Date.now(),
         idle,
-        waiting: () => caughtUp.length,
-        caughtUp: tellCaughtUp,
-        holdsNothing,
+        waiting: drains.waiting,
+        caughtUp: drains.tell,
+        holdsNothing: drains.holdsNothing,
       });
     }
     // Adaptive polling, no NOTIFY: writers' commits never wait on a notification lock. A read that
@@ -274,23 +240,19 @@ export function createRelay(options: RelayOptions): Relay {
       const from = leasing.position();
       const untilBeat = Math.max(1, nextRebalance - Date.now());
       if (!from) {
-        holdsNothing();
+        drains.holdsNothing();
         await idle(untilBeat); // no shard held yet: another relay holds them, or is handing over
         continue;
       }
-      heldNothingSince = null;
-      const waiters = caughtUp.length;
+      drains.holdsSome();
+      const waiters = drains.waiting();
       const read = await r.run(from);
       if (read === null) break;
       if (r.unsavedMs() >= cursorMs && !(await r.saveCursors())) break;
       if (read === 0) {
         // Only callers already waiting when this read began, and only once nothing committed before
-        // their call waits above the cursors behind an older open transaction.
-        if (waiters > 0 && (await r.saveCursors())) {
-          const pending = await heldBack(waiters);
-          if (pending === null) break;
-          if (!pending) tellCaughtUp(waiters);
-        }
+        // their calls waits above the cursors behind an older open transaction.
+        if (waiters > 0 && (await r.saveCursors()) && !(await drains.readNothing(waiters))) break;
         await idle(Math.min(waitMs, untilBeat));
         waitMs = Math.min(waitMs * 2, pollMs);
         continue;

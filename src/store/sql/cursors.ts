@@ -64,12 +64,6 @@ export async function newestLoggedXid(db: Queryable, schema: string): Promise<st
   return result.rows[0]?.xid ?? null;
 }
 
-/** The server's snapshot now, as text: the transactions committed by this moment. */
-export async function currentSnapshot(db: Queryable): Promise<string> {
-  const result = await db.query<{ snapshot: string }>('SELECT pg_current_snapshot()::text AS snapshot');
-  return result.rows[0]?.snapshot as string;
-}
-
 /**
  * Whether a row of the given shards that had committed in `snapshot` still lies above its shard's
  * saved cursor: not yet published. The relay's read takes rows only below the oldest transaction
