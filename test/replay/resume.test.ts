@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { z } from 'zod';
 import { createOutbox, defineEvent, isHeraldError, type ReplayResult, replayEvents } from '../../src/index.ts';
-import { findReplay, lockReplay } from '../../src/store/sql/replays.ts';
+import { findReplay, lockReplay, unlockReplay } from '../../src/store/sql/replays.ts';
 import { memoryTransport } from '../../src/testing/index.ts';
 import type { Transport } from '../../src/transports/transport.ts';
 import { brokers, databaseUrl, freshSchema, inTransaction, type TestSchema } from '../support/env.ts';
@@ -151,7 +151,10 @@ describe('replay --resume', () => {
         (e: unknown) => isHeraldError(e, 'HERALD_REPLAY_RUNNING'),
       );
     } finally {
-      holder.release(true);
+      // Unlocked, not left to the session's end: a closed connection's backend lets go of its
+      // locks a moment later, and the resume below would find it still held.
+      await unlockReplay(holder, stopped.replayId);
+      holder.release();
     }
     const done = await replayEvents({ db: db.pool, schema: db.schema, transport: memory, resume: stopped.replayId });
     assert.equal(done.published, ids.length);
